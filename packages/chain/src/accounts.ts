@@ -1,0 +1,15 @@
+// Addresses of module-owned accounts (fee collector, later escrow and pools): derived from the
+// module name so nobody holds their key.
+
+import { type Address, bytesToAddress, keccak256, utf8ToBytes } from '@aivm/crypto';
+
+export function moduleAddress(name: string): Address {
+  return bytesToAddress(keccak256(utf8ToBytes(`aivm/module/${name}`)).subarray(12));
+}
+
+export const FEE_COLLECTOR = moduleAddress('fee_collector');
+
+/** Validator (consensus) address: last 20 bytes of keccak256 of the ed25519 public key. */
+export function validatorAddress(pubKey: Uint8Array): Address {
+  return bytesToAddress(keccak256(pubKey).subarray(12));
+}

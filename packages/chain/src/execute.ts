@@ -1,0 +1,265 @@
+// Block execution: one pure function of (state, block, chain context). Block production, block
+// verification, replay and tests all run transactions through the same BlockExecution.
+
+import { encode, t } from '@aivm/codec';
+import { type Address, type Hex, bytesToHex, equalBytes, hexToBytes, keccak256 } from '@aivm/crypto';
+import type { KVReader, StagedState, StateChange } from '@aivm/state';
+import { FEE_COLLECTOR } from './accounts.ts';
+import {
+  type Block,
+  type Header,
+  type Receipt,
+  type Validator,
+  CommitSigSchema,
+  ReceiptSchema,
+  headerHash,
+} from './block.ts';
+import { ERR, InvalidBlock, ModuleError, TxRejected } from './errors.ts';
+import { GAS, GasMeter } from './gas.ts';
+import { merkleRoot } from './merkle.ts';
+import { type BlockInfo, type ChainEvent, ExecContext, type Registry, readParams } from './module.ts';
+import { authParams } from './modules/auth/params.ts';
+import { getNonce, setNonce } from './modules/auth/store.ts';
+import { getBalance, transfer } from './modules/bank/store.ts';
+import { StateOverlay } from './overlay.ts';
+import { type SignedTx, type UnsignedTx, decodeTx, encodeTx, verifyTxSignature } from './tx.ts';
+
+/** Committed state as the executor needs it: reads, and staging the next version. */
+export interface StateBackend extends KVReader {
+  stage(changes: StateChange[], version: bigint): Promise<StagedState>;
+}
+
+export type ChainContext = {
+  chainId: bigint;
+  registry: Registry;
+  /**
+   * tx hash -> recovered sender, filled by whoever verified the signature first (the mempool).
+   * Recovery is a pure function of the tx bytes, so a cache hit cannot change any result.
+   */
+  senderCache?: Map<Hex, Address>;
+};
+
+export type BlockResult = {
+  stateRoot: Uint8Array;
+  txRoot: Uint8Array;
+  resultsRoot: Uint8Array;
+  gasUsed: bigint;
+  receipts: Receipt[];
+  /** Events of begin/end-block hooks (tx events are in their receipts). */
+  blockEvents: ChainEvent[];
+  validatorUpdates: Validator[];
+  staged: StagedState;
+};
+
+const UNMETERED = 2n ** 63n;
+
+function unmetered(state: StateOverlay, info: BlockInfo): ExecContext {
+  return new ExecContext(state, info, new GasMeter(UNMETERED));
+}
+
+export function lastCommitHash(block: Pick<Block, 'lastCommit'>): Uint8Array {
+  return keccak256(encode(t.array(CommitSigSchema, 1_000), block.lastCommit));
+}
+
+/** Decodes and checks everything about a transaction that needs no state. */
+export function checkTxStateless(raw: Uint8Array, chain: ChainContext): { tx: SignedTx; sender: Address } {
+  const tx = decodeTx(raw, (type) => chain.registry.message(type)?.schema);
+  if (tx.chainId !== chain.chainId) {
+    throw new TxRejected(ERR.WRONG_CHAIN, `transaction is for chain ${tx.chainId}, this is chain ${chain.chainId}`);
+  }
+  const intrinsic = intrinsicGas(raw);
+  if (tx.gasLimit < intrinsic) {
+    throw new TxRejected(ERR.GAS_LIMIT, `gas limit ${tx.gasLimit} is below the intrinsic cost ${intrinsic}`);
+  }
+  let sender = chain.senderCache?.get(tx.hash);
+  if (!sender) {
+    sender = verifyTxSignature(tx, chain.registry.message(tx.msgType)!.schema);
+    chain.senderCache?.set(tx.hash, sender);
+  }
+  return { tx, sender };
+}
+
+export function intrinsicGas(raw: Uint8Array): bigint {
+  return GAS.TX_BASE + GAS.TX_BYTE * BigInt(raw.length);
+}
+
+/** An open block: transactions are applied one by one, then finish() seals the roots. */
+export class BlockExecution {
+  readonly info: BlockInfo;
+  readonly receipts: Receipt[] = [];
+  readonly txs: Uint8Array[] = [];
+  gasUsed = 0n;
+  readonly #state: StateOverlay;
+  readonly #backend: StateBackend;
+  readonly #chain: ChainContext;
+  readonly #blockEvents: ChainEvent[] = [];
+  #params!: Awaited<ReturnType<typeof readParams<typeof authParams.schema>>>;
+  #gasReserved = 0n;
+
+  private constructor(backend: StateBackend, info: BlockInfo, chain: ChainContext) {
+    this.#backend = backend;
+    this.#state = new StateOverlay(backend);
+    this.info = info;
+    this.#chain = chain;
+  }
+
+  static async begin(backend: StateBackend, info: BlockInfo, chain: ChainContext): Promise<BlockExecution> {
+    const exec = new BlockExecution(backend, info, chain);
+    exec.#params = await readParams(exec.#state, 'auth', authParams);
+    for (const m of chain.registry.modules) {
+      if (!m.beginBlock) continue;
+      const ctx = unmetered(exec.#state, info);
+      await m.beginBlock(ctx);
+      exec.#blockEvents.push(...ctx.events);
+    }
+    return exec;
+  }
+
+  /** Space left for transactions, by their gas limits. */
+  get gasRemaining(): bigint {
+    return this.#params.blockGasLimit - this.#gasReserved;
+  }
+
+  /**
+   * Applies one transaction. Throws TxRejected, leaving state untouched, when the transaction
+   * cannot be included at all; otherwise returns its receipt (which may record a failure).
+   */
+  async applyTx(raw: Uint8Array): Promise<Receipt> {
+    const { tx, sender } = checkTxStateless(raw, this.#chain);
+    const params = this.#params;
+    if (tx.gasLimit > params.maxTxGas) {
+      throw new TxRejected(ERR.GAS_LIMIT, `gas limit ${tx.gasLimit} exceeds the per-tx maximum ${params.maxTxGas}`);
+    }
+    if (tx.gasLimit > this.gasRemaining) {
+      throw new TxRejected(ERR.GAS_LIMIT, `gas limit ${tx.gasLimit} does not fit in the block`);
+    }
+    if (tx.gasPrice < params.minGasPriceWei) {
+      throw new TxRejected(ERR.UNDERPRICED, `gas price ${tx.gasPrice} is below the minimum ${params.minGasPriceWei}`);
+    }
+    const nonce = await getNonce(this.#state, sender);
+    if (tx.nonce < nonce) throw new TxRejected(ERR.NONCE_TOO_LOW, `nonce ${tx.nonce} already used (next is ${nonce})`);
+    if (tx.nonce > nonce) throw new TxRejected(ERR.NONCE_GAP, `nonce ${tx.nonce} leaves a gap (next is ${nonce})`);
+    const maxFee = tx.gasLimit * tx.gasPrice;
+    const balance = await getBalance(this.#state, sender);
+    if (balance < maxFee) {
+      throw new TxRejected(ERR.INSUFFICIENT_FUNDS, `balance ${balance} wei cannot pay the maximum fee ${maxFee} wei`);
+    }
+
+    // Ante: take the maximum fee and the nonce; these stay even if the message fails.
+    const ante = unmetered(this.#state, this.info);
+    await transfer(ante, sender, FEE_COLLECTOR, maxFee);
+    setNonce(ante, sender, nonce + 1n);
+
+    const snapshot = this.#state.snapshot();
+    const meter = new GasMeter(tx.gasLimit);
+    const ctx = new ExecContext(this.#state, this.info, meter);
+    let error = '';
+    try {
+      meter.consume(intrinsicGas(raw));
+      await this.#chain.registry.message(tx.msgType)!.handler(ctx, tx.msg as never, sender);
+    } catch (err) {
+      this.#state.revertTo(snapshot);
+      // Only a ModuleError's text is part of consensus; anything else is a bug, reported generically.
+      error = err instanceof ModuleError ? err.message : 'internal error in message handler';
+    }
+    const feeWei = meter.used * tx.gasPrice;
+    await transfer(ante, FEE_COLLECTOR, sender, maxFee - feeWei);
+
+    const receipt: Receipt = {
+      txHash: hexToBytes(tx.hash),
+      success: error === '',
+      gasUsed: meter.used,
+      feeWei,
+      error,
+      events: error === '' ? ctx.events.map(toEventRecord) : [],
+    };
+    this.txs.push(raw);
+    this.receipts.push(receipt);
+    this.gasUsed += meter.used;
+    this.#gasReserved += tx.gasLimit;
+    return receipt;
+  }
+
+  async finish(): Promise<BlockResult> {
+    for (const m of this.#chain.registry.modules) {
+      if (!m.endBlock) continue;
+      const ctx = unmetered(this.#state, this.info);
+      await m.endBlock(ctx);
+      this.#blockEvents.push(...ctx.events);
+    }
+    const staged = await this.#backend.stage(this.#state.changes(), this.info.height);
+    return {
+      stateRoot: staged.root,
+      txRoot: merkleRoot(this.txs),
+      resultsRoot: merkleRoot(this.receipts.map((r) => encode(ReceiptSchema, r))),
+      gasUsed: this.gasUsed,
+      receipts: this.receipts,
+      blockEvents: this.#blockEvents,
+      validatorUpdates: [],
+      staged,
+    };
+  }
+}
+
+function toEventRecord(e: ChainEvent): Receipt['events'][number] {
+  return {
+    module: e.module,
+    type: e.type,
+    attributes: Object.entries(e.attributes).map(([key, value]) => ({ key, value })),
+  };
+}
+
+/** Verifies a block against its parent and re-executes it. Throws InvalidBlock on any mismatch. */
+export async function executeBlock(
+  state: StateBackend,
+  block: Block,
+  ctx: { chain: ChainContext; parent: Header },
+): Promise<BlockResult> {
+  const h = block.header;
+  const { parent, chain } = ctx;
+  if (h.chainId !== chain.chainId) throw new InvalidBlock(`block is for chain ${h.chainId}`);
+  if (h.height !== parent.height + 1n) throw new InvalidBlock(`height ${h.height} does not follow ${parent.height}`);
+  if (!equalBytes(h.parentHash, headerHash(parent))) throw new InvalidBlock('parent hash does not match');
+  if (h.timeMs <= parent.timeMs) throw new InvalidBlock('block time must be after the parent time');
+  if (!equalBytes(h.lastCommitHash, lastCommitHash(block))) throw new InvalidBlock('last commit hash does not match');
+
+  const exec = await BlockExecution.begin(state, { chainId: h.chainId, height: h.height, timeMs: h.timeMs, proposer: h.proposer }, chain);
+  for (const [i, raw] of block.txs.entries()) {
+    try {
+      await exec.applyTx(raw);
+    } catch (err) {
+      if (err instanceof TxRejected) throw new InvalidBlock(`tx ${i} is not admissible: ${err.message}`);
+      throw err;
+    }
+  }
+  const result = await exec.finish();
+  const check = (name: string, a: Uint8Array, b: Uint8Array) => {
+    if (!equalBytes(a, b)) throw new InvalidBlock(`${name} mismatch: header ${bytesToHex(a)}, computed ${bytesToHex(b)}`);
+  };
+  check('state root', h.stateRoot, result.stateRoot);
+  check('tx root', h.txRoot, result.txRoot);
+  check('results root', h.resultsRoot, result.resultsRoot);
+  if (h.gasUsed !== result.gasUsed) throw new InvalidBlock(`gas used mismatch: ${h.gasUsed} vs ${result.gasUsed}`);
+  return result;
+}
+
+/**
+ * Gas a transaction would use on top of `state` (nothing is written). The signature is not checked
+ * and the fee is not charged, so a sender can price a transaction before signing it.
+ */
+export async function estimateTxGas(
+  state: KVReader,
+  info: BlockInfo,
+  chain: ChainContext,
+  tx: UnsignedTx,
+  gasCap: bigint,
+): Promise<bigint> {
+  const def = chain.registry.message(tx.msgType);
+  if (!def) throw new TxRejected(ERR.UNKNOWN_MESSAGE, `unknown message type: ${tx.msgType}`);
+  const raw = encodeTx(tx, new Uint8Array(65), def.schema);
+  const meter = new GasMeter(gasCap);
+  meter.consume(intrinsicGas(raw));
+  const ctx = new ExecContext(new StateOverlay(state), info, meter);
+  await def.handler(ctx, tx.msg as never, tx.from);
+  return meter.used;
+}

@@ -1,0 +1,17 @@
+export * from './accounts.ts';
+export * from './block.ts';
+export * from './errors.ts';
+export * from './execute.ts';
+export * from './gas.ts';
+export * from './genesis.ts';
+export * from './merkle.ts';
+export * from './module.ts';
+export * from './overlay.ts';
+export * from './tx.ts';
+export * from './modules/index.ts';
+export { WEI_PER_CGPT, CGPT_DECIMALS } from './modules/bank/module.ts';
+export { BankSend, BankMultiSend } from './modules/bank/messages.ts';
+export { getBalance, getSupply } from './modules/bank/store.ts';
+export { getNonce } from './modules/auth/store.ts';
+export { authParams } from './modules/auth/params.ts';
+export { bankParams } from './modules/bank/params.ts';

@@ -1,0 +1,34 @@
+import type { Infer } from '@aivm/codec';
+import type { Address } from '@aivm/crypto';
+import { readParams, requireThat, type ExecContext } from '../../module.ts';
+import { emitTransfer } from './events.ts';
+import type { BankMultiSend, BankSend } from './messages.ts';
+import { bankParams } from './params.ts';
+import { transfer } from './store.ts';
+
+export async function handleSend(ctx: ExecContext, msg: Infer<typeof BankSend>, sender: Address): Promise<void> {
+  const params = await readParams(ctx, 'bank', bankParams);
+  requireThat(params.sendEnabled, 'transfers are disabled by governance');
+  requireThat(msg.amount > 0n, 'amount must be positive');
+  await transfer(ctx, sender, msg.to, msg.amount);
+  emitTransfer(ctx, sender, msg.to, msg.amount);
+}
+
+export async function handleMultiSend(
+  ctx: ExecContext,
+  msg: Infer<typeof BankMultiSend>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, 'bank', bankParams);
+  requireThat(params.sendEnabled, 'transfers are disabled by governance');
+  requireThat(msg.outputs.length > 0, 'no outputs');
+  requireThat(
+    msg.outputs.length <= params.maxMultiSendOutputs,
+    `at most ${params.maxMultiSendOutputs} outputs per multi-send`,
+  );
+  for (const out of msg.outputs) {
+    requireThat(out.amount > 0n, 'every amount must be positive');
+    await transfer(ctx, sender, out.to, out.amount);
+    emitTransfer(ctx, sender, out.to, out.amount);
+  }
+}

@@ -1,0 +1,149 @@
+// Transactions: one message in an envelope signed as EIP-712 typed data, so any Ethereum wallet
+// library can sign it. Wire form: RLP [chainId, from, nonce, gasLimit, gasPrice, msgType, msg, sig].
+// Browser-safe: the SDK builds and signs transactions with this file.
+
+import {
+  type StructType,
+  CodecError,
+  decodeRaw,
+  decodeRlp,
+  eip712Types,
+  encodeRaw,
+  encodeRlp,
+  t,
+  toTypedMessage,
+} from '@aivm/codec';
+import {
+  type Address,
+  type Hex,
+  type TypedData,
+  bigintToBytes,
+  bytesToHex,
+  hashTypedData,
+  keccak256,
+  recoverAddress,
+  signDigest,
+} from '@aivm/crypto';
+import { ERR, TxRejected } from './errors.ts';
+
+export const TX_MAX_BYTES = 64 * 1024;
+export const EIP712_DOMAIN_NAME = 'AIVM';
+export const EIP712_DOMAIN_VERSION = '1';
+
+export type UnsignedTx = {
+  chainId: bigint;
+  from: Address;
+  nonce: bigint;
+  gasLimit: bigint;
+  gasPrice: bigint;
+  msgType: string;
+  msg: Record<string, unknown>;
+};
+
+export type SignedTx = UnsignedTx & {
+  signature: Uint8Array;
+  /** keccak256 of the wire bytes. */
+  hash: Hex;
+  raw: Uint8Array;
+};
+
+/** Where transactions find the schema of their message (the chain's Registry, or the SDK's table). */
+export type MsgSchemaLookup = (msgType: string) => StructType | undefined;
+
+const envelopeCache = new WeakMap<StructType, StructType>();
+
+/** The EIP-712 struct a wallet signs: the envelope with the message nested as `msg`. */
+export function txEnvelopeSchema(msgSchema: StructType): StructType {
+  let schema = envelopeCache.get(msgSchema);
+  if (!schema) {
+    schema = t.struct('Tx', {
+      from: t.address,
+      nonce: t.uint64,
+      gasLimit: t.uint64,
+      gasPrice: t.uint256,
+      msgType: t.string(64),
+      msg: msgSchema,
+    });
+    envelopeCache.set(msgSchema, schema);
+  }
+  return schema;
+}
+
+export function txTypedData(tx: UnsignedTx, msgSchema: StructType): TypedData {
+  const schema = txEnvelopeSchema(msgSchema);
+  const { chainId, ...body } = tx;
+  return {
+    domain: { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId },
+    types: eip712Types(schema),
+    primaryType: 'Tx',
+    message: toTypedMessage(schema, body as never),
+  };
+}
+
+export function txSigningDigest(tx: UnsignedTx, msgSchema: StructType): Uint8Array {
+  return hashTypedData(txTypedData(tx, msgSchema));
+}
+
+export function encodeTx(tx: UnsignedTx, signature: Uint8Array, msgSchema: StructType): Uint8Array {
+  return encodeRlp([
+    bigintToBytes(tx.chainId),
+    encodeRaw(t.address, tx.from),
+    bigintToBytes(tx.nonce),
+    bigintToBytes(tx.gasLimit),
+    bigintToBytes(tx.gasPrice),
+    encodeRaw(t.string(64), tx.msgType),
+    encodeRaw(msgSchema, tx.msg as never),
+    signature,
+  ]);
+}
+
+export function signTx(tx: UnsignedTx, privateKey: Uint8Array, msgSchema: StructType): Uint8Array {
+  return encodeTx(tx, signDigest(txSigningDigest(tx, msgSchema), privateKey), msgSchema);
+}
+
+/** Strict decoding of wire bytes; every failure is a TxRejected with a stable code. */
+export function decodeTx(raw: Uint8Array, lookup: MsgSchemaLookup): SignedTx {
+  if (raw.length > TX_MAX_BYTES) {
+    throw new TxRejected(ERR.TX_TOO_LARGE, `transaction is ${raw.length} bytes, limit ${TX_MAX_BYTES}`);
+  }
+  try {
+    const items = decodeRlp(raw);
+    if (items instanceof Uint8Array || items.length !== 8) {
+      throw new CodecError('', 'a transaction is a list of 8 items');
+    }
+    const msgType = decodeRaw(t.string(64), items[5]!, 'msgType');
+    const msgSchema = lookup(msgType);
+    if (!msgSchema) throw new TxRejected(ERR.UNKNOWN_MESSAGE, `unknown message type: ${msgType}`);
+    const signature = decodeRaw(t.bytes(65), items[7]!, 'signature');
+    if (signature.length !== 65) throw new CodecError('signature', 'must be 65 bytes');
+    return {
+      chainId: decodeRaw(t.uint64, items[0]!, 'chainId'),
+      from: decodeRaw(t.address, items[1]!, 'from'),
+      nonce: decodeRaw(t.uint64, items[2]!, 'nonce'),
+      gasLimit: decodeRaw(t.uint64, items[3]!, 'gasLimit'),
+      gasPrice: decodeRaw(t.uint256, items[4]!, 'gasPrice'),
+      msgType,
+      msg: decodeRaw(msgSchema, items[6]!, 'msg') as Record<string, unknown>,
+      signature,
+      hash: bytesToHex(keccak256(raw)),
+      raw,
+    };
+  } catch (err) {
+    if (err instanceof TxRejected) throw err;
+    throw new TxRejected(ERR.TX_DECODE, `malformed transaction: ${(err as Error).message}`);
+  }
+}
+
+/** Recovers the signer and checks it is `from`. */
+export function verifyTxSignature(tx: SignedTx, msgSchema: StructType): Address {
+  let signer: Address;
+  try {
+    signer = recoverAddress(txSigningDigest(tx, msgSchema), tx.signature);
+  } catch (err) {
+    throw new TxRejected(ERR.BAD_SIGNATURE, `invalid signature: ${(err as Error).message}`);
+  }
+  if (signer.toLowerCase() !== tx.from.toLowerCase()) {
+    throw new TxRejected(ERR.BAD_SIGNATURE, `signature is by ${signer}, not by sender ${tx.from}`);
+  }
+  return signer;
+}
