@@ -2,7 +2,6 @@
 // shape for every schema. RLP comes from @ethereumjs/rlp; the schema layer on top is ours because
 // no library types RLP by schema with the limits a public decoder needs.
 
-import { type NestedUint8Array, decode as rlpDecode, encode as rlpEncode } from '@ethereumjs/rlp';
 import {
   addressToBytes,
   bigintToBytes,
@@ -15,6 +14,7 @@ import {
   isHex,
   utf8ToBytes,
 } from '@aivm/crypto';
+import { type NestedUint8Array, decode as rlpDecode, encode as rlpEncode } from '@ethereumjs/rlp';
 import type { FieldType, Infer, StructType } from './schema.ts';
 import { typeName } from './schema.ts';
 
@@ -48,7 +48,8 @@ function toRaw(type: FieldType, value: unknown, path: string): Raw {
       if (typeof value !== 'boolean') throw new CodecError(path, 'expected a boolean');
       return value ? Uint8Array.of(1) : new Uint8Array(0);
     case 'bytes32':
-      if (!(value instanceof Uint8Array) || value.length !== 32) throw new CodecError(path, 'expected 32 bytes');
+      if (!(value instanceof Uint8Array) || value.length !== 32)
+        throw new CodecError(path, 'expected 32 bytes');
       return value;
     case 'bytes':
       if (!(value instanceof Uint8Array)) throw new CodecError(path, 'expected bytes');
@@ -234,7 +235,10 @@ function jsonIn(type: FieldType, json: unknown, path: string): unknown {
 export function eip712Types(schema: StructType): Record<string, { name: string; type: string }[]> {
   const out: Record<string, { name: string; type: string }[]> = {};
   const visit = (type: FieldType): void => {
-    if (type.kind === 'array') return visit(type.of);
+    if (type.kind === 'array') {
+      visit(type.of);
+      return;
+    }
     if (type.kind !== 'struct') return;
     const existing = out[type.name];
     const fields = Object.entries(type.fields).map(([name, ft]) => ({ name, type: typeName(ft) }));
@@ -267,7 +271,10 @@ function typedOut(type: FieldType, value: unknown): unknown {
       return (value as unknown[]).map((v) => typedOut(type.of, v));
     case 'struct':
       return Object.fromEntries(
-        Object.entries(type.fields).map(([k, ft]) => [k, typedOut(ft, (value as Record<string, unknown>)[k])]),
+        Object.entries(type.fields).map(([k, ft]) => [
+          k,
+          typedOut(ft, (value as Record<string, unknown>)[k]),
+        ]),
       );
     default:
       return value;

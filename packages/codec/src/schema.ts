@@ -22,23 +22,24 @@ export type FieldType =
   | { kind: 'struct'; name: string; fields: Fields };
 
 /** The TypeScript value type a schema describes. */
-export type Infer<T> = T extends UintType<8 | 16 | 32>
-  ? number
-  : T extends UintType
-    ? bigint
-    : T extends AddressType
-      ? `0x${string}`
-      : T extends BoolType
-        ? boolean
-        : T extends Bytes32Type | BytesType
-          ? Uint8Array
-          : T extends StringType
-            ? string
-            : T extends ArrayType<infer E>
-              ? Infer<E>[]
-              : T extends StructType<infer F>
-                ? { -readonly [K in keyof F]: Infer<F[K]> }
-                : never;
+export type Infer<T> =
+  T extends UintType<8 | 16 | 32>
+    ? number
+    : T extends UintType
+      ? bigint
+      : T extends AddressType
+        ? `0x${string}`
+        : T extends BoolType
+          ? boolean
+          : T extends Bytes32Type | BytesType
+            ? Uint8Array
+            : T extends StringType
+              ? string
+              : T extends ArrayType<infer E>
+                ? Infer<E>[]
+                : T extends StructType<infer F>
+                  ? { -readonly [K in keyof F]: Infer<F[K]> }
+                  : never;
 
 export const DEFAULT_MAX_BYTES = 65_536;
 export const DEFAULT_MAX_STRING = 1_024;

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encode as rlpEncode } from '@ethereumjs/rlp';
-import { CodecError, decode, eip712Types, encode, fromJson, t, toJson, toTypedMessage } from '../src/index.ts';
+import {
+  CodecError,
+  decode,
+  eip712Types,
+  encode,
+  fromJson,
+  t,
+  toJson,
+  toTypedMessage,
+} from '../src/index.ts';
 
 const Inner = t.struct('Inner', { to: t.address, amount: t.uint256 });
 const Sample = t.struct('Sample', {
@@ -51,14 +60,20 @@ describe('codec', () => {
   it('enforces size limits on decode and encode', () => {
     const S = t.struct('S', { s: t.string(4), l: t.array(t.uint8, 2) });
     assert.throws(() => encode(S, { s: 'hello', l: [] }), /longer than 4 bytes/);
-    assert.throws(() => decode(S, rlpEncode([new TextEncoder().encode('hello'), []])), /s: longer than 4 bytes/);
+    assert.throws(
+      () => decode(S, rlpEncode([new TextEncoder().encode('hello'), []])),
+      /s: longer than 4 bytes/,
+    );
     assert.throws(() => decode(S, rlpEncode([new Uint8Array(0), [1, 2, 3]])), /more than 2 items/);
   });
 
   it('rejects invalid UTF-8 and wrong-length addresses', () => {
     const S = t.struct('S', { s: t.string(), a: t.address });
     assert.throws(() => decode(S, rlpEncode([Uint8Array.of(0xff), new Uint8Array(20)])), /invalid UTF-8/);
-    assert.throws(() => decode(S, rlpEncode([new Uint8Array(0), new Uint8Array(19)])), /address must be 20 bytes/);
+    assert.throws(
+      () => decode(S, rlpEncode([new Uint8Array(0), new Uint8Array(19)])),
+      /address must be 20 bytes/,
+    );
   });
 
   it('names the offending field when a value is wrong', () => {
@@ -74,13 +89,19 @@ describe('codec', () => {
     assert.deepEqual(fromJson(Sample, JSON.parse(JSON.stringify(json))), value);
     assert.throws(() => fromJson(Sample, { ...(json as object), extra: 1 }), /unknown field extra/);
     assert.throws(() => fromJson(Sample, { ...(json as object), n64: '-1' }), /n64/);
-    assert.throws(() => fromJson(Sample, { ...(json as object), n64: '18446744073709551616' }), /out of range/);
+    assert.throws(
+      () => fromJson(Sample, { ...(json as object), n64: '18446744073709551616' }),
+      /out of range/,
+    );
   });
 
   it('derives EIP-712 types including nested structs', () => {
     const types = eip712Types(Sample);
     assert.deepEqual(Object.keys(types).sort(), ['Inner', 'Sample']);
-    assert.deepEqual(types.Sample!.map((f) => f.type), ['uint8', 'uint64', 'bool', 'string', 'bytes', 'bytes32', 'Inner[]']);
+    assert.deepEqual(
+      types.Sample!.map((f) => f.type),
+      ['uint8', 'uint64', 'bool', 'string', 'bytes', 'bytes32', 'Inner[]'],
+    );
     const msg = toTypedMessage(Sample, value);
     assert.equal(msg.data, '0x010203');
     assert.equal(msg.n8, 255n);

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { UsageError } from './home.ts';
+import type { Printer } from './output.ts';
+
+export function intArg(value: string | number, name: string, min: number, max: number): number {
+  const n = typeof value === 'number' ? value : /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+
+/** Global options (--json, --rpc) as seen from any subcommand. */
+export function globals(cmd: Command): Printer & { rpc: string } {
+  const o = cmd.optsWithGlobals() as { json?: boolean; rpc?: string };
+  return { json: Boolean(o.json), rpc: o.rpc ?? process.env.AIVM_RPC ?? 'http://127.0.0.1:8545' };
+}

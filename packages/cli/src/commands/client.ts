@@ -1,0 +1,136 @@
+// aivm status | query ... | tx send: talk to a running node over JSON-RPC through the SDK.
+
+import { type Address, type Hex, isAddress, isHex } from '@aivm/crypto';
+import { AivmClient, Wallet } from '@aivm/sdk';
+import type { Command } from 'commander';
+import { globals } from '../args.ts';
+import { UsageError } from '../home.ts';
+import { formatCgpt, parseCgpt, print } from '../output.ts';
+import { unlockKey } from './keys.ts';
+
+function client(cmd: Command): AivmClient {
+  return new AivmClient(globals(cmd).rpc, { timeoutMs: 10_000 });
+}
+
+function address(value: string): Address {
+  if (!isAddress(value)) throw new UsageError(`not an address: ${value}`);
+  return value;
+}
+
+function txHash(value: string): Hex {
+  if (!isHex(value) || value.length !== 66) throw new UsageError(`not a transaction hash: ${value}`);
+  return value;
+}
+
+export function registerClientCommands(program: Command): void {
+  program
+    .command('status')
+    .description('chain status of the node at --rpc')
+    .action(async (_o, cmd: Command) => {
+      const s = await client(cmd).status();
+      print(globals(cmd), s, () =>
+        [
+          `chain id     ${s.chainId}`,
+          `height       ${s.height}`,
+          `head         ${s.headHash}`,
+          `state root   ${s.stateRoot}`,
+          `block time   ${new Date(Number(s.timeMs)).toISOString()}`,
+          `mempool      ${s.mempool.count} txs, ${s.mempool.bytes} bytes`,
+          `validator    ${s.validator ?? '-'}`,
+          `version      ${s.version}`,
+        ].join('\n'),
+      );
+    });
+
+  const query = program.command('query').description('read chain data');
+  query
+    .command('balance <address>')
+    .description('CGPT balance of an account')
+    .action(async (a: string, _o, cmd: Command) => {
+      const wei = await client(cmd).getBalance(address(a));
+      print(globals(cmd), { address: a, balanceWei: wei }, () => `${formatCgpt(wei)} CGPT`);
+    });
+  query
+    .command('account <address>')
+    .description('nonce and balance of an account')
+    .action(async (a: string, _o, cmd: Command) => {
+      const acc = await client(cmd).getAccount(address(a));
+      print(globals(cmd), acc, () =>
+        [
+          `address        ${acc.address}`,
+          `balance        ${formatCgpt(acc.balanceWei)} CGPT`,
+          `nonce          ${acc.nonce}`,
+          `pending nonce  ${acc.pendingNonce}`,
+        ].join('\n'),
+      );
+    });
+  query
+    .command('block [heightOrHash]')
+    .description('a block by height or hash (latest if omitted)')
+    .action(async (ref: string | undefined, _o, cmd: Command) => {
+      let arg: { height?: bigint; hash?: Hex } = {};
+      if (ref !== undefined) {
+        if (/^[0-9]+$/.test(ref)) arg = { height: BigInt(ref) };
+        else if (isHex(ref) && ref.length === 66) arg = { hash: ref };
+        else throw new UsageError('give a block height or a 0x block hash');
+      }
+      const block = await client(cmd).getBlock(arg);
+      if (!block) throw new UsageError('no such block');
+      print(globals(cmd), block, () =>
+        JSON.stringify(block, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2),
+      );
+    });
+  query
+    .command('tx <hash>')
+    .description('a committed transaction and its receipt')
+    .action(async (h: string, _o, cmd: Command) => {
+      const tx = await client(cmd).getTx(txHash(h));
+      if (!tx) throw new UsageError('transaction not found (pending or unknown)');
+      print(globals(cmd), tx, () =>
+        JSON.stringify(tx, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2),
+      );
+    });
+
+  const tx = program.command('tx').description('sign and send transactions');
+  tx.command('send')
+    .description('send CGPT')
+    .requiredOption('--from <key>', 'key name in the keystore (or a keystore .json file)')
+    .requiredOption('--to <address>', 'recipient')
+    .requiredOption('--amount <CGPT>', 'amount in CGPT, e.g. 1.5')
+    .option('--gas-price <wei>', 'gas price in wei')
+    .option('--password-file <file>', 'file holding the key password (or AIVM_PASSWORD)')
+    .option('--no-wait', 'return as soon as the node accepted the transaction')
+    .action(async (opts, cmd: Command) => {
+      const to = address(opts.to);
+      let amount: bigint;
+      try {
+        amount = parseCgpt(opts.amount);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      if (opts.gasPrice !== undefined && !/^[0-9]+$/.test(opts.gasPrice))
+        throw new UsageError('--gas-price must be an integer (wei)');
+      const sk = await unlockKey(cmd, opts.from, opts.passwordFile);
+      const c = client(cmd);
+      const wallet = Wallet.fromPrivateKey(sk, c);
+      const hash = await wallet.transfer(
+        to,
+        amount,
+        opts.gasPrice ? { gasPrice: BigInt(opts.gasPrice) } : {},
+      );
+      if (!opts.wait) {
+        print(globals(cmd), { hash }, () => `sent ${hash}`);
+        return;
+      }
+      const record = await c.waitForTx(hash, { timeoutMs: 60_000 });
+      print(globals(cmd), record, () =>
+        [
+          `transaction ${hash}`,
+          `  block     ${record.height}`,
+          `  status    ${record.receipt.success ? 'success' : `failed: ${record.receipt.error}`}`,
+          `  gas used  ${record.receipt.gasUsed}`,
+          `  fee       ${formatCgpt(record.receipt.feeWei)} CGPT`,
+        ].join('\n'),
+      );
+    });
+}

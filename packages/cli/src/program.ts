@@ -1,0 +1,38 @@
+// The aivm command line.
+
+import { Command, CommanderError } from 'commander';
+import { registerClientCommands } from './commands/client.ts';
+import { registerKeyCommands } from './commands/keys.ts';
+import { registerNodeCommands } from './commands/node.ts';
+
+export function createProgram(): Command {
+  const program = new Command('aivm')
+    .description('AIVM: a proof-of-stake chain for verifiable AI')
+    .version('0.1.0')
+    .option('--json', 'machine-readable JSON output')
+    .option('--rpc <url>', 'JSON-RPC endpoint of a node (or AIVM_RPC)', undefined)
+    .option('--keystore <dir>', 'directory of account keys (or AIVM_KEYSTORE; default ~/.aivm/keystore)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerNodeCommands(program);
+  registerKeyCommands(program);
+  registerClientCommands(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting so tests can call it. */
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const e = err as Error & { code?: number };
+    const json = argv.includes('--json');
+    const message = e.message ?? String(err);
+    if (json) process.stderr.write(`${JSON.stringify({ error: message, code: e.code ?? null })}\n`);
+    else process.stderr.write(`error: ${message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,94 @@
+// Starts real `aivm` processes for integration tests and stops them.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const BIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
+
+export type RunningNode = {
+  proc: ChildProcess;
+  rpcUrl: string;
+  wsUrl: string;
+  info: Record<string, unknown>;
+  stderr: () => string;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: the crash case. */
+  kill(): Promise<void>;
+};
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Runs `aivm <args> --json` until it prints its first JSON line (the node's banner). */
+export async function startAivm(args: string[], env: Record<string, string> = {}): Promise<RunningNode> {
+  const proc = spawn(process.execPath, [BIN, '--json', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const lines = createInterface({ input: proc.stdout! });
+  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start in time:\n${err}`)), 30_000);
+    let buffer = '';
+    lines.on('line', (line) => {
+      buffer += line;
+      try {
+        const parsed = JSON.parse(buffer) as Record<string, unknown>;
+        clearTimeout(timer);
+        resolve(parsed);
+      } catch {
+        // the banner is pretty-printed over several lines
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`aivm exited with ${code} before starting:\n${err}`));
+    });
+  });
+  return {
+    proc,
+    info,
+    rpcUrl: info.rpcUrl as string,
+    wsUrl: info.wsUrl as string,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs an `aivm` command to completion. */
+export function runAivm(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,60 @@
+// What a running node offers to its interfaces (JSON-RPC, WebSocket, CLI in-process). The RPC layer
+// only translates between JSON and these calls; it holds no chain logic of its own.
+
+import type { Block, ChainEvent, Receipt, Registry, SignedTx } from '@aivm/chain';
+import type { Address, Hex } from '@aivm/crypto';
+import type { StateProof } from '@aivm/state';
+
+export type NodeStatus = {
+  chainId: bigint;
+  genesisHash: Hex;
+  height: bigint;
+  headHash: Hex;
+  stateRoot: Hex;
+  timeMs: bigint;
+  mempool: { count: number; bytes: number };
+  validator: Address | null;
+  version: string;
+};
+
+export type BlockRecord = { hash: Hex; block: Block; receipts: Receipt[] };
+export type TxRecord = { tx: SignedTx; blockHash: Hex; height: bigint; index: number; receipt: Receipt };
+export type AccountInfo = { address: Address; nonce: bigint; pendingNonce: bigint; balanceWei: bigint };
+export type ProvenValue = { height: bigint; proof: StateProof };
+
+/** An unsigned transaction in JSON form for gas estimation. */
+export type TxDraft = {
+  from: Address;
+  msgType: string;
+  msg: unknown; // JSON form of the message (codec fromJson)
+  gasPrice?: bigint;
+};
+
+export type NodeEvents = {
+  block: (record: BlockRecord) => void;
+  /** One per transaction of a committed block. */
+  txResult: (record: TxRecord) => void;
+  /** Module events of committed blocks (from receipts and block hooks). */
+  moduleEvent: (event: ChainEvent & { height: bigint; txHash: Hex | null }) => void;
+};
+
+export interface NodeApi {
+  readonly chainId: bigint;
+  /** Message and query schemas, for JSON conversion and the method catalogue. */
+  readonly registry: Registry;
+  status(): NodeStatus;
+  /** Latest block when neither is given. */
+  getBlock(ref: { height?: bigint; hash?: Hex }): Promise<BlockRecord | undefined>;
+  getTx(hash: Hex): Promise<TxRecord | undefined>;
+  getAccount(address: Address): Promise<AccountInfo>;
+  /** Inclusion (or exclusion) proof of a raw state key against the state root of `height` (default latest). */
+  getProof(key: Uint8Array, height?: bigint): Promise<ProvenValue>;
+  /** Admits a signed transaction to the mempool; throws TxRejected (with a stable code) otherwise. */
+  sendRawTx(raw: Uint8Array): Promise<Hex>;
+  /** Gas a transaction would use on top of the latest state. Throws ModuleError if it would fail. */
+  estimateGas(draft: TxDraft): Promise<bigint>;
+  /** Read-only module query, e.g. path "bank/balance" with params { address }. */
+  query(path: string, params: unknown): Promise<unknown>;
+  on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
+  off<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
+}

@@ -1,0 +1,115 @@
+// JSON-RPC error codes and the one mapping from thrown errors to error objects. Chain errors keep
+// their stable codes (ERR in @aivm/chain); anything unexpected becomes -32603 without details.
+
+import { ChainError, ERR } from '@aivm/chain';
+
+/** Protocol-level codes (JSON-RPC 2.0 and EIP-1474). Never renumber. */
+export const RPC_ERR = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INTERNAL_ERROR: -32603,
+  /** The method exists but not on this transport (subscriptions over HTTP). */
+  METHOD_NOT_SUPPORTED: -32004,
+  /** Body, batch, connection or subscription limit exceeded. */
+  LIMIT_EXCEEDED: -32005,
+} as const;
+
+export type RpcErrorObject = { code: number; message: string; data?: unknown };
+
+/** Thrown inside the RPC layer for protocol errors; carries the code to answer with. */
+export class RpcFailure extends Error {
+  readonly code: number;
+  readonly data?: unknown;
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = 'RpcFailure';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+/** Every error code a client may see, with what it means (for OpenRPC and docs). */
+export const ERROR_CATALOGUE: readonly { code: number; name: string; message: string }[] = [
+  { code: RPC_ERR.PARSE_ERROR, name: 'PARSE_ERROR', message: 'The body is not valid JSON' },
+  { code: RPC_ERR.INVALID_REQUEST, name: 'INVALID_REQUEST', message: 'Not a JSON-RPC 2.0 request object' },
+  { code: RPC_ERR.METHOD_NOT_FOUND, name: 'METHOD_NOT_FOUND', message: 'No such method' },
+  {
+    code: RPC_ERR.INVALID_PARAMS,
+    name: 'INVALID_PARAMS',
+    message: 'Invalid params; the message names the field',
+  },
+  {
+    code: RPC_ERR.INTERNAL_ERROR,
+    name: 'INTERNAL_ERROR',
+    message: 'Internal error (details are in the node log)',
+  },
+  {
+    code: RPC_ERR.METHOD_NOT_SUPPORTED,
+    name: 'METHOD_NOT_SUPPORTED',
+    message: 'Method not available on this transport (subscriptions need WebSocket)',
+  },
+  {
+    code: RPC_ERR.LIMIT_EXCEEDED,
+    name: 'LIMIT_EXCEEDED',
+    message: 'Request body, batch, connection or subscription limit exceeded',
+  },
+  { code: ERR.TX_DECODE, name: 'TX_DECODE', message: 'Malformed transaction bytes' },
+  { code: ERR.WRONG_CHAIN, name: 'WRONG_CHAIN', message: 'Transaction signed for another chain id' },
+  { code: ERR.BAD_SIGNATURE, name: 'BAD_SIGNATURE', message: 'Signature invalid or not by the sender' },
+  { code: ERR.NONCE_TOO_LOW, name: 'NONCE_TOO_LOW', message: 'Nonce already used' },
+  { code: ERR.NONCE_GAP, name: 'NONCE_GAP', message: 'Nonce leaves a gap' },
+  {
+    code: ERR.INSUFFICIENT_FUNDS,
+    name: 'INSUFFICIENT_FUNDS',
+    message: 'Balance cannot pay the fee or amount',
+  },
+  { code: ERR.MEMPOOL_FULL, name: 'MEMPOOL_FULL', message: 'Mempool is full' },
+  { code: ERR.TX_TOO_LARGE, name: 'TX_TOO_LARGE', message: 'Transaction larger than 64 KiB' },
+  { code: ERR.UNDERPRICED, name: 'UNDERPRICED', message: 'Gas price below the minimum' },
+  { code: ERR.UNKNOWN_MESSAGE, name: 'UNKNOWN_MESSAGE', message: 'Unknown message type' },
+  { code: ERR.GAS_LIMIT, name: 'GAS_LIMIT', message: 'Gas limit below intrinsic cost or above the maximum' },
+  { code: ERR.ALREADY_KNOWN, name: 'ALREADY_KNOWN', message: 'Transaction already in the mempool' },
+  { code: ERR.MODULE, name: 'MODULE', message: 'A module refused the message' },
+  { code: ERR.OUT_OF_GAS, name: 'OUT_OF_GAS', message: 'Execution ran out of gas' },
+  { code: ERR.INVALID_BLOCK, name: 'INVALID_BLOCK', message: 'Invalid block' },
+  { code: ERR.NOT_FOUND, name: 'NOT_FOUND', message: 'Not found (unknown query path, pruned height, ...)' },
+];
+
+const CHAIN_CODE_MIN = 1000;
+const CHAIN_CODE_MAX = 4999;
+
+function isChainError(err: unknown): err is { code: number; message: string } {
+  if (err instanceof ChainError) return true;
+  // Tolerates a second copy of @aivm/chain (instanceof fails across copies) without letting
+  // arbitrary numeric codes from other libraries through.
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    err instanceof Error &&
+    typeof code === 'number' &&
+    Number.isInteger(code) &&
+    code >= CHAIN_CODE_MIN &&
+    code <= CHAIN_CODE_MAX
+  );
+}
+
+export type ErrorOutcome = 'invalid' | 'chain_error' | 'internal_error' | 'limit';
+
+/** Maps anything thrown by a handler to the error object sent to the client. */
+export function toErrorObject(err: unknown): { error: RpcErrorObject; outcome: ErrorOutcome } {
+  if (err instanceof RpcFailure) {
+    const error: RpcErrorObject = { code: err.code, message: err.message };
+    if (err.data !== undefined) error.data = err.data;
+    return { error, outcome: err.code === RPC_ERR.LIMIT_EXCEEDED ? 'limit' : 'invalid' };
+  }
+  if (isChainError(err)) return { error: { code: err.code, message: err.message }, outcome: 'chain_error' };
+  // The node decodes JSON params with the codec; its CodecError names the offending field.
+  if (err instanceof Error && err.name === 'CodecError') {
+    return {
+      error: { code: RPC_ERR.INVALID_PARAMS, message: `invalid params: ${err.message}` },
+      outcome: 'invalid',
+    };
+  }
+  return { error: { code: RPC_ERR.INTERNAL_ERROR, message: 'internal error' }, outcome: 'internal_error' };
+}

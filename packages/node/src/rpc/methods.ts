@@ -1,0 +1,504 @@
+// The one table of JSON-RPC methods. Validation, dispatch, OpenRPC (rpc.discover), docs/rpc.md and
+// the SDK's expectations all come from here; method names are final.
+
+import { ChainError, ERR, TxRejected } from '@aivm/chain';
+import { CodecError, fromJson } from '@aivm/codec';
+import { type Address, type Hex, hexToBytes, isAddress } from '@aivm/crypto';
+import { z } from 'zod';
+import type { NodeApi } from '../api.ts';
+import { RPC_ERR, RpcFailure } from './errors.ts';
+import { blockJson, type Json, receiptJson, statusJson, toJsonValue, txRecordJson } from './json.ts';
+import { buildOpenRpc } from './openrpc.ts';
+import { type SubscriptionHost, TOPICS } from './subscriptions.ts';
+
+export type RpcTransport = 'http' | 'ws';
+
+export type RpcContext = {
+  transport: RpcTransport;
+  /** Present on WebSocket connections only. */
+  subscriptions?: SubscriptionHost;
+};
+
+export type RpcMethodDef<P extends z.ZodType = z.ZodType> = {
+  name: string;
+  /** One or two sentences for docs and OpenRPC. */
+  description: string;
+  /** A by-name params object; every field documented with .describe(). */
+  params: P;
+  result: { name: string; description: string; schema: z.ZodType };
+  /** Application error codes (ERR in @aivm/chain) this method can answer with, beyond the protocol ones. */
+  errors: readonly number[];
+  /** Transports that serve it; both when absent. */
+  transports?: readonly RpcTransport[];
+  /** Example params for the docs. */
+  example: Record<string, unknown>;
+  handler: (api: NodeApi, params: z.output<P>, ctx: RpcContext) => Json | Promise<Json>;
+};
+
+function defineMethod<P extends z.ZodType>(def: RpcMethodDef<P>): RpcMethodDef {
+  return def as unknown as RpcMethodDef;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Param building blocks
+
+const U64_MAX = (1n << 64n) - 1n;
+const U256_MAX = (1n << 256n) - 1n;
+const DECIMAL_RE = /^(0|[1-9][0-9]*)$/;
+const HEX_BYTES_RE = /^0x(?:[0-9a-fA-F]{2})*$/;
+
+function uintParam(bits: 64 | 256) {
+  const max = bits === 64 ? U64_MAX : U256_MAX;
+  const digits = bits === 64 ? 20 : 78;
+  return z
+    .union(
+      [
+        z
+          .string()
+          .regex(DECIMAL_RE, 'expected a decimal integer string without leading zeros')
+          .refine((s) => s.length <= digits && BigInt(s) <= max, `out of range for uint${bits}`),
+        z.number().int('expected an integer').nonnegative('must not be negative'),
+      ],
+      { error: `expected a non-negative integer (a number, or a decimal string for large values)` },
+    )
+    .transform((v) => BigInt(v));
+}
+
+const hash32Param = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x followed by 64 hex digits (32 bytes)')
+  .transform((s) => s.toLowerCase() as Hex);
+
+const addressParam = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address: 0x followed by 40 hex digits')
+  .refine(isAddress, 'bad EIP-55 checksum (use all lower case or the checksummed form)')
+  .transform((s) => s as Address);
+
+function hexBytesParam(maxBytes: number) {
+  return z
+    .string()
+    .regex(HEX_BYTES_RE, 'expected 0x-prefixed hex with an even number of digits')
+    .max(2 + 2 * maxBytes, `longer than ${maxBytes} bytes`)
+    .transform((s) => hexToBytes(s));
+}
+
+const jsonObjectParam = z.record(z.string(), z.unknown());
+
+// ---------------------------------------------------------------------------------------------
+// Result shapes (documentation, and checked by the tests against real handler output)
+
+const uintOut = z.string().regex(DECIMAL_RE).describe('decimal integer string');
+const hashOut = z
+  .string()
+  .regex(/^0x[0-9a-f]{64}$/)
+  .describe('32-byte hex');
+const hexOut = z.string().regex(HEX_BYTES_RE).describe('0x hex bytes');
+const addressOut = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/)
+  .describe('EIP-55 address');
+
+const StatusOut = z.strictObject({
+  chainId: uintOut,
+  genesisHash: hashOut,
+  height: uintOut,
+  headHash: hashOut,
+  stateRoot: hashOut,
+  timeMs: uintOut,
+  mempool: z.strictObject({ count: z.number().int(), bytes: z.number().int() }),
+  validator: addressOut.nullable(),
+  version: z.string(),
+});
+
+const HeaderOut = z.strictObject({
+  chainId: uintOut,
+  height: uintOut,
+  timeMs: uintOut,
+  parentHash: hashOut,
+  stateRoot: hashOut,
+  txRoot: hashOut,
+  resultsRoot: hashOut,
+  validatorSetHash: hashOut,
+  lastCommitHash: hashOut,
+  gasUsed: uintOut,
+  proposer: addressOut,
+});
+
+const ReceiptOut = z.strictObject({
+  txHash: hashOut,
+  success: z.boolean(),
+  gasUsed: uintOut,
+  feeWei: uintOut,
+  error: z.string().describe('empty on success'),
+  events: z.array(
+    z.strictObject({
+      module: z.string(),
+      type: z.string(),
+      attributes: z.array(z.strictObject({ key: z.string(), value: z.string() })),
+    }),
+  ),
+});
+
+const TxOut = z.strictObject({
+  hash: hashOut,
+  chainId: uintOut,
+  from: addressOut,
+  nonce: uintOut,
+  gasLimit: uintOut,
+  gasPrice: uintOut,
+  msgType: z.string(),
+  msg: jsonObjectParam.describe('the message in its JSON form (schema of msgType)'),
+  signature: hexOut,
+});
+
+const TxRecordOut = TxOut.extend({
+  blockHash: hashOut,
+  height: uintOut,
+  index: z.number().int(),
+  receipt: ReceiptOut,
+});
+
+const ReceiptRecordOut = ReceiptOut.extend({ blockHash: hashOut, height: uintOut, index: z.number().int() });
+
+const BlockOut = z.strictObject({
+  hash: hashOut,
+  header: HeaderOut,
+  txs: z.union([z.array(hashOut), z.array(TxOut)]).describe('tx hashes, or full txs with fullTxs'),
+  receipts: z.array(ReceiptOut).optional().describe('present with fullTxs'),
+  lastCommit: z.array(z.strictObject({ validator: addressOut, signature: hexOut })),
+});
+
+const AccountOut = z.strictObject({
+  address: addressOut,
+  nonce: uintOut,
+  pendingNonce: uintOut,
+  balanceWei: uintOut,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** Parses a JSON value against a codec schema, reporting the field under `prefix`. */
+function codecParams<T>(prefix: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof CodecError) {
+      const field = err.path ? `${prefix}.${err.path}` : prefix;
+      const detail = err.path ? err.message.slice(err.path.length + 2) : err.message;
+      throw new RpcFailure(RPC_ERR.INVALID_PARAMS, `invalid params: ${field}: ${detail}`);
+    }
+    throw err;
+  }
+}
+
+const SEND_ERRORS = [
+  ERR.TX_DECODE,
+  ERR.WRONG_CHAIN,
+  ERR.BAD_SIGNATURE,
+  ERR.NONCE_TOO_LOW,
+  ERR.NONCE_GAP,
+  ERR.INSUFFICIENT_FUNDS,
+  ERR.MEMPOOL_FULL,
+  ERR.TX_TOO_LARGE,
+  ERR.UNDERPRICED,
+  ERR.UNKNOWN_MESSAGE,
+  ERR.GAS_LIMIT,
+  ERR.ALREADY_KNOWN,
+] as const;
+
+const EXAMPLE_ADDRESS = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
+const EXAMPLE_HASH = `0x${'ab'.repeat(32)}`;
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+export const RPC_METHODS: readonly RpcMethodDef[] = [
+  defineMethod({
+    name: 'aivm_status',
+    description: 'Chain id, head of the chain, mempool size and node version.',
+    params: z.strictObject({}),
+    result: { name: 'status', description: 'Node status', schema: StatusOut },
+    errors: [],
+    example: {},
+    handler: (api) => statusJson(api.status()),
+  }),
+
+  defineMethod({
+    name: 'aivm_getBlock',
+    description:
+      'A block by height or hash (the latest when neither is given), with tx hashes, or full transactions and receipts with fullTxs.',
+    params: z
+      .strictObject({
+        height: uintParam(64).optional().describe('block height'),
+        hash: hash32Param.optional().describe('block hash'),
+        fullTxs: z.boolean().optional().describe('include decoded transactions and their receipts'),
+      })
+      .refine((p) => p.height === undefined || p.hash === undefined, {
+        message: 'give height or hash, not both',
+        path: ['hash'],
+      }),
+    result: { name: 'block', description: 'The block, or null when unknown', schema: BlockOut.nullable() },
+    errors: [],
+    example: { height: '42', fullTxs: false },
+    handler: async (api, p) => {
+      const ref: { height?: bigint; hash?: Hex } = {};
+      if (p.height !== undefined) ref.height = p.height;
+      if (p.hash !== undefined) ref.hash = p.hash;
+      const rec = await api.getBlock(ref);
+      return rec ? blockJson(rec, api.registry, p.fullTxs ?? false) : null;
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_getTx',
+    description: 'A committed transaction by hash, with its block position and receipt.',
+    params: z.strictObject({ hash: hash32Param.describe('transaction hash') }),
+    result: {
+      name: 'tx',
+      description: 'The transaction, or null when not committed',
+      schema: TxRecordOut.nullable(),
+    },
+    errors: [],
+    example: { hash: EXAMPLE_HASH },
+    handler: async (api, p) => {
+      const rec = await api.getTx(p.hash);
+      return rec ? txRecordJson(rec, api.registry) : null;
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_getReceipt',
+    description: 'The receipt of a committed transaction: success, gas used, fee, error and events.',
+    params: z.strictObject({ hash: hash32Param.describe('transaction hash') }),
+    result: {
+      name: 'receipt',
+      description: 'The receipt with blockHash, height and index, or null when not committed',
+      schema: ReceiptRecordOut.nullable(),
+    },
+    errors: [],
+    example: { hash: EXAMPLE_HASH },
+    handler: async (api, p) => {
+      const rec = await api.getTx(p.hash);
+      if (!rec) return null;
+      return {
+        ...(receiptJson(rec.receipt) as { [key: string]: Json }),
+        blockHash: rec.blockHash,
+        height: rec.height.toString(),
+        index: rec.index,
+      };
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_getAccount',
+    description: 'Nonce (committed and pending, counting the mempool) and balance of an account.',
+    params: z.strictObject({ address: addressParam.describe('account address') }),
+    result: { name: 'account', description: 'Account state', schema: AccountOut },
+    errors: [],
+    example: { address: EXAMPLE_ADDRESS },
+    handler: async (api, p) => {
+      const a = await api.getAccount(p.address);
+      return {
+        address: a.address,
+        nonce: a.nonce.toString(),
+        pendingNonce: a.pendingNonce.toString(),
+        balanceWei: a.balanceWei.toString(),
+      };
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_getBalance',
+    description: 'CGPT balance of an account in wei (10^-18 CGPT).',
+    params: z.strictObject({ address: addressParam.describe('account address') }),
+    result: {
+      name: 'balance',
+      description: 'Balance in wei',
+      schema: z.strictObject({ address: addressOut, balanceWei: uintOut }),
+    },
+    errors: [],
+    example: { address: EXAMPLE_ADDRESS },
+    handler: async (api, p) => {
+      const a = await api.getAccount(p.address);
+      return { address: a.address, balanceWei: a.balanceWei.toString() };
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_getProof',
+    description:
+      'Merkle proof of inclusion (or exclusion) of a raw state key against the state root at a height (default latest).',
+    params: z.strictObject({
+      key: hexBytesParam(256).describe('raw state key bytes, at most 256'),
+      height: uintParam(64).optional().describe('block height (default latest)'),
+    }),
+    result: {
+      name: 'proof',
+      description: 'The proof in JSON form (bytes as hex, integers as decimal strings)',
+      schema: z.strictObject({ height: uintOut, proof: z.unknown() }),
+    },
+    errors: [ERR.NOT_FOUND],
+    example: { key: '0x62616e6b2f62616c2f', height: '42' },
+    handler: async (api, p) => {
+      const proven = await api.getProof(p.key, p.height);
+      return { height: proven.height.toString(), proof: toJsonValue(proven.proof) };
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_sendRawTx',
+    description: 'Admits a signed transaction (wire bytes) to the mempool and returns its hash.',
+    params: z.strictObject({
+      tx: hexBytesParam(64 * 1024).describe('signed transaction bytes, at most 64 KiB'),
+    }),
+    result: {
+      name: 'sent',
+      description: 'Hash of the admitted transaction',
+      schema: z.strictObject({ hash: hashOut }),
+    },
+    errors: SEND_ERRORS,
+    example: {
+      tx: '0xf8878205399419e7e376e7c213b7e7e7e46cc70a5dd086daff2a8082c350843b9aca008962616e6b2f73656e64d8945aaeb6053f3e94c9b9a09f33669435e7ef1beaed8203e8b841fa2c207dc5f1317094bb3edfbe6e93cf6d4f206752f56480a529fd3185bfe210276bd68278969ae15189859cc76ef7ba99ccae25bb147162d732d19860c403531c',
+    },
+    handler: async (api, p) => ({ hash: await api.sendRawTx(p.tx) }),
+  }),
+
+  defineMethod({
+    name: 'aivm_estimateGas',
+    description:
+      'Gas a transaction would use on top of the latest state. Fails with the error the message would hit.',
+    params: z.strictObject({
+      from: addressParam.describe('sender'),
+      msgType: z.string().min(1).max(64).describe('message type, e.g. bank/send'),
+      msg: jsonObjectParam.describe('the message in JSON form (integers as decimal strings, bytes as hex)'),
+      gasPrice: uintParam(256).optional().describe('gas price in wei'),
+    }),
+    result: { name: 'estimate', description: 'Gas used', schema: z.strictObject({ gas: uintOut }) },
+    errors: [ERR.UNKNOWN_MESSAGE, ERR.INSUFFICIENT_FUNDS, ERR.MODULE, ERR.OUT_OF_GAS],
+    example: { from: EXAMPLE_ADDRESS, msgType: 'bank/send', msg: { to: EXAMPLE_ADDRESS, amount: '1000' } },
+    handler: async (api, p) => {
+      const def = api.registry.message(p.msgType);
+      if (!def) throw new TxRejected(ERR.UNKNOWN_MESSAGE, `unknown message type: ${p.msgType}`);
+      codecParams('msg', () => fromJson(def.schema, p.msg));
+      const draft: Parameters<NodeApi['estimateGas']>[0] = { from: p.from, msgType: p.msgType, msg: p.msg };
+      if (p.gasPrice !== undefined) draft.gasPrice = p.gasPrice;
+      return { gas: (await api.estimateGas(draft)).toString() };
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_query',
+    description: 'Read-only module query by path (e.g. bank/balance, auth/params); params in JSON form.',
+    params: z.strictObject({
+      path: z.string().min(1).max(128).describe('module/query, e.g. bank/balance'),
+      params: jsonObjectParam.optional().describe('query params in JSON form (default {})'),
+    }),
+    result: { name: 'result', description: 'The query result in JSON form', schema: z.unknown() },
+    errors: [ERR.NOT_FOUND],
+    example: { path: 'bank/balance', params: { address: EXAMPLE_ADDRESS } },
+    handler: async (api, p) => {
+      const def = api.registry.query(p.path);
+      if (!def) {
+        throw new ChainError(
+          ERR.NOT_FOUND,
+          `unknown query path: ${p.path} (known: ${api.registry.queryPaths().join(', ')})`,
+        );
+      }
+      const params = p.params ?? {};
+      codecParams('params', () => fromJson(def.params, params));
+      return toJsonValue(await api.query(p.path, params));
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_subscribe',
+    description:
+      'WebSocket only. Subscribes to newBlocks, txResults or events; notifications arrive as aivm_subscription with { subscription, result }.',
+    transports: ['ws'],
+    params: z
+      .strictObject({
+        topic: z.enum(TOPICS).describe('newBlocks | txResults | events'),
+        filter: z
+          .strictObject({
+            module: z.string().max(64).optional().describe('events: module name'),
+            type: z.string().max(64).optional().describe('events: event type'),
+            txHash: hash32Param.optional().describe('txResults, events: only this transaction'),
+          })
+          .optional()
+          .describe('narrows the notifications'),
+      })
+      .superRefine((p, ctx) => {
+        const f = p.filter ?? {};
+        const allowed =
+          p.topic === 'newBlocks' ? [] : p.topic === 'txResults' ? ['txHash'] : ['module', 'type', 'txHash'];
+        for (const key of Object.keys(f)) {
+          if (!allowed.includes(key)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['filter', key],
+              message: `not a filter of topic ${p.topic}`,
+            });
+          }
+        }
+      }),
+    result: {
+      name: 'subscription',
+      description:
+        'Subscription id. Results: newBlocks { hash, height, header }; txResults { hash, height, index, receipt }; events { module, type, attributes, height, txHash }',
+      schema: z.string().regex(/^0x[0-9a-f]{32}$/),
+    },
+    errors: [],
+    example: { topic: 'events', filter: { module: 'bank', type: 'transfer' } },
+    handler: (_api, p, ctx) => {
+      if (!ctx.subscriptions) {
+        throw new RpcFailure(
+          RPC_ERR.METHOD_NOT_SUPPORTED,
+          'aivm_subscribe needs a WebSocket connection (ws://<host>:<port>/ws)',
+        );
+      }
+      return ctx.subscriptions.subscribe(p.topic, p.filter ?? {});
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_unsubscribe',
+    description: 'WebSocket only. Ends a subscription of this connection.',
+    transports: ['ws'],
+    params: z.strictObject({ subscription: z.string().max(66).describe('id returned by aivm_subscribe') }),
+    result: { name: 'removed', description: 'true when the subscription existed', schema: z.boolean() },
+    errors: [],
+    example: { subscription: '0x4a8f0c2d9e1b3a5c7d9f1e3a5b7c9d0e' },
+    handler: (_api, p, ctx) => {
+      if (!ctx.subscriptions) {
+        throw new RpcFailure(RPC_ERR.METHOD_NOT_SUPPORTED, 'aivm_unsubscribe needs a WebSocket connection');
+      }
+      return ctx.subscriptions.unsubscribe(p.subscription);
+    },
+  }),
+
+  defineMethod({
+    name: 'rpc.discover',
+    description: 'This API as an OpenRPC 1.2.6 document.',
+    params: z.strictObject({}),
+    result: {
+      name: 'OpenRPC Schema',
+      description: 'OpenRPC document generated from the method table',
+      schema: z.record(z.string(), z.unknown()),
+    },
+    errors: [],
+    example: {},
+    handler: () => openRpcDocument(),
+  }),
+];
+
+export const RPC_METHOD_INDEX: ReadonlyMap<string, RpcMethodDef> = new Map(
+  RPC_METHODS.map((m) => [m.name, m]),
+);
+
+let openRpcCache: Json | undefined;
+function openRpcDocument(): Json {
+  openRpcCache ??= buildOpenRpc(RPC_METHODS) as Json;
+  return openRpcCache;
+}

@@ -1,0 +1,342 @@
+// JSON-RPC over WebSocket: methods, subscriptions and their cleanup, connection limits and slow consumers.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import type { ChainEvent } from '@aivm/chain';
+import type { Hex } from '@aivm/crypto';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { WebSocket } from 'ws';
+import { RPC_ERR } from '../src/rpc/errors.ts';
+import { type RpcServer, startRpcServer } from '../src/rpc/server.ts';
+import { FAKE_RECIPIENT, FAKE_SENDER, FakeNode } from '../src/rpc/testing/fake-node.ts';
+
+type Msg = {
+  jsonrpc: '2.0';
+  id?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string };
+  method?: string;
+  params?: { subscription: string; result: Record<string, unknown> };
+};
+
+class Client {
+  readonly ws: WebSocket;
+  readonly notifications: Msg[] = [];
+  readonly #pending = new Map<number, (m: Msg) => void>();
+  #next = 1;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('message', (data) => {
+      const parsed = JSON.parse(data.toString()) as Msg | Msg[];
+      for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (m.method === 'aivm_subscription') this.notifications.push(m);
+        else this.#pending.get(m.id as number)?.(m);
+      }
+    });
+  }
+
+  async open(): Promise<this> {
+    await once(this.ws, 'open');
+    return this;
+  }
+
+  request(method: string, params?: unknown): Promise<Msg> {
+    const id = this.#next++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  }
+
+  async result<T = unknown>(method: string, params?: unknown): Promise<T> {
+    const m = await this.request(method, params);
+    assert.equal(m.error, undefined, JSON.stringify(m.error));
+    return m.result as T;
+  }
+
+  /** Raw text in, first answer out. */
+  sendRaw(text: string): Promise<Msg | Msg[]> {
+    return new Promise((resolve) => {
+      this.ws.once('message', (data) => resolve(JSON.parse(data.toString())));
+      this.ws.send(text);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.ws.close();
+    await once(this.ws, 'close');
+  }
+}
+
+let node: FakeNode;
+let server: RpcServer;
+const metrics = new MetricsRegistry();
+async function wsConnections(): Promise<number> {
+  const m = (await metrics.getSingleMetric('aivm_rpc_ws_connections')!.get()).values[0];
+  return m?.value ?? 0;
+}
+const clients: Client[] = [];
+
+async function connect(): Promise<Client> {
+  const c = await new Client(server.wsUrl).open();
+  clients.push(c);
+  return c;
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** HTTP status of a refused WebSocket upgrade. */
+async function refusedStatus(url: string): Promise<number> {
+  const ws = new WebSocket(url);
+  ws.on('error', () => {});
+  const [req, res] = (await once(ws, 'unexpected-response')) as [ClientRequest, IncomingMessage];
+  req.destroy();
+  return res.statusCode ?? 0;
+}
+
+const listeners = (): number =>
+  node.events.listenerCount('block') +
+  node.events.listenerCount('txResult') +
+  node.events.listenerCount('moduleEvent');
+
+before(async () => {
+  node = new FakeNode();
+  server = await startRpcServer(node, {
+    port: 0,
+    maxWsConnections: 3,
+    maxSubscriptionsPerConnection: 3,
+    metrics,
+  });
+});
+
+after(async () => {
+  for (const c of clients) await c.close();
+  await server.close();
+});
+
+describe('websocket', () => {
+  it('serves the same methods, batches and errors as HTTP', async () => {
+    const c = await connect();
+    const status = await c.result<{ height: string; chainId: string }>('aivm_status');
+    assert.equal(status.height, '3');
+    assert.equal(status.chainId, '1337');
+    const batch = (await c.sendRaw(
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 100, method: 'aivm_getBalance', params: { address: FAKE_RECIPIENT } },
+        { jsonrpc: '2.0', id: 101, method: 'aivm_nope' },
+      ]),
+    )) as Msg[];
+    assert.deepEqual(
+      batch.map((m) => [m.id, m.error?.code ?? null]),
+      [
+        [100, null],
+        [101, RPC_ERR.METHOD_NOT_FOUND],
+      ],
+    );
+    const parse = (await c.sendRaw('{oops')) as Msg;
+    assert.equal(parse.error?.code, RPC_ERR.PARSE_ERROR);
+    const bad = await c.request('aivm_getTx', { hash: '0x12' });
+    assert.equal(bad.error?.code, RPC_ERR.INVALID_PARAMS);
+    assert.match(bad.error!.message, /hash: expected 0x followed by 64 hex digits/);
+    await c.close();
+  });
+
+  it('newBlocks: subscribe, receive, unsubscribe, receive no more', async () => {
+    const c = await connect();
+    const id = await c.result<string>('aivm_subscribe', { topic: 'newBlocks' });
+    assert.match(id, /^0x[0-9a-f]{32}$/);
+    assert.equal(node.events.listenerCount('block'), 1);
+
+    const rec = node.blocks[1]!;
+    node.emit('block', rec);
+    await until(() => c.notifications.length === 1, 'a block notification');
+    const n = c.notifications[0]!;
+    assert.equal(n.jsonrpc, '2.0');
+    assert.equal(n.id, undefined);
+    assert.equal(n.params?.subscription, id);
+    const result = n.params!.result as { hash: Hex; height: string; header: Record<string, unknown> };
+    assert.equal(result.hash, rec.hash);
+    assert.equal(result.height, '2');
+    assert.equal(result.header.height, '2');
+    assert.equal(result.header.timeMs, '1700000002000');
+    assert.equal(result.header.proposer, FAKE_SENDER);
+
+    assert.equal(await c.result('aivm_unsubscribe', { subscription: id }), true);
+    assert.equal(node.events.listenerCount('block'), 0);
+    node.emit('block', rec);
+    // Notifications and answers share one ordered stream: had the emit produced one, it would
+    // arrive before this answer.
+    await c.result('aivm_status');
+    assert.equal(c.notifications.length, 1);
+    assert.equal(await c.result('aivm_unsubscribe', { subscription: id }), false);
+    await c.close();
+  });
+
+  it('txResults and events honour their filters', async () => {
+    const c = await connect();
+    const [hashA, recA] = [...node.txs][0]!;
+    const [, recB] = [...node.txs][1]!;
+    const txSub = await c.result<string>('aivm_subscribe', {
+      topic: 'txResults',
+      filter: { txHash: hashA.toUpperCase().replace('0X', '0x') },
+    });
+    const evSub = await c.result<string>('aivm_subscribe', {
+      topic: 'events',
+      filter: { module: 'bank', type: 'transfer' },
+    });
+    node.emit('txResult', recB);
+    node.emit('txResult', recA);
+    const ev = (
+      module: string,
+      type: string,
+      txHash: Hex | null,
+    ): ChainEvent & { height: bigint; txHash: Hex | null } => ({
+      module,
+      type,
+      attributes: { amount: '1000', to: FAKE_RECIPIENT },
+      height: 2n,
+      txHash,
+    });
+    node.emit('moduleEvent', ev('staking', 'transfer', hashA));
+    node.emit('moduleEvent', ev('bank', 'mint', hashA));
+    node.emit('moduleEvent', ev('bank', 'transfer', null));
+    await until(() => c.notifications.length === 2, 'two notifications');
+    await c.result('aivm_status');
+    assert.equal(c.notifications.length, 2);
+
+    const [tx, event] = c.notifications;
+    assert.equal(tx!.params!.subscription, txSub);
+    assert.deepEqual(
+      { ...tx!.params!.result, receipt: undefined },
+      { hash: hashA, height: '2', index: 0, receipt: undefined },
+    );
+    assert.equal((tx!.params!.result.receipt as { txHash: Hex }).txHash, hashA);
+    assert.equal(event!.params!.subscription, evSub);
+    assert.deepEqual(event!.params!.result, {
+      module: 'bank',
+      type: 'transfer',
+      attributes: { amount: '1000', to: FAKE_RECIPIENT },
+      height: '2',
+      txHash: null,
+    });
+    await c.close();
+  });
+
+  it('rejects filters that do not belong to the topic', async () => {
+    const c = await connect();
+    const m = await c.request('aivm_subscribe', { topic: 'newBlocks', filter: { module: 'bank' } });
+    assert.equal(m.error?.code, RPC_ERR.INVALID_PARAMS);
+    assert.match(m.error!.message, /filter\.module: not a filter of topic newBlocks/);
+    const t = await c.request('aivm_subscribe', { topic: 'blocks' });
+    assert.equal(t.error?.code, RPC_ERR.INVALID_PARAMS);
+    assert.match(t.error!.message, /^invalid params: topic: /);
+    await c.close();
+  });
+
+  it('removes every listener of a connection when it closes', async () => {
+    const c = await connect();
+    await c.result('aivm_subscribe', { topic: 'newBlocks' });
+    await c.result('aivm_subscribe', { topic: 'txResults' });
+    await c.result('aivm_subscribe', { topic: 'events' });
+    assert.equal(listeners(), 3);
+    await c.close();
+    await until(() => listeners() === 0, 'listeners removed');
+    assert.equal(listeners(), 0);
+  });
+
+  it('limits subscriptions per connection', async () => {
+    const c = await connect();
+    for (let i = 0; i < 3; i++) await c.result('aivm_subscribe', { topic: 'newBlocks' });
+    const m = await c.request('aivm_subscribe', { topic: 'newBlocks' });
+    assert.equal(m.error?.code, RPC_ERR.LIMIT_EXCEEDED);
+    assert.match(m.error!.message, /subscription limit reached \(3 per connection\)/);
+    await c.close();
+    await until(() => listeners() === 0, 'listeners removed');
+  });
+
+  it('limits concurrent connections', async () => {
+    const open = [await connect(), await connect(), await connect()];
+    assert.equal(await refusedStatus(server.wsUrl), 503);
+    for (const c of open) await c.close();
+    const end = Date.now() + 2000;
+    while ((await wsConnections()) > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await wsConnections(), 0);
+    const again = await connect();
+    assert.equal((await again.result<{ height: string }>('aivm_status')).height, '3');
+    await again.close();
+  });
+
+  it('refuses other upgrade paths', async () => {
+    assert.equal(await refusedStatus(server.wsUrl.replace('/ws', '/other')), 404);
+  });
+});
+
+describe('slow consumers', () => {
+  let small: RpcServer;
+  let smallNode: FakeNode;
+  before(async () => {
+    smallNode = new FakeNode();
+    small = await startRpcServer(smallNode, { port: 0, maxWsBufferedBytes: 64 * 1024 });
+  });
+  after(async () => {
+    await small.close();
+  });
+
+  // Large events so that the kernel's socket buffers fill in a few megabytes.
+  const bigEvent = {
+    module: 'bank',
+    type: 'transfer',
+    attributes: { blob: 'x'.repeat(4000) },
+    height: 1n,
+    txHash: null,
+  };
+
+  /** Emits batches of 20 events on separate turns of the event loop, as blocks would arrive. */
+  async function flood(batches: number, stopWhen: () => boolean): Promise<number> {
+    let sent = 0;
+    for (let b = 0; b < batches && !stopWhen(); b++) {
+      for (let i = 0; i < 20; i++) smallNode.emit('moduleEvent', bigEvent);
+      sent += 20;
+      await new Promise((r) => setImmediate(r));
+    }
+    return sent;
+  }
+
+  it('keeps a consumer that reads, and drops one that stops reading', async () => {
+    const reader = await new Client(small.wsUrl).open();
+    await reader.result('aivm_subscribe', { topic: 'events' });
+    const stalled = await new Client(small.wsUrl).open();
+    await stalled.result('aivm_subscribe', { topic: 'events' });
+    assert.equal(smallNode.events.listenerCount('moduleEvent'), 2);
+
+    stalled.ws.pause();
+    const sent = await flood(2000, () => smallNode.events.listenerCount('moduleEvent') < 2);
+    assert.equal(
+      smallNode.events.listenerCount('moduleEvent'),
+      1,
+      `stalled consumer still subscribed after ${sent} events`,
+    );
+    assert.ok(sent < 40_000);
+
+    // The reader got everything that was sent and is still served.
+    await until(() => reader.notifications.length === sent, `${sent} notifications`, 4000);
+    assert.equal((await reader.result<{ height: string }>('aivm_status')).height, '3');
+
+    stalled.ws.resume();
+    await until(() => stalled.ws.readyState === WebSocket.CLOSED, 'stalled socket closed');
+    assert.ok(stalled.notifications.length < sent);
+    await reader.close();
+    const metrics = await (await fetch(`${small.url}/metrics`)).text();
+    assert.match(metrics, /aivm_rpc_ws_slow_consumer_disconnects_total 1/);
+  });
+});

@@ -1,0 +1,344 @@
+// JSON-RPC client of an AIVM node: requests over HTTP (global fetch), subscriptions over one lazily
+// opened WebSocket (global WebSocket). Browser-safe.
+
+import { bytesToHex } from '@aivm/crypto';
+import {
+  big,
+  parseAccount,
+  parseBlock,
+  parseEvent,
+  parseProof,
+  parseReceiptRecord,
+  parseStatus,
+  parseTxRecord,
+  toJsonParams,
+} from './parse.ts';
+import type {
+  AccountInfo,
+  Address,
+  BlockRef,
+  BlockView,
+  Hex,
+  NodeStatus,
+  ProvenValue,
+  ReceiptRecord,
+  SubscriptionEvents,
+  SubscriptionFilter,
+  SubscriptionTopic,
+  TxDraft,
+  TxRecord,
+} from './types.ts';
+
+/** An error answer of the node: `code` is a JSON-RPC code or a stable chain code (ERR in @aivm/chain). */
+export class RpcError extends Error {
+  readonly code: number;
+  readonly data?: unknown;
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = 'RpcError';
+    this.code = code;
+    if (data !== undefined) this.data = data;
+  }
+}
+
+/** No answer within the time allowed (a request, or waitForTx). */
+export class RpcTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RpcTimeoutError';
+  }
+}
+
+export type AivmClientOptions = {
+  /** WebSocket endpoint for subscriptions; default: the HTTP URL with ws(s):// and path /ws. */
+  wsUrl?: string;
+  /** Per request; default 30 000. */
+  timeoutMs?: number;
+  /** Receives exceptions thrown by subscription callbacks; default console.error. */
+  onError?: (err: unknown) => void;
+};
+
+export type WaitForTxOptions = { timeoutMs?: number; pollMs?: number };
+
+type JsonRpcAnswer = {
+  id?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+};
+type Pending = {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+};
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function defaultWsUrl(url: string): string {
+  const u = new URL(url);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = '/ws';
+  u.search = '';
+  return u.toString();
+}
+
+function answerOf(json: unknown): unknown {
+  const a = json as JsonRpcAnswer | null;
+  if (typeof a !== 'object' || a === null) throw new RpcError(-32603, 'malformed JSON-RPC answer');
+  if (a.error) throw new RpcError(a.error.code, a.error.message, a.error.data);
+  if (!('result' in a)) throw new RpcError(-32603, 'malformed JSON-RPC answer: no result');
+  return a.result;
+}
+
+export class AivmClient {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly timeoutMs: number;
+  readonly #onError: (err: unknown) => void;
+  #nextId = 1;
+  readonly #inflight = new Set<AbortController>();
+  #ws: WebSocket | undefined;
+  #wsOpening: Promise<WebSocket> | undefined;
+  readonly #wsPending = new Map<number, Pending>();
+  readonly #subs = new Map<string, (result: unknown) => void>();
+  #closed = false;
+
+  constructor(url: string, opts: AivmClientOptions = {}) {
+    this.url = url;
+    this.wsUrl = opts.wsUrl ?? defaultWsUrl(url);
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#onError = opts.onError ?? ((err) => console.error('aivm subscription callback failed:', err));
+  }
+
+  /** One JSON-RPC call over HTTP; params may hold bigint and Uint8Array values. */
+  async request<T = unknown>(method: string, params: object = {}): Promise<T> {
+    if (this.#closed) throw new Error('client is closed');
+    const id = this.#nextId++;
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: toJsonParams(params) });
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    this.#inflight.add(controller);
+    try {
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: controller.signal,
+      });
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new RpcError(-32700, `node answered HTTP ${res.status} with a body that is not JSON`);
+      }
+      return answerOf(json) as T;
+    } catch (err) {
+      if (timedOut) throw new RpcTimeoutError(`${method} got no answer within ${this.timeoutMs} ms`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.#inflight.delete(controller);
+    }
+  }
+
+  async status(): Promise<NodeStatus> {
+    return parseStatus(await this.request('aivm_status'));
+  }
+
+  /** A block by height, hash or ref object; the latest when omitted. Null when unknown. */
+  async getBlock(ref: BlockRef | bigint | number | Hex = {}): Promise<BlockView | null> {
+    const r: BlockRef =
+      typeof ref === 'object' ? ref : typeof ref === 'string' ? { hash: ref } : { height: ref };
+    const result = await this.request('aivm_getBlock', r);
+    return result === null ? null : parseBlock(result);
+  }
+
+  async getTx(hash: Hex): Promise<TxRecord | null> {
+    const result = await this.request('aivm_getTx', { hash });
+    return result === null ? null : parseTxRecord(result);
+  }
+
+  async getReceipt(hash: Hex): Promise<ReceiptRecord | null> {
+    const result = await this.request('aivm_getReceipt', { hash });
+    return result === null ? null : parseReceiptRecord(result);
+  }
+
+  async getAccount(address: Address): Promise<AccountInfo> {
+    return parseAccount(await this.request('aivm_getAccount', { address }));
+  }
+
+  /** Balance in wei. */
+  async getBalance(address: Address): Promise<bigint> {
+    const result = (await this.request('aivm_getBalance', { address })) as { balanceWei?: unknown } | null;
+    return big(result?.balanceWei, 'balanceWei');
+  }
+
+  /** Proof of a raw state key against the state root at `height` (default latest); check it with verifyStateProof. */
+  async getProof(key: Uint8Array | Hex, height?: bigint | number): Promise<ProvenValue> {
+    const params: { key: Hex; height?: bigint | number } = {
+      key: typeof key === 'string' ? key : bytesToHex(key),
+    };
+    if (height !== undefined) params.height = height;
+    return parseProof(await this.request('aivm_getProof', params));
+  }
+
+  /** Sends signed wire bytes; returns the transaction hash. */
+  async sendRawTx(raw: Uint8Array | Hex): Promise<Hex> {
+    const tx = typeof raw === 'string' ? raw : bytesToHex(raw);
+    const result = (await this.request('aivm_sendRawTx', { tx })) as { hash: Hex };
+    return result.hash;
+  }
+
+  async estimateGas(draft: TxDraft): Promise<bigint> {
+    const result = (await this.request('aivm_estimateGas', draft)) as { gas?: unknown };
+    return big(result.gas, 'gas');
+  }
+
+  /** Module query, e.g. query('bank/balance', { address }); the result is the node's JSON. */
+  async query<T = unknown>(path: string, params: object = {}): Promise<T> {
+    return this.request<T>('aivm_query', { path, params });
+  }
+
+  /** Polls until the transaction is committed; resolves with it and its receipt. */
+  async waitForTx(hash: Hex, opts: WaitForTxOptions = {}): Promise<TxRecord> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const pollMs = opts.pollMs ?? 200;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rec = await this.getTx(hash);
+      if (rec) return rec;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new RpcTimeoutError(`transaction ${hash} not committed within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, left)));
+    }
+  }
+
+  /**
+   * Subscribes over the WebSocket (opened on first use). Resolves once the node confirmed; the
+   * returned function ends the subscription (and closes the socket when it was the last one).
+   */
+  async subscribe<T extends SubscriptionTopic>(
+    topic: T,
+    filter: SubscriptionFilter,
+    onEvent: (event: SubscriptionEvents[T]) => void,
+  ): Promise<() => Promise<void>> {
+    const id = (await this.#wsRequest('aivm_subscribe', { topic, filter })) as string;
+    this.#subs.set(id, (result) => {
+      try {
+        onEvent(parseEvent(topic, result));
+      } catch (err) {
+        this.#onError(err);
+      }
+    });
+    return async () => {
+      if (!this.#subs.delete(id)) return;
+      if (this.#ws?.readyState === WebSocket.OPEN)
+        await this.#wsRequest('aivm_unsubscribe', { subscription: id });
+      if (this.#subs.size === 0 && this.#wsPending.size === 0) this.#closeSocket();
+    };
+  }
+
+  /** Aborts requests in flight, ends subscriptions and closes the WebSocket. */
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#inflight) c.abort();
+    this.#inflight.clear();
+    this.#subs.clear();
+    this.#closeSocket();
+  }
+
+  #closeSocket(): void {
+    const ws = this.#ws;
+    this.#ws = undefined;
+    this.#wsOpening = undefined;
+    this.#failPending(new Error('WebSocket closed'));
+    if (ws && ws.readyState !== WebSocket.CLOSED) ws.close();
+  }
+
+  #failPending(err: Error): void {
+    for (const p of this.#wsPending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.#wsPending.clear();
+  }
+
+  #socket(): Promise<WebSocket> {
+    if (this.#closed) return Promise.reject(new Error('client is closed'));
+    if (this.#ws?.readyState === WebSocket.OPEN) return Promise.resolve(this.#ws);
+    if (this.#wsOpening) return this.#wsOpening;
+    const opening = new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(this.wsUrl);
+      const timer = setTimeout(() => {
+        reject(new RpcTimeoutError(`WebSocket ${this.wsUrl} did not open within ${this.timeoutMs} ms`));
+        ws.close();
+      }, this.timeoutMs);
+      ws.onopen = () => {
+        clearTimeout(timer);
+        this.#ws = ws;
+        resolve(ws);
+      };
+      ws.onerror = () => {
+        clearTimeout(timer);
+        reject(new Error(`WebSocket ${this.wsUrl} failed`));
+      };
+      ws.onclose = () => {
+        clearTimeout(timer);
+        reject(new Error(`WebSocket ${this.wsUrl} closed`));
+        if (this.#ws === ws) {
+          this.#ws = undefined;
+          this.#wsOpening = undefined;
+          this.#subs.clear();
+          this.#failPending(new Error('WebSocket closed by the node'));
+        }
+      };
+      ws.onmessage = (ev: MessageEvent) => this.#onMessage(ev.data);
+    });
+    this.#wsOpening = opening;
+    opening.catch(() => {
+      if (this.#wsOpening === opening) this.#wsOpening = undefined;
+    });
+    return opening;
+  }
+
+  #onMessage(data: unknown): void {
+    if (typeof data !== 'string') return;
+    let msg: { id?: unknown; method?: string; params?: { subscription?: string; result?: unknown } };
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (msg.method === 'aivm_subscription') {
+      const sub = msg.params?.subscription;
+      if (sub !== undefined) this.#subs.get(sub)?.(msg.params?.result);
+      return;
+    }
+    const pending = typeof msg.id === 'number' ? this.#wsPending.get(msg.id) : undefined;
+    if (!pending) return;
+    this.#wsPending.delete(msg.id as number);
+    clearTimeout(pending.timer);
+    try {
+      pending.resolve(answerOf(msg));
+    } catch (err) {
+      pending.reject(err);
+    }
+  }
+
+  async #wsRequest(method: string, params: object): Promise<unknown> {
+    const ws = await this.#socket();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#wsPending.delete(id);
+        reject(new RpcTimeoutError(`${method} got no answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.#wsPending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params: toJsonParams(params) }));
+    });
+  }
+}

@@ -1,0 +1,14 @@
+// @aivm/sdk: typed client, subscriptions and wallet for AIVM nodes. Browser-safe: only global
+// fetch and WebSocket, no Node built-ins.
+
+export { verifyStateProof } from '@aivm/state/proof';
+export {
+  AivmClient,
+  type AivmClientOptions,
+  RpcError,
+  RpcTimeoutError,
+  type WaitForTxOptions,
+} from './client.ts';
+export { MalformedResponseError } from './parse.ts';
+export type * from './types.ts';
+export { type SendOptions, Wallet, type WalletOptions } from './wallet.ts';

@@ -1,0 +1,98 @@
+// What the client returns: the node's JSON with integers of 64+ bits back as bigint. Hashes,
+// bytes and addresses stay 0x strings (what wallets and explorers show and compare).
+
+import type { Address, Hex } from '@aivm/crypto';
+import type { StateProof } from '@aivm/state/proof';
+
+export type { Address, Hex, StateProof };
+
+export type NodeStatus = {
+  chainId: bigint;
+  genesisHash: Hex;
+  height: bigint;
+  headHash: Hex;
+  stateRoot: Hex;
+  timeMs: bigint;
+  mempool: { count: number; bytes: number };
+  validator: Address | null;
+  version: string;
+};
+
+export type HeaderView = {
+  chainId: bigint;
+  height: bigint;
+  timeMs: bigint;
+  parentHash: Hex;
+  stateRoot: Hex;
+  txRoot: Hex;
+  resultsRoot: Hex;
+  validatorSetHash: Hex;
+  lastCommitHash: Hex;
+  gasUsed: bigint;
+  proposer: Address;
+};
+
+export type ReceiptEventView = { module: string; type: string; attributes: { key: string; value: string }[] };
+
+export type ReceiptView = {
+  txHash: Hex;
+  success: boolean;
+  gasUsed: bigint;
+  feeWei: bigint;
+  /** Empty on success. */
+  error: string;
+  events: ReceiptEventView[];
+};
+
+export type ReceiptRecord = ReceiptView & { blockHash: Hex; height: bigint; index: number };
+
+export type TxView = {
+  hash: Hex;
+  chainId: bigint;
+  from: Address;
+  nonce: bigint;
+  gasLimit: bigint;
+  gasPrice: bigint;
+  msgType: string;
+  /** The message in its JSON form (integers as decimal strings, bytes as hex). */
+  msg: Record<string, unknown>;
+  signature: Hex;
+};
+
+export type TxRecord = TxView & { blockHash: Hex; height: bigint; index: number; receipt: ReceiptView };
+
+export type CommitSigView = { validator: Address; signature: Hex };
+
+export type BlockView = {
+  hash: Hex;
+  header: HeaderView;
+  /** Transaction hashes, or decoded transactions when asked with fullTxs. */
+  txs: Hex[] | TxView[];
+  /** Present with fullTxs. */
+  receipts?: ReceiptView[];
+  lastCommit: CommitSigView[];
+};
+
+export type BlockRef = { height?: bigint | number; hash?: Hex; fullTxs?: boolean };
+
+export type AccountInfo = { address: Address; nonce: bigint; pendingNonce: bigint; balanceWei: bigint };
+
+export type ProvenValue = { height: bigint; proof: StateProof };
+
+/** An unsigned transaction for gas estimation; msg in JSON form or with bigint / Uint8Array values. */
+export type TxDraft = { from: Address; msgType: string; msg: Record<string, unknown>; gasPrice?: bigint };
+
+export type NewBlockEvent = { hash: Hex; height: bigint; header: HeaderView };
+export type TxResultEvent = { hash: Hex; height: bigint; index: number; receipt: ReceiptView };
+export type ModuleEvent = {
+  module: string;
+  type: string;
+  attributes: Record<string, string>;
+  height: bigint;
+  /** Null for events of block hooks. */
+  txHash: Hex | null;
+};
+
+export type SubscriptionEvents = { newBlocks: NewBlockEvent; txResults: TxResultEvent; events: ModuleEvent };
+export type SubscriptionTopic = keyof SubscriptionEvents;
+export type SubscriptionFilter = { module?: string; type?: string; txHash?: Hex };
