@@ -231,8 +231,15 @@ function jsonIn(type: FieldType, json: unknown, path: string): unknown {
   }
 }
 
-/** EIP-712 `types` for a struct schema, including every nested struct. */
+const typesCache = new WeakMap<StructType, Record<string, { name: string; type: string }[]>>();
+
+/**
+ * EIP-712 `types` for a struct schema, including every nested struct. The result is cached per
+ * schema and must not be mutated: hashers cache their type hashes by this object's identity.
+ */
 export function eip712Types(schema: StructType): Record<string, { name: string; type: string }[]> {
+  const cached = typesCache.get(schema);
+  if (cached) return cached;
   const out: Record<string, { name: string; type: string }[]> = {};
   const visit = (type: FieldType): void => {
     if (type.kind === 'array') {
@@ -252,6 +259,7 @@ export function eip712Types(schema: StructType): Record<string, { name: string; 
     for (const ft of Object.values(type.fields)) visit(ft);
   };
   visit(schema);
+  typesCache.set(schema, out);
   return out;
 }
 

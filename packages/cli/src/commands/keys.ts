@@ -1,6 +1,6 @@
 // aivm keys new | import | export | list: named account keys, encrypted at rest as keystore v3.
 
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -32,15 +32,20 @@ function keyPath(dir: string, name: string): string {
   return join(dir, `${name}.json`);
 }
 
-async function saveKey(cmd: Command, name: string, keystore: KeystoreV3): Promise<void> {
-  const dir = keystoreDir(cmd);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = keyPath(dir, name);
-  const exists = await readFile(path).then(
+/** Checks the name before any slow key derivation, and again right before writing. */
+async function assertFree(cmd: Command, name: string): Promise<string> {
+  const path = keyPath(keystoreDir(cmd), name);
+  const exists = await stat(path).then(
     () => true,
     () => false,
   );
   if (exists) throw new UsageError(`a key named "${name}" already exists`);
+  return path;
+}
+
+async function saveKey(cmd: Command, name: string, keystore: KeystoreV3): Promise<void> {
+  const path = await assertFree(cmd, name);
+  await mkdir(keystoreDir(cmd), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, `${JSON.stringify(keystore, null, 2)}\n`);
 }
 
@@ -87,6 +92,7 @@ export function registerKeyCommands(program: Command): void {
     .option('--source-password-file <file>', 'password of --keystore-file (or AIVM_SOURCE_PASSWORD)')
     .option('--password-file <file>', 'file holding the new password (or AIVM_PASSWORD)')
     .action(async (name: string, opts, cmd: Command) => {
+      await assertFree(cmd, name);
       const sources = [opts.privateKeyFile, opts.mnemonicFile, opts.keystoreFile].filter(Boolean);
       if (sources.length !== 1)
         throw new UsageError('give exactly one of --private-key-file, --mnemonic-file, --keystore-file');

@@ -1,0 +1,45 @@
+// BIP-39 mnemonics and BIP-44 derivation (m/44'/60'/0'/0/i), the same accounts MetaMask and Hardhat derive.
+
+import { HDKey } from '@scure/bip32';
+import {
+  generateMnemonic as bip39Generate,
+  validateMnemonic as bip39Validate,
+  mnemonicToSeedSync,
+} from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { InvalidMnemonicError } from './errors.ts';
+
+const HARDENED = 0x80000000;
+
+/** One canonical spelling: lower case, single spaces (ethers canonicalizes the same way). */
+function normalizeMnemonic(m: string): string {
+  return m.normalize('NFKD').trim().toLowerCase().split(/\s+/).join(' ');
+}
+
+/** A new English mnemonic: 12 words for 128 bits of entropy (the default), 24 for 256. */
+export function generateMnemonic(strength: 128 | 256 = 128): string {
+  if (strength !== 128 && strength !== 256) throw new InvalidMnemonicError('strength must be 128 or 256');
+  return bip39Generate(wordlist, strength);
+}
+
+export function validateMnemonic(m: string): boolean {
+  return typeof m === 'string' && bip39Validate(normalizeMnemonic(m), wordlist);
+}
+
+/** The secp256k1 private key at m/44'/60'/0'/0/{index}. */
+export function mnemonicToPrivateKey(mnemonic: string, index = 0, passphrase = ''): Uint8Array {
+  if (typeof mnemonic !== 'string') throw new InvalidMnemonicError('mnemonic must be a string');
+  const phrase = normalizeMnemonic(mnemonic);
+  if (!bip39Validate(phrase, wordlist)) {
+    throw new InvalidMnemonicError('invalid mnemonic: unknown word, wrong word count, or bad checksum');
+  }
+  if (!Number.isSafeInteger(index) || index < 0 || index >= HARDENED) {
+    throw new InvalidMnemonicError(`account index must be an integer in [0, 2^31), got ${index}`);
+  }
+  if (typeof passphrase !== 'string') throw new InvalidMnemonicError('passphrase must be a string');
+  const seed = mnemonicToSeedSync(phrase, passphrase);
+  const key = HDKey.fromMasterSeed(seed).derive(`m/44'/60'/0'/0/${index}`).privateKey;
+  // Unreachable in practice (probability ~2^-127), but a null key must never become a zero key.
+  if (key === null) throw new InvalidMnemonicError(`no valid key at index ${index}; use another index`);
+  return key;
+}
