@@ -21,7 +21,7 @@ import WebSocket from 'ws';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 200);
 const TXS_PER_ACCOUNT = Number(process.env.BENCH_TXS_PER_ACCOUNT ?? 50);
-const BATCH = 200;
+const BATCH = 100;
 const CONCURRENCY = 4;
 const MNEMONIC = 'test test test test test test test test test test test junk';
 const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'bin.ts');
@@ -141,11 +141,11 @@ async function main(): Promise<void> {
 
     let rejected = 0;
     const start = performance.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < txs.length) {
-        const batch = txs.slice(next, next + BATCH);
-        next += BATCH;
+    // Each worker owns a disjoint set of accounts and sends their nonces in order.
+    const worker = async (w: number) => {
+      const mine = txs.filter((_, i) => (i % ACCOUNTS) % CONCURRENCY === w);
+      for (let next = 0; next < mine.length; next += BATCH) {
+        const batch = mine.slice(next, next + BATCH);
         const body = JSON.stringify(
           batch.map((t, i) => ({ jsonrpc: '2.0', id: i, method: 'aivm_sendRawTx', params: { tx: t.raw } })),
         );
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
         rejected += res.filter((r) => r.error).length;
       }
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
     const submitEnd = performance.now();
     const expected = txs.length - rejected;
     const deadline = Date.now() + 120_000;

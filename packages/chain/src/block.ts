@@ -1,7 +1,7 @@
 // Blocks, headers, commits and receipts, with their canonical encodings and hashes.
 
-import { type Infer, decode, encode, t } from '@aivm/codec';
-import { type Hex, bytesToHex, keccak256 } from '@aivm/crypto';
+import { decode, encode, type Infer, t } from '@aivm/codec';
+import { bytesToHex, type Hex, keccak256 } from '@aivm/crypto';
 
 export const HeaderSchema = t.struct('Header', {
   chainId: t.uint64,
@@ -84,12 +84,26 @@ export function validatorSetHash(validators: Validator[]): Uint8Array {
 }
 
 /** Bytes a validator signs to commit a block: domain-separated, chain- and height-bound. */
-export function commitSignBytes(chainId: bigint, height: bigint, round: number, hash: Uint8Array): Uint8Array {
-  return encode(t.struct('CommitVote', { domain: t.string(32), chainId: t.uint64, height: t.uint64, round: t.uint32, blockHash: t.bytes32 }), {
-    domain: 'aivm/commit',
-    chainId,
-    height,
-    round,
-    blockHash: hash,
-  });
+export function commitSignBytes(
+  chainId: bigint,
+  height: bigint,
+  round: number,
+  hash: Uint8Array,
+): Uint8Array {
+  return encode(
+    t.struct('CommitVote', {
+      domain: t.string(32),
+      chainId: t.uint64,
+      height: t.uint64,
+      round: t.uint32,
+      blockHash: t.bytes32,
+    }),
+    {
+      domain: 'aivm/commit',
+      chainId,
+      height,
+      round,
+      blockHash: hash,
+    },
+  );
 }

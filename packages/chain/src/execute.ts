@@ -2,17 +2,17 @@
 // verification, replay and tests all run transactions through the same BlockExecution.
 
 import { encode, t } from '@aivm/codec';
-import { type Address, type Hex, bytesToHex, equalBytes, hexToBytes, keccak256 } from '@aivm/crypto';
+import { type Address, bytesToHex, equalBytes, type Hex, hexToBytes, keccak256 } from '@aivm/crypto';
 import type { KVReader, StagedState, StateChange } from '@aivm/state';
 import { FEE_COLLECTOR } from './accounts.ts';
 import {
   type Block,
-  type Header,
-  type Receipt,
-  type Validator,
   CommitSigSchema,
-  ReceiptSchema,
+  type Header,
   headerHash,
+  type Receipt,
+  ReceiptSchema,
+  type Validator,
 } from './block.ts';
 import { ERR, InvalidBlock, ModuleError, TxRejected } from './errors.ts';
 import { GAS, GasMeter } from './gas.ts';
@@ -22,7 +22,7 @@ import { authParams } from './modules/auth/params.ts';
 import { getNonce, setNonce } from './modules/auth/store.ts';
 import { getBalance, transfer } from './modules/bank/store.ts';
 import { StateOverlay } from './overlay.ts';
-import { type SignedTx, type UnsignedTx, decodeTx, encodeTx, verifyTxSignature } from './tx.ts';
+import { decodeTx, encodeTx, type SignedTx, type UnsignedTx, verifyTxSignature } from './tx.ts';
 
 /** Committed state as the executor needs it: reads, and staging the next version. */
 export interface StateBackend extends KVReader {
@@ -65,7 +65,10 @@ export function lastCommitHash(block: Pick<Block, 'lastCommit'>): Uint8Array {
 export function checkTxStateless(raw: Uint8Array, chain: ChainContext): { tx: SignedTx; sender: Address } {
   const tx = decodeTx(raw, (type) => chain.registry.message(type)?.schema);
   if (tx.chainId !== chain.chainId) {
-    throw new TxRejected(ERR.WRONG_CHAIN, `transaction is for chain ${tx.chainId}, this is chain ${chain.chainId}`);
+    throw new TxRejected(
+      ERR.WRONG_CHAIN,
+      `transaction is for chain ${tx.chainId}, this is chain ${chain.chainId}`,
+    );
   }
   const intrinsic = intrinsicGas(raw);
   if (tx.gasLimit < intrinsic) {
@@ -128,21 +131,32 @@ export class BlockExecution {
     const { tx, sender } = checkTxStateless(raw, this.#chain);
     const params = this.#params;
     if (tx.gasLimit > params.maxTxGas) {
-      throw new TxRejected(ERR.GAS_LIMIT, `gas limit ${tx.gasLimit} exceeds the per-tx maximum ${params.maxTxGas}`);
+      throw new TxRejected(
+        ERR.GAS_LIMIT,
+        `gas limit ${tx.gasLimit} exceeds the per-tx maximum ${params.maxTxGas}`,
+      );
     }
     if (tx.gasLimit > this.gasRemaining) {
       throw new TxRejected(ERR.GAS_LIMIT, `gas limit ${tx.gasLimit} does not fit in the block`);
     }
     if (tx.gasPrice < params.minGasPriceWei) {
-      throw new TxRejected(ERR.UNDERPRICED, `gas price ${tx.gasPrice} is below the minimum ${params.minGasPriceWei}`);
+      throw new TxRejected(
+        ERR.UNDERPRICED,
+        `gas price ${tx.gasPrice} is below the minimum ${params.minGasPriceWei}`,
+      );
     }
     const nonce = await getNonce(this.#state, sender);
-    if (tx.nonce < nonce) throw new TxRejected(ERR.NONCE_TOO_LOW, `nonce ${tx.nonce} already used (next is ${nonce})`);
-    if (tx.nonce > nonce) throw new TxRejected(ERR.NONCE_GAP, `nonce ${tx.nonce} leaves a gap (next is ${nonce})`);
+    if (tx.nonce < nonce)
+      throw new TxRejected(ERR.NONCE_TOO_LOW, `nonce ${tx.nonce} already used (next is ${nonce})`);
+    if (tx.nonce > nonce)
+      throw new TxRejected(ERR.NONCE_GAP, `nonce ${tx.nonce} leaves a gap (next is ${nonce})`);
     const maxFee = tx.gasLimit * tx.gasPrice;
     const balance = await getBalance(this.#state, sender);
     if (balance < maxFee) {
-      throw new TxRejected(ERR.INSUFFICIENT_FUNDS, `balance ${balance} wei cannot pay the maximum fee ${maxFee} wei`);
+      throw new TxRejected(
+        ERR.INSUFFICIENT_FUNDS,
+        `balance ${balance} wei cannot pay the maximum fee ${maxFee} wei`,
+      );
     }
 
     // Ante: take the maximum fee and the nonce; these stay even if the message fails.
@@ -218,12 +232,18 @@ export async function executeBlock(
   const h = block.header;
   const { parent, chain } = ctx;
   if (h.chainId !== chain.chainId) throw new InvalidBlock(`block is for chain ${h.chainId}`);
-  if (h.height !== parent.height + 1n) throw new InvalidBlock(`height ${h.height} does not follow ${parent.height}`);
+  if (h.height !== parent.height + 1n)
+    throw new InvalidBlock(`height ${h.height} does not follow ${parent.height}`);
   if (!equalBytes(h.parentHash, headerHash(parent))) throw new InvalidBlock('parent hash does not match');
   if (h.timeMs <= parent.timeMs) throw new InvalidBlock('block time must be after the parent time');
-  if (!equalBytes(h.lastCommitHash, lastCommitHash(block))) throw new InvalidBlock('last commit hash does not match');
+  if (!equalBytes(h.lastCommitHash, lastCommitHash(block)))
+    throw new InvalidBlock('last commit hash does not match');
 
-  const exec = await BlockExecution.begin(state, { chainId: h.chainId, height: h.height, timeMs: h.timeMs, proposer: h.proposer }, chain);
+  const exec = await BlockExecution.begin(
+    state,
+    { chainId: h.chainId, height: h.height, timeMs: h.timeMs, proposer: h.proposer },
+    chain,
+  );
   for (const [i, raw] of block.txs.entries()) {
     try {
       await exec.applyTx(raw);
@@ -234,12 +254,14 @@ export async function executeBlock(
   }
   const result = await exec.finish();
   const check = (name: string, a: Uint8Array, b: Uint8Array) => {
-    if (!equalBytes(a, b)) throw new InvalidBlock(`${name} mismatch: header ${bytesToHex(a)}, computed ${bytesToHex(b)}`);
+    if (!equalBytes(a, b))
+      throw new InvalidBlock(`${name} mismatch: header ${bytesToHex(a)}, computed ${bytesToHex(b)}`);
   };
   check('state root', h.stateRoot, result.stateRoot);
   check('tx root', h.txRoot, result.txRoot);
   check('results root', h.resultsRoot, result.resultsRoot);
-  if (h.gasUsed !== result.gasUsed) throw new InvalidBlock(`gas used mismatch: ${h.gasUsed} vs ${result.gasUsed}`);
+  if (h.gasUsed !== result.gasUsed)
+    throw new InvalidBlock(`gas used mismatch: ${h.gasUsed} vs ${result.gasUsed}`);
   return result;
 }
 

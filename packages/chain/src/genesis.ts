@@ -6,10 +6,10 @@ import { validatorAddress } from './accounts.ts';
 import { type Header, type Validator, validatorSetHash } from './block.ts';
 import { ChainError, ERR } from './errors.ts';
 import type { BlockResult, StateBackend } from './execute.ts';
-import { ExecContext, type Registry } from './module.ts';
 import { GasMeter } from './gas.ts';
-import { StateOverlay } from './overlay.ts';
 import { merkleRoot } from './merkle.ts';
+import { ExecContext, type Registry } from './module.ts';
+import { StateOverlay } from './overlay.ts';
 
 export type GenesisValidator = { name?: string; pubKey: Hex; power: string | number };
 
@@ -31,16 +31,21 @@ const ZERO32 = new Uint8Array(32);
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as Address;
 
 function parseUint(value: unknown, what: string): bigint {
-  if ((typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || (typeof value === 'string' && /^[0-9]{1,20}$/.test(value))) {
+  if (
+    (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
+    (typeof value === 'string' && /^[0-9]{1,20}$/.test(value))
+  ) {
     return BigInt(value);
   }
   throw new GenesisError(`${what} must be a non-negative integer`);
 }
 
 export function parseGenesisValidators(doc: GenesisDoc): Validator[] {
-  if (!Array.isArray(doc.validators) || doc.validators.length === 0) throw new GenesisError('needs at least one validator');
+  if (!Array.isArray(doc.validators) || doc.validators.length === 0)
+    throw new GenesisError('needs at least one validator');
   return doc.validators.map((v, i) => {
-    if (!isHex(v.pubKey) || v.pubKey.length !== 66) throw new GenesisError(`validators[${i}].pubKey must be 32 bytes hex`);
+    if (!isHex(v.pubKey) || v.pubKey.length !== 66)
+      throw new GenesisError(`validators[${i}].pubKey must be 32 bytes hex`);
     const power = parseUint(v.power, `validators[${i}].power`);
     if (power === 0n) throw new GenesisError(`validators[${i}].power must be positive`);
     const pubKey = hexToBytes(v.pubKey);
@@ -68,7 +73,8 @@ export async function initGenesis(
   const validators = parseGenesisValidators(doc);
   if (typeof doc.app !== 'object' || doc.app === null) throw new GenesisError('app must be an object');
   for (const name of Object.keys(doc.app)) {
-    if (!registry.modules.some((m) => m.name === name)) throw new GenesisError(`unknown module section "${name}"`);
+    if (!registry.modules.some((m) => m.name === name))
+      throw new GenesisError(`unknown module section "${name}"`);
   }
   const info = { chainId, height: 0n, timeMs, proposer: ZERO_ADDRESS };
   const overlay = new StateOverlay(state);

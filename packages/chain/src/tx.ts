@@ -3,26 +3,26 @@
 // Browser-safe: the SDK builds and signs transactions with this file.
 
 import {
-  type StructType,
   CodecError,
   decodeRaw,
   decodeRlp,
   eip712Types,
   encodeRaw,
   encodeRlp,
+  type StructType,
   t,
   toTypedMessage,
 } from '@aivm/codec';
 import {
   type Address,
-  type Hex,
-  type TypedData,
   bigintToBytes,
   bytesToHex,
+  type Hex,
   hashTypedData,
   keccak256,
   recoverAddress,
   signDigest,
+  type TypedData,
 } from '@aivm/crypto';
 import { ERR, TxRejected } from './errors.ts';
 

@@ -4,14 +4,21 @@ import { bytesToHex } from '@aivm/crypto';
 import {
   ERR,
   FEE_COLLECTOR,
-  InvalidBlock,
-  TxRejected,
-  WEI_PER_CGPT,
   getBalance,
   getNonce,
   getSupply,
+  InvalidBlock,
+  TxRejected,
+  WEI_PER_CGPT,
 } from '../src/index.ts';
-import { GAS_PRICE, type TestChain, buildBlock, createTestChain, importBlock, signMsg } from '../src/testing/index.ts';
+import {
+  buildBlock,
+  createTestChain,
+  GAS_PRICE,
+  importBlock,
+  signMsg,
+  type TestChain,
+} from '../src/testing/index.ts';
 
 describe('bank and block execution', () => {
   let tc: TestChain;
@@ -26,7 +33,7 @@ describe('bank and block execution', () => {
   });
 
   it('transfers move value, charge gasUsed * gasPrice and bump the nonce', async () => {
-    const [a, b] = tc.accounts as [typeof tc.accounts[0], typeof tc.accounts[0]];
+    const [a, b] = tc.accounts as [(typeof tc.accounts)[0], (typeof tc.accounts)[0]];
     const beforeA = await getBalance(tc.state, a.address);
     const beforeB = await getBalance(tc.state, b.address);
     const amount = 5n * WEI_PER_CGPT;
@@ -41,13 +48,17 @@ describe('bank and block execution', () => {
     assert.equal(await getNonce(tc.state, a.address), 1n);
     assert.equal(await getSupply(tc.state), 3_000n * WEI_PER_CGPT);
     assert.deepEqual(
-      receipt.events.map((e) => [e.module, e.type, Object.fromEntries(e.attributes.map((x) => [x.key, x.value]))]),
+      receipt.events.map((e) => [
+        e.module,
+        e.type,
+        Object.fromEntries(e.attributes.map((x) => [x.key, x.value])),
+      ]),
       [['bank', 'transfer', { from: a.address, to: b.address, amount: amount.toString() }]],
     );
   });
 
   it('a failing message is included: fee and nonce kept, its effects reverted', async () => {
-    const [a, b] = tc.accounts as [typeof tc.accounts[0], typeof tc.accounts[0]];
+    const [a, b] = tc.accounts as [(typeof tc.accounts)[0], (typeof tc.accounts)[0]];
     const beforeA = await getBalance(tc.state, a.address);
     const beforeB = await getBalance(tc.state, b.address);
     const nonce = await getNonce(tc.state, a.address);
@@ -68,12 +79,21 @@ describe('bank and block execution', () => {
   });
 
   it('multi-send pays every output', async () => {
-    const [a, b, c] = tc.accounts as [typeof tc.accounts[0], typeof tc.accounts[0], typeof tc.accounts[0]];
+    const [a, b, c] = tc.accounts as [
+      (typeof tc.accounts)[0],
+      (typeof tc.accounts)[0],
+      (typeof tc.accounts)[0],
+    ];
     const bB = await getBalance(tc.state, b.address);
     const bC = await getBalance(tc.state, c.address);
     const nonce = await getNonce(tc.state, a.address);
     const { result } = await buildBlock(tc, [
-      signMsg(tc, a, nonce, 'bank/multiSend', { outputs: [{ to: b.address, amount: 7n }, { to: c.address, amount: 9n }] }),
+      signMsg(tc, a, nonce, 'bank/multiSend', {
+        outputs: [
+          { to: b.address, amount: 7n },
+          { to: c.address, amount: 9n },
+        ],
+      }),
     ]);
     assert.equal(result.receipts[0]!.success, true);
     assert.equal(await getBalance(tc.state, b.address), bB + 7n);
@@ -81,7 +101,7 @@ describe('bank and block execution', () => {
   });
 
   it('refuses replays, nonce gaps, wrong chains, underpriced and unpayable transactions', async () => {
-    const [a, b] = tc.accounts as [typeof tc.accounts[0], typeof tc.accounts[0]];
+    const [a, b] = tc.accounts as [(typeof tc.accounts)[0], (typeof tc.accounts)[0]];
     const nonce = await getNonce(tc.state, a.address);
     const send = { to: b.address, amount: 1n };
     const cases: [Uint8Array, number][] = [
@@ -89,12 +109,18 @@ describe('bank and block execution', () => {
       [signMsg(tc, a, nonce + 1n, 'bank/send', send), ERR.NONCE_GAP],
       [signMsg(tc, a, nonce, 'bank/send', send, { chainId: 1n }), ERR.WRONG_CHAIN],
       [signMsg(tc, a, nonce, 'bank/send', send, { gasPrice: 1n }), ERR.UNDERPRICED],
-      [signMsg(tc, a, nonce, 'bank/send', send, { gasLimit: 9_000_000n, gasPrice: 10n ** 15n }), ERR.INSUFFICIENT_FUNDS],
+      [
+        signMsg(tc, a, nonce, 'bank/send', send, { gasLimit: 9_000_000n, gasPrice: 10n ** 15n }),
+        ERR.INSUFFICIENT_FUNDS,
+      ],
       [signMsg(tc, a, nonce, 'bank/send', send, { gasLimit: 100n }), ERR.GAS_LIMIT],
     ];
     const rootBefore = bytesToHex(tc.state.root);
     for (const [raw, code] of cases) {
-      await assert.rejects(buildBlock(tc, [raw]), (e: TxRejected) => e instanceof TxRejected && e.code === code);
+      await assert.rejects(
+        buildBlock(tc, [raw]),
+        (e: TxRejected) => e instanceof TxRejected && e.code === code,
+      );
     }
     assert.equal(bytesToHex(tc.state.root), rootBefore, 'state untouched');
   });
@@ -103,17 +129,28 @@ describe('bank and block execution', () => {
     const other = await createTestChain({ accounts: 3, fundCgpt: 1_000n });
     const replica = await createTestChain({ accounts: 3, fundCgpt: 1_000n });
     try {
-      const [a, b] = other.accounts as [typeof other.accounts[0], typeof other.accounts[0]];
+      const [a, b] = other.accounts as [(typeof other.accounts)[0], (typeof other.accounts)[0]];
       const blocks = [];
       for (let i = 0n; i < 3n; i++) {
-        blocks.push((await buildBlock(other, [signMsg(other, a, i, 'bank/send', { to: b.address, amount: 1n + i })])).block);
+        blocks.push(
+          (await buildBlock(other, [signMsg(other, a, i, 'bank/send', { to: b.address, amount: 1n + i })]))
+            .block,
+        );
       }
       for (const block of blocks) await importBlock(replica, block);
       assert.equal(bytesToHex(replica.state.root), bytesToHex(other.state.root));
-      const forged = (await buildBlock(other, [signMsg(other, a, 3n, 'bank/send', { to: b.address, amount: 1n })])).block;
+      const forged = (
+        await buildBlock(other, [signMsg(other, a, 3n, 'bank/send', { to: b.address, amount: 1n })])
+      ).block;
       const bad = { ...forged, header: { ...forged.header, stateRoot: new Uint8Array(32) } };
-      await assert.rejects(importBlock(replica, bad), (e: Error) => e instanceof InvalidBlock && /state root mismatch/.test(e.message));
-      const badAmount = { ...forged, txs: [signMsg(other, a, 3n, 'bank/send', { to: b.address, amount: 2n })] };
+      await assert.rejects(
+        importBlock(replica, bad),
+        (e: Error) => e instanceof InvalidBlock && /state root mismatch/.test(e.message),
+      );
+      const badAmount = {
+        ...forged,
+        txs: [signMsg(other, a, 3n, 'bank/send', { to: b.address, amount: 2n })],
+      };
       await assert.rejects(importBlock(replica, badAmount), InvalidBlock);
       await importBlock(replica, forged);
       assert.equal(bytesToHex(replica.state.root), bytesToHex(other.state.root));

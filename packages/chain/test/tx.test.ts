@@ -5,15 +5,15 @@ import { Wallet } from 'ethers';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   BankSend,
-  ERR,
-  Registry,
-  TxRejected,
-  type UnsignedTx,
   decodeTx,
   defaultModules,
+  ERR,
   encodeTx,
+  Registry,
   signTx,
+  TxRejected,
   txTypedData,
+  type UnsignedTx,
   verifyTxSignature,
 } from '../src/index.ts';
 
@@ -21,7 +21,9 @@ const registry = new Registry(defaultModules());
 const lookup = (type: string) => registry.message(type)?.schema;
 const SK = hexToBytes('0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318');
 const FROM = privateKeyToAddress(SK);
-const TO = privateKeyToAddress(hexToBytes('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'));
+const TO = privateKeyToAddress(
+  hexToBytes('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'),
+);
 
 const tx: UnsignedTx = {
   chainId: 7331n,
@@ -62,7 +64,11 @@ describe('transactions', () => {
   it('accepts a signature made by ethers Wallet.signTypedData', async () => {
     const wallet = new Wallet(bytesToHex(SK));
     const td = txTypedData(tx, BankSend);
-    const sig = await wallet.signTypedData({ ...td.domain, chainId: td.domain.chainId }, td.types, td.message);
+    const sig = await wallet.signTypedData(
+      { ...td.domain, chainId: td.domain.chainId },
+      td.types,
+      td.message,
+    );
     const decoded = decodeTx(encodeTx(tx, hexToBytes(sig), BankSend), lookup);
     assert.equal(verifyTxSignature(decoded, BankSend), FROM);
   });
@@ -72,16 +78,34 @@ describe('transactions', () => {
     const decoded = decodeTx(otherChain, lookup);
     // Re-labelled as our chain, the signature no longer matches the sender.
     const relabelled = decodeTx(encodeTx(tx, decoded.signature, BankSend), lookup);
-    assert.throws(() => verifyTxSignature(relabelled, BankSend), (e: TxRejected) => e.code === ERR.BAD_SIGNATURE);
-    const tampered = decodeTx(encodeTx({ ...tx, nonce: 6n }, decodeTx(signTx(tx, SK, BankSend), lookup).signature, BankSend), lookup);
-    assert.throws(() => verifyTxSignature(tampered, BankSend), (e: TxRejected) => e.code === ERR.BAD_SIGNATURE);
+    assert.throws(
+      () => verifyTxSignature(relabelled, BankSend),
+      (e: TxRejected) => e.code === ERR.BAD_SIGNATURE,
+    );
+    const tampered = decodeTx(
+      encodeTx({ ...tx, nonce: 6n }, decodeTx(signTx(tx, SK, BankSend), lookup).signature, BankSend),
+      lookup,
+    );
+    assert.throws(
+      () => verifyTxSignature(tampered, BankSend),
+      (e: TxRejected) => e.code === ERR.BAD_SIGNATURE,
+    );
   });
 
   it('rejects unknown messages, oversize and malformed input with stable codes', () => {
     const unknown = encodeTx({ ...tx, msgType: 'bank/steal' }, new Uint8Array(65), BankSend);
-    assert.throws(() => decodeTx(unknown, lookup), (e: TxRejected) => e.code === ERR.UNKNOWN_MESSAGE && /bank\/steal/.test(e.message));
-    assert.throws(() => decodeTx(new Uint8Array(70_000), lookup), (e: TxRejected) => e.code === ERR.TX_TOO_LARGE);
-    assert.throws(() => decodeTx(Uint8Array.of(0xc0), lookup), (e: TxRejected) => e.code === ERR.TX_DECODE);
+    assert.throws(
+      () => decodeTx(unknown, lookup),
+      (e: TxRejected) => e.code === ERR.UNKNOWN_MESSAGE && /bank\/steal/.test(e.message),
+    );
+    assert.throws(
+      () => decodeTx(new Uint8Array(70_000), lookup),
+      (e: TxRejected) => e.code === ERR.TX_TOO_LARGE,
+    );
+    assert.throws(
+      () => decodeTx(Uint8Array.of(0xc0), lookup),
+      (e: TxRejected) => e.code === ERR.TX_DECODE,
+    );
   });
 
   it('fuzz: random bytes and mutated transactions never crash the decoder', () => {
@@ -113,8 +137,13 @@ describe('transactions', () => {
           assert.ok(err instanceof TxRejected);
         }
       } catch (err) {
-        assert.ok(err instanceof TxRejected, `decoder threw ${(err as Error).name}: ${(err as Error).message}`);
-        assert.ok([ERR.TX_DECODE, ERR.UNKNOWN_MESSAGE, ERR.TX_TOO_LARGE].includes((err as TxRejected).code as 1001));
+        assert.ok(
+          err instanceof TxRejected,
+          `decoder threw ${(err as Error).name}: ${(err as Error).message}`,
+        );
+        assert.ok(
+          [ERR.TX_DECODE, ERR.UNKNOWN_MESSAGE, ERR.TX_TOO_LARGE].includes((err as TxRejected).code as 1001),
+        );
       }
     }
     assert.ok(decodedMutants > 0, 'some single-byte mutations (e.g. in amounts) still decode');

@@ -69,9 +69,17 @@ describe('devnet (real process)', () => {
     const alice = Wallet.fromPrivateKey(key(0), client);
     const bob = privateKeyToAddress(key(1));
     const bobBefore = await client.getBalance(bob);
+    const estimate = await client.estimateGas({
+      from: alice.address,
+      msgType: 'bank/send',
+      msg: { to: bob, amount: (3n * CGPT).toString() },
+    });
     const hash = await alice.transfer(bob, 3n * CGPT);
     const record = await client.waitForTx(hash, { timeoutMs: 15_000 });
     assert.equal(record.receipt.success, true);
+    // The estimate differs from the real use only by the few bytes of encoding of gas limit and nonce.
+    const diff = estimate - record.receipt.gasUsed;
+    assert.ok(diff >= -100n && diff <= 100n, `estimate ${estimate} vs used ${record.receipt.gasUsed}`);
     assert.equal(await client.getBalance(bob), bobBefore + 3n * CGPT);
 
     const tx = await client.getTx(hash);
@@ -98,6 +106,32 @@ describe('devnet (real process)', () => {
     await unsubscribe();
     assert.ok(heights.length >= 2, `got ${heights.length} blocks`);
     for (let i = 1; i < heights.length; i++) assert.equal(heights[i], heights[i - 1]! + 1n);
+  });
+
+  it('streams tx results and module events of committed transactions', async () => {
+    const carol = Wallet.fromPrivateKey(key(1), client);
+    const dave = privateKeyToAddress(key(2));
+    const events: { module: string; type: string; attributes: Record<string, string>; txHash: string }[] = [];
+    const results: { hash: string; receipt: { success: boolean } }[] = [];
+    const stopEvents = await client.subscribe(
+      'events',
+      { module: 'bank', type: 'transfer' },
+      (e: (typeof events)[number]) => {
+        events.push(e);
+      },
+    );
+    const stopResults = await client.subscribe('txResults', {}, (e: (typeof results)[number]) => {
+      results.push(e);
+    });
+    const hash = await carol.transfer(dave, 42n);
+    await client.waitForTx(hash, { timeoutMs: 15_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    await stopEvents();
+    await stopResults();
+    const mine = events.filter((e) => e.txHash === hash);
+    assert.equal(mine.length, 1);
+    assert.deepEqual(mine[0]!.attributes, { from: carol.address, to: dave, amount: '42' });
+    assert.equal(results.find((r) => r.hash === hash)?.receipt.success, true);
   });
 
   it('answers bad input with stable errors and keeps running', async () => {
@@ -192,6 +226,16 @@ describe('devnet (real process)', () => {
       assert.equal(sent.code, 0, sent.stderr);
       assert.equal(JSON.parse(sent.stdout).receipt.success, true);
       assert.equal(await client.getBalance(to), before + 15n * 10n ** 17n);
+
+      const txHash = JSON.parse(sent.stdout).hash as string;
+      const shown = await runAivm(['query', 'tx', txHash, '--json'], env);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.equal(JSON.parse(shown.stdout).receipt.success, true);
+      const block = await runAivm(['query', 'block', String(JSON.parse(shown.stdout).height), '--json'], env);
+      assert.equal(block.code, 0, block.stderr);
+      assert.ok(JSON.stringify(JSON.parse(block.stdout).txs).includes(txHash));
+      const account = await runAivm(['query', 'account', privateKeyToAddress(key(0)), '--json'], env);
+      assert.ok(BigInt(JSON.parse(account.stdout).nonce) >= 2n);
 
       const bal = await runAivm(['query', 'balance', to], env);
       assert.equal(bal.stdout.trim(), `${(before + 15n * 10n ** 17n) / CGPT}.5 CGPT`);

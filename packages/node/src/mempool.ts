@@ -41,6 +41,8 @@ export class Mempool {
   readonly #bySender = new Map<string, Entry[]>();
   readonly #byHash = new Map<Hex, Entry>();
   #bytes = 0;
+  /** Fee parameters of the committed state; reset on every commit. */
+  #params: Awaited<ReturnType<typeof readParams<typeof authParams.schema>>> | undefined;
   #lock: Promise<unknown> = Promise.resolve();
 
   constructor(chain: ChainContext, state: KVReader, limits: Partial<MempoolLimits> = {}) {
@@ -72,9 +74,18 @@ export class Mempool {
     return getNonce(this.#state, sender);
   }
 
-  /** Admits a transaction or throws TxRejected. Calls are serialized so each sees the last. */
-  add(raw: Uint8Array): Promise<Hex> {
-    const run = this.#lock.then(() => this.#add(raw));
+  /**
+   * Admits a transaction or throws TxRejected. Calls are serialized in call order so each sees the
+   * last; `precheck` (e.g. a signature check on a worker thread) may run ahead in parallel and is
+   * awaited in turn.
+   */
+  add(raw: Uint8Array, precheck?: Promise<unknown>): Promise<Hex> {
+    // Marks an early rejection as handled: it is reported when this call's turn comes.
+    precheck?.catch(() => undefined);
+    const run = this.#lock.then(async () => {
+      await precheck;
+      return this.#add(raw);
+    });
     this.#lock = run.catch(() => undefined);
     return run;
   }
@@ -83,7 +94,8 @@ export class Mempool {
     const { tx, sender } = checkTxStateless(raw, this.#chain);
     if (this.#byHash.has(tx.hash))
       throw new TxRejected(ERR.ALREADY_KNOWN, `transaction ${tx.hash} is already pending`);
-    const params = await readParams(this.#state, 'auth', authParams);
+    this.#params ??= await readParams(this.#state, 'auth', authParams);
+    const params = this.#params;
     if (tx.gasLimit > params.maxTxGas) {
       throw new TxRejected(
         ERR.GAS_LIMIT,
@@ -207,6 +219,7 @@ export class Mempool {
 
   /** After a block commits: forget included txs and those whose nonce is now used. */
   async onCommit(included: Iterable<Hex>): Promise<void> {
+    this.#params = undefined;
     const touched = new Set<string>();
     for (const hash of included) {
       const entry = this.#byHash.get(hash);

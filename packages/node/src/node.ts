@@ -38,6 +38,7 @@ import type { Logger } from './logger.ts';
 import { Mempool, type MempoolLimits } from './mempool.ts';
 import { createMetrics, type NodeMetrics } from './metrics.ts';
 import { startRpcServer } from './rpc/server.ts';
+import { SignaturePool } from './sig-pool.ts';
 
 export const NODE_VERSION = '0.1.0';
 
@@ -67,6 +68,7 @@ export class AivmNode implements NodeApi {
   readonly #events = new EventEmitter();
   #engine: ConsensusEngine | undefined;
   #rpc: { close(): Promise<void> } | undefined;
+  readonly #signatures: SignaturePool;
 
   private constructor(
     store: ChainStore,
@@ -81,6 +83,7 @@ export class AivmNode implements NodeApi {
     this.validator = validator;
     this.metrics = createMetrics();
     this.mempool = new Mempool(store.chain, store.state, opts.mempool);
+    this.#signatures = new SignaturePool(store.chain);
     this.#events.setMaxListeners(0);
   }
 
@@ -230,7 +233,7 @@ export class AivmNode implements NodeApi {
 
   async sendRawTx(raw: Uint8Array): Promise<Hex> {
     try {
-      const hash = await this.mempool.add(raw);
+      const hash = await this.mempool.add(raw, this.#signatures.verify(raw));
       this.metrics.mempoolTxs.set(this.mempool.size);
       this.metrics.mempoolBytes.set(this.mempool.bytes);
       return hash;
@@ -287,6 +290,7 @@ export class AivmNode implements NodeApi {
   async close(): Promise<void> {
     await this.#engine?.stop();
     await this.#rpc?.close();
+    await this.#signatures.close();
     await this.store.close();
     this.logger.info('node stopped');
   }

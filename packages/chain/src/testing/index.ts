@@ -4,11 +4,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Address, bytesToHex, ed25519PublicKey, mnemonicToPrivateKey, privateKeyToAddress } from '@aivm/crypto';
+import {
+  type Address,
+  bytesToHex,
+  ed25519PublicKey,
+  mnemonicToPrivateKey,
+  privateKeyToAddress,
+} from '@aivm/crypto';
 import { Database, StateTree } from '@aivm/state';
 import { validatorAddress } from '../accounts.ts';
 import { type Block, type Header, headerHash } from '../block.ts';
-import { type BlockResult, BlockExecution, type ChainContext, executeBlock, lastCommitHash } from '../execute.ts';
+import {
+  BlockExecution,
+  type BlockResult,
+  type ChainContext,
+  executeBlock,
+  lastCommitHash,
+} from '../execute.ts';
 import { type GenesisDoc, initGenesis } from '../genesis.ts';
 import { Registry } from '../module.ts';
 import { WEI_PER_CGPT } from '../modules/bank/module.ts';
@@ -50,7 +62,10 @@ export async function createTestChain(
     chainId: Number(TEST_CHAIN_ID),
     genesisTimeMs: 1_700_000_000_000,
     validators: [{ pubKey: bytesToHex(validator.publicKey), power: 1 }],
-    app: { bank: { balances: accounts.map((a) => ({ address: a.address, amount: fund.toString() })) }, ...opts.app },
+    app: {
+      bank: { balances: accounts.map((a) => ({ address: a.address, amount: fund.toString() })) },
+      ...opts.app,
+    },
   };
   const { header, result } = await initGenesis(state, doc, registry);
   await db.write(result.staged.ops);
@@ -96,9 +111,17 @@ export function signMsg(
 }
 
 /** Builds a block from `txs` on top of the head (skipping none), persists it and advances the head. */
-export async function buildBlock(tc: TestChain, txs: Uint8Array[]): Promise<{ block: Block; result: BlockResult }> {
+export async function buildBlock(
+  tc: TestChain,
+  txs: Uint8Array[],
+): Promise<{ block: Block; result: BlockResult }> {
   const parent = tc.head;
-  const info = { chainId: tc.chain.chainId, height: parent.height + 1n, timeMs: parent.timeMs + 1_000n, proposer: tc.proposer };
+  const info = {
+    chainId: tc.chain.chainId,
+    height: parent.height + 1n,
+    timeMs: parent.timeMs + 1_000n,
+    proposer: tc.proposer,
+  };
   const exec = await BlockExecution.begin(tc.state, info, tc.chain);
   for (const raw of txs) await exec.applyTx(raw);
   const result = await exec.finish();

@@ -1,7 +1,7 @@
 // auth: accounts' nonces and the transaction fee parameters that the ante checks enforce.
 
 import { t } from '@aivm/codec';
-import { type Module, defineQuery, paramsFromJson, readParams, writeParams } from '../../module.ts';
+import { defineQuery, type Module, paramsFromJson, readParams, writeParams } from '../../module.ts';
 import { getBalance } from '../bank/store.ts';
 import { authParams } from './params.ts';
 import { getNonce } from './store.ts';

@@ -1,6 +1,13 @@
 // Typed accessors over the auth key prefix "auth/": the per-account nonce (replay protection).
 
-import { type Address, addressToBytes, bigintToBytes, bytesToBigint, concatBytes, utf8ToBytes } from '@aivm/crypto';
+import {
+  type Address,
+  addressToBytes,
+  bigintToBytes,
+  bytesToBigint,
+  concatBytes,
+  utf8ToBytes,
+} from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import type { ExecContext } from '../../module.ts';
 

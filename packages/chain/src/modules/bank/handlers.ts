@@ -1,12 +1,16 @@
 import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
-import { readParams, requireThat, type ExecContext } from '../../module.ts';
+import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { emitTransfer } from './events.ts';
 import type { BankMultiSend, BankSend } from './messages.ts';
 import { bankParams } from './params.ts';
 import { transfer } from './store.ts';
 
-export async function handleSend(ctx: ExecContext, msg: Infer<typeof BankSend>, sender: Address): Promise<void> {
+export async function handleSend(
+  ctx: ExecContext,
+  msg: Infer<typeof BankSend>,
+  sender: Address,
+): Promise<void> {
   const params = await readParams(ctx, 'bank', bankParams);
   requireThat(params.sendEnabled, 'transfers are disabled by governance');
   requireThat(msg.amount > 0n, 'amount must be positive');

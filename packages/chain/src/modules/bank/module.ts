@@ -2,7 +2,7 @@
 
 import { fromJson, t } from '@aivm/codec';
 import { ModuleError } from '../../errors.ts';
-import { type Module, defineMsg, paramsFromJson, writeParams } from '../../module.ts';
+import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
 import { handleMultiSend, handleSend } from './handlers.ts';
 import { BankMultiSend, BankSend } from './messages.ts';
 import { bankParams } from './params.ts';
@@ -19,7 +19,11 @@ const BankGenesis = t.struct('BankGenesis', {
 export const bankModule: Module = {
   name: 'bank',
   messages: {
-    'bank/send': defineMsg({ schema: BankSend, description: 'Send CGPT to one account', handler: handleSend }),
+    'bank/send': defineMsg({
+      schema: BankSend,
+      description: 'Send CGPT to one account',
+      handler: handleSend,
+    }),
     'bank/multiSend': defineMsg({
       schema: BankMultiSend,
       description: 'Send CGPT to several accounts in one transaction',

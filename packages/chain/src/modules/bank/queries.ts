@@ -7,7 +7,10 @@ export const bankQueries = {
   balance: defineQuery({
     params: t.struct('BalanceQuery', { address: t.address }),
     description: 'CGPT balance of an account, in wei (10^-18 CGPT)',
-    handler: async (state, p) => ({ address: p.address, balanceWei: (await getBalance(state, p.address)).toString() }),
+    handler: async (state, p) => ({
+      address: p.address,
+      balanceWei: (await getBalance(state, p.address)).toString(),
+    }),
   }),
   supply: defineQuery({
     params: t.struct('SupplyQuery', {}),

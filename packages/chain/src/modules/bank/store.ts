@@ -1,7 +1,7 @@
 // Typed accessors over the bank's key prefix "bank/".
 
-import { addressToBytes, bigintToBytes, bytesToBigint, concatBytes, utf8ToBytes } from '@aivm/crypto';
 import type { Address } from '@aivm/crypto';
+import { addressToBytes, bigintToBytes, bytesToBigint, concatBytes, utf8ToBytes } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import { InsufficientFunds } from '../../errors.ts';
 import type { ExecContext } from '../../module.ts';
@@ -29,7 +29,12 @@ function setBalance(ctx: ExecContext, address: Address, amount: bigint): void {
 }
 
 /** Moves CGPT between accounts; the only way balances change besides mint and burn. */
-export async function transfer(ctx: ExecContext, from: Address, to: Address, amountWei: bigint): Promise<void> {
+export async function transfer(
+  ctx: ExecContext,
+  from: Address,
+  to: Address,
+  amountWei: bigint,
+): Promise<void> {
   if (amountWei === 0n) return;
   const fromBalance = await getBalance(ctx, from);
   if (fromBalance < amountWei) throw new InsufficientFunds(amountWei, fromBalance);
