@@ -111,7 +111,12 @@ describe('devnet (real process)', () => {
   it('streams tx results and module events of committed transactions', async () => {
     const carol = Wallet.fromPrivateKey(key(1), client);
     const dave = privateKeyToAddress(key(2));
-    const events: { module: string; type: string; attributes: Record<string, string>; txHash: string }[] = [];
+    const events: {
+      module: string;
+      type: string;
+      attributes: Record<string, string>;
+      txHash: string | null;
+    }[] = [];
     const results: { hash: string; receipt: { success: boolean } }[] = [];
     const stopEvents = await client.subscribe(
       'events',

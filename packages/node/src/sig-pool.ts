@@ -67,7 +67,7 @@ export class SignaturePool {
     const part = this.#inflight.get(res.id);
     if (!part) return;
     this.#inflight.delete(res.id);
-    part.forEach((p, i) => p.resolve(res.results[i]!));
+    for (const [i, p] of part.entries()) p.resolve(res.results[i]!);
   }
 
   #failAll(err: Error): void {
