@@ -45,6 +45,8 @@ export type BlockResult = {
   resultsRoot: Uint8Array;
   gasUsed: bigint;
   receipts: Receipt[];
+  /** Canonical encodings of `receipts` (hashed into resultsRoot; stored as they are). */
+  encodedReceipts: Uint8Array[];
   /** Events of begin/end-block hooks (tx events are in their receipts). */
   blockEvents: ChainEvent[];
   validatorUpdates: Validator[];
@@ -202,12 +204,14 @@ export class BlockExecution {
       this.#blockEvents.push(...ctx.events);
     }
     const staged = await this.#backend.stage(this.#state.changes(), this.info.height);
+    const encodedReceipts = this.receipts.map((r) => encode(ReceiptSchema, r));
     return {
       stateRoot: staged.root,
       txRoot: merkleRoot(this.txs),
-      resultsRoot: merkleRoot(this.receipts.map((r) => encode(ReceiptSchema, r))),
+      resultsRoot: merkleRoot(encodedReceipts),
       gasUsed: this.gasUsed,
       receipts: this.receipts,
+      encodedReceipts,
       blockEvents: this.#blockEvents,
       validatorUpdates: [],
       staged,

@@ -107,6 +107,7 @@ export async function initGenesis(
     resultsRoot: empty,
     gasUsed: 0n,
     receipts: [],
+    encodedReceipts: [],
     blockEvents: [],
     validatorUpdates: validators,
     staged,

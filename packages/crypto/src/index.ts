@@ -43,7 +43,12 @@ export {
   type KeystoreScryptParams,
   type KeystoreV3,
 } from './keystore.ts';
-export { generateMnemonic, mnemonicToPrivateKey, validateMnemonic } from './mnemonic.ts';
+export {
+  generateMnemonic,
+  mnemonicToPrivateKey,
+  mnemonicToPrivateKeys,
+  validateMnemonic,
+} from './mnemonic.ts';
 export {
   generatePrivateKey,
   privateKeyToAddress,

@@ -8,6 +8,7 @@ import {
   generateMnemonic,
   InvalidMnemonicError,
   mnemonicToPrivateKey,
+  mnemonicToPrivateKeys,
   privateKeyToAddress,
   validateMnemonic,
 } from '../src/index.node.ts';
@@ -80,5 +81,19 @@ describe('mnemonic', () => {
     assert.equal(validateMnemonic(42 as unknown as string), false);
     for (const index of [-1, 2 ** 31, 1.5])
       assert.throws(() => mnemonicToPrivateKey(HARDHAT, index), isInvalidMnemonic);
+  });
+
+  it('derives a range of accounts at once, equal to one-by-one derivation and to ethers', () => {
+    const keys = mnemonicToPrivateKeys(HARDHAT, 3, 4);
+    assert.equal(keys.length, 4);
+    keys.forEach((k, i) => {
+      assert.deepEqual(k, mnemonicToPrivateKey(HARDHAT, 3 + i));
+      assert.equal(
+        privateKeyToAddress(k),
+        HDNodeWallet.fromPhrase(HARDHAT, undefined, `m/44'/60'/0'/0/${3 + i}`).address,
+      );
+    });
+    assert.throws(() => mnemonicToPrivateKeys(HARDHAT, 2 ** 31 - 1, 2), isInvalidMnemonic);
+    assert.throws(() => mnemonicToPrivateKeys(HARDHAT, 0, 0), isInvalidMnemonic);
   });
 });

@@ -41,7 +41,13 @@ const P_COMMIT = utf8ToBytes('c:c:');
 const K_HEAD = utf8ToBytes('c:head');
 const K_GENESIS = utf8ToBytes('c:genesis');
 
-const ReceiptsSchema = t.array(ReceiptSchema, 20_000);
+/** height (8 bytes) ++ index (4 bytes): sorts receipts of a block in order. */
+function txLocationBytes(height: bigint, index: number): Uint8Array {
+  const loc = new Uint8Array(12);
+  loc.set(u64be(height));
+  new DataView(loc.buffer).setUint32(8, index);
+  return loc;
+}
 
 export class GenesisMismatch extends Error {}
 
@@ -127,18 +133,12 @@ export class ChainStore {
     const hash = headerHash(h);
     const ops: BatchOp[] = [...result.staged.ops];
     ops.push({ type: 'put', key: concatBytes(P_BLOCK, height), value: encodeBlock(block) });
-    ops.push({
-      type: 'put',
-      key: concatBytes(P_RECEIPTS, height),
-      value: encode(ReceiptsSchema, result.receipts),
-    });
     ops.push({ type: 'put', key: concatBytes(P_HASH, hash), value: height });
     ops.push({ type: 'put', key: concatBytes(P_COMMIT, height), value: encode(CommitSchema, commit) });
     result.receipts.forEach((r, i) => {
-      const loc = new Uint8Array(12);
-      loc.set(height);
-      new DataView(loc.buffer).setUint32(8, i);
+      const loc = txLocationBytes(h.height, i);
       ops.push({ type: 'put', key: concatBytes(P_TX, r.txHash), value: loc });
+      ops.push({ type: 'put', key: concatBytes(P_RECEIPTS, loc), value: result.encodedReceipts[i]! });
     });
     ops.push({ type: 'put', key: K_HEAD, value: height });
     await this.db.write(ops);
@@ -164,8 +164,20 @@ export class ChainStore {
   }
 
   async getReceipts(height: bigint): Promise<Receipt[]> {
-    const raw = await this.db.get(concatBytes(P_RECEIPTS, u64be(height)));
-    return raw ? decode(ReceiptsSchema, raw) : [];
+    const from = concatBytes(P_RECEIPTS, u64be(height));
+    const out: Receipt[] = [];
+    for await (const [, value] of this.db.iterate({
+      gte: from,
+      lt: concatBytes(P_RECEIPTS, u64be(height + 1n)),
+    })) {
+      out.push(decode(ReceiptSchema, value));
+    }
+    return out;
+  }
+
+  async getReceipt(height: bigint, index: number): Promise<Receipt | undefined> {
+    const raw = await this.db.get(concatBytes(P_RECEIPTS, txLocationBytes(height, index)));
+    return raw ? decode(ReceiptSchema, raw) : undefined;
   }
 
   async getCommit(height: bigint): Promise<Commit | undefined> {

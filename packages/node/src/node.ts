@@ -202,16 +202,13 @@ export class AivmNode implements NodeApi {
   async getTx(hash: Hex): Promise<TxRecord | undefined> {
     const loc = await this.store.txLocation(hash);
     if (!loc) return undefined;
-    const record = await this.getBlock({ height: loc.height });
-    if (!record) return undefined;
-    const tx = decodeTx(record.block.txs[loc.index]!, (t) => this.registry.message(t)?.schema);
-    return {
-      tx,
-      blockHash: record.hash,
-      height: loc.height,
-      index: loc.index,
-      receipt: record.receipts[loc.index]!,
-    };
+    const [block, receipt] = await Promise.all([
+      this.store.getBlock(loc.height),
+      this.store.getReceipt(loc.height, loc.index),
+    ]);
+    if (!block || !receipt) return undefined;
+    const tx = decodeTx(block.txs[loc.index]!, (t) => this.registry.message(t)?.schema);
+    return { tx, blockHash: blockHash(block), height: loc.height, index: loc.index, receipt };
   }
 
   async getAccount(address: Address): Promise<AccountInfo> {

@@ -8,7 +8,7 @@ import {
   type Address,
   bytesToHex,
   ed25519PublicKey,
-  mnemonicToPrivateKey,
+  mnemonicToPrivateKeys,
   privateKeyToAddress,
 } from '@aivm/crypto';
 import { Database, StateTree } from '@aivm/state';
@@ -52,10 +52,10 @@ export async function createTestChain(
   const state = await StateTree.open(db);
   const registry = new Registry(defaultModules());
   // Deterministic keys, so two test chains built alike replay each other's blocks.
-  const accounts = Array.from({ length: opts.accounts ?? 3 }, (_, i) => {
-    const privateKey = mnemonicToPrivateKey(TEST_MNEMONIC, i);
-    return { privateKey, address: privateKeyToAddress(privateKey) };
-  });
+  const accounts = mnemonicToPrivateKeys(TEST_MNEMONIC, 0, opts.accounts ?? 3).map((privateKey) => ({
+    privateKey,
+    address: privateKeyToAddress(privateKey),
+  }));
   const validator = { publicKey: ed25519PublicKey(new Uint8Array(32).fill(9)) };
   const fund = (opts.fundCgpt ?? 1_000n) * WEI_PER_CGPT;
   const doc: GenesisDoc = {

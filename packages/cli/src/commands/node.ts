@@ -8,7 +8,7 @@ import {
   bytesToHex,
   ed25519GenerateKey,
   isAddress,
-  mnemonicToPrivateKey,
+  mnemonicToPrivateKeys,
   privateKeyToAddress,
 } from '@aivm/crypto';
 import { AivmNode, createLogger, type LogLevel } from '@aivm/node';
@@ -117,9 +117,7 @@ export function registerNodeCommands(program: Command): void {
       if (!opts.keep) await rm(home, { recursive: true, force: true });
       if (!existsSync(paths(home).genesis)) {
         const key = ed25519GenerateKey();
-        const accounts = Array.from({ length: n }, (_, i) =>
-          privateKeyToAddress(mnemonicToPrivateKey(DEV_MNEMONIC, i)),
-        );
+        const accounts = mnemonicToPrivateKeys(DEV_MNEMONIC, 0, n).map(privateKeyToAddress);
         const genesis: GenesisDoc = {
           chainId: DEV_CHAIN_ID,
           genesisTimeMs: Date.now(),
