@@ -28,6 +28,22 @@ describe('crash safety (kill -9)', () => {
   });
   after(() => home.remove());
 
+  const startNode = () =>
+    startAivm(
+      [
+        'start',
+        '--home',
+        join(home.path, 'node'),
+        '--rpc-port',
+        '0',
+        '--block-time',
+        '50',
+        '--log-level',
+        'warn',
+      ],
+      env,
+    );
+
   it('loses no committed block across repeated kills and resumes at the same state', async () => {
     const seen = new Map<bigint, Hex>();
     let seed = 7;
@@ -36,20 +52,7 @@ describe('crash safety (kill -9)', () => {
       return seed % n;
     };
     for (let round = 0; round < 3; round++) {
-      const node = await startAivm(
-        [
-          'start',
-          '--home',
-          join(home.path, 'node'),
-          '--rpc-port',
-          '0',
-          '--block-time',
-          '50',
-          '--log-level',
-          'warn',
-        ],
-        env,
-      );
+      const node = await startNode();
       const client = new AivmClient(node.rpcUrl, { timeoutMs: 2_000 });
       try {
         // Everything committed before the crash must still be there, byte for byte.
@@ -92,20 +95,7 @@ describe('crash safety (kill -9)', () => {
       }
     }
     // After the last crash the chain still starts and makes progress.
-    const node = await startAivm(
-      [
-        'start',
-        '--home',
-        join(home.path, 'node'),
-        '--rpc-port',
-        '0',
-        '--block-time',
-        '50',
-        '--log-level',
-        'warn',
-      ],
-      env,
-    );
+    const node = await startNode();
     const client = new AivmClient(node.rpcUrl);
     try {
       const h0 = (await client.status()).height;

@@ -20,7 +20,7 @@ import {
   ReceiptSchema,
   type Registry,
 } from '@aivm/chain';
-import { decode, encode, t } from '@aivm/codec';
+import { decode, encode } from '@aivm/codec';
 import {
   bytesToHex,
   concatBytes,
