@@ -1,0 +1,100 @@
+// The single-validator engine inside a real in-process node: block interval, optional empty
+// blocks, and commits signed by the genesis validator.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { BankSend, commitSignBytes, type GenesisDoc, headerHash, signTx } from '@aivm/chain';
+import {
+  bytesToHex,
+  ed25519GenerateKey,
+  ed25519Verify,
+  mnemonicToPrivateKeys,
+  privateKeyToAddress,
+} from '@aivm/crypto';
+import { createLogger } from '../src/logger.ts';
+import { AivmNode } from '../src/node.ts';
+
+const [sk] = mnemonicToPrivateKeys('test test test test test test test test test test test junk', 0, 1) as [
+  Uint8Array,
+];
+const from = privateKeyToAddress(sk);
+
+async function withNode(
+  emptyBlocks: boolean,
+  fn: (node: AivmNode, validatorPub: Uint8Array) => Promise<void>,
+) {
+  const home = await mkdtemp(join(tmpdir(), 'aivm-engine-'));
+  const key = ed25519GenerateKey();
+  const genesis: GenesisDoc = {
+    chainId: 5,
+    genesisTimeMs: 1_700_000_000_000,
+    validators: [{ pubKey: bytesToHex(key.publicKey), power: 1 }],
+    app: { bank: { balances: [{ address: from, amount: (10n ** 24n).toString() }] } },
+  };
+  const node = await AivmNode.start({
+    home,
+    genesis,
+    validatorKey: key.secretKey,
+    rpc: false,
+    blockIntervalMs: 30,
+    emptyBlocks,
+    logger: createLogger('silent'),
+  });
+  try {
+    await fn(node, key.publicKey);
+  } finally {
+    await node.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('single-validator engine', () => {
+  it('with empty blocks off, waits for transactions and then commits them', async () => {
+    await withNode(false, async (node) => {
+      await sleep(200);
+      assert.equal(node.status().height, 0n);
+      const raw = signTx(
+        {
+          chainId: 5n,
+          from,
+          nonce: 0n,
+          gasLimit: 100_000n,
+          gasPrice: 10n ** 9n,
+          msgType: 'bank/send',
+          msg: { to: from, amount: 1n },
+        },
+        sk,
+        BankSend,
+      );
+      const hash = await node.sendRawTx(raw);
+      for (let i = 0; i < 100 && !(await node.getTx(hash)); i++) await sleep(10);
+      const rec = await node.getTx(hash);
+      assert.equal(rec?.height, 1n);
+      assert.equal(rec?.receipt.success, true);
+      await sleep(150);
+      assert.equal(node.status().height, 1n, 'no empty blocks after it');
+    });
+  });
+
+  it('with empty blocks on, makes a block every interval, each committed by the validator', async () => {
+    await withNode(true, async (node, pub) => {
+      await sleep(400);
+      const height = node.status().height;
+      assert.ok(height >= 4n, `only ${height} blocks in 400 ms at a 30 ms interval`);
+      const b2 = (await node.getBlock({ height: 2n }))!;
+      const b3 = (await node.getBlock({ height: 3n }))!;
+      assert.ok(b3.block.header.timeMs > b2.block.header.timeMs);
+      assert.deepEqual(b3.block.header.parentHash, headerHash(b2.block.header));
+      // Block 3 carries the commit of block 2: the validator's ed25519 signature over it.
+      assert.equal(b3.block.lastCommit.length, 1);
+      const sig = b3.block.lastCommit[0]!.signature;
+      assert.equal(ed25519Verify(sig, commitSignBytes(5n, 2n, 0, headerHash(b2.block.header)), pub), true);
+      assert.equal(ed25519Verify(sig, commitSignBytes(5n, 3n, 0, headerHash(b2.block.header)), pub), false);
+    });
+  });
+});
