@@ -30,7 +30,7 @@ export const paths = (home: string) => ({
 });
 
 /** Writes through a temporary file and a rename, so a crash never leaves half a file. */
-export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, data, { mode });
   await rename(tmp, path);

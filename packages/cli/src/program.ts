@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerClientCommands } from './commands/client.ts';
 import { registerKeyCommands } from './commands/keys.ts';
+import { registerModelCommands } from './commands/model.ts';
 import { registerNodeCommands } from './commands/node.ts';
 
 export function createProgram(): Command {
@@ -17,6 +18,7 @@ export function createProgram(): Command {
   registerNodeCommands(program);
   registerKeyCommands(program);
   registerClientCommands(program);
+  registerModelCommands(program);
   return program;
 }
 

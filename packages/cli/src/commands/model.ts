@@ -1,0 +1,229 @@
+// aivm model inspect | quantize | run: the deterministic runtime from the command line.
+
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import {
+  decodeArtifact,
+  dequantize,
+  encodeArtifact,
+  estimateGas,
+  type FloatTensor,
+  type Graph,
+  importOnnx,
+  modelId,
+  type QuantModel,
+  quantize,
+  readNpy,
+  runFloat,
+  runInt,
+} from '@aivm/runtime';
+import type { Command } from 'commander';
+import { globals, intArg } from '../args.ts';
+import { UsageError, writeFileAtomic } from '../home.ts';
+import { print } from '../output.ts';
+
+type Loaded = { kind: 'onnx'; graph: Graph } | { kind: 'artifact'; model: QuantModel; bytes: Uint8Array };
+
+async function readBytes(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch {
+    throw new UsageError(`cannot read ${what} ${path}`);
+  }
+}
+
+/** An .onnx file imports to a float graph; anything else must be an AIVM model artifact. */
+async function loadModel(path: string): Promise<Loaded> {
+  const bytes = await readBytes(path, 'model');
+  if (path.endsWith('.onnx')) return { kind: 'onnx', graph: importOnnx(bytes) };
+  return { kind: 'artifact', model: decodeArtifact(bytes), bytes };
+}
+
+/** A rectangular nested JSON array as a float tensor. */
+function tensorFromJson(value: unknown, what: string): FloatTensor {
+  const shape: number[] = [];
+  let probe: unknown = value;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  const flat = (Array.isArray(value) ? value.flat(Number.POSITIVE_INFINITY) : [value]) as unknown[];
+  if (
+    flat.length !== shape.reduce((a, b) => a * b, 1) ||
+    flat.some((x) => typeof x !== 'number' || !Number.isFinite(x))
+  ) {
+    throw new UsageError(`${what} must be a rectangular array of finite numbers`);
+  }
+  return { dtype: 'float32', shape, data: Float32Array.from(flat as number[]) };
+}
+
+/** Inputs from .npy (the model's first input) or JSON ({ name: nested array } or a bare array). */
+async function readInputs(path: string, inputNames: string[]): Promise<Record<string, FloatTensor>> {
+  const bytes = await readBytes(path, 'input file');
+  if (path.endsWith('.npy')) return { [inputNames[0]!]: readNpy(bytes) };
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new UsageError(`input file is neither .npy nor JSON: ${(err as Error).message}`);
+  }
+  if (Array.isArray(json)) return { [inputNames[0]!]: tensorFromJson(json, 'input') };
+  if (typeof json !== 'object' || json === null)
+    throw new UsageError('JSON input must be an array or an object of arrays');
+  const out: Record<string, FloatTensor> = {};
+  for (const name of inputNames) {
+    if (!(name in json)) throw new UsageError(`JSON input lacks "${name}"`);
+    out[name] = tensorFromJson((json as Record<string, unknown>)[name], name);
+  }
+  return out;
+}
+
+function inputNames(m: Loaded): string[] {
+  return m.kind === 'onnx' ? m.graph.inputs.map((i) => i.name) : m.model.inputs;
+}
+
+function argmaxRows(t: FloatTensor): number[] {
+  const cols = t.shape[t.shape.length - 1] ?? 1;
+  const rows: number[] = [];
+  for (let r = 0; r * cols < t.data.length; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (t.data[r * cols + c]! > t.data[r * cols + best]!) best = c;
+    rows.push(best);
+  }
+  return rows;
+}
+
+export function registerModelCommands(program: Command): void {
+  const model = program.command('model').description('inspect, quantize and run AI models');
+
+  model
+    .command('inspect <file>')
+    .description('operators, shapes, parameters and estimated gas of an .onnx file or a model artifact')
+    .option('--batch <n>', 'batch size for the gas estimate', '1')
+    .action(async (file: string, opts, cmd: Command) => {
+      const m = await loadModel(file);
+      const batch = intArg(opts.batch, '--batch', 1, 1_000_000);
+      const ops = new Map<string, number>();
+      let parameters = 0;
+      let inputs: { name: string; shape: (number | string)[] }[];
+      let outputs: { name: string; shape: (number | string)[] }[];
+      if (m.kind === 'onnx') {
+        for (const n of m.graph.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+        for (const t of m.graph.initializers.values()) parameters += t.data.length;
+        inputs = m.graph.inputs;
+        outputs = m.graph.outputs;
+      } else {
+        for (const n of m.model.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+        for (const n of m.model.nodes)
+          for (const p of Object.values(n.params)) if (typeof p !== 'number') parameters += p.length;
+        const shapes = new Map(m.model.values.map((v) => [v.name, v.shape]));
+        inputs = m.model.inputs.map((name) => ({ name, shape: shapes.get(name) ?? [] }));
+        outputs = m.model.outputs.map((name) => ({ name, shape: shapes.get(name) ?? [] }));
+      }
+      const shapes = Object.fromEntries(
+        inputs.map((i) => [i.name, i.shape.map((d) => (typeof d === 'number' ? d : batch))]),
+      );
+      const cost = estimateGas(m.kind === 'onnx' ? m.graph : m.model, shapes);
+      const summary = {
+        file: basename(file),
+        format: m.kind,
+        id: m.kind === 'artifact' ? modelId(m.bytes) : null,
+        inputs,
+        outputs,
+        operators: Object.fromEntries([...ops].sort()),
+        parameters,
+        gas: { batch, ...cost },
+      };
+      print(globals(cmd), summary, () =>
+        [
+          `${summary.file} (${m.kind === 'onnx' ? 'ONNX, float' : `AIVM artifact ${summary.id}`})`,
+          ...inputs.map((i) => `  input   ${i.name} [${i.shape.join(', ')}]`),
+          ...outputs.map((o) => `  output  ${o.name} [${o.shape.join(', ')}]`),
+          `  parameters  ${parameters.toLocaleString('en-US')}`,
+          `  operators   ${[...ops].map(([op, n]) => `${op} x${n}`).join(', ')}`,
+          `  gas (batch ${batch})  ${cost.gas.toLocaleString('en-US')}  (${cost.macs.toLocaleString('en-US')} MACs, ${cost.lookups.toLocaleString('en-US')} lookups)`,
+        ].join('\n'),
+      );
+    });
+
+  model
+    .command('quantize <file.onnx>')
+    .description('quantize a float ONNX model on calibration inputs and write the integer artifact')
+    .requiredOption('--calibration <file>', 'calibration inputs (.npy or JSON), first dimension = samples')
+    .option('--labels <file>', 'class labels for the calibration inputs (.npy or JSON): report accuracy')
+    .option('--out <file>', 'artifact path (default: <model>.aivm)')
+    .option('--method <m>', 'activation range: maxabs or percentile', 'maxabs')
+    .action(async (file: string, opts, cmd: Command) => {
+      const m = await loadModel(file);
+      if (m.kind !== 'onnx') throw new UsageError('quantize takes an .onnx file');
+      if (opts.method !== 'maxabs' && opts.method !== 'percentile')
+        throw new UsageError('--method must be maxabs or percentile');
+      const inputs = await readInputs(opts.calibration, inputNames(m));
+      const qm = quantize(m.graph, [inputs], { method: opts.method });
+      const bytes = encodeArtifact(qm);
+      const out = opts.out ?? file.replace(/\.onnx$/, '.aivm');
+      await writeFileAtomic(out, bytes, 0o644);
+      const outName = m.graph.outputs[0]!.name;
+      const floatOut = runFloat(m.graph, inputs).outputs[outName] as FloatTensor;
+      const intOut = dequantize(runInt(qm, inputs).outputs[outName]!);
+      let maxError = 0;
+      for (let i = 0; i < floatOut.data.length; i++)
+        maxError = Math.max(maxError, Math.abs(floatOut.data[i]! - intOut.data[i]!));
+      const result: Record<string, unknown> = {
+        id: modelId(bytes),
+        artifact: out,
+        bytes: bytes.length,
+        samples: inputs[inputNames(m)[0]!]!.shape[0],
+        maxAbsError: maxError,
+      };
+      if (opts.labels) {
+        const labelsFile = await readInputs(opts.labels, ['labels']);
+        const labels = Array.from(labelsFile.labels!.data);
+        const fa = argmaxRows(floatOut);
+        const qa = argmaxRows(intOut);
+        if (labels.length !== fa.length)
+          throw new UsageError(`${labels.length} labels for ${fa.length} samples`);
+        result.floatAccuracy = fa.filter((p, i) => p === labels[i]).length / labels.length;
+        result.quantizedAccuracy = qa.filter((p, i) => p === labels[i]).length / labels.length;
+      }
+      print(globals(cmd), result, () =>
+        [
+          `wrote ${out} (${bytes.length.toLocaleString('en-US')} bytes)`,
+          `model id       ${result.id}`,
+          `max abs error  ${maxError.toPrecision(4)} on ${result.samples} calibration samples`,
+          ...(opts.labels
+            ? [`accuracy       float ${result.floatAccuracy}, quantized ${result.quantizedAccuracy}`]
+            : []),
+        ].join('\n'),
+      );
+    });
+
+  model
+    .command('run <model>')
+    .description('run a model artifact (integer runtime) or an .onnx file (float reference) on an input')
+    .requiredOption('--input <file>', 'input tensor(s), .npy or JSON')
+    .action(async (file: string, opts, cmd: Command) => {
+      const m = await loadModel(file);
+      const inputs = await readInputs(opts.input, inputNames(m));
+      const outputs: Record<string, FloatTensor> = {};
+      if (m.kind === 'onnx') {
+        for (const [k, v] of Object.entries(runFloat(m.graph, inputs).outputs)) outputs[k] = v as FloatTensor;
+      } else {
+        for (const [k, v] of Object.entries(runInt(m.model, inputs).outputs)) outputs[k] = dequantize(v);
+      }
+      const result = Object.fromEntries(
+        Object.entries(outputs).map(([k, t]) => [
+          k,
+          { shape: t.shape, data: Array.from(t.data), argmax: argmaxRows(t) },
+        ]),
+      );
+      print(globals(cmd), result, () =>
+        Object.entries(result)
+          .map(
+            ([k, r]) =>
+              `${k} [${r.shape.join(', ')}]  argmax ${r.argmax.join(' ')}\n  ${r.data.map((x) => Number(x.toPrecision(6))).join(' ')}`,
+          )
+          .join('\n'),
+      );
+    });
+}
