@@ -10,6 +10,7 @@ import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
 import type { Dim } from './graph.ts';
 import { ModelError } from './graph.ts';
+import { validateQuantModel } from './int/validate.ts';
 import {
   type IntArray,
   type IntDtype,
@@ -272,6 +273,9 @@ export function decodeArtifact(data: Uint8Array): QuantModel {
   // Canonical form only: re-encoding must give the same bytes (no alternative encodings of one model).
   const again = encodeArtifact(model);
   if (again.length !== data.length || again.some((b, i) => b !== data[i])) fail('not in canonical form');
+  // Well-formed bytes can still describe an impossible model (unknown kernel, wrong weight sizes):
+  // refuse it now rather than at its first run.
+  validateQuantModel(model);
   return model;
 }
 

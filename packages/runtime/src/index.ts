@@ -12,3 +12,4 @@ export { dequantize, quantizeTensor } from './quant/boundary.ts';
 export * from './quant/model.ts';
 export { quantize } from './quant/quantize.ts';
 export { runInt } from './int/execute.ts';
+export { validateQuantModel } from './int/validate.ts';

@@ -2,45 +2,52 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   ARTIFACT_MAGIC,
+  buildOnnxModel,
   decodeArtifact,
   encodeArtifact,
+  importOnnx,
   ModelError,
   modelId,
   type QuantModel,
+  quantize,
 } from '../src/index.ts';
 
+/** A real quantized model: Conv -> Relu -> Flatten -> Gemm -> Softmax, quantized on fixed inputs. */
 function sampleModel(): QuantModel {
-  return {
-    format: 'aivm-quant/1',
-    name: 'tiny',
-    opset: 13,
-    inputs: ['x'],
-    outputs: ['y'],
-    values: [
-      { name: 'x', kind: 'quant', dtype: 'int8', scale: 0.0078125, shape: ['N', 4] },
-      { name: 'y', kind: 'quant', dtype: 'int8', scale: 0.1, shape: ['N', 2] },
-    ],
-    constants: [
-      { name: 'c', kind: 'index', dtype: 'int32', scale: 1, shape: [2], data: Int32Array.of(-1, 70000) },
-    ],
-    nodes: [
-      {
-        name: 'fc',
-        op: 'Gemm',
-        kernel: 'linear',
-        inputs: ['x'],
-        outputs: ['y'],
-        attrs: { zeta: 1, axis: -1, pads: [0, 1, -2] },
-        params: {
-          weight: Int8Array.of(1, -2, 3, -4, 5, -6, 7, -127),
-          bias: Int32Array.of(-5, 123456),
-          shift: 20,
-          table: Int16Array.of(-32767, 0, 32767),
-        },
-      },
-    ],
-    calibration: { method: 'maxabs', percentile: 99.99, samples: 200 },
+  const det = (n: number, seed: number) => {
+    const out = new Float32Array(n);
+    let s = seed;
+    for (let i = 0; i < n; i++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      out[i] = (s >>> 8) / 2 ** 24 - 0.5;
+    }
+    return out;
   };
+  const graph = importOnnx(
+    buildOnnxModel({
+      name: 'tiny',
+      opset: 13,
+      inputs: [{ name: 'x', shape: ['N', 1, 4, 4] }],
+      outputs: [{ name: 'y', shape: ['N', 3] }],
+      initializers: {
+        k: { dtype: 'float32', shape: [2, 1, 3, 3], data: det(18, 1) },
+        kb: { dtype: 'float32', shape: [2], data: det(2, 2) },
+        w: { dtype: 'float32', shape: [3, 32], data: det(96, 3) },
+      },
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'k', 'kb'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+        { op: 'Flatten', inputs: ['r'], outputs: ['f'] },
+        { op: 'Gemm', inputs: ['f', 'w'], outputs: ['g'], attrs: { transB: 1 } },
+        { op: 'Softmax', inputs: ['g'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+    }),
+  );
+  return quantize(graph, [{ x: { dtype: 'float32', shape: [8, 1, 4, 4], data: det(128, 4) } }]);
+}
+
+function reversed<V>(record: Record<string, V>): Record<string, V> {
+  return Object.fromEntries(Object.entries(record).reverse());
 }
 
 describe('model artifact', () => {
@@ -55,13 +62,14 @@ describe('model artifact', () => {
   it('is canonical: attribute order in memory does not change the bytes or the id', () => {
     const a = sampleModel();
     const b = sampleModel();
-    b.nodes[0]!.attrs = { pads: [0, 1, -2], axis: -1, zeta: 1 };
-    b.nodes[0]!.params = {
-      table: Int16Array.of(-32767, 0, 32767),
-      shift: 20,
-      bias: Int32Array.of(-5, 123456),
-      weight: Int8Array.of(1, -2, 3, -4, 5, -6, 7, -127),
-    };
+    for (const node of b.nodes) {
+      node.attrs = reversed(node.attrs);
+      node.params = reversed(node.params);
+    }
+    assert.ok(
+      b.nodes.some((n) => Object.keys(n.params).length > 1),
+      'the sample has multi-parameter nodes',
+    );
     assert.deepEqual(encodeArtifact(a), encodeArtifact(b));
     assert.equal(modelId(encodeArtifact(a)), modelId(encodeArtifact(b)));
   });
@@ -71,8 +79,17 @@ describe('model artifact', () => {
     const id = modelId(bytes);
     assert.match(id, /^bafkrei[a-z2-7]{52}$/);
     const changed = sampleModel();
-    (changed.nodes[0]!.params.weight as Int8Array)[0] = 2;
+    const weights = Object.values(changed.nodes[0]!.params).find((p) => p instanceof Int8Array) as Int8Array;
+    weights[0] = weights[0] === 1 ? 2 : 1;
     assert.notEqual(modelId(encodeArtifact(changed)), id);
+  });
+
+  it('refuses a well-formed artifact that describes an impossible model', () => {
+    const m = sampleModel();
+    const node = m.nodes.find((n) => Object.values(n.params).some((p) => p instanceof Int8Array))!;
+    const [key] = Object.entries(node.params).find(([, p]) => p instanceof Int8Array)!;
+    node.params[key] = Int8Array.of(1, 2, 3);
+    assert.throws(() => decodeArtifact(encodeArtifact(m)), ModelError);
   });
 
   it('refuses foreign, truncated, non-canonical and malformed bytes with a ModelError', () => {
