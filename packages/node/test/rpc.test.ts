@@ -270,6 +270,8 @@ describe('methods: happy paths', () => {
     await fails('aivm_getProof', { key: '0x01', height: '50' }, ERR.NOT_FOUND);
     const tooLong = await fails('aivm_getProof', { key: `0x${'00'.repeat(257)}` }, RPC_ERR.INVALID_PARAMS);
     assert.match(tooLong.message, /key: longer than 256 bytes/);
+    const empty = await fails('aivm_getProof', { key: '0x' }, RPC_ERR.INVALID_PARAMS);
+    assert.match(empty.message, /key: empty/);
   });
 
   it('aivm_sendRawTx returns the hash', async () => {

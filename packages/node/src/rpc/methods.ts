@@ -79,6 +79,7 @@ function hexBytesParam(maxBytes: number) {
   return z
     .string()
     .regex(HEX_BYTES_RE, 'expected 0x-prefixed hex with an even number of digits')
+    .min(4, 'empty')
     .max(2 + 2 * maxBytes, `longer than ${maxBytes} bytes`)
     .transform((s) => hexToBytes(s));
 }
