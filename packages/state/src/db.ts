@@ -30,7 +30,19 @@ export class Database implements KVReader {
       writeBufferSize: 32 * 1024 * 1024,
       cacheSize: 64 * 1024 * 1024,
     });
-    await level.open();
+    try {
+      await level.open();
+    } catch (err) {
+      // classic-level says only "Database failed to open"; the reason (often another process
+      // holding the LOCK) is in the cause.
+      const cause = (err as Error & { cause?: Error }).cause?.message;
+      const locked = cause && /lock/i.test(cause);
+      throw new Error(
+        locked
+          ? `database ${path} is in use by another process (${cause})`
+          : `cannot open database ${path}: ${cause ?? (err as Error).message}`,
+      );
+    }
     return new Database(level);
   }
 

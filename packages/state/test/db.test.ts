@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Database } from '../src/index.ts';
 import { b, tempDb } from './helpers.ts';
 
 test('Database: batches, reads, ordered iteration, and persistence across reopen', async () => {
@@ -44,6 +45,15 @@ test('Database: batches, reads, ordered iteration, and persistence across reopen
       assert.deepEqual(k, b('a/0'));
       break;
     }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('a database held by another opener is refused with the reason', async () => {
+  const t = await tempDb();
+  try {
+    await assert.rejects(Database.open(t.dir), /is in use by another process \(.*lock/i);
   } finally {
     await t.cleanup();
   }

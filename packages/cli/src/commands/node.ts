@@ -93,6 +93,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(async (opts, cmd: Command) => {
       const home = resolve(opts.home);
+      await loadConfig(home); // a missing or broken home is reported before asking for a password
       const password = await readPassword({
         passwordFile: opts.passwordFile,
         env: 'AIVM_VALIDATOR_PASSWORD',
