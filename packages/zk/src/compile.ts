@@ -1,0 +1,355 @@
+// The circuit compiler: a QuantModel (public-weights mode: weights, biases, multipliers and shifts
+// are circuit constants) becomes an R1CS whose satisfying assignments are exactly the runs of the
+// integer semantics of docs/runtime-semantics.md, and the witness is the runtime's own trace
+// (runInt with { trace: true }) plus auxiliary values (quotients, remainder bits, clamp flags)
+// derived from it by the hints registered here. The layer arithmetic is never recomputed: a hint
+// only derives the auxiliary values and the constraint check decides whether the trace is right.
+// Browser-safe: no node: imports.
+import { ModelError, type QuantModel, type QuantNode, type QuantTensor } from '@aivm/runtime';
+import {
+  addTerm,
+  BN254_R,
+  constLC,
+  evalLC,
+  finalize,
+  firstViolation,
+  fmod,
+  type LC,
+  lcSum,
+  ONE,
+  type R1cs,
+  R1csBuilder,
+  sig,
+  toSigned,
+} from './r1cs.ts';
+
+export type CompileOptions = {
+  /** Value bound to symbolic (batch) dimensions; default 1. */
+  batch?: number;
+  /**
+   * Range-check every public input to [-128, 127] inside the circuit (8 bits each; default true).
+   * Without it the verifier must check the public inputs itself, or the proof says nothing.
+   */
+  rangeCheckInputs?: boolean;
+};
+
+export type ValueLayout = { name: string; shape: number[] };
+
+export type Circuit = {
+  model: string;
+  r1cs: R1cs;
+  /**
+   * Public signals in snarkjs order: every element of every graph output (model.outputs order,
+   * row-major), then every element of every graph input (model.inputs order, row-major). Each is
+   * the signed integer as a field element (negative v is r + v).
+   */
+  publicOutputs: ValueLayout[];
+  publicInputs: ValueLayout[];
+  /** Constraints contributed by each node (and '<inputs>' for the input range checks). */
+  constraintsByNode: { node: string; kernel: string; constraints: number }[];
+  /** Builder-side data for witness generation. */
+  builder: R1csBuilder;
+  traceSignals: { value: string; ids: number[] }[];
+};
+
+const SUPPORTED = new Set(['linear', 'relu', 'reshape']);
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n ? q - 1n : q;
+}
+
+function bitLen(x: bigint): number {
+  return x <= 0n ? 0 : x.toString(2).length;
+}
+
+/** bits boolean signals b_i and the constraint l = Σ 2^i·b_i: proves 0 ≤ l < 2^bits. */
+function rangeCheck(b: R1csBuilder, l: LC, bits: number, label: string): void {
+  const ids: number[] = [];
+  for (let i = 0; i < bits; i++) {
+    const id = b.signal(`${label}.b${i}`);
+    ids.push(id);
+    b.constrain(sig(id), sig(id), sig(id), `${label}.b${i} is a bit`);
+  }
+  const sum = lcSum([1, l]);
+  ids.forEach((id, i) => {
+    addTerm(sum, id, -(1n << BigInt(i)));
+  });
+  b.zero(sum, `${label} = sum of its bits`);
+  b.hint((w) => {
+    // Bits of the value mod 2^bits: an out-of-range value then fails the sum constraint.
+    const v = evalLC(l, w);
+    for (let i = 0; i < bits; i++) w[ids[i]] = (v >> BigInt(i)) & 1n;
+  });
+}
+
+function boolean(b: R1csBuilder, id: number, label: string): void {
+  b.constrain(sig(id), sig(id), sig(id), `${label} is a bit`);
+}
+
+/**
+ * y = clamp(rescale(acc, m, s), -127, 127) for an accumulator with |acc| ≤ maxAcc.
+ *
+ * Rescale: q is a signal and acc·m + 2^(s-1) − q·2^s is range-checked to [0, 2^s) (s bits).
+ * Clamp (only when |q| can exceed 127): flags hi (q > 127), lo (q < −127), t1 = hi·(127 − q),
+ * lo·(−127 − q) = y − q − t1, and d_hi = 127 − q − hi − 2·t1 (= 127 − q, or q − 128 when hi),
+ * d_lo = 127 − q − lo + 2·y − 2·t1 (= q + 127, or −q − 128 when lo) range-checked to B bits.
+ * Both bound q, so q·2^s + r cannot wrap the field and q is the integer quotient. When |q| ≤ 127 is
+ * provable from maxAcc, y is q itself and y + 128 is range-checked to 8 bits.
+ */
+function requant(
+  b: R1csBuilder,
+  acc: LC,
+  m: number,
+  s: number,
+  maxAcc: bigint,
+  y: number,
+  label: string,
+): void {
+  const M = BigInt(m);
+  const S = 1n << BigInt(s);
+  const half = s > 0 ? 1n << BigInt(s - 1) : 0n;
+  const maxQ = floorDiv(maxAcc * (M < 0n ? -M : M) + half, S) + 1n;
+  const saturating = maxQ > 127n;
+  const q = saturating ? b.signal(`${label}.q`) : y;
+  if (saturating)
+    b.hint((w) => {
+      w[q] = fmod(floorDiv(toSigned(evalLC(acc, w)) * M + half, S));
+    });
+  const rem = lcSum([M, acc], [half, constLC(1)], [-S, sig(q)]);
+  if (s === 0) b.zero(rem, `${label}: q = acc·m`);
+  else rangeCheck(b, rem, s, `${label}.r`);
+  if (!saturating) {
+    rangeCheck(b, lcSum([1, sig(y)], [128, constLC(1)]), 8, `${label}.y+128`);
+    return;
+  }
+  const hi = b.signal(`${label}.hi`);
+  const lo = b.signal(`${label}.lo`);
+  const t1 = b.signal(`${label}.t1`);
+  b.hint((w) => {
+    const qv = toSigned(w[q] as bigint);
+    const h = qv > 127n ? 1n : 0n;
+    w[hi] = h;
+    w[lo] = qv < -127n ? 1n : 0n;
+    w[t1] = fmod(h * (127n - qv));
+  });
+  boolean(b, hi, `${label}.hi`);
+  boolean(b, lo, `${label}.lo`);
+  const qs = sig(q);
+  b.constrain(sig(hi), lcSum([127, constLC(1)], [-1, qs]), sig(t1), `${label}: t1 = hi·(127 − q)`);
+  b.constrain(
+    sig(lo),
+    lcSum([-127, constLC(1)], [-1, qs]),
+    lcSum([1, sig(y)], [-1, qs], [-1, sig(t1)]),
+    `${label}: lo·(−127 − q) = y − q − t1`,
+  );
+  const B = bitLen(maxQ + 255n);
+  rangeCheck(b, lcSum([127, constLC(1)], [-1, qs], [-1, sig(hi)], [-2, sig(t1)]), B, `${label}.dhi`);
+  rangeCheck(
+    b,
+    lcSum([127, constLC(1)], [-1, qs], [-1, sig(lo)], [2, sig(y)], [-2, sig(t1)]),
+    B,
+    `${label}.dlo`,
+  );
+}
+
+/** y = max(x, 0) for x in [-128, 127]: y·(y − x) = 0 and 2y − x in [0, 256). */
+function reluGadget(b: R1csBuilder, x: number, y: number, label: string): void {
+  b.constrain(sig(y), lcSum([1, sig(y)], [-1, sig(x)]), new Map(), `${label}: y·(y − x) = 0`);
+  rangeCheck(b, lcSum([2, sig(y)], [-1, sig(x)]), 8, `${label}.2y-x`);
+}
+
+function concreteShape(dims: (number | string)[], batch: number): number[] {
+  return dims.map((d) => (typeof d === 'number' ? d : batch));
+}
+
+function count(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function param<T>(node: QuantNode, key: string): T {
+  const v = node.params[key];
+  if (v === undefined) throw new ModelError(`parameter ${key} is missing`, { node: node.name, op: node.op });
+  return v as T;
+}
+
+/** Compiles a quantized model (public weights) into an R1CS for a fixed batch size. */
+export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
+  const batch = opts.batch ?? 1;
+  const rangeInputs = opts.rangeCheckInputs ?? true;
+  for (const node of model.nodes)
+    if (!SUPPORTED.has(node.kernel))
+      throw new ModelError(
+        `kernel "${node.kernel}" (node "${node.name}", ${node.op}) is not supported by the circuit compiler; supported: ${[...SUPPORTED].join(', ')}`,
+        { node: node.name, op: node.op },
+      );
+  const b = new R1csBuilder();
+  const valueInfo = new Map(model.values.map((v) => [v.name, v]));
+  const signals = new Map<string, { ids: number[]; shape: number[] }>();
+  const traceSignals: { value: string; ids: number[] }[] = [];
+  const byNode: Circuit['constraintsByNode'] = [];
+  const shapeOf = (name: string): number[] => {
+    const v = valueInfo.get(name);
+    if (!v) throw new ModelError(`value "${name}" has no description`);
+    return concreteShape(v.shape, batch);
+  };
+  const traced = (name: string, label: string): number[] => {
+    const shape = shapeOf(name);
+    const ids = Array.from({ length: count(shape) }, (_, i) => b.signal(`${label}[${i}]`));
+    signals.set(name, { ids, shape });
+    traceSignals.push({ value: name, ids });
+    return ids;
+  };
+
+  const publicInputs: ValueLayout[] = [];
+  for (const name of model.inputs) {
+    const v = valueInfo.get(name);
+    if (v?.kind !== 'quant' || v.dtype !== 'int8')
+      throw new ModelError(`input "${name}" must be an int8 quantized tensor for the circuit`);
+    const shape = shapeOf(name);
+    const ids = Array.from({ length: count(shape) }, (_, i) => b.signal(`${name}[${i}]`, 'input'));
+    signals.set(name, { ids, shape });
+    traceSignals.push({ value: name, ids });
+    publicInputs.push({ name, shape });
+  }
+  if (rangeInputs) {
+    const before = b.constraints.length;
+    for (const name of model.inputs)
+      for (const id of (signals.get(name) as { ids: number[] }).ids)
+        rangeCheck(b, lcSum([1, sig(id)], [128, constLC(1)]), 8, `${b.labels[id]}+128`);
+    byNode.push({ node: '<inputs>', kernel: 'range', constraints: b.constraints.length - before });
+  }
+
+  for (const node of model.nodes) {
+    const before = b.constraints.length;
+    const where = { node: node.name, op: node.op };
+    const x = signals.get(node.inputs[0]);
+    if (!x) throw new ModelError(`input "${node.inputs[0]}" is not computed`, where);
+    const out = node.outputs[0];
+    switch (node.kernel) {
+      case 'reshape': {
+        const shape = shapeOf(out);
+        if (count(shape) !== x.ids.length)
+          throw new ModelError(`reshape to ${shape} does not keep ${x.ids.length} elements`, where);
+        signals.set(out, { ids: x.ids, shape });
+        break;
+      }
+      case 'relu': {
+        const y = traced(out, `${node.name}.y`);
+        x.ids.forEach((xi, i) => {
+          reluGadget(b, xi, y[i], `${node.name}[${i}]`);
+        });
+        break;
+      }
+      case 'linear': {
+        const K = param<number>(node, 'K');
+        const N = param<number>(node, 'N');
+        const W = param<Int8Array>(node, 'weight');
+        const bias = param<Int32Array>(node, 'bias');
+        const mult = param<Int32Array>(node, 'mult');
+        const shift = param<Int32Array>(node, 'shift');
+        let xs = x.ids;
+        let shape = x.shape;
+        if (node.attrs.transA) {
+          if (shape.length !== 2) throw new ModelError('transA needs a 2-D input', where);
+          const [r0, c0] = shape;
+          xs = Array.from({ length: r0 * c0 }, (_, i) => x.ids[(i % r0) * c0 + Math.floor(i / r0)]);
+          shape = [c0, r0];
+        }
+        if (shape[shape.length - 1] !== K)
+          throw new ModelError(`input shape ${shape} does not end in K = ${K}`, where);
+        const rows = xs.length / K;
+        const y = traced(out, `${node.name}.y`);
+        if (y.length !== rows * N)
+          throw new ModelError(`output has ${y.length} elements, expected ${rows * N}`, where);
+        for (let r = 0; r < rows; r++)
+          for (let n = 0; n < N; n++) {
+            const acc: LC = new Map();
+            addTerm(acc, ONE, BigInt(bias[n]));
+            let maxAcc = BigInt(Math.abs(bias[n]));
+            for (let k = 0; k < K; k++) {
+              const wv = W[n * K + k];
+              if (wv === 0) continue;
+              addTerm(acc, xs[r * K + k], BigInt(wv));
+              maxAcc += BigInt(Math.abs(wv)) * 128n;
+            }
+            requant(b, acc, mult[n], shift[n], maxAcc, y[r * N + n], `${node.name}[${r},${n}]`);
+          }
+        break;
+      }
+    }
+    byNode.push({ node: node.name, kernel: node.kernel, constraints: b.constraints.length - before });
+  }
+
+  const publicOutputs: ValueLayout[] = [];
+  for (const name of model.outputs) {
+    const v = signals.get(name);
+    if (!v) throw new ModelError(`graph output "${name}" is not computed`);
+    const ids = v.ids.map((id, i) => {
+      if (b.roles[id] === 'private') {
+        b.roles[id] = 'output';
+        return id;
+      }
+      // Already public (an input, or another output): a fresh public copy.
+      const c = b.signal(`${name}[${i}]`, 'output');
+      b.zero(lcSum([1, sig(c)], [-1, sig(id)]), `${name}[${i}] copy`);
+      b.hint((w) => {
+        w[c] = w[id];
+      });
+      return c;
+    });
+    signals.set(name, { ids, shape: v.shape });
+    publicOutputs.push({ name, shape: v.shape });
+  }
+  return {
+    model: model.name,
+    r1cs: finalize(b),
+    publicOutputs,
+    publicInputs,
+    constraintsByNode: byNode,
+    builder: b,
+    traceSignals,
+  };
+}
+
+export type Witness = {
+  /** All wires in snarkjs order (wire 0 = 1). */
+  wires: bigint[];
+  /** wires[1 .. nOutputs + nPubInputs]: what the verifier sees. */
+  publicSignals: bigint[];
+};
+
+/**
+ * The witness of one run from the runtime's trace (runInt(model, inputs, { trace: true }).trace).
+ * Throws when the trace does not satisfy the circuit, naming the first violated constraint.
+ */
+export function witnessFromTrace(circuit: Circuit, trace: Map<string, QuantTensor>): Witness {
+  const b = circuit.builder;
+  const w: (bigint | undefined)[] = new Array(b.labels.length);
+  w[ONE] = 1n;
+  for (const { value, ids } of circuit.traceSignals) {
+    const t = trace.get(value);
+    if (!t) throw new Error(`the trace has no value "${value}"`);
+    if (t.data.length !== ids.length)
+      throw new Error(`trace value "${value}" has ${t.data.length} elements, the circuit ${ids.length}`);
+    for (let i = 0; i < ids.length; i++) w[ids[i]] = fmod(BigInt(t.data[i]));
+  }
+  for (const h of b.hints) h(w);
+  const r = circuit.r1cs;
+  const wires: bigint[] = new Array(r.nWires);
+  for (let id = 0; id < w.length; id++) {
+    const v = w[id];
+    if (v === undefined) throw new Error(`signal ${b.labels[id]} has no witness value`);
+    wires[r.wireOf[id]] = v;
+  }
+  const bad = firstViolation(r, wires);
+  if (bad >= 0) throw new Error(`the trace violates constraint ${bad}: ${r.constraints[bad].label}`);
+  return { wires, publicSignals: wires.slice(1, 1 + r.nOutputs + r.nPubInputs) };
+}
+
+/** Public signals as decimal strings (snarkjs' publicSignals form). */
+export function publicSignalStrings(w: Witness): string[] {
+  return w.publicSignals.map((v) => v.toString());
+}
+
+export { BN254_R };

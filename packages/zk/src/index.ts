@@ -1,0 +1,3 @@
+// @aivm/zk: zero-knowledge proofs of inference over the runtime's integer semantics.
+export * from './compile.ts';
+export * from './r1cs.ts';

@@ -1,0 +1,165 @@
+// The circuit compiler on a tiny MLP: the runtime's trace satisfies every constraint, perturbing any
+// private signal by one unit violates one, the binary files are read by snarkjs itself, and a
+// Groth16 proof made by snarkjs from our .r1cs/.wtns verifies (and fails for a tampered output).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ModelError, quantize, runInt } from '@aivm/runtime';
+import * as snarkjs from 'snarkjs';
+import { buildGraph, randTensor, rng } from '../../runtime/test/quant-helpers.ts';
+import {
+  BN254_R,
+  compile,
+  firstViolation,
+  fmod,
+  witnessFromTrace,
+  writeR1cs,
+  writeWtns,
+} from '../src/index.ts';
+
+function tinyModel() {
+  const r = rng(7);
+  const graph = buildGraph({
+    inputs: { x: ['N', 8] },
+    initializers: {
+      w1: randTensor([8, 4], r, -0.6, 0.6),
+      b1: randTensor([4], r, -0.2, 0.2),
+      w2: randTensor([4, 3], r, -0.6, 0.6),
+      b2: randTensor([3], r, -0.2, 0.2),
+    },
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'] },
+      { op: 'Relu', inputs: ['h'], outputs: ['hr'] },
+      { op: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  const calib = randTensor([16, 8], r, -1, 1);
+  const model = quantize(graph, [{ x: calib }]);
+  // An input beyond the calibrated range, so that some outputs saturate.
+  const x = randTensor([1, 8], r, -2.5, 2.5);
+  return { model, x };
+}
+
+const { model, x } = tinyModel();
+const circuit = compile(model);
+const run = runInt(model, { x }, { trace: true });
+const witness = witnessFromTrace(circuit, run.trace as NonNullable<typeof run.trace>);
+
+const dir = mkdtempSync(join(tmpdir(), 'aivm-zk-'));
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
+  await g.curve_bn128?.terminate();
+});
+
+describe('circuit of a tiny MLP (Gemm 8→4, Relu, Gemm 4→3)', () => {
+  it('uses snarkjs bn128 scalar field', async () => {
+    const curve = await snarkjs.curves.getCurveFromName('bn128');
+    assert.equal(BigInt(curve.r.toString()), BN254_R);
+  });
+
+  it('the trace satisfies every constraint and the public signals are outputs then inputs', () => {
+    const r = circuit.r1cs;
+    assert.equal(firstViolation(r, witness.wires), -1);
+    assert.equal(r.nOutputs, 3);
+    assert.equal(r.nPubInputs, 8);
+    const y = run.outputs.y.data;
+    const xq = (run.trace as Map<string, { data: ArrayLike<number> }>).get('x')?.data as ArrayLike<number>;
+    assert.deepEqual(
+      witness.publicSignals,
+      [...Array.from(y), ...Array.from(xq)].map((v) => fmod(BigInt(v))),
+    );
+    // The chosen input exercises the saturating clamp and both relu branches.
+    const h = (run.trace as Map<string, { data: ArrayLike<number> }>).get('h')?.data as ArrayLike<number>;
+    assert.ok(Array.from(h).some((v) => v < 0) && Array.from(h).some((v) => v > 0));
+    assert.ok(
+      [...Array.from(y), ...Array.from(h)].some((v) => Math.abs(v) === 127),
+      'some value saturates',
+    );
+  });
+
+  it('perturbing any private signal by one unit violates a constraint', () => {
+    const r = circuit.r1cs;
+    const uses: number[][] = Array.from({ length: r.nWires }, () => []);
+    r.constraints.forEach((c, i) => {
+      for (const l of [c.a, c.b, c.c]) for (const s of l.keys()) if (uses[s].at(-1) !== i) uses[s].push(i);
+    });
+    const first = 1 + r.nOutputs + r.nPubInputs;
+    let checked = 0;
+    for (let s = first; s < r.nWires; s++)
+      for (const delta of [1n, -1n]) {
+        const w = witness.wires.slice();
+        w[s] = fmod(w[s] + delta);
+        assert.notEqual(firstViolation(r, w, uses[s]), -1, `${r.labels[s]} ${delta > 0 ? '+1' : '-1'}`);
+        checked++;
+      }
+    assert.ok(checked > 200, `${checked} mutations`);
+    console.log(`${r.constraints.length} constraints, ${r.nWires} wires, ${checked} mutations`);
+  });
+
+  it('refuses a trace that does not follow the semantics', () => {
+    const trace = new Map(run.trace);
+    const h = trace.get('h') as NonNullable<ReturnType<typeof trace.get>>;
+    const bad = Int8Array.from(h.data);
+    bad[0] = bad[0] === 127 ? 126 : bad[0] + 1;
+    trace.set('h', { ...h, data: bad });
+    assert.throws(() => witnessFromTrace(circuit, trace), /violates constraint/);
+  });
+
+  it('refuses an unsupported kernel at compile time, naming node and kernel', () => {
+    const bad = structuredClone(model);
+    bad.nodes[1] = { ...bad.nodes[1], kernel: 'softmax', name: 'sm' };
+    assert.throws(
+      () => compile(bad),
+      (e: Error) => e instanceof ModelError && /"softmax".*"sm"/.test(e.message),
+    );
+  });
+
+  it('snarkjs reads the .r1cs and checks the .wtns', async () => {
+    writeFileSync(join(dir, 'c.r1cs'), writeR1cs(circuit.r1cs));
+    writeFileSync(join(dir, 'c.wtns'), writeWtns(witness.wires));
+    const info = await snarkjs.r1cs.info(join(dir, 'c.r1cs'));
+    assert.equal(info.nConstraints, circuit.r1cs.constraints.length);
+    assert.equal(info.nOutputs, 3);
+    assert.equal(info.nPubInputs, 8);
+    assert.equal(await snarkjs.wtns.check(join(dir, 'c.r1cs'), join(dir, 'c.wtns')), true);
+    const tampered = witness.wires.slice();
+    tampered[tampered.length - 1] = fmod(tampered[tampered.length - 1] + 1n);
+    writeFileSync(join(dir, 'bad.wtns'), writeWtns(tampered));
+    const quiet = { warn() {}, info() {}, error() {}, debug() {} };
+    assert.equal(await snarkjs.wtns.check(join(dir, 'c.r1cs'), join(dir, 'bad.wtns'), quiet), false);
+  });
+
+  it('proves and verifies with Groth16; a tampered output or input fails', { timeout: 120_000 }, async () => {
+    const n = circuit.r1cs.constraints.length + circuit.r1cs.nOutputs + circuit.r1cs.nPubInputs + 1;
+    let power = 1;
+    while (1 << power < n) power++;
+    const curve = await snarkjs.curves.getCurveFromName('bn128');
+    const p0 = join(dir, 'p0.ptau');
+    const p1 = join(dir, 'p1.ptau');
+    const pf = join(dir, 'pf.ptau');
+    await snarkjs.powersOfTau.newAccumulator(curve, power, p0);
+    await snarkjs.powersOfTau.contribute(p0, p1, 'test', 'entropy for a test only');
+    await snarkjs.powersOfTau.preparePhase2(p1, pf);
+    const zkey = join(dir, 'c.zkey');
+    writeFileSync(join(dir, 'c.r1cs'), writeR1cs(circuit.r1cs));
+    writeFileSync(join(dir, 'c.wtns'), writeWtns(witness.wires));
+    await snarkjs.zKey.newZKey(join(dir, 'c.r1cs'), pf, zkey);
+    const vk = await snarkjs.zKey.exportVerificationKey(zkey);
+    const { proof, publicSignals } = await snarkjs.groth16.prove(zkey, join(dir, 'c.wtns'));
+    assert.deepEqual(
+      publicSignals,
+      witness.publicSignals.map((v) => v.toString()),
+    );
+    assert.equal(await snarkjs.groth16.verify(vk, publicSignals, proof), true);
+    const badOut = publicSignals.slice();
+    badOut[0] = fmod(BigInt(badOut[0]) + 1n).toString();
+    assert.equal(await snarkjs.groth16.verify(vk, badOut, proof), false);
+    const badIn = publicSignals.slice();
+    badIn[5] = fmod(BigInt(badIn[5]) - 1n).toString();
+    assert.equal(await snarkjs.groth16.verify(vk, badIn, proof), false);
+  });
+});
