@@ -52,7 +52,7 @@ export type Circuit = {
   traceSignals: { value: string; ids: number[] }[];
 };
 
-const SUPPORTED = new Set(['linear', 'relu', 'reshape']);
+const SUPPORTED = new Set(['linear', 'conv', 'relu', 'maxpool', 'reshape', 'transpose', 'argmax']);
 
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
@@ -159,6 +159,79 @@ function reluGadget(b: R1csBuilder, x: number, y: number, label: string): void {
   rangeCheck(b, lcSum([2, sig(y)], [-1, sig(x)]), 8, `${label}.2y-x`);
 }
 
+/**
+ * y = max(x_1 … x_k) of a pooling window (k ≥ 1 in-input positions): every y − x_i is
+ * range-checked to [0, 2^8) (y ≥ each x_i), and y is one of them by the product chain
+ * t_1 = (y − x_1)(y − x_2), t_j = t_{j−1}(y − x_{j+1}), t_{k−2}·(y − x_k) = 0 (k − 1 constraints,
+ * no selector bits); for k = 1, y = x_1. The auxiliary t_j are derived from the trace by a hint.
+ */
+function maxGadget(b: R1csBuilder, xs: number[], y: number, label: string): void {
+  const ys = sig(y);
+  const diff = (x: number): LC => lcSum([1, ys], [-1, sig(x)]);
+  if (xs.length === 1) {
+    b.zero(diff(xs[0]), `${label}: y = x (window of one)`);
+    return;
+  }
+  xs.forEach((x, i) => {
+    rangeCheck(b, diff(x), 8, `${label}.y-x${i}`);
+  });
+  let prev = diff(xs[0]);
+  for (let j = 1; j < xs.length; j++) {
+    const d = diff(xs[j]);
+    if (j === xs.length - 1) {
+      b.constrain(prev, d, new Map(), `${label}: y is in the window (product of y − x_i = 0)`);
+      break;
+    }
+    const t = b.signal(`${label}.t${j}`);
+    const a = prev;
+    b.hint((w) => {
+      w[t] = fmod(evalLC(a, w) * evalLC(d, w));
+    });
+    b.constrain(a, d, sig(t), `${label}.t${j} = t${j - 1}·(y − x${j})`);
+    prev = sig(t);
+  }
+}
+
+/**
+ * idx = argmax(x_0 … x_{L−1}) with the runtime's tie rule (the first index, or the last with
+ * select_last_index). One-hot selector s_j (boolean, Σ s_j = 1, Σ j·s_j = idx), the maximum m
+ * with s_j·(m − x_j) = 0, and m − x_j − p_j range-checked to [0, 2^8) where p_j = Σ_{i>j} s_i
+ * (first index: every earlier element is strictly smaller) or Σ_{i<j} s_i (last index).
+ */
+function argmaxGadget(b: R1csBuilder, xs: number[], idx: number, selectLast: boolean, label: string): void {
+  const L = xs.length;
+  const s = xs.map((_, j) => b.signal(`${label}.s${j}`));
+  const m = b.signal(`${label}.max`);
+  b.hint((w) => {
+    const k = Number(toSigned(w[idx] as bigint));
+    s.forEach((id, j) => {
+      w[id] = j === k ? 1n : 0n;
+    });
+    // Out-of-range index (a wrong trace): the selector is all zero and Σ s_j = 1 fails.
+    w[m] = k >= 0 && k < L ? (w[xs[k]] as bigint) : 0n;
+  });
+  const sum = constLC(-1);
+  const pos = lcSum([-1, sig(idx)]);
+  s.forEach((id, j) => {
+    boolean(b, id, `${label}.s${j}`);
+    addTerm(sum, id, 1n);
+    addTerm(pos, id, BigInt(j));
+    b.constrain(
+      sig(id),
+      lcSum([1, sig(m)], [-1, sig(xs[j])]),
+      new Map(),
+      `${label}: s${j}·(max − x${j}) = 0`,
+    );
+  });
+  b.zero(sum, `${label}: one selector bit is set`);
+  b.zero(pos, `${label}: index = Σ j·s_j`);
+  for (let j = 0; j < L; j++) {
+    const l = lcSum([1, sig(m)], [-1, sig(xs[j])]);
+    for (let i = 0; i < L; i++) if (selectLast ? i < j : i > j) addTerm(l, s[i], -1n);
+    rangeCheck(b, l, 8, `${label}.max-x${j}`);
+  }
+}
+
 function concreteShape(dims: (number | string)[], batch: number): number[] {
   return dims.map((d) => (typeof d === 'number' ? d : batch));
 }
@@ -171,6 +244,13 @@ function param<T>(node: QuantNode, key: string): T {
   const v = node.params[key];
   if (v === undefined) throw new ModelError(`parameter ${key} is missing`, { node: node.name, op: node.op });
   return v as T;
+}
+
+function attrs(node: QuantNode, key: string): number[] {
+  const v = node.attrs[key];
+  if (!Array.isArray(v))
+    throw new ModelError(`attribute ${key} is missing`, { node: node.name, op: node.op });
+  return v as number[];
 }
 
 /** Compiles a quantized model (public weights) into an R1CS for a fixed batch size. */
@@ -232,6 +312,125 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
         if (count(shape) !== x.ids.length)
           throw new ModelError(`reshape to ${shape} does not keep ${x.ids.length} elements`, where);
         signals.set(out, { ids: x.ids, shape });
+        break;
+      }
+      case 'transpose': {
+        const perm = node.attrs.perm as number[] | undefined;
+        const r = x.shape.length;
+        if (!Array.isArray(perm) || perm.length !== r)
+          throw new ModelError('perm does not match the input rank', where);
+        const shape = perm.map((p) => x.shape[p]);
+        const inStrides = new Array<number>(r).fill(1);
+        for (let d = r - 2; d >= 0; d--) inStrides[d] = inStrides[d + 1] * x.shape[d + 1];
+        const ids = new Array<number>(x.ids.length);
+        const idx = new Array<number>(r).fill(0);
+        for (let o = 0; o < ids.length; o++) {
+          let xo = 0;
+          for (let d = 0; d < r; d++) xo += idx[d] * inStrides[perm[d]];
+          ids[o] = x.ids[xo];
+          for (let d = r - 1; d >= 0; d--) {
+            if (++idx[d] < shape[d]) break;
+            idx[d] = 0;
+          }
+        }
+        signals.set(out, { ids, shape });
+        break;
+      }
+      case 'conv': {
+        const [kh, kw] = attrs(node, 'kernel_shape');
+        const [sh, sw] = attrs(node, 'strides');
+        const [pt, pl] = attrs(node, 'pads');
+        const [dh, dw] = attrs(node, 'dilations');
+        const G = node.attrs.group as number;
+        const W = param<Int8Array>(node, 'weight');
+        const bias = param<Int32Array>(node, 'bias');
+        const mult = param<Int32Array>(node, 'mult');
+        const shift = param<Int32Array>(node, 'shift');
+        const O = bias.length;
+        if (x.shape.length !== 4) throw new ModelError(`input must be NCHW, got [${x.shape}]`, where);
+        const [B, C, H, Wd] = x.shape;
+        const Cg = C / G;
+        const Kc = Cg * kh * kw;
+        if (!Number.isInteger(Cg) || W.length !== O * Kc || O % G !== 0)
+          throw new ModelError(`weights of ${W.length} do not fit ${O} outputs of ${C}/${G} channels`, where);
+        const Og = O / G;
+        const y = traced(out, `${node.name}.y`);
+        const [, O2, OH, OW] = shapeOf(out);
+        if (O2 !== O || y.length !== B * O * OH * OW)
+          throw new ModelError(`output shape does not fit ${O} channels`, where);
+        for (let bb = 0; bb < B; bb++)
+          for (let o = 0; o < O; o++) {
+            const g = Math.floor(o / Og);
+            for (let oh = 0; oh < OH; oh++)
+              for (let ow = 0; ow < OW; ow++) {
+                const acc: LC = new Map();
+                addTerm(acc, ONE, BigInt(bias[o]));
+                let maxAcc = BigInt(Math.abs(bias[o]));
+                for (let c = 0; c < Cg; c++)
+                  for (let i = 0; i < kh; i++) {
+                    const ih = oh * sh - pt + i * dh;
+                    if (ih < 0 || ih >= H) continue;
+                    for (let j = 0; j < kw; j++) {
+                      const iw = ow * sw - pl + j * dw;
+                      if (iw < 0 || iw >= Wd) continue;
+                      const wv = W[((o * Cg + c) * kh + i) * kw + j];
+                      if (wv === 0) continue;
+                      addTerm(acc, x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw], BigInt(wv));
+                      maxAcc += BigInt(Math.abs(wv)) * 128n;
+                    }
+                  }
+                const at = ((bb * O + o) * OH + oh) * OW + ow;
+                requant(b, acc, mult[o], shift[o], maxAcc, y[at], `${node.name}[${bb},${o},${oh},${ow}]`);
+              }
+          }
+        break;
+      }
+      case 'maxpool': {
+        const [kh, kw] = attrs(node, 'kernel_shape');
+        const [sh, sw] = attrs(node, 'strides');
+        const [pt, pl] = attrs(node, 'pads');
+        const [dh, dw] = attrs(node, 'dilations');
+        if (x.shape.length !== 4) throw new ModelError(`input must be NCHW, got [${x.shape}]`, where);
+        const [B, C, H, Wd] = x.shape;
+        const y = traced(out, `${node.name}.y`);
+        const [, , OH, OW] = shapeOf(out);
+        if (y.length !== B * C * OH * OW) throw new ModelError('output shape does not fit the input', where);
+        for (let nc = 0; nc < B * C; nc++)
+          for (let oh = 0; oh < OH; oh++)
+            for (let ow = 0; ow < OW; ow++) {
+              const win: number[] = [];
+              for (let i = 0; i < kh; i++) {
+                const ih = oh * sh - pt + i * dh;
+                if (ih < 0 || ih >= H) continue;
+                for (let j = 0; j < kw; j++) {
+                  const iw = ow * sw - pl + j * dw;
+                  if (iw >= 0 && iw < Wd) win.push(x.ids[(nc * H + ih) * Wd + iw]);
+                }
+              }
+              const at = (nc * OH + oh) * OW + ow;
+              const label = `${node.name}[${nc},${oh},${ow}]`;
+              if (win.length === 0) b.zero(sig(y[at]), `${label}: empty window gives 0`);
+              else maxGadget(b, win, y[at], label);
+            }
+        break;
+      }
+      case 'argmax': {
+        const r = x.shape.length;
+        let axis = node.attrs.axis as number;
+        if (axis < 0) axis += r;
+        if (!(axis >= 0 && axis < r))
+          throw new ModelError(`axis ${node.attrs.axis} is outside rank ${r}`, where);
+        const len = x.shape[axis];
+        const inner = x.shape.slice(axis + 1).reduce((a, c) => a * c, 1);
+        const outer = x.ids.length / (len * inner);
+        const y = traced(out, `${node.name}.y`);
+        if (y.length !== outer * inner) throw new ModelError('output shape does not fit the input', where);
+        const last = (node.attrs.select_last_index ?? 0) !== 0;
+        for (let o = 0; o < outer; o++)
+          for (let i = 0; i < inner; i++) {
+            const xs = Array.from({ length: len }, (_, k) => x.ids[(o * len + k) * inner + i]);
+            argmaxGadget(b, xs, y[o * inner + i], last, `${node.name}[${o},${i}]`);
+          }
         break;
       }
       case 'relu': {
