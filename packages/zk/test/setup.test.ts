@@ -1,0 +1,200 @@
+// Development setup (direct .zkey from known toxic waste) checked against snarkjs itself: byte-equal
+// to snarkjs' newZKey where τ = α = β = 1 (the un-contributed ptau), snarkjs reads the key, proves
+// with our .wtns, verifies; tampered public signals and a wrong witness fail. The production path
+// (newZKey + phase-2 contributions + verifyFromR1cs) on a tiny ptau, and the key cache.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { quantize, runInt } from '@aivm/runtime';
+import * as snarkjs from 'snarkjs';
+import { buildGraph, randTensor, rng } from '../../runtime/test/quant-helpers.ts';
+import { compile, fmod, witnessFromTrace, writeR1cs, writeWtns } from '../src/index.ts';
+import {
+  _lagrangeAt,
+  devSetup,
+  domainPower,
+  isDevZkey,
+  loadOrCreateKeys,
+  readR1csInfo,
+  setupFromPtau,
+  zkeyFromToxicWaste,
+} from '../src/setup.ts';
+
+function tinyModel() {
+  const r = rng(7);
+  const graph = buildGraph({
+    inputs: { x: ['N', 8] },
+    initializers: {
+      w1: randTensor([8, 4], r, -0.6, 0.6),
+      b1: randTensor([4], r, -0.2, 0.2),
+      w2: randTensor([4, 3], r, -0.6, 0.6),
+      b2: randTensor([3], r, -0.2, 0.2),
+    },
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'] },
+      { op: 'Relu', inputs: ['h'], outputs: ['hr'] },
+      { op: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['y'] },
+    ],
+    outputs: ['y'],
+  });
+  const model = quantize(graph, [{ x: randTensor([16, 8], r, -1, 1) }]);
+  return { model, x: randTensor([1, 8], r, -2.5, 2.5) };
+}
+
+const { model, x } = tinyModel();
+const circuit = compile(model);
+const run = runInt(model, { x }, { trace: true });
+const witness = witnessFromTrace(circuit, run.trace as NonNullable<typeof run.trace>);
+const r1csBytes = writeR1cs(circuit.r1cs);
+const wtns = writeWtns(witness.wires);
+const info = readR1csInfo(r1csBytes);
+const pow = domainPower(info);
+const quiet = { warn() {}, info() {}, error() {}, debug() {} };
+
+const dir = mkdtempSync(join(tmpdir(), 'aivm-zk-setup-'));
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
+  await g.curve_bn128?.terminate();
+});
+
+type Sections = Map<number, Uint8Array>;
+function sections(b: Uint8Array): Sections {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: Sections = new Map();
+  let p = 12;
+  for (let i = 0; i < v.getUint32(8, true); i++) {
+    const type = v.getUint32(p, true);
+    const size = Number(v.getBigUint64(p + 4, true));
+    out.set(type, b.subarray(p + 12, p + 12 + size));
+    p += 12 + size;
+  }
+  return out;
+}
+
+async function ptau(power: number, contribute: boolean): Promise<string> {
+  const curve = await snarkjs.curves.getCurveFromName('bn128');
+  const p0 = join(dir, `p0-${power}-${contribute}.ptau`);
+  const pf = join(dir, `pf-${power}-${contribute}.ptau`);
+  await snarkjs.powersOfTau.newAccumulator(curve, power, p0, quiet);
+  let src = p0;
+  if (contribute) {
+    src = join(dir, `p1-${power}.ptau`);
+    await snarkjs.powersOfTau.contribute(p0, src, 'test', 'entropy for a test only', quiet);
+  }
+  await snarkjs.powersOfTau.preparePhase2(src, pf, quiet);
+  return pf;
+}
+
+describe('development setup (direct zkey from known toxic waste)', () => {
+  it('Lagrange basis values sum to one and are an indicator on the domain', () => {
+    const L = _lagrangeAt(123456789n, 4);
+    assert.equal(fmod(L.reduce((s, v) => s + v, 0n)), 1n);
+    assert.deepEqual(_lagrangeAt(1n, 3), [1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+  });
+
+  it('is byte-identical to snarkjs newZKey for τ = α = β = γ = δ = 1 (un-contributed ptau)', {
+    timeout: 120_000,
+  }, async () => {
+    const pf = await ptau(pow + 1, false);
+    const ref: { type: 'mem'; data?: Uint8Array } = { type: 'mem' };
+    await snarkjs.zKey.newZKey({ type: 'mem', data: r1csBytes }, pf, ref, quiet);
+    const ours = await zkeyFromToxicWaste(r1csBytes, { tau: 1n, alpha: 1n, beta: 1n, gamma: 1n, delta: 1n });
+    const a = sections(ref.data as Uint8Array);
+    const b = sections(ours.zkey);
+    assert.deepEqual([...a.keys()], [...b.keys()]);
+    for (const id of a.keys())
+      if (id !== 10)
+        assert.ok(Buffer.from(a.get(id) as Uint8Array).equals(b.get(id) as Uint8Array), `section ${id}`);
+    assert.equal(ours.zkey.length, (ref.data as Uint8Array).length);
+  });
+
+  it('snarkjs reads the dev key, proves with our .wtns and verifies; tampering fails', {
+    timeout: 120_000,
+  }, async () => {
+    const t0 = performance.now();
+    const kp = await devSetup(r1csBytes, 'test seed');
+    console.log(
+      `tiny circuit: ${info.nConstraints} constraints, domain 2^${pow}, dev setup ${kp.ms.toFixed(0)} ms (${JSON.stringify(kp.timings)})`,
+    );
+    assert.ok(isDevZkey(kp.zkey));
+    assert.equal(kp.vk.insecure, true);
+    const again = await devSetup(r1csBytes, 'test seed');
+    assert.ok(Buffer.from(again.zkey).equals(kp.zkey), 'reproducible from the seed');
+    const other = await devSetup(r1csBytes, 'other seed');
+    assert.ok(!Buffer.from(other.zkey).equals(kp.zkey));
+    const vk = await snarkjs.zKey.exportVerificationKey({ type: 'mem', data: kp.zkey } as never, quiet);
+    assert.equal(vk.nPublic, info.nOutputs + info.nPubInputs);
+    const { proof, publicSignals } = await snarkjs.groth16.prove(
+      { type: 'mem', data: kp.zkey } as never,
+      wtns,
+      quiet,
+    );
+    assert.deepEqual(publicSignals, witness.publicSignals.map(String));
+    assert.equal(await snarkjs.groth16.verify(kp.vk, publicSignals, proof, quiet), true);
+    for (const i of [0, 5]) {
+      const bad = publicSignals.slice();
+      bad[i] = fmod(BigInt(bad[i]) + 1n).toString();
+      assert.equal(await snarkjs.groth16.verify(kp.vk, bad, proof, quiet), false);
+    }
+    // A key from another seed does not accept this proof.
+    assert.equal(await snarkjs.groth16.verify(other.vk, publicSignals, proof, quiet), false);
+    // A witness that violates a constraint yields a proof that does not verify.
+    const w = witness.wires.slice();
+    w[w.length - 1] = fmod(w[w.length - 1] + 1n);
+    const bad = await snarkjs.groth16.prove({ type: 'mem', data: kp.zkey } as never, writeWtns(w), quiet);
+    assert.equal(await snarkjs.groth16.verify(kp.vk, bad.publicSignals, bad.proof, quiet), false);
+    console.log(`  dev setup + checks ${(performance.now() - t0).toFixed(0)} ms`);
+  });
+});
+
+describe('production setup from a prepared ptau', () => {
+  it('newZKey, two recorded contributions, verifyFromR1cs; proof verifies', {
+    timeout: 300_000,
+  }, async () => {
+    const pf = await ptau(pow, true);
+    const kp = await setupFromPtau(r1csBytes, pf, [
+      { name: 'alice', entropy: 'alice entropy 1' },
+      { name: 'bob', entropy: 'bob entropy 2' },
+    ]);
+    assert.equal(kp.contributions?.length, 2);
+    assert.deepEqual(
+      kp.contributions?.map((c) => c.name),
+      ['alice', 'bob'],
+    );
+    for (const c of kp.contributions ?? []) assert.match(c.hash, /^[0-9a-f]{128}$/);
+    assert.ok(!isDevZkey(kp.zkey));
+    const { proof, publicSignals } = await snarkjs.groth16.prove(
+      { type: 'mem', data: kp.zkey } as never,
+      wtns,
+      quiet,
+    );
+    assert.equal(await snarkjs.groth16.verify(kp.vk, publicSignals, proof, quiet), true);
+    console.log(`production setup (2 contributions + verify): ${kp.ms.toFixed(0)} ms`);
+    await assert.rejects(setupFromPtau(r1csBytes, pf, []), /at least one/);
+  });
+});
+
+describe('key cache', () => {
+  it('creates once, then loads by circuit hash; dev and seeds are separate entries', {
+    timeout: 60_000,
+  }, async () => {
+    const cache = join(dir, 'cache');
+    const a = await loadOrCreateKeys(cache, r1csBytes, { kind: 'dev', seed: 's' });
+    assert.equal(a.cached, false);
+    const b = await loadOrCreateKeys(cache, r1csBytes, { kind: 'dev', seed: 's' });
+    assert.equal(b.cached, true);
+    assert.ok(Buffer.from(b.zkey).equals(a.zkey));
+    assert.deepEqual(b.vk, JSON.parse(JSON.stringify(a.vk)));
+    assert.ok(a.zkeyPath.includes(a.circuitHash));
+    const c = await loadOrCreateKeys(cache, r1csBytes, { kind: 'dev', seed: 't' });
+    assert.equal(c.cached, false);
+    // A corrupted zkey is rebuilt.
+    writeFileSync(a.zkeyPath, new Uint8Array(10));
+    const d = await loadOrCreateKeys(cache, r1csBytes, { kind: 'dev', seed: 's' });
+    assert.equal(d.cached, false);
+    assert.ok(Buffer.from(readFileSync(a.zkeyPath)).equals(a.zkey));
+  });
+});
