@@ -6,6 +6,7 @@
 // only derives the auxiliary values and the constraint check decides whether the trace is right.
 // Browser-safe: no node: imports.
 import { ModelError, type QuantModel, type QuantNode, type QuantTensor } from '@aivm/runtime';
+import { commitGadget, lcSignal } from './poseidon.ts';
 import {
   addTerm,
   BN254_R,
@@ -31,6 +32,13 @@ export type CompileOptions = {
    * Without it the verifier must check the public inputs itself, or the proof says nothing.
    */
   rangeCheckInputs?: boolean;
+  /**
+   * 'public' (default): every input element is a public signal. 'committed': the input elements
+   * are private wires (always range-checked to [-128, 127]) and the one public input signal is
+   * commitInputs(all input elements, model.inputs order, row-major) — the Poseidon chunk/chain
+   * scheme of poseidon.ts, recomputable off-chain with poseidon-lite.
+   */
+  inputs?: 'public' | 'committed';
 };
 
 export type ValueLayout = { name: string; shape: number[] };
@@ -45,6 +53,11 @@ export type Circuit = {
    */
   publicOutputs: ValueLayout[];
   publicInputs: ValueLayout[];
+  /**
+   * With inputs: 'committed': the inputs bound by the single public commitment signal (which then
+   * follows the outputs, and publicInputs is empty).
+   */
+  committedInputs?: ValueLayout[];
   /** Constraints contributed by each node (and '<inputs>' for the input range checks). */
   constraintsByNode: { node: string; kernel: string; constraints: number }[];
   /** Builder-side data for witness generation. */
@@ -256,7 +269,8 @@ function attrs(node: QuantNode, key: string): number[] {
 /** Compiles a quantized model (public weights) into an R1CS for a fixed batch size. */
 export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
   const batch = opts.batch ?? 1;
-  const rangeInputs = opts.rangeCheckInputs ?? true;
+  const committed = opts.inputs === 'committed';
+  const rangeInputs = committed || (opts.rangeCheckInputs ?? true);
   for (const node of model.nodes)
     if (!SUPPORTED.has(node.kernel))
       throw new ModelError(
@@ -287,7 +301,8 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
     if (v?.kind !== 'quant' || v.dtype !== 'int8')
       throw new ModelError(`input "${name}" must be an int8 quantized tensor for the circuit`);
     const shape = shapeOf(name);
-    const ids = Array.from({ length: count(shape) }, (_, i) => b.signal(`${name}[${i}]`, 'input'));
+    const role = committed ? 'private' : 'input';
+    const ids = Array.from({ length: count(shape) }, (_, i) => b.signal(`${name}[${i}]`, role));
     signals.set(name, { ids, shape });
     traceSignals.push({ value: name, ids });
     publicInputs.push({ name, shape });
@@ -500,11 +515,31 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
     signals.set(name, { ids, shape: v.shape });
     publicOutputs.push({ name, shape: v.shape });
   }
+  if (committed) {
+    const before = b.constraints.length;
+    const ids = model.inputs.flatMap((name) => (signals.get(name) as { ids: number[] }).ids);
+    lcSignal(
+      b,
+      commitGadget(
+        b,
+        ids.map((id) => sig(id)),
+        'inputCommitment',
+      ),
+      'inputCommitment',
+      'input',
+    );
+    byNode.push({
+      node: '<input commitment>',
+      kernel: 'poseidon',
+      constraints: b.constraints.length - before,
+    });
+  }
   return {
     model: model.name,
     r1cs: finalize(b),
     publicOutputs,
-    publicInputs,
+    publicInputs: committed ? [] : publicInputs,
+    ...(committed ? { committedInputs: publicInputs } : {}),
     constraintsByNode: byNode,
     builder: b,
     traceSignals,
