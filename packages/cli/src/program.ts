@@ -5,6 +5,7 @@ import { registerClientCommands } from './commands/client.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerNodeCommands } from './commands/node.ts';
+import { registerZkCommands } from './commands/zk.ts';
 
 export function createProgram(): Command {
   const program = new Command('aivm')
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerKeyCommands(program);
   registerClientCommands(program);
   registerModelCommands(program);
+  registerZkCommands(program);
   return program;
 }
 
@@ -27,7 +29,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = createProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command may set a non-zero code without failing (zk verify on an invalid proof: 2).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     const e = err as Error & { code?: number };

@@ -4,3 +4,4 @@
 export * from './prover.ts';
 export * from './setup.ts';
 export * from './verifier.ts';
+export * from './verify.ts';

@@ -58,7 +58,7 @@ function tensorFromJson(value: unknown, what: string): FloatTensor {
 }
 
 /** Inputs from .npy (the model's first input) or JSON ({ name: nested array } or a bare array). */
-async function readInputs(path: string, inputNames: string[]): Promise<Record<string, FloatTensor>> {
+export async function readInputs(path: string, inputNames: string[]): Promise<Record<string, FloatTensor>> {
   const bytes = await readBytes(path, 'input file');
   if (path.endsWith('.npy')) return { [inputNames[0]!]: readNpy(bytes) };
   let json: unknown;
