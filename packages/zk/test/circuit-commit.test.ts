@@ -5,33 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { importOnnx, quantize, runInt } from '@aivm/runtime';
-import { buildGraph, randTensor, rng } from '../../runtime/test/quant-helpers.ts';
 import { imageBatch, loadMnistSplit } from '../../runtime/training/mnist-data.ts';
 import { compile, firstViolation, fmod, witnessFromTrace } from '../src/index.ts';
 import { commitInputs } from '../src/poseidon.ts';
-
-function tinyModel() {
-  const r = rng(7);
-  const graph = buildGraph({
-    inputs: { x: ['N', 8] },
-    initializers: {
-      w1: randTensor([8, 4], r, -0.6, 0.6),
-      b1: randTensor([4], r, -0.2, 0.2),
-      w2: randTensor([4, 3], r, -0.6, 0.6),
-      b2: randTensor([3], r, -0.2, 0.2),
-    },
-    nodes: [
-      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'] },
-      { op: 'Relu', inputs: ['h'], outputs: ['hr'] },
-      { op: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['y'] },
-    ],
-    outputs: ['y'],
-  });
-  const calib = randTensor([16, 8], r, -1, 1);
-  const model = quantize(graph, [{ x: calib }]);
-  const x = randTensor([1, 8], r, -2.5, 2.5);
-  return { model, x };
-}
+import { tinyModel } from './helpers/tiny.ts';
 
 describe("compile(model, { inputs: 'committed' }) on the tiny MLP", () => {
   const { model, x } = tinyModel();

@@ -6,9 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ModelError, quantize, runInt } from '@aivm/runtime';
+import { ModelError, runInt } from '@aivm/runtime';
 import * as snarkjs from 'snarkjs';
-import { buildGraph, randTensor, rng } from '../../runtime/test/quant-helpers.ts';
 import {
   BN254_R,
   compile,
@@ -18,30 +17,7 @@ import {
   writeR1cs,
   writeWtns,
 } from '../src/index.ts';
-
-function tinyModel() {
-  const r = rng(7);
-  const graph = buildGraph({
-    inputs: { x: ['N', 8] },
-    initializers: {
-      w1: randTensor([8, 4], r, -0.6, 0.6),
-      b1: randTensor([4], r, -0.2, 0.2),
-      w2: randTensor([4, 3], r, -0.6, 0.6),
-      b2: randTensor([3], r, -0.2, 0.2),
-    },
-    nodes: [
-      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'] },
-      { op: 'Relu', inputs: ['h'], outputs: ['hr'] },
-      { op: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['y'] },
-    ],
-    outputs: ['y'],
-  });
-  const calib = randTensor([16, 8], r, -1, 1);
-  const model = quantize(graph, [{ x: calib }]);
-  // An input beyond the calibrated range, so that some outputs saturate.
-  const x = randTensor([1, 8], r, -2.5, 2.5);
-  return { model, x };
-}
+import { tinyModel } from './helpers/tiny.ts';
 
 const { model, x } = tinyModel();
 const circuit = compile(model);

@@ -19,7 +19,8 @@ export type TinySetup = {
   nConstraints: number;
 };
 
-function tinyModel() {
+/** The tiny MLP (Gemm 8->4, Relu, Gemm 4->3) and an input beyond its calibrated range, so some outputs saturate. */
+export function tinyModel() {
   const r = rng(7);
   const graph = buildGraph({
     inputs: { x: ['N', 8] },
