@@ -8,6 +8,10 @@ export function moduleAddress(name: string): Address {
 }
 
 export const FEE_COLLECTOR = moduleAddress('fee_collector');
+/** Holds the tokens of bonded validators (staking). */
+export const BONDED_POOL = moduleAddress('bonded_pool');
+/** Holds the tokens of validators not bonded and of maturing undelegations (staking). */
+export const NOT_BONDED_POOL = moduleAddress('not_bonded_pool');
 
 /** Validator (consensus) address: last 20 bytes of keccak256 of the ed25519 public key. */
 export function validatorAddress(pubKey: Uint8Array): Address {

@@ -1,18 +1,18 @@
 // Block execution: one pure function of (state, block, chain context). Block production, block
 // verification, replay and tests all run transactions through the same BlockExecution.
 
-import { encode, t } from '@aivm/codec';
+import { encode } from '@aivm/codec';
 import { type Address, bytesToHex, equalBytes, type Hex, hexToBytes, keccak256 } from '@aivm/crypto';
 import type { KVReader, StagedState, StateChange } from '@aivm/state';
 import { FEE_COLLECTOR } from './accounts.ts';
 import {
   type Block,
-  CommitSigSchema,
   type Header,
   headerHash,
+  LastCommitSchema,
   type Receipt,
   ReceiptSchema,
-  type Validator,
+  validatorSetHash,
 } from './block.ts';
 import { ERR, InvalidBlock, ModuleError, TxRejected } from './errors.ts';
 import { GAS, GasMeter } from './gas.ts';
@@ -23,6 +23,7 @@ import { getNonce, setNonce } from './modules/auth/store.ts';
 import { getBalance, transfer } from './modules/bank/store.ts';
 import { StateOverlay } from './overlay.ts';
 import { decodeTx, encodeTx, type SignedTx, type UnsignedTx, verifyTxSignature } from './tx.ts';
+import { readValidatorSet, rotateValidatorSets, type SetMember, verifyCommit } from './validators.ts';
 
 /** Committed state as the executor needs it: reads, and staging the next version. */
 export interface StateBackend extends KVReader {
@@ -49,7 +50,8 @@ export type BlockResult = {
   encodedReceipts: Uint8Array[];
   /** Events of begin/end-block hooks (tx events are in their receipts). */
   blockEvents: ChainEvent[];
-  validatorUpdates: Validator[];
+  /** The validator set of the next height, canonical order, with proposer priorities. */
+  validators: SetMember[];
   staged: StagedState;
 };
 
@@ -60,7 +62,7 @@ function unmetered(state: StateOverlay, info: BlockInfo): ExecContext {
 }
 
 export function lastCommitHash(block: Pick<Block, 'lastCommit'>): Uint8Array {
-  return keccak256(encode(t.array(CommitSigSchema, 1_000), block.lastCommit));
+  return keccak256(encode(LastCommitSchema, block.lastCommit));
 }
 
 /** Decodes and checks everything about a transaction that needs no state. */
@@ -203,6 +205,7 @@ export class BlockExecution {
       await m.endBlock(ctx);
       this.#blockEvents.push(...ctx.events);
     }
+    const validators = await rotateValidatorSets(unmetered(this.#state, this.info));
     const staged = await this.#backend.stage(this.#state.changes(), this.info.height);
     const encodedReceipts = this.receipts.map((r) => encode(ReceiptSchema, r));
     return {
@@ -213,7 +216,7 @@ export class BlockExecution {
       receipts: this.receipts,
       encodedReceipts,
       blockEvents: this.#blockEvents,
-      validatorUpdates: [],
+      validators,
       staged,
     };
   }
@@ -242,10 +245,27 @@ export async function executeBlock(
   if (h.timeMs <= parent.timeMs) throw new InvalidBlock('block time must be after the parent time');
   if (!equalBytes(h.lastCommitHash, lastCommitHash(block)))
     throw new InvalidBlock('last commit hash does not match');
+  const current = await readValidatorSet(state, 'current');
+  if (!equalBytes(h.validatorSetHash, validatorSetHash(current)))
+    throw new InvalidBlock('validator set hash does not match the set in the parent state');
+  const { round, signatures } = block.lastCommit;
+  if (h.height === 1n) {
+    if (round !== 0 || signatures.length !== 0)
+      throw new InvalidBlock('block 1 must carry an empty last commit');
+  } else {
+    const previous = await readValidatorSet(state, 'previous');
+    verifyCommit(previous, h.chainId, h.height - 1n, round, h.parentHash, signatures);
+  }
 
   const exec = await BlockExecution.begin(
     state,
-    { chainId: h.chainId, height: h.height, timeMs: h.timeMs, proposer: h.proposer },
+    {
+      chainId: h.chainId,
+      height: h.height,
+      timeMs: h.timeMs,
+      proposer: h.proposer,
+      lastCommit: { round, signers: signatures.map((s) => s.validator) },
+    },
     chain,
   );
   for (const [i, raw] of block.txs.entries()) {

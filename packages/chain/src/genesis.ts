@@ -10,13 +10,18 @@ import { GasMeter } from './gas.ts';
 import { merkleRoot } from './merkle.ts';
 import { ExecContext, type Registry } from './module.ts';
 import { StateOverlay } from './overlay.ts';
+import { readNextValidatorSet, type SetMember, writeGenesisValidatorSet } from './validators.ts';
 
 export type GenesisValidator = { name?: string; pubKey: Hex; power: string | number };
 
 export type GenesisDoc = {
   chainId: string | number;
   genesisTimeMs: string | number;
-  validators: GenesisValidator[];
+  /**
+   * Fixed validator set, for a registry WITHOUT the staking module only; with staking, validators
+   * come from the staking section (self-stake from genesis balances) and this must be absent.
+   */
+  validators?: GenesisValidator[];
   /** One section per module name. */
   app: Record<string, unknown>;
 };
@@ -67,16 +72,27 @@ export async function initGenesis(
   state: StateBackend,
   doc: GenesisDoc,
   registry: Registry,
-): Promise<{ header: Header; result: BlockResult; validators: Validator[] }> {
+): Promise<{ header: Header; result: BlockResult; validators: SetMember[] }> {
   const chainId = genesisChainId(doc);
   const timeMs = parseUint(doc.genesisTimeMs, 'genesisTimeMs');
-  const validators = parseGenesisValidators(doc);
+  const withStaking = registry.modules.some((m) => m.name === 'staking');
+  const listed =
+    doc.validators !== undefined && !(Array.isArray(doc.validators) && doc.validators.length === 0);
+  if (withStaking && listed)
+    throw new GenesisError('validators come from the staking section; remove the top-level "validators"');
+  const fixed = withStaking ? undefined : parseGenesisValidators(doc);
   if (typeof doc.app !== 'object' || doc.app === null) throw new GenesisError('app must be an object');
   for (const name of Object.keys(doc.app)) {
     if (!registry.modules.some((m) => m.name === name))
       throw new GenesisError(`unknown module section "${name}"`);
   }
-  const info = { chainId, height: 0n, timeMs, proposer: ZERO_ADDRESS };
+  const info = {
+    chainId,
+    height: 0n,
+    timeMs,
+    proposer: ZERO_ADDRESS,
+    lastCommit: { round: 0, signers: [] },
+  };
   const overlay = new StateOverlay(state);
   for (const m of registry.modules) {
     const ctx = new ExecContext(overlay, info, new GasMeter(2n ** 63n));
@@ -85,6 +101,15 @@ export async function initGenesis(
     } catch (err) {
       throw new GenesisError(`module ${m.name}: ${(err as Error).message}`);
     }
+  }
+  const setCtx = new ExecContext(overlay, info, new GasMeter(2n ** 63n));
+  const staked = await readNextValidatorSet(overlay);
+  if (withStaking && !staked) throw new GenesisError('the staking section creates no validator');
+  let validators: SetMember[];
+  try {
+    validators = writeGenesisValidatorSet(setCtx, fixed ?? staked!);
+  } catch (err) {
+    throw new GenesisError(`validator set: ${(err as Error).message}`);
   }
   const staged = await state.stage(overlay.changes(), 0n);
   const empty = merkleRoot([]);
@@ -109,7 +134,7 @@ export async function initGenesis(
     receipts: [],
     encodedReceipts: [],
     blockEvents: [],
-    validatorUpdates: validators,
+    validators,
     staged,
   };
   return { header, result, validators };

@@ -12,8 +12,17 @@ import type { StateOverlay } from './overlay.ts';
 
 export type ChainEvent = { module: string; type: string; attributes: Record<string, string> };
 
-/** What a block exposes to modules: header fields only, never roots computed from the block itself. */
-export type BlockInfo = { chainId: bigint; height: bigint; timeMs: bigint; proposer: Address };
+/**
+ * What a block exposes to modules: header fields only, never roots computed from the block itself,
+ * plus who signed the parent's commit (consensus addresses; empty in block 1) for downtime tracking.
+ */
+export type BlockInfo = {
+  chainId: bigint;
+  height: bigint;
+  timeMs: bigint;
+  proposer: Address;
+  lastCommit: { round: number; signers: readonly Address[] };
+};
 
 /** Gas-metered state access plus event emission for one message, hook or genesis step. */
 export class ExecContext {

@@ -17,6 +17,7 @@ import {
   GAS_PRICE,
   importBlock,
   signMsg,
+  TEST_VALIDATOR_STAKE,
   type TestChain,
 } from '../src/testing/index.ts';
 
@@ -27,9 +28,9 @@ describe('bank and block execution', () => {
   });
   after(() => tc.close());
 
-  it('genesis funds accounts and sets the total supply', async () => {
+  it('genesis funds accounts and sets the total supply (the validator operator holds its stake)', async () => {
     for (const a of tc.accounts) assert.equal(await getBalance(tc.state, a.address), 1_000n * WEI_PER_CGPT);
-    assert.equal(await getSupply(tc.state), 3_000n * WEI_PER_CGPT);
+    assert.equal(await getSupply(tc.state), 3_000n * WEI_PER_CGPT + TEST_VALIDATOR_STAKE);
   });
 
   it('transfers move value, charge gasUsed * gasPrice and bump the nonce', async () => {
@@ -46,7 +47,7 @@ describe('bank and block execution', () => {
     assert.equal(await getBalance(tc.state, b.address), beforeB + amount);
     assert.equal(await getBalance(tc.state, FEE_COLLECTOR), receipt.feeWei);
     assert.equal(await getNonce(tc.state, a.address), 1n);
-    assert.equal(await getSupply(tc.state), 3_000n * WEI_PER_CGPT);
+    assert.equal(await getSupply(tc.state), 3_000n * WEI_PER_CGPT + TEST_VALIDATOR_STAKE);
     assert.deepEqual(
       receipt.events.map((e) => [
         e.module,

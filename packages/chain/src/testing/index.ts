@@ -4,16 +4,25 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { proposerFor } from '@aivm/consensus/proposer';
 import {
   type Address,
   bytesToHex,
   ed25519PublicKey,
+  ed25519Sign,
   mnemonicToPrivateKeys,
   privateKeyToAddress,
 } from '@aivm/crypto';
 import { Database, StateTree } from '@aivm/state';
 import { validatorAddress } from '../accounts.ts';
-import { type Block, type Header, headerHash } from '../block.ts';
+import {
+  type Block,
+  commitSignBytes,
+  type Header,
+  headerHash,
+  type LastCommit,
+  validatorSetHash,
+} from '../block.ts';
 import {
   BlockExecution,
   type BlockResult,
@@ -26,8 +35,18 @@ import { Registry } from '../module.ts';
 import { WEI_PER_CGPT } from '../modules/bank/module.ts';
 import { defaultModules } from '../modules/index.ts';
 import { signTx } from '../tx.ts';
+import { readValidatorSet } from '../validators.ts';
 
 export type TestAccount = { privateKey: Uint8Array; address: Address };
+
+/** A genesis validator: its operator account and its ed25519 consensus key. */
+export type TestValidator = {
+  operator: TestAccount;
+  secretKey: Uint8Array;
+  pubKey: Uint8Array;
+  /** Consensus address, validatorAddress(pubKey). */
+  address: Address;
+};
 
 export type TestChain = {
   db: Database;
@@ -35,6 +54,9 @@ export type TestChain = {
   chain: ChainContext;
   head: Header;
   accounts: TestAccount[];
+  validators: TestValidator[];
+  /** Consensus secret keys by lowercased consensus address: buildBlock signs commits with these. */
+  consensusKeys: Map<string, Uint8Array>;
   proposer: Address;
   dir: string;
   close(): Promise<void>;
@@ -44,8 +66,25 @@ export const TEST_CHAIN_ID = 99n;
 export const GAS_PRICE = 1_000_000_000n;
 export const TEST_MNEMONIC = 'test test test test test test test test test test test junk';
 
+/** Self-stake of each genesis validator (the staking default minimum), moved into the bonded pool. */
+export const TEST_VALIDATOR_STAKE = 1_000n * WEI_PER_CGPT;
+
+/** Deterministic consensus key of test validator i. */
+export function testConsensusKey(i: number): Uint8Array {
+  return new Uint8Array(32).fill(9 + i);
+}
+
 export async function createTestChain(
-  opts: { accounts?: number; fundCgpt?: bigint; app?: Record<string, unknown> } = {},
+  opts: {
+    accounts?: number;
+    fundCgpt?: bigint;
+    /** Genesis validators (default 1), each with its own operator account funded with exactly its stake. */
+    validators?: number;
+    /** Self-stake of each genesis validator in wei (default TEST_VALIDATOR_STAKE), or one per validator. */
+    validatorStakes?: bigint[];
+    /** Module sections; `staking.params` and `slashing.params` merge with the kit's. */
+    app?: Record<string, unknown>;
+  } = {},
 ): Promise<TestChain> {
   const dir = await mkdtemp(join(tmpdir(), 'aivm-chain-'));
   const db = await Database.open(join(dir, 'db'));
@@ -56,15 +95,43 @@ export async function createTestChain(
     privateKey,
     address: privateKeyToAddress(privateKey),
   }));
-  const validator = { publicKey: ed25519PublicKey(new Uint8Array(32).fill(9)) };
+  const count = opts.validators ?? 1;
+  const validators: TestValidator[] = mnemonicToPrivateKeys(TEST_MNEMONIC, 1_000, count).map(
+    (privateKey, i) => {
+      const secretKey = testConsensusKey(i);
+      const pubKey = ed25519PublicKey(secretKey);
+      return {
+        operator: { privateKey, address: privateKeyToAddress(privateKey) },
+        secretKey,
+        pubKey,
+        address: validatorAddress(pubKey),
+      };
+    },
+  );
+  const stakes = validators.map((_, i) => opts.validatorStakes?.[i] ?? TEST_VALIDATOR_STAKE);
   const fund = (opts.fundCgpt ?? 1_000n) * WEI_PER_CGPT;
+  const app = { ...opts.app };
+  const staking = (app.staking ?? {}) as Record<string, unknown>;
   const doc: GenesisDoc = {
     chainId: Number(TEST_CHAIN_ID),
     genesisTimeMs: 1_700_000_000_000,
-    validators: [{ pubKey: bytesToHex(validator.publicKey), power: 1 }],
     app: {
-      bank: { balances: accounts.map((a) => ({ address: a.address, amount: fund.toString() })) },
-      ...opts.app,
+      ...app,
+      bank: {
+        balances: [
+          ...accounts.map((a) => ({ address: a.address, amount: fund.toString() })),
+          ...validators.map((v, i) => ({ address: v.operator.address, amount: stakes[i]!.toString() })),
+        ],
+        ...(app.bank as object),
+      },
+      staking: {
+        validators: validators.map((v, i) => ({
+          operator: v.operator.address,
+          consensusPubKey: bytesToHex(v.pubKey),
+          selfStake: stakes[i]!.toString(),
+        })),
+        ...staking,
+      },
     },
   };
   const { header, result } = await initGenesis(state, doc, registry);
@@ -76,13 +143,37 @@ export async function createTestChain(
     chain: { chainId: TEST_CHAIN_ID, registry },
     head: header,
     accounts,
-    proposer: validatorAddress(validator.publicKey),
+    validators,
+    consensusKeys: new Map(validators.map((v) => [v.address.toLowerCase(), v.secretKey])),
+    proposer: validators[0]!.address,
     dir,
     async close() {
       await db.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The commit of the head block as the next block carries it: signed by every member of the head's
+ * set whose key the kit holds, or only by `signers` (consensus addresses) when given.
+ */
+export async function makeLastCommit(
+  tc: TestChain,
+  opts: { signers?: readonly Address[]; round?: number } = {},
+): Promise<LastCommit> {
+  const parent = tc.head;
+  const round = opts.round ?? 0;
+  if (parent.height === 0n) return { round: 0, signatures: [] };
+  const bytes = commitSignBytes(tc.chain.chainId, parent.height, round, headerHash(parent));
+  const wanted = opts.signers?.map((s) => s.toLowerCase());
+  const signatures = [];
+  for (const v of await readValidatorSet(tc.state, 'previous')) {
+    const key = tc.consensusKeys.get(v.address.toLowerCase());
+    if (!key || (wanted && !wanted.includes(v.address.toLowerCase()))) continue;
+    signatures.push({ validator: v.address, signature: ed25519Sign(bytes, key) });
+  }
+  return { round, signatures };
 }
 
 export function signMsg(
@@ -114,30 +205,35 @@ export function signMsg(
 export async function buildBlock(
   tc: TestChain,
   txs: Uint8Array[],
+  opts: { signers?: readonly Address[]; timeStepMs?: bigint } = {},
 ): Promise<{ block: Block; result: BlockResult }> {
   const parent = tc.head;
+  const lastCommit = await makeLastCommit(tc, { signers: opts.signers });
+  const current = await readValidatorSet(tc.state, 'current');
   const info = {
     chainId: tc.chain.chainId,
     height: parent.height + 1n,
-    timeMs: parent.timeMs + 1_000n,
-    proposer: tc.proposer,
+    timeMs: parent.timeMs + (opts.timeStepMs ?? 1_000n),
+    proposer: proposerFor(current, 0) as Address,
+    lastCommit: { round: lastCommit.round, signers: lastCommit.signatures.map((s) => s.validator) },
   };
   const exec = await BlockExecution.begin(tc.state, info, tc.chain);
   for (const raw of txs) await exec.applyTx(raw);
   const result = await exec.finish();
+  const { lastCommit: _signers, ...headerInfo } = info;
   const block: Block = {
     header: {
-      ...info,
+      ...headerInfo,
       parentHash: headerHash(parent),
       stateRoot: result.stateRoot,
       txRoot: result.txRoot,
       resultsRoot: result.resultsRoot,
-      validatorSetHash: parent.validatorSetHash,
-      lastCommitHash: lastCommitHash({ lastCommit: [] }),
+      validatorSetHash: validatorSetHash(current),
+      lastCommitHash: lastCommitHash({ lastCommit }),
       gasUsed: result.gasUsed,
     },
     txs: exec.txs,
-    lastCommit: [],
+    lastCommit,
   };
   await commit(tc, block, result);
   return { block, result };

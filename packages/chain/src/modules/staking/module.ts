@@ -1,0 +1,163 @@
+// staking: validators backed by CGPT stake, delegations, unbonding and redelegation with a
+// maturity period, and the active set (top maxValidators by power) handed to consensus at end block.
+
+import { fromJson, t } from '@aivm/codec';
+import type { Address } from '@aivm/crypto';
+import { ModuleError } from '../../errors.ts';
+import {
+  defineMsg,
+  type ExecContext,
+  type Module,
+  paramsFromJson,
+  requireThat,
+  writeParams,
+} from '../../module.ts';
+import { NO_HOOKS, type StakingHooks } from './hooks.ts';
+import {
+  createValidator,
+  delegate,
+  jail,
+  matureQueue,
+  params,
+  redelegate,
+  slash,
+  undelegate,
+  unjail,
+  updateActiveSet,
+} from './keeper.ts';
+import {
+  StakingCreateValidator,
+  StakingDelegate,
+  StakingEditValidator,
+  StakingRedelegate,
+  StakingUndelegate,
+} from './messages.ts';
+import { COMMISSION_CHANGE_PERIOD_MS, stakingParams } from './params.ts';
+import { stakingQueries } from './queries.ts';
+import { getValidator, setValidator } from './store.ts';
+
+/** What other modules (slashing) may do to validators; hooks are bound in. */
+export type StakingKeeper = {
+  slash(ctx: ExecContext, operator: Address, infractionHeight: bigint, fraction: bigint): Promise<bigint>;
+  jail(ctx: ExecContext, operator: Address, untilMs: bigint, tombstone: boolean): Promise<void>;
+  unjail(ctx: ExecContext, operator: Address): Promise<void>;
+};
+
+export type StakingModule = Module & { keeper: StakingKeeper };
+
+const GenesisValidatorSchema = t.struct('StakingGenesisValidator', {
+  operator: t.address,
+  consensusPubKey: t.bytes32,
+  moniker: t.string(64),
+  selfStake: t.uint256,
+  commissionRate: t.uint256,
+  maxCommissionRate: t.uint256,
+  maxCommissionChangeRate: t.uint256,
+});
+const GENESIS_DEFAULTS = {
+  moniker: '',
+  commissionRate: '100000000000000000', // 10%
+  maxCommissionRate: '200000000000000000', // 20%
+  maxCommissionChangeRate: '10000000000000000', // 1 point a day
+};
+
+async function editValidator(
+  ctx: ExecContext,
+  operator: Address,
+  moniker: string,
+  rate: bigint,
+  minRate: bigint,
+): Promise<void> {
+  const v = await getValidator(ctx, operator);
+  requireThat(v !== undefined, `${operator} is not a validator operator`);
+  if (rate !== v.commissionRate) {
+    requireThat(rate <= v.maxCommissionRate, `commission rate must be <= ${v.maxCommissionRate}`);
+    requireThat(rate >= minRate, `commission rate must be >= ${minRate}`);
+    const change = rate > v.commissionRate ? rate - v.commissionRate : v.commissionRate - rate;
+    requireThat(
+      change <= v.maxCommissionChangeRate,
+      `commission may change by at most ${v.maxCommissionChangeRate}`,
+    );
+    requireThat(
+      ctx.block.timeMs >= v.commissionUpdatedMs + COMMISSION_CHANGE_PERIOD_MS,
+      'commission may change at most once per 24 hours',
+    );
+    v.commissionRate = rate;
+    v.commissionUpdatedMs = ctx.block.timeMs;
+  }
+  v.moniker = moniker;
+  setValidator(ctx, v);
+  ctx.emit('staking', 'editValidator', { operator, commissionRate: v.commissionRate.toString(), moniker });
+}
+
+/** The staking module; `hooks` lets distribution follow every share and token change. */
+export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModule {
+  return {
+    name: 'staking',
+    messages: {
+      'staking/createValidator': defineMsg({
+        schema: StakingCreateValidator,
+        description: 'Become a validator: consensus key, commission, self-stake from the sender',
+        handler: (ctx, msg, sender) => createValidator(ctx, hooks, { ...msg, operator: sender }),
+      }),
+      'staking/editValidator': defineMsg({
+        schema: StakingEditValidator,
+        description: 'Change moniker or commission (within max rate and max daily change, once per 24h)',
+        handler: async (ctx, msg, sender) =>
+          editValidator(ctx, sender, msg.moniker, msg.commissionRate, (await params(ctx)).minCommissionRate),
+      }),
+      'staking/delegate': defineMsg({
+        schema: StakingDelegate,
+        description: 'Delegate CGPT to a validator',
+        handler: async (ctx, msg, sender) => {
+          await delegate(ctx, hooks, sender, msg.validator, msg.amount);
+          ctx.emit('staking', 'delegate', {
+            delegator: sender,
+            validator: msg.validator,
+            amount: msg.amount.toString(),
+          });
+        },
+      }),
+      'staking/undelegate': defineMsg({
+        schema: StakingUndelegate,
+        description: 'Undelegate CGPT; it returns after the unbonding period',
+        handler: (ctx, msg, sender) => undelegate(ctx, hooks, sender, msg.validator, msg.amount),
+      }),
+      'staking/redelegate': defineMsg({
+        schema: StakingRedelegate,
+        description:
+          'Move a delegation to another validator at once (no transitive redelegation while maturing)',
+        handler: (ctx, msg, sender) => redelegate(ctx, hooks, sender, msg.src, msg.dst, msg.amount),
+      }),
+    },
+    queries: stakingQueries,
+    params: stakingParams,
+    keeper: {
+      slash: (ctx, operator, height, fraction) => slash(ctx, hooks, operator, height, fraction),
+      jail,
+      unjail,
+    },
+    async initGenesis(ctx, json) {
+      const section = (json ?? {}) as { params?: unknown; validators?: unknown };
+      writeParams(ctx, 'staking', stakingParams, paramsFromJson(stakingParams, section.params));
+      const list = section.validators ?? [];
+      if (!Array.isArray(list)) throw new ModuleError('staking.validators must be an array');
+      for (const [i, raw] of list.entries()) {
+        let v: ReturnType<typeof fromJson<typeof GenesisValidatorSchema>>;
+        try {
+          v = fromJson(GenesisValidatorSchema, { ...GENESIS_DEFAULTS, ...(raw as object) });
+        } catch (err) {
+          throw new ModuleError(`validators[${i}]: ${(err as Error).message}`);
+        }
+        await createValidator(ctx, hooks, v);
+      }
+      await updateActiveSet(ctx);
+    },
+    async endBlock(ctx) {
+      await matureQueue(ctx);
+      await updateActiveSet(ctx);
+    },
+  };
+}
+
+export const stakingModule: StakingModule = createStakingModule();
