@@ -1,0 +1,46 @@
+// distribution: block rewards (fees + emission) split among the validators that signed, commission
+// to operators, the rest to delegators through F1 lazy accounting, and a community pool.
+
+import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
+import { allocateBlockRewards } from './f1.ts';
+import { handleWithdrawCommission, handleWithdrawRewards } from './handlers.ts';
+import { createDistributionHooks, type DistributionHooks } from './hooks.ts';
+import { DistributionWithdrawCommission, DistributionWithdrawRewards } from './messages.ts';
+import { distributionParams } from './params.ts';
+import { distributionQueries } from './queries.ts';
+import { type StakingView, stakingStoreView } from './staking-view.ts';
+
+export function createDistributionModule(view: StakingView): Module {
+  return {
+    name: 'distribution',
+    messages: {
+      'distribution/withdrawRewards': defineMsg({
+        schema: DistributionWithdrawRewards,
+        description: "Withdraw the sender's rewards from its delegation to one validator",
+        handler: (ctx, msg, sender) => handleWithdrawRewards(ctx, view, msg, sender),
+      }),
+      'distribution/withdrawCommission': defineMsg({
+        schema: DistributionWithdrawCommission,
+        description: "Withdraw the sender's accumulated validator commission",
+        handler: (ctx, _msg, sender) => handleWithdrawCommission(ctx, sender),
+      }),
+    },
+    queries: distributionQueries(view),
+    params: distributionParams,
+    async initGenesis(ctx, json) {
+      const section = (json ?? {}) as { params?: unknown };
+      writeParams(
+        ctx,
+        'distribution',
+        distributionParams,
+        paramsFromJson(distributionParams, section.params),
+      );
+    },
+    // Rewards of block H are allocated at the start of H+1, when its commit (who signed) is known.
+    beginBlock: (ctx) => allocateBlockRewards(ctx, view),
+  };
+}
+
+/** Wired to the real staking store; pass these to defaultModules and createStakingModule. */
+export const distributionModule: Module = createDistributionModule(stakingStoreView);
+export const distributionHooks: DistributionHooks = createDistributionHooks(stakingStoreView);
