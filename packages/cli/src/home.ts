@@ -1,16 +1,20 @@
 // The node home directory: config.json, genesis.json, the encrypted validator key and the database.
 
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenesisDoc } from '@aivm/chain';
-import { decryptKeystore, encryptKeystore } from '@aivm/crypto';
+import { bytesToHex, decryptKeystore, encryptKeystore, hexToBytes, isHex } from '@aivm/crypto';
 import type { LogLevel } from '@aivm/node';
 
 export type NodeConfig = {
   rpc: { host: string; port: number };
+  /** Single validator: block interval. Network: pause after each commit before the next height. */
   blockIntervalMs: number;
   emptyBlocks: boolean;
   logLevel: LogLevel;
+  /** Present when the node is part of a validator network (BFT consensus over p2p). */
+  p2p?: { listen: string[]; peers: string[]; seeds: string[] };
 };
 
 export const DEFAULT_CONFIG: NodeConfig = {
@@ -26,8 +30,20 @@ export const paths = (home: string) => ({
   config: join(home, 'config.json'),
   genesis: join(home, 'genesis.json'),
   validatorKey: join(home, 'validator-key.json'),
+  operatorKey: join(home, 'operator-key.json'),
+  p2pKey: join(home, 'p2p-key.json'),
   db: join(home, 'db'),
 });
+
+/** The keys of a node home. */
+export type HomeKeys = {
+  /** ed25519 consensus key (keystore v3, encrypted with the node password). */
+  validatorKey: Uint8Array;
+  /** secp256k1 account that owns the validator and pays for evidence (keystore v3, same password). */
+  operatorKey: Uint8Array;
+  /** libp2p identity (protobuf-encoded ed25519), stored in the clear like Tendermint's node_key: it only names the node. */
+  p2pKey: Uint8Array;
+};
 
 /** Writes through a temporary file and a rename, so a crash never leaves half a file. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
@@ -56,8 +72,15 @@ export async function loadConfig(home: string): Promise<NodeConfig> {
   if (!Number.isInteger(config.rpc.port) || config.rpc.port < 0 || config.rpc.port > 65535) {
     throw new UsageError(`config rpc.port must be 0..65535, got ${config.rpc.port}`);
   }
-  if (!Number.isInteger(config.blockIntervalMs) || config.blockIntervalMs < 10) {
-    throw new UsageError('config blockIntervalMs must be an integer >= 10');
+  if (!Number.isInteger(config.blockIntervalMs) || config.blockIntervalMs < 0) {
+    throw new UsageError('config blockIntervalMs must be a non-negative integer');
+  }
+  if (config.p2p !== undefined) {
+    const p = config.p2p;
+    const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string');
+    if (!strings(p.listen) || !strings(p.peers ?? []) || !strings(p.seeds ?? []))
+      throw new UsageError('config p2p.listen, p2p.peers and p2p.seeds must be arrays of multiaddr strings');
+    config.p2p = { listen: p.listen, peers: p.peers ?? [], seeds: p.seeds ?? [] };
   }
   return config;
 }
@@ -70,7 +93,7 @@ export async function writeHome(
   home: string,
   config: NodeConfig,
   genesis: GenesisDoc,
-  validatorKey: Uint8Array,
+  keys: HomeKeys,
   password: string,
   scryptN?: number,
 ): Promise<void> {
@@ -78,8 +101,24 @@ export async function writeHome(
   const p = paths(home);
   await writeFileAtomic(p.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
   await writeFileAtomic(p.genesis, `${JSON.stringify(genesis, null, 2)}\n`, 0o644);
-  const keystore = await encryptKeystore(validatorKey, password, { scryptN, address: false });
-  await writeFileAtomic(p.validatorKey, `${JSON.stringify(keystore, null, 2)}\n`);
+  const validator = await encryptKeystore(keys.validatorKey, password, { scryptN, address: false });
+  await writeFileAtomic(p.validatorKey, `${JSON.stringify(validator, null, 2)}\n`);
+  const operator = await encryptKeystore(keys.operatorKey, password, { scryptN });
+  await writeFileAtomic(p.operatorKey, `${JSON.stringify(operator, null, 2)}\n`);
+  await writeFileAtomic(p.p2pKey, `${JSON.stringify({ privateKey: bytesToHex(keys.p2pKey) }, null, 2)}\n`);
+}
+
+/** Loads the operator key when the home has one (homes made before staking do not). */
+export async function loadOperatorKey(home: string, password: string): Promise<Uint8Array | undefined> {
+  if (!existsSync(paths(home).operatorKey)) return undefined;
+  return decryptKeystore(await readJson<unknown>(paths(home).operatorKey, 'operator key'), password);
+}
+
+export async function loadP2pKey(home: string): Promise<Uint8Array> {
+  const json = await readJson<{ privateKey?: unknown }>(paths(home).p2pKey, 'p2p key');
+  if (typeof json.privateKey !== 'string' || !isHex(json.privateKey))
+    throw new UsageError(`p2p key at ${paths(home).p2pKey} is malformed`);
+  return hexToBytes(json.privateKey);
 }
 
 export async function loadValidatorKey(home: string, password: string): Promise<Uint8Array> {

@@ -5,6 +5,7 @@ import { registerClientCommands } from './commands/client.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerNodeCommands } from './commands/node.ts';
+import { registerTestnetCommand } from './commands/testnet.ts';
 import { registerZkCommands } from './commands/zk.ts';
 
 export function createProgram(): Command {
@@ -17,6 +18,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerNodeCommands(program);
+  registerTestnetCommand(program);
   registerKeyCommands(program);
   registerClientCommands(program);
   registerModelCommands(program);

@@ -2,20 +2,10 @@
 // whoever decides. The single-validator engine is the devnet's: one key, one vote, every block
 // final as soon as it is written. The BFT engine of the network drops in behind the same interface.
 
-import {
-  type Block,
-  BlockExecution,
-  type Commit,
-  commitSignBytes,
-  ERR,
-  type Header,
-  headerHash,
-  lastCommitHash,
-  TxRejected,
-  validatorAddress,
-} from '@aivm/chain';
+import { type Block, type BlockResult, type Commit, commitSignBytes, validatorAddress } from '@aivm/chain';
 import { ed25519PublicKey, ed25519Sign, type Hex } from '@aivm/crypto';
 import type { Logger } from 'pino';
+import { buildBlock } from './block-builder.ts';
 import type { ChainStore } from './chain-store.ts';
 import type { Mempool } from './mempool.ts';
 
@@ -35,11 +25,7 @@ export type SingleValidatorOptions = {
   maxTxsPerBlock: number;
   logger: Logger;
   /** Called after each block is durably committed. */
-  onCommit: (
-    block: Block,
-    hash: Hex,
-    result: Awaited<ReturnType<BlockExecution['finish']>>,
-  ) => Promise<void> | void;
+  onCommit: (block: Block, hash: Hex, result: BlockResult) => Promise<void> | void;
   now?: () => number;
 };
 
@@ -97,45 +83,13 @@ export class SingleValidatorEngine implements ConsensusEngine {
 
   async #produce(): Promise<Block> {
     const { store, mempool } = this.#o;
-    const parent = store.head;
-    const now = BigInt((this.#o.now ?? Date.now)());
-    const timeMs = now > parent.timeMs ? now : parent.timeMs + 1n;
-    const info = {
-      chainId: store.chain.chainId,
-      height: parent.height + 1n,
-      timeMs,
+    const { block, hash, result } = await buildBlock(store, mempool, {
       proposer: this.#address,
-    };
-    const exec = await BlockExecution.begin(store.state, info, store.chain);
-    for (const tx of mempool.selectForBlock()) {
-      if (exec.txs.length >= this.#o.maxTxsPerBlock) break;
-      try {
-        await exec.applyTx(tx.raw);
-      } catch (err) {
-        if (!(err instanceof TxRejected)) throw err;
-        // Too big for the room left in this block: it may fit the next one.
-        if (err.code === ERR.GAS_LIMIT && tx.gasLimit > exec.gasRemaining) continue;
-        this.#o.logger.debug({ tx: tx.hash, reason: err.message }, 'dropping pending transaction');
-        mempool.drop(tx.hash);
-      }
-    }
-    const result = await exec.finish();
-    const lastCommit = parent.height === 0n ? [] : ((await store.getCommit(parent.height))?.signatures ?? []);
-    const header: Header = {
-      chainId: info.chainId,
-      height: info.height,
-      timeMs,
-      parentHash: headerHash(parent),
-      stateRoot: result.stateRoot,
-      txRoot: result.txRoot,
-      resultsRoot: result.resultsRoot,
-      validatorSetHash: parent.validatorSetHash,
-      lastCommitHash: lastCommitHash({ lastCommit }),
-      gasUsed: result.gasUsed,
-      proposer: this.#address,
-    };
-    const block: Block = { header, txs: exec.txs, lastCommit };
-    const hash = headerHash(header);
+      nowMs: (this.#o.now ?? Date.now)(),
+      maxTxs: this.#o.maxTxsPerBlock,
+      logger: this.#o.logger,
+    });
+    const { header } = block;
     const commit: Commit = {
       height: header.height,
       round: 0,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   authParams,
   type Block,
+  type BlockResult,
   blockHash,
   decodeTx,
   defaultModules,
@@ -17,11 +18,16 @@ import {
   type Receipt,
   Registry,
   readParams,
+  readValidatorSet,
+  type SignedVote,
+  signTx,
   TxRejected,
   validatorAddress,
 } from '@aivm/chain';
 import { fromJson } from '@aivm/codec';
-import { type Address, bytesToHex, ed25519PublicKey, equalBytes, type Hex, hexToBytes } from '@aivm/crypto';
+import type { TimeoutConfig } from '@aivm/consensus';
+import { type Address, bytesToHex, ed25519PublicKey, type Hex, privateKeyToAddress } from '@aivm/crypto';
+import { P2P, type Verdict } from '@aivm/p2p';
 import type {
   AccountInfo,
   BlockRecord,
@@ -32,6 +38,7 @@ import type {
   TxDraft,
   TxRecord,
 } from './api.ts';
+import { BftEngine } from './bft.ts';
 import { ChainStore } from './chain-store.ts';
 import { type ConsensusEngine, SingleValidatorEngine } from './engine.ts';
 import type { Logger } from './logger.ts';
@@ -42,12 +49,35 @@ import { SignaturePool } from './sig-pool.ts';
 
 export const NODE_VERSION = '0.1.0';
 
+/** Consensus timeouts for a network of validators (ms; each later round waits delta longer). */
+export const NETWORK_TIMEOUTS: TimeoutConfig = {
+  propose: { baseMs: 1_000, deltaMs: 500 },
+  prevote: { baseMs: 500, deltaMs: 250 },
+  precommit: { baseMs: 500, deltaMs: 250 },
+};
+
+export type NetworkOptions = {
+  p2p: { listen: string[]; peers?: string[]; seeds?: string[]; privateKey: Uint8Array };
+  timeouts?: TimeoutConfig;
+  /** Pause after each commit before the next height (lets transactions gather). */
+  commitDelayMs?: number;
+  /** Test mode: double-sign every vote (to exercise evidence and slashing). Never in production. */
+  equivocate?: boolean;
+};
+
 export type NodeOptions = {
-  /** Data directory: the database lives in <home>/db. */
+  /** Data directory: the database lives in <home>/db, the consensus WAL in <home>/consensus.wal. */
   home: string;
   genesis: GenesisDoc;
-  /** ed25519 secret key of this node's validator; it must be in the genesis validator set. */
-  validatorKey: Uint8Array;
+  /**
+   * ed25519 secret key of this node's validator. Without `network` it must be the only member of
+   * the validator set (single-validator devnet); with `network` it may be null (a full node).
+   */
+  validatorKey: Uint8Array | null;
+  /** Join a validator network over p2p with BFT consensus; absent = single-validator devnet. */
+  network?: NetworkOptions;
+  /** Account key that pays for submitting double-sign evidence this node sees (optional). */
+  reporterKey?: Uint8Array;
   rpc: { host: string; port: number } | false;
   blockIntervalMs: number;
   emptyBlocks: boolean;
@@ -62,21 +92,26 @@ export class AivmNode implements NodeApi {
   readonly mempool: Mempool;
   readonly metrics: NodeMetrics;
   readonly logger: Logger;
-  readonly validator: Address;
+  readonly validator: Address | null;
+  readonly p2p: P2P | undefined;
   rpcUrl = '';
   wsUrl = '';
   readonly #events = new EventEmitter();
   #engine: ConsensusEngine | undefined;
   #rpc: { close(): Promise<void> } | undefined;
   readonly #signatures: SignaturePool;
+  readonly #reporterKey: Uint8Array | undefined;
 
   private constructor(
     store: ChainStore,
     registry: Registry,
     logger: Logger,
-    validator: Address,
+    validator: Address | null,
+    p2p: P2P | undefined,
     opts: NodeOptions,
   ) {
+    this.p2p = p2p;
+    this.#reporterKey = opts.reporterKey;
     this.store = store;
     this.registry = registry;
     this.logger = logger;
@@ -94,24 +129,65 @@ export class AivmNode implements NodeApi {
   static async start(opts: NodeOptions): Promise<AivmNode> {
     const registry = new Registry(defaultModules());
     const store = await ChainStore.open(join(opts.home, 'db'), opts.genesis, registry);
-    const pub = ed25519PublicKey(opts.validatorKey);
-    const genesisValidators = opts.genesis.validators.map((v) => hexToBytes(v.pubKey));
-    if (!genesisValidators.some((g) => equalBytes(g, pub))) {
+    const validator = opts.validatorKey ? validatorAddress(ed25519PublicKey(opts.validatorKey)) : null;
+    const set = await readValidatorSet(store.state, 'current');
+    const inSet = validator !== null && set.some((v) => v.address.toLowerCase() === validator.toLowerCase());
+    if (!opts.network && (!inSet || set.length !== 1)) {
       await store.close();
-      throw new Error("this node's validator key is not in the genesis validator set");
+      throw new Error(
+        inSet
+          ? `the validator set has ${set.length} members: run with a network (p2p) configuration`
+          : "this node's validator key is not the chain's only validator",
+      );
     }
-    const node = new AivmNode(store, registry, opts.logger, validatorAddress(pub), opts);
+    let p2p: P2P | undefined;
+    if (opts.network) {
+      try {
+        p2p = await P2P.create({
+          network: `${store.chain.chainId}-${store.genesisHash.slice(2, 14)}`,
+          listen: opts.network.p2p.listen,
+          peers: opts.network.p2p.peers,
+          seeds: opts.network.p2p.seeds,
+          privateKey: opts.network.p2p.privateKey,
+          logger: opts.logger,
+        });
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+    }
+    const node = new AivmNode(store, registry, opts.logger, validator, p2p, opts);
     node.metrics.height.set(Number(store.head.height));
-    node.#engine = new SingleValidatorEngine({
-      store,
-      mempool: node.mempool,
-      validatorKey: opts.validatorKey,
-      blockIntervalMs: opts.blockIntervalMs,
-      emptyBlocks: opts.emptyBlocks,
-      maxTxsPerBlock: opts.maxTxsPerBlock ?? 10_000,
-      logger: opts.logger,
-      onCommit: (block, hash, result) => node.#afterCommit(block, hash, result.receipts),
-    });
+    const onCommit = (block: Block, hash: Hex, result: BlockResult) =>
+      node.#afterCommit(block, hash, result.receipts);
+    if (p2p && opts.network) {
+      node.#engine = new BftEngine({
+        store,
+        mempool: node.mempool,
+        p2p,
+        walPath: join(opts.home, 'consensus.wal'),
+        validatorKey: opts.validatorKey,
+        timeouts: opts.network.timeouts ?? NETWORK_TIMEOUTS,
+        commitDelayMs: opts.network.commitDelayMs ?? opts.blockIntervalMs,
+        maxTxsPerBlock: opts.maxTxsPerBlock ?? 10_000,
+        logger: opts.logger,
+        onCommit,
+        onEvidence: (a, b) => node.#reportEvidence(a, b),
+        equivocate: opts.network.equivocate,
+      });
+      p2p.subscribe('txs', (data) => node.#onGossipTx(data));
+    } else {
+      node.#engine = new SingleValidatorEngine({
+        store,
+        mempool: node.mempool,
+        validatorKey: opts.validatorKey!,
+        blockIntervalMs: opts.blockIntervalMs,
+        emptyBlocks: opts.emptyBlocks,
+        maxTxsPerBlock: opts.maxTxsPerBlock ?? 10_000,
+        logger: opts.logger,
+        onCommit,
+      });
+    }
     try {
       if (opts.rpc) {
         const rpc = await startRpcServer(node, {
@@ -124,6 +200,7 @@ export class AivmNode implements NodeApi {
         node.rpcUrl = rpc.url;
         node.wsUrl = rpc.wsUrl;
       }
+      if (p2p) await p2p.start();
       await node.#engine.start();
     } catch (err) {
       await node.close();
@@ -135,6 +212,7 @@ export class AivmNode implements NodeApi {
         height: store.head.height.toString(),
         rpc: node.rpcUrl,
         validator: node.validator,
+        p2p: p2p?.multiaddrs(),
       },
       'node started',
     );
@@ -233,6 +311,7 @@ export class AivmNode implements NodeApi {
       const hash = await this.mempool.add(raw, this.#signatures.verify(raw));
       this.metrics.mempoolTxs.set(this.mempool.size);
       this.metrics.mempoolBytes.set(this.mempool.bytes);
+      if (this.p2p) void this.p2p.publish('txs', raw).catch(() => undefined);
       return hash;
     } catch (err) {
       if (err instanceof TxRejected) this.metrics.rejectedTxs.inc({ code: String(err.code) });
@@ -249,7 +328,13 @@ export class AivmNode implements NodeApi {
     const head = this.store.head;
     return estimateTxGas(
       state,
-      { chainId: this.chainId, height: head.height + 1n, timeMs: head.timeMs + 1n, proposer: this.validator },
+      {
+        chainId: this.chainId,
+        height: head.height + 1n,
+        timeMs: head.timeMs + 1n,
+        proposer: this.validator ?? this.store.head.proposer,
+        lastCommit: { round: 0, signers: [] },
+      },
       this.store.chain,
       {
         chainId: this.chainId,
@@ -284,8 +369,55 @@ export class AivmNode implements NodeApi {
     return this.#engine.produceBlock();
   }
 
+  /** A transaction gossiped by a peer: into the mempool, or rejected (which scores the peer down). */
+  async #onGossipTx(raw: Uint8Array): Promise<Verdict> {
+    try {
+      await this.mempool.add(raw, this.#signatures.verify(raw));
+      return 'accept';
+    } catch (err) {
+      if (!(err instanceof TxRejected)) return 'ignore';
+      // Known, stale or temporarily unaffordable transactions are normal under gossip; a tx that can
+      // never be valid (bad encoding or signature, wrong chain) is the sender's fault.
+      const hopeless: number[] = [
+        ERR.TX_DECODE,
+        ERR.BAD_SIGNATURE,
+        ERR.WRONG_CHAIN,
+        ERR.UNKNOWN_MESSAGE,
+        ERR.TX_TOO_LARGE,
+      ];
+      return hopeless.includes(err.code) ? 'reject' : 'ignore';
+    }
+  }
+
+  /** Submits double-sign evidence as a slashing/submitEvidence transaction paid by the reporter key. */
+  #reportEvidence(a: SignedVote, b: SignedVote): void {
+    const key = this.#reporterKey;
+    if (!key) return;
+    const from = privateKeyToAddress(key);
+    void (async () => {
+      const params = await readParams(this.store.state, 'auth', authParams);
+      const def = this.registry.message('slashing/submitEvidence')!;
+      const raw = signTx(
+        {
+          chainId: this.chainId,
+          from,
+          nonce: await this.mempool.pendingNonce(from),
+          gasLimit: params.maxTxGas,
+          gasPrice: params.minGasPriceWei,
+          msgType: 'slashing/submitEvidence',
+          msg: { a, b },
+        },
+        key,
+        def.schema,
+      );
+      const hash = await this.sendRawTx(raw);
+      this.logger.warn({ validator: a.validator, tx: hash }, 'submitted double-sign evidence');
+    })().catch((err) => this.logger.error({ err }, 'could not submit evidence'));
+  }
+
   async close(): Promise<void> {
     await this.#engine?.stop();
+    await this.p2p?.stop();
     await this.#rpc?.close();
     await this.#signatures.close();
     await this.store.close();

@@ -14,6 +14,7 @@ import {
   mnemonicToPrivateKeys,
   privateKeyToAddress,
 } from '@aivm/crypto';
+import { buildGenesis, DEFAULT_SELF_STAKE_WEI } from '../src/genesis-builder.ts';
 import { createLogger } from '../src/logger.ts';
 import { AivmNode } from '../src/node.ts';
 
@@ -21,6 +22,11 @@ const [sk] = mnemonicToPrivateKeys('test test test test test test test test test
   Uint8Array,
 ];
 const from = privateKeyToAddress(sk);
+const operatorKey = mnemonicToPrivateKeys(
+  'test test test test test test test test test test test junk',
+  1,
+  1,
+)[0]!;
 
 async function withNode(
   emptyBlocks: boolean,
@@ -28,12 +34,18 @@ async function withNode(
 ) {
   const home = await mkdtemp(join(tmpdir(), 'aivm-engine-'));
   const key = ed25519GenerateKey();
-  const genesis: GenesisDoc = {
+  const genesis: GenesisDoc = buildGenesis({
     chainId: 5,
     genesisTimeMs: 1_700_000_000_000,
-    validators: [{ pubKey: bytesToHex(key.publicKey), power: 1 }],
-    app: { bank: { balances: [{ address: from, amount: (10n ** 24n).toString() }] } },
-  };
+    validators: [
+      {
+        operator: privateKeyToAddress(operatorKey),
+        consensusPubKey: key.publicKey,
+        selfStakeWei: DEFAULT_SELF_STAKE_WEI,
+      },
+    ],
+    balances: [{ address: from, amountWei: 10n ** 24n }],
+  });
   const node = await AivmNode.start({
     home,
     genesis,
@@ -91,8 +103,8 @@ describe('single-validator engine', () => {
       assert.ok(b3.block.header.timeMs > b2.block.header.timeMs);
       assert.deepEqual(b3.block.header.parentHash, headerHash(b2.block.header));
       // Block 3 carries the commit of block 2: the validator's ed25519 signature over it.
-      assert.equal(b3.block.lastCommit.length, 1);
-      const sig = b3.block.lastCommit[0]!.signature;
+      assert.equal(b3.block.lastCommit.signatures.length, 1);
+      const sig = b3.block.lastCommit.signatures[0]!.signature;
       assert.equal(ed25519Verify(sig, commitSignBytes(5n, 2n, 0, headerHash(b2.block.header)), pub), true);
       assert.equal(ed25519Verify(sig, commitSignBytes(5n, 3n, 0, headerHash(b2.block.header)), pub), false);
     });

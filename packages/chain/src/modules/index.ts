@@ -1,20 +1,42 @@
 import type { Module } from '../module.ts';
 import { authModule } from './auth/module.ts';
 import { bankModule } from './bank/module.ts';
+import { distributionHooks, distributionModule } from './distribution/module.ts';
+import { createGovModule } from './gov/module.ts';
 import { createSlashingModule } from './slashing/module.ts';
 import type { StakingHooks } from './staking/hooks.ts';
 import { createStakingModule } from './staking/module.ts';
 
 /**
  * The modules of an AIVM chain, in execution order of their hooks and genesis sections: bank
- * before staking (self-stake comes from genesis balances), slashing's beginBlock before staking's
- * endBlock (a validator jailed in a block leaves the set at that block's end).
+ * before staking (self-stake comes from genesis balances); distribution's beginBlock (rewards of
+ * the parent block) before slashing's (a downtime slash in the same block must not eat rewards
+ * already earned); slashing's beginBlock before staking's endBlock (a validator jailed in a block
+ * leaves the set at that block's end); gov last (a passed parameter change applies at the end of
+ * the block that tallies it).
+ *
+ * `stakingHooks` replaces distribution's hooks (tests only: reward accounting then stops).
  */
 export function defaultModules(opts: { stakingHooks?: StakingHooks } = {}): Module[] {
-  const staking = createStakingModule(opts.stakingHooks);
-  return [authModule, bankModule, staking, createSlashingModule(staking.keeper)];
+  const staking = createStakingModule(opts.stakingHooks ?? distributionHooks);
+  const modules: Module[] = [
+    authModule,
+    bankModule,
+    staking,
+    distributionModule,
+    createSlashingModule(staking.keeper),
+  ];
+  modules.push(createGovModule(() => modules));
+  return modules;
 }
 
 export type { StakingHooks } from './staking/hooks.ts';
 export type { StakingKeeper, StakingModule } from './staking/module.ts';
-export { authModule, bankModule, createSlashingModule, createStakingModule };
+export {
+  authModule,
+  bankModule,
+  createGovModule,
+  createSlashingModule,
+  createStakingModule,
+  distributionModule,
+};

@@ -82,7 +82,7 @@ export async function createTestChain(
     validators?: number;
     /** Self-stake of each genesis validator in wei (default TEST_VALIDATOR_STAKE), or one per validator. */
     validatorStakes?: bigint[];
-    /** Module sections; `staking.params` and `slashing.params` merge with the kit's. */
+    /** Module sections; `staking.params`, `slashing.params` and `distribution.params` merge with the kit's. */
     app?: Record<string, unknown>;
   } = {},
 ): Promise<TestChain> {
@@ -123,6 +123,12 @@ export async function createTestChain(
           ...validators.map((v, i) => ({ address: v.operator.address, amount: stakes[i]!.toString() })),
         ],
         ...(app.bank as object),
+      },
+      // No emission unless a test asks for it: balances and supply then change only by what a test
+      // does (fees still flow to validators through distribution).
+      distribution: {
+        ...(app.distribution as object),
+        params: { emissionPerBlockWei: '0', ...(app.distribution as { params?: object } | undefined)?.params },
       },
       staking: {
         validators: validators.map((v, i) => ({

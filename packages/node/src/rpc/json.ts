@@ -3,9 +3,9 @@
 
 import {
   type ChainEvent,
-  CommitSigSchema,
   decodeTx,
   HeaderSchema,
+  LastCommitSchema,
   type Receipt,
   ReceiptSchema,
   type Registry,
@@ -16,8 +16,6 @@ import { bytesToHex, type Hex, keccak256 } from '@aivm/crypto';
 import type { BlockRecord, NodeStatus, TxRecord } from '../api.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-const LastCommitSchema = t.array(CommitSigSchema, 1_000);
 
 /** Generic conversion for values without a schema (query results, proofs). */
 export function toJsonValue(value: unknown): Json {

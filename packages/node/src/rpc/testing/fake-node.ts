@@ -99,7 +99,10 @@ export function fakeBlock(
   const block: Block = {
     header,
     txs,
-    lastCommit: height > 1n ? [{ validator: FAKE_SENDER, signature: new Uint8Array(64).fill(7) }] : [],
+    lastCommit: {
+      round: 0,
+      signatures: height > 1n ? [{ validator: FAKE_SENDER, signature: new Uint8Array(64).fill(7) }] : [],
+    },
   };
   return { hash: blockHash(block), block, receipts: txs.map((raw, i) => receiptFor(raw, amounts[i]!)) };
 }

@@ -1,0 +1,162 @@
+// aivm testnet: a local network of N validator processes, each with its own home (keys, database,
+// WAL), p2p port and RPC port, all peered with each other, sharing one genesis.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { WEI_PER_CGPT } from '@aivm/chain';
+import { mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
+import { buildGenesis } from '@aivm/node';
+import type { Command } from 'commander';
+import { globals, intArg } from '../args.ts';
+import { DEFAULT_CONFIG, type NodeConfig, paths, UsageError, writeHome } from '../home.ts';
+import { print } from '../output.ts';
+import {
+  DEV_FUNDS_CGPT,
+  DEV_MNEMONIC,
+  DEV_PASSWORD,
+  generateHomeKeys,
+  homeInfo,
+  validatorSpec,
+} from './node.ts';
+
+export const TESTNET_CHAIN_ID = 7333;
+
+export type TestnetNode = { name: string; home: string; rpcUrl: string; p2p: string; operator: string };
+
+/** Writes the homes of an N-validator local network; returns how to reach each node. */
+export async function createTestnet(opts: {
+  dir: string;
+  validators: number;
+  accounts: number;
+  p2pBasePort: number;
+  rpcBasePort: number;
+  blockTimeMs: number;
+}): Promise<TestnetNode[]> {
+  const keys = await Promise.all(Array.from({ length: opts.validators }, () => generateHomeKeys()));
+  const accounts = mnemonicToPrivateKeys(DEV_MNEMONIC, 0, opts.accounts).map(privateKeyToAddress);
+  const genesis = buildGenesis({
+    chainId: TESTNET_CHAIN_ID,
+    genesisTimeMs: Date.now(),
+    validators: keys.map((k, i) => validatorSpec(`validator-${i}`, k)),
+    balances: accounts.map((address) => ({ address, amountWei: DEV_FUNDS_CGPT * WEI_PER_CGPT })),
+  });
+  const addr = (i: number) => `/ip4/127.0.0.1/tcp/${opts.p2pBasePort + i}/p2p/${homeInfo(keys[i]!).peerId}`;
+  const nodes: TestnetNode[] = [];
+  for (const [i, k] of keys.entries()) {
+    const home = join(opts.dir, `validator-${i}`);
+    const config: NodeConfig = {
+      ...DEFAULT_CONFIG,
+      rpc: { host: '127.0.0.1', port: opts.rpcBasePort + i },
+      blockIntervalMs: opts.blockTimeMs,
+      p2p: {
+        listen: [`/ip4/127.0.0.1/tcp/${opts.p2pBasePort + i}`],
+        peers: keys
+          .map((_, j) => j)
+          .filter((j) => j !== i)
+          .map(addr),
+        seeds: [],
+      },
+    };
+    // A fast scrypt cost: testnet keys are for local experiments and their password is public.
+    await writeHome(home, config, genesis, k, DEV_PASSWORD, 4096);
+    nodes.push({
+      name: `validator-${i}`,
+      home,
+      rpcUrl: `http://127.0.0.1:${opts.rpcBasePort + i}`,
+      p2p: addr(i),
+      operator: homeInfo(k).operator,
+    });
+  }
+  await writeFile(
+    join(opts.dir, 'testnet.json'),
+    `${JSON.stringify({ genesis: 'validator-0/genesis.json', nodes }, null, 2)}\n`,
+  );
+  return nodes;
+}
+
+export function registerTestnetCommand(program: Command): void {
+  program
+    .command('testnet')
+    .description('start a local network of validator processes (own homes, ports and keys), peered together')
+    .option('--validators <n>', 'number of validators', '4')
+    .option('--dir <dir>', 'where the homes live', '.aivm/testnet')
+    .option('--accounts <n>', 'number of funded dev accounts (dev mnemonic)', '10')
+    .option('--p2p-port <port>', 'p2p port of the first validator (then +1 each)', '26656')
+    .option('--rpc-port <port>', 'JSON-RPC port of the first validator (then +1 each)', '8545')
+    .option('--block-time <ms>', 'pause after each commit before the next height', '200')
+    .option('--keep', 'restart the existing testnet instead of creating a fresh one')
+    .option('--init-only', 'write the homes and exit (start each with aivm start --home <dir>)')
+    .option('--log-level <level>', 'log level of the nodes (logs go to <home>/node.log)', 'info')
+    .action(async (opts, cmd: Command) => {
+      const dir = resolve(opts.dir);
+      const n = intArg(opts.validators, '--validators', 1, 64);
+      const existing = opts.keep && existsSync(paths(join(dir, 'validator-0')).genesis);
+      let nodes: TestnetNode[];
+      if (existing) {
+        nodes = (await import(join(dir, 'testnet.json'), { with: { type: 'json' } })).default.nodes;
+      } else {
+        if (opts.keep) throw new UsageError(`no testnet in ${dir} to keep`);
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+        nodes = await createTestnet({
+          dir,
+          validators: n,
+          accounts: intArg(opts.accounts, '--accounts', 1, 1_000),
+          p2pBasePort: intArg(opts.p2pPort, '--p2p-port', 1, 65_000),
+          rpcBasePort: intArg(opts.rpcPort, '--rpc-port', 1, 65_000),
+          blockTimeMs: intArg(opts.blockTime, '--block-time', 0, 60_000),
+        });
+      }
+      const g = globals(cmd);
+      if (opts.initOnly) {
+        print(g, { dir, nodes }, () => describe(dir, nodes, false));
+        return;
+      }
+      const children = nodes.map((node) => startChild(node, opts.logLevel));
+      print(g, { dir, nodes }, () => describe(dir, nodes, true));
+      await new Promise<void>((done) => {
+        let exited = 0;
+        const stop = () => {
+          for (const c of children) c.kill('SIGTERM');
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        for (const [i, c] of children.entries()) {
+          c.on('exit', (code, signal) => {
+            if (code !== 0 && signal !== 'SIGTERM')
+              process.stderr.write(
+                `${nodes[i]!.name} exited (${signal ?? code}); see ${nodes[i]!.home}/node.log\n`,
+              );
+            if (++exited === children.length) done();
+          });
+        }
+      });
+    });
+}
+
+function startChild(node: TestnetNode, logLevel: string): ChildProcess {
+  const log = createWriteStream(join(node.home, 'node.log'), { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, '..', 'bin.ts'), 'start', '--home', node.home, '--log-level', logLevel],
+    { env: { ...process.env, AIVM_VALIDATOR_PASSWORD: DEV_PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  return child;
+}
+
+function describe(dir: string, nodes: TestnetNode[], running: boolean): string {
+  return [
+    `AIVM testnet: ${nodes.length} validators in ${dir}${running ? '' : ' (not started)'}`,
+    '',
+    ...nodes.map((n) => `  ${n.name.padEnd(12)} rpc ${n.rpcUrl}   p2p ${n.p2p}`),
+    '',
+    running
+      ? 'Logs: <home>/node.log. Press Ctrl-C to stop all validators.'
+      : 'Start each with: AIVM_VALIDATOR_PASSWORD=devnet aivm start --home <home>',
+    `Dev accounts: mnemonic "${DEV_MNEMONIC}" (public keys: never use real funds).`,
+  ].join('\n');
+}
