@@ -22,7 +22,7 @@ import {
   type TestChain,
   type TestValidator,
 } from '../src/testing/index.ts';
-import { CGPT, knownBalances, ok, send } from './staking-helpers.ts';
+import { assertRewardsBacked, CGPT, knownBalances, ok, send } from './staking-helpers.ts';
 
 function vote(
   tc: TestChain,
@@ -129,6 +129,7 @@ describe('double-sign evidence', () => {
     const burned = (tokensBefore * fraction) / DEC + 10n * CGPT + 15n * CGPT;
     assert.equal(await getSupply(tc.state), supplyBefore - burned);
     assert.equal(await knownBalances(tc), await getSupply(tc.state));
+    await assertRewardsBacked(tc);
     assert.ok(!result.validators.some((x) => x.address === bad.address), 'removed from the next set');
     // Delegators bear it through the exchange rate.
     const selfShares = (await getDelegation(tc.state, op, op))!.shares;
@@ -203,6 +204,7 @@ describe('downtime', () => {
     assert.equal(v.jailedUntilMs, tc.head.timeMs + 60_000n);
     assert.equal(v.tombstoned, false);
     assert.equal(await knownBalances(tc), await getSupply(tc.state));
+    await assertRewardsBacked(tc);
 
     const early = await send(tc, off.operator, 'slashing/unjail', {}, { signers: online });
     assert.equal(early.receipt.success, false);

@@ -1,15 +1,23 @@
 // Shared helpers of the staking and slashing tests.
 
+import assert from 'node:assert/strict';
 import type { Address } from '@aivm/crypto';
 import {
   type BlockResult,
   BONDED_POOL,
+  DEC,
   FEE_COLLECTOR,
   getBalance,
   getNonce,
+  listValidators,
   NOT_BONDED_POOL,
   type Receipt,
 } from '../src/index.ts';
+import {
+  DISTRIBUTION_ACCOUNT,
+  getCommunityPoolDec,
+  getOutstandingDec,
+} from '../src/modules/distribution/store.ts';
 import { buildBlock, signMsg, type TestAccount, type TestChain } from '../src/testing/index.ts';
 
 export const CGPT = 10n ** 18n;
@@ -44,7 +52,10 @@ export async function ok(
   return result;
 }
 
-/** Sum of every balance the test chain knows of (accounts, operators, pools, fee collector). */
+/**
+ * Sum of every balance the test chain knows of (accounts, operators, pools, fee collector, and the
+ * distribution account that holds fees until validators and delegators withdraw them).
+ */
 export async function knownBalances(tc: TestChain, extra: Address[] = []): Promise<bigint> {
   const all = [
     ...tc.accounts.map((a) => a.address),
@@ -52,9 +63,29 @@ export async function knownBalances(tc: TestChain, extra: Address[] = []): Promi
     BONDED_POOL,
     NOT_BONDED_POOL,
     FEE_COLLECTOR,
+    DISTRIBUTION_ACCOUNT,
     ...extra,
   ];
   let total = 0n;
   for (const a of all) total += await getBalance(tc.state, a);
   return total;
+}
+
+/**
+ * The distribution account holds exactly what distribution still owes: every validator's
+ * outstanding rewards (commission included) plus the community pool, in dec-wei. Catches rewards
+ * paid twice or left unaccounted when stake moves or is slashed.
+ */
+export async function assertRewardsBacked(tc: TestChain): Promise<void> {
+  let owed = await getCommunityPoolDec(tc.state);
+  for (const v of await listValidators(tc.state)) owed += await getOutstandingDec(tc.state, v.operator);
+  assert.equal((await getBalance(tc.state, DISTRIBUTION_ACCOUNT)) * DEC, owed, 'distribution funds backed');
+}
+
+/** What a delegation would withdraw now, in whole wei (the distribution/pendingRewards query). */
+export async function pendingRewards(tc: TestChain, delegator: Address, validator: Address): Promise<bigint> {
+  const q = tc.chain.registry.query('distribution/pendingRewards');
+  if (!q) throw new Error('distribution/pendingRewards is not registered');
+  const r = (await q.handler(tc.state, { delegator, validator } as never)) as { wei: string };
+  return BigInt(r.wei);
 }

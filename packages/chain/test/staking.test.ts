@@ -4,6 +4,7 @@ import { bytesToHex, ed25519PublicKey } from '@aivm/crypto';
 import {
   BONDED_POOL,
   DEC,
+  FEE_COLLECTOR,
   getBalance,
   getBondedValidators,
   getDelegation,
@@ -20,8 +21,8 @@ import {
   totalBondedTokens,
   validatorAddress,
 } from '../src/index.ts';
-import { createTestChain, type TestAccount, type TestChain } from '../src/testing/index.ts';
-import { CGPT, knownBalances, ok, send } from './staking-helpers.ts';
+import { buildBlock, createTestChain, type TestAccount, type TestChain } from '../src/testing/index.ts';
+import { assertRewardsBacked, CGPT, knownBalances, ok, pendingRewards, send } from './staking-helpers.ts';
 
 const UNBONDING_MS = 10_000n;
 
@@ -76,6 +77,7 @@ describe('staking messages', () => {
     // Nothing was slashed here: every wei is still in some known account or pool.
     assert.equal(await getSupply(tc.state), supply);
     assert.equal(await knownBalances(tc), supply);
+    await assertRewardsBacked(tc);
     await tc.close();
   });
 
@@ -174,12 +176,22 @@ describe('staking messages', () => {
   });
 
   it('undelegate moves tokens to the not-bonded pool and pays out after the unbonding period', async () => {
+    // Changing a delegation first pays out its rewards (fees earned so far). An empty block moves the
+    // last fees to distribution, so the undelegate block allocates none and pays exactly what is
+    // pending now.
+    await buildBlock(tc, []);
+    assert.equal(await getBalance(tc.state, FEE_COLLECTOR), 0n);
+    const rewards = await pendingRewards(tc, B.address, A.address);
+    assert.ok(rewards > 0n, 'the delegation earned a share of the fees');
     const balance = await getBalance(tc.state, B.address);
     const { receipt, result } = await send(tc, B, 'staking/undelegate', {
       validator: A.address,
       amount: 200n * CGPT,
     });
     assert.equal(receipt.success, true, receipt.error);
+    const withdrawn = receipt.events.find((e) => e.module === 'distribution' && e.type === 'withdrawRewards');
+    assert.equal(withdrawn?.attributes.find((a) => a.key === 'amount')?.value, rewards.toString());
+    assert.equal(await pendingRewards(tc, B.address, A.address), 0n);
     const entries = await getUnbondingEntries(tc.state, B.address, A.address);
     assert.equal(entries.length, 1);
     assert.equal(entries[0]!.balance, 200n * CGPT);
@@ -187,7 +199,11 @@ describe('staking messages', () => {
     assert.equal(entries[0]!.completionTimeMs, tc.head.timeMs + UNBONDING_MS);
     assert.equal(result.validators[0]!.power, 2_300n);
     assert.equal(await getBalance(tc.state, NOT_BONDED_POOL), 200n * CGPT);
-    assert.equal(await getBalance(tc.state, B.address), balance - receipt.feeWei, 'not paid out yet');
+    assert.equal(
+      await getBalance(tc.state, B.address),
+      balance - receipt.feeWei + rewards,
+      'rewards paid, the stake not paid out yet',
+    );
     await fails(
       tc,
       B,
