@@ -59,6 +59,7 @@ export class FileWal {
   readonly path: string;
   private fd: number;
   private records: Record<string, unknown>[];
+  private unsynced = false;
   /** Bytes of the file that a crash cut off and open() removed (0 when the log was clean). */
   readonly truncatedBytes: number;
 
@@ -113,15 +114,28 @@ export class FileWal {
     return typeof h === 'string' ? BigInt(h) : null;
   }
 
-  /** Appends one input and fsyncs it: only after this returns may the engine act on the input's outputs. */
-  append(input: Input): void {
+  /**
+   * Appends one input. With `sync` (the default) it is fsynced before this returns. The engine may
+   * append peers' messages without sync and call sync() before it signs anything: the log is
+   * append-only, so one fsync makes every earlier record durable too, and a replay then sees at
+   * least every input that led to a signature.
+   */
+  append(input: Input, sync = true): void {
     if (this.records.length === 0)
       throw new InvalidInputError('wal', 'startHeight must be called before append');
     const json = inputToJson(input);
     const data = frame(json);
     writeSync(this.fd, data, null, 'utf8');
-    fsyncSync(this.fd);
+    this.unsynced = true;
+    if (sync) this.sync();
     this.records.push(json);
+  }
+
+  /** Makes every appended record durable (a no-op when nothing was appended since the last sync). */
+  sync(): void {
+    if (!this.unsynced) return;
+    fsyncSync(this.fd);
+    this.unsynced = false;
   }
 
   /** The inputs of the logged height, in order, ready to replay through a fresh Consensus. */

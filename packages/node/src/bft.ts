@@ -120,6 +120,7 @@ export class BftEngine implements ConsensusEngine {
   #heldVotes = new Map<string, SignedVote>();
   #heldProposals: ProposalMessage[] = [];
   #pulling = false;
+  #heightStartedAt = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #timers = new Set<NodeJS.Timeout>();
   #statusTimer: NodeJS.Timeout | undefined;
@@ -208,6 +209,7 @@ export class BftEngine implements ConsensusEngine {
 
   async #loadSet(height: bigint): Promise<void> {
     this.#height = height;
+    this.#heightStartedAt = Date.now();
     this.#set = await readValidatorSet(this.#o.store.state, 'current');
     this.#members = new Map(this.#set.map((v) => [lc(v.address), v]));
     this.#blocks = new Map();
@@ -248,9 +250,11 @@ export class BftEngine implements ConsensusEngine {
   // ---- machine I/O -----------------------------------------------------------------------------
 
   async #step(input: Input, log: boolean): Promise<void> {
-    if (log && !this.#replaying) this.#wal.append(input);
+    // Peers' messages are logged without fsync; the log is synced before this node signs anything.
+    if (log && !this.#replaying) this.#wal.append(input, input.type !== 'vote' && input.type !== 'proposal');
     if (this.#replaying && input.type === 'value') this.#pendingGetValue = null;
     const outputs = this.#machine.step(input);
+    if (outputs.some((o) => o.type === 'vote' || o.type === 'propose')) this.#wal.sync();
     if (this.#o.logger.isLevelEnabled('trace')) {
       const show = (x: object) =>
         JSON.stringify(x, (_k, v) =>
@@ -627,6 +631,9 @@ export class BftEngine implements ConsensusEngine {
   #checkPeers(): void {
     if (this.#stopped || this.#syncing) return;
     void this.#syncFromPeers();
+    // Stuck in a height (messages lost, or sent before a peer was connected): gossip never
+    // repeats a message, so pull what peers hold.
+    if (Date.now() - this.#heightStartedAt > STATUS_INTERVAL_MS) void this.#pullRoundState();
   }
 
   /**

@@ -27,7 +27,7 @@ import {
 import { fromJson } from '@aivm/codec';
 import type { TimeoutConfig } from '@aivm/consensus';
 import { type Address, bytesToHex, ed25519PublicKey, type Hex, privateKeyToAddress } from '@aivm/crypto';
-import { P2P, type Verdict } from '@aivm/p2p';
+import { P2P } from '@aivm/p2p';
 import type {
   AccountInfo,
   BlockRecord,
@@ -46,6 +46,7 @@ import { Mempool, type MempoolLimits } from './mempool.ts';
 import { createMetrics, type NodeMetrics } from './metrics.ts';
 import { startRpcServer } from './rpc/server.ts';
 import { SignaturePool } from './sig-pool.ts';
+import { TxGossip, type TxOutcome } from './tx-gossip.ts';
 
 export const NODE_VERSION = '0.1.0';
 
@@ -101,6 +102,7 @@ export class AivmNode implements NodeApi {
   #rpc: { close(): Promise<void> } | undefined;
   readonly #signatures: SignaturePool;
   readonly #reporterKey: Uint8Array | undefined;
+  #txGossip: TxGossip | undefined;
 
   private constructor(
     store: ChainStore,
@@ -175,7 +177,7 @@ export class AivmNode implements NodeApi {
         onEvidence: (a, b) => node.#reportEvidence(a, b),
         equivocate: opts.network.equivocate,
       });
-      p2p.subscribe('txs', (data) => node.#onGossipTx(data));
+      node.#txGossip = new TxGossip(p2p, (raw) => node.#admitGossipTx(raw));
     } else {
       node.#engine = new SingleValidatorEngine({
         store,
@@ -311,7 +313,7 @@ export class AivmNode implements NodeApi {
       const hash = await this.mempool.add(raw, this.#signatures.verify(raw));
       this.metrics.mempoolTxs.set(this.mempool.size);
       this.metrics.mempoolBytes.set(this.mempool.bytes);
-      if (this.p2p) void this.p2p.publish('txs', raw).catch(() => undefined);
+      this.#txGossip?.announce(raw);
       return hash;
     } catch (err) {
       if (err instanceof TxRejected) this.metrics.rejectedTxs.inc({ code: String(err.code) });
@@ -369,13 +371,13 @@ export class AivmNode implements NodeApi {
     return this.#engine.produceBlock();
   }
 
-  /** A transaction gossiped by a peer: into the mempool, or rejected (which scores the peer down). */
-  async #onGossipTx(raw: Uint8Array): Promise<Verdict> {
+  /** A transaction gossiped by a peer, into the mempool. */
+  async #admitGossipTx(raw: Uint8Array): Promise<TxOutcome> {
     try {
       await this.mempool.add(raw, this.#signatures.verify(raw));
-      return 'accept';
+      return 'added';
     } catch (err) {
-      if (!(err instanceof TxRejected)) return 'ignore';
+      if (!(err instanceof TxRejected)) return 'known';
       // Known, stale or temporarily unaffordable transactions are normal under gossip; a tx that can
       // never be valid (bad encoding or signature, wrong chain) is the sender's fault.
       const hopeless: number[] = [
@@ -385,7 +387,7 @@ export class AivmNode implements NodeApi {
         ERR.UNKNOWN_MESSAGE,
         ERR.TX_TOO_LARGE,
       ];
-      return hopeless.includes(err.code) ? 'reject' : 'ignore';
+      return hopeless.includes(err.code) ? 'invalid' : 'known';
     }
   }
 
@@ -417,6 +419,7 @@ export class AivmNode implements NodeApi {
 
   async close(): Promise<void> {
     await this.#engine?.stop();
+    this.#txGossip?.stop();
     await this.p2p?.stop();
     await this.#rpc?.close();
     await this.#signatures.close();
