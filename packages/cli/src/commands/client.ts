@@ -1,11 +1,13 @@
-// aivm status | query ... | tx send: talk to a running node over JSON-RPC through the SDK.
+// aivm status | query ... | tx send|msg|create-validator: talk to a running node over JSON-RPC through the SDK.
 
-import { type Address, type Hex, isAddress, isHex } from '@aivm/crypto';
+import { resolve } from 'node:path';
+import { type Address, bytesToHex, ed25519PublicKey, type Hex, isAddress, isHex } from '@aivm/crypto';
 import { AivmClient, Wallet } from '@aivm/sdk';
 import type { Command } from 'commander';
 import { globals } from '../args.ts';
-import { UsageError } from '../home.ts';
+import { loadOperatorKey, loadValidatorKey, UsageError } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
+import { readPassword } from '../password.ts';
 import { unlockKey } from './keys.ts';
 
 function client(cmd: Command): AivmClient {
@@ -91,6 +93,23 @@ export function registerClientCommands(program: Command): void {
       );
     });
 
+  query
+    .command('module <path>')
+    .description('a module query, e.g. staking/validators, distribution/pendingRewards, gov/proposal')
+    .option('--params <json>', 'query parameters as JSON', '{}')
+    .action(async (path: string, opts, cmd: Command) => {
+      let params: object;
+      try {
+        params = JSON.parse(opts.params);
+      } catch (err) {
+        throw new UsageError(`--params is not JSON: ${(err as Error).message}`);
+      }
+      const result = await client(cmd).query(path, params);
+      print(globals(cmd), result, () =>
+        JSON.stringify(result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2),
+      );
+    });
+
   const tx = program.command('tx').description('sign and send transactions');
   tx.command('send')
     .description('send CGPT')
@@ -118,19 +137,90 @@ export function registerClientCommands(program: Command): void {
         amount,
         opts.gasPrice ? { gasPrice: BigInt(opts.gasPrice) } : {},
       );
-      if (!opts.wait) {
-        print(globals(cmd), { hash }, () => `sent ${hash}`);
-        return;
-      }
-      const record = await c.waitForTx(hash, { timeoutMs: 60_000 });
-      print(globals(cmd), record, () =>
-        [
-          `transaction ${hash}`,
-          `  block     ${record.height}`,
-          `  status    ${record.receipt.success ? 'success' : `failed: ${record.receipt.error}`}`,
-          `  gas used  ${record.receipt.gasUsed}`,
-          `  fee       ${formatCgpt(record.receipt.feeWei)} CGPT`,
-        ].join('\n'),
-      );
+      await finishTx(cmd, c, hash, opts.wait);
     });
+
+  tx.command('msg <type>')
+    .description('send any module message, e.g. staking/delegate, gov/vote, slashing/unjail')
+    .requiredOption('--from <key>', 'key name in the keystore (or a keystore .json file)')
+    .requiredOption('--msg <json>', 'the message as JSON (amounts in wei as decimal strings)')
+    .option('--password-file <file>', 'file holding the key password (or AIVM_PASSWORD)')
+    .option('--no-wait', 'return as soon as the node accepted the transaction')
+    .action(async (type: string, opts, cmd: Command) => {
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(opts.msg);
+      } catch (err) {
+        throw new UsageError(`--msg is not JSON: ${(err as Error).message}`);
+      }
+      if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+        throw new UsageError('--msg must be a JSON object');
+      const sk = await unlockKey(cmd, opts.from, opts.passwordFile);
+      const c = client(cmd);
+      const hash = await Wallet.fromPrivateKey(sk, c).send(type, msg);
+      await finishTx(cmd, c, hash, opts.wait);
+    });
+
+  tx.command('create-validator')
+    .description('make a node a validator: stake from its operator account with its consensus key')
+    .requiredOption(
+      '--home <dir>',
+      'the node home (its operator-key.json pays, its validator key signs votes)',
+    )
+    .requiredOption('--amount <CGPT>', 'self-stake in CGPT (at least staking.minSelfDelegation)')
+    .option('--moniker <name>', 'public name', '')
+    .option('--commission <rate>', 'commission rate, e.g. 0.1 for 10%', '0.1')
+    .option('--password-file <file>', 'file holding the node key password (or AIVM_VALIDATOR_PASSWORD)')
+    .option('--no-wait', 'return as soon as the node accepted the transaction')
+    .action(async (opts, cmd: Command) => {
+      const home = resolve(opts.home);
+      const commission = Number(opts.commission);
+      if (!(commission >= 0 && commission <= 1)) throw new UsageError('--commission must be in 0..1');
+      const password = await readPassword({
+        passwordFile: opts.passwordFile,
+        env: 'AIVM_VALIDATOR_PASSWORD',
+        prompt: 'Node key password: ',
+      });
+      const operatorKey = await loadOperatorKey(home, password);
+      if (!operatorKey) throw new UsageError(`${home} has no operator-key.json`);
+      const consensusPubKey = ed25519PublicKey(await loadValidatorKey(home, password));
+      const rate = BigInt(Math.round(commission * 10_000)) * 10n ** 14n;
+      const c = client(cmd);
+      const hash = await Wallet.fromPrivateKey(operatorKey, c).send('staking/createValidator', {
+        consensusPubKey: bytesToHex(consensusPubKey),
+        moniker: opts.moniker,
+        selfStake: parseCgptArg(opts.amount).toString(),
+        commissionRate: rate.toString(),
+        maxCommissionRate: (rate > 2n * 10n ** 17n ? rate : 2n * 10n ** 17n).toString(),
+        maxCommissionChangeRate: (10n ** 16n).toString(),
+      });
+      await finishTx(cmd, c, hash, opts.wait);
+    });
+}
+
+function parseCgptArg(value: string): bigint {
+  try {
+    return parseCgpt(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Prints the hash, or waits for the receipt and prints it; a failed transaction exits 1. */
+async function finishTx(cmd: Command, c: AivmClient, hash: Hex, wait: boolean): Promise<void> {
+  if (!wait) {
+    print(globals(cmd), { hash }, () => `sent ${hash}`);
+    return;
+  }
+  const record = await c.waitForTx(hash, { timeoutMs: 60_000 });
+  print(globals(cmd), record, () =>
+    [
+      `transaction ${hash}`,
+      `  block     ${record.height}`,
+      `  status    ${record.receipt.success ? 'success' : `failed: ${record.receipt.error}`}`,
+      `  gas used  ${record.receipt.gasUsed}`,
+      `  fee       ${formatCgpt(record.receipt.feeWei)} CGPT`,
+    ].join('\n'),
+  );
+  if (!record.receipt.success) process.exitCode = 1;
 }
