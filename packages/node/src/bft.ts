@@ -12,6 +12,7 @@ import {
   type BlockResult,
   type Proposal as ChainProposal,
   type Commit,
+  encodeBlock,
   executeBlock,
   headerHash,
   InvalidBlock,
@@ -99,6 +100,8 @@ const MAX_EARLY_MESSAGES = 2_048;
 /** How far in the future (by this node's clock) a proposed block's time may be. */
 const MAX_CLOCK_DRIFT_MS = 10_000n;
 const STATUS_INTERVAL_MS = 1_000;
+/** Blocks per sync or round-state response stop here (the p2p layer refuses responses over 16 MiB). */
+const MAX_RESPONSE_PAYLOAD = 8 * 1024 * 1024;
 const ZERO32 = new Uint8Array(32);
 
 type BlockEntry = { block: Block; result: BlockResult | null };
@@ -475,8 +478,15 @@ export class BftEngine implements ConsensusEngine {
   async #serveRoundState(req: Uint8Array): Promise<Uint8Array> {
     const { height } = decode(RoundStateRequestSchema, req);
     const current = height === this.#height;
+    const proposals: ProposalMessage[] = [];
+    let bytes = 0;
+    for (const m of current ? [...this.#heldProposals].reverse() : []) {
+      bytes += encodeBlock(m.block).length;
+      if (proposals.length > 0 && bytes > MAX_RESPONSE_PAYLOAD) break;
+      proposals.push(m);
+    }
     return encode(RoundStateResponseSchema, {
-      proposals: current ? this.#heldProposals : [],
+      proposals,
       votes: current ? [...this.#heldVotes.values()] : [],
     });
   }
@@ -588,9 +598,13 @@ export class BftEngine implements ConsensusEngine {
     const { store } = this.#o;
     const out: CommittedBlock[] = [];
     const n = Math.min(count, MAX_SYNC_BLOCKS);
+    let bytes = 0;
     for (let h = from; h < from + BigInt(n) && h <= store.head.height; h++) {
       const [block, commit] = await Promise.all([store.getBlock(h), store.getCommit(h)]);
       if (!block || !commit) break;
+      // Stay well inside the p2p response limit: large blocks come fewer at a time.
+      bytes += encodeBlock(block).length;
+      if (out.length > 0 && bytes > MAX_RESPONSE_PAYLOAD) break;
       out.push({ block, commit });
     }
     return encode(BlocksResponseSchema, out);
