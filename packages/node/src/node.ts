@@ -14,6 +14,7 @@ import {
   type GenesisDoc,
   getBalance,
   getNonce,
+  getValidatorByConsensusAddress,
   ModuleError,
   type Receipt,
   Registry,
@@ -102,6 +103,7 @@ export class AivmNode implements NodeApi {
   #rpc: { close(): Promise<void> } | undefined;
   readonly #signatures: SignaturePool;
   readonly #reporterKey: Uint8Array | undefined;
+  #evidenceQueue: Promise<void> = Promise.resolve();
   #txGossip: TxGossip | undefined;
 
   private constructor(
@@ -391,30 +393,39 @@ export class AivmNode implements NodeApi {
     }
   }
 
-  /** Submits double-sign evidence as a slashing/submitEvidence transaction paid by the reporter key. */
+  /**
+   * Submits double-sign evidence as a slashing/submitEvidence transaction paid by the reporter key.
+   * Submissions run one after another: the engine often reports a prevote and a precommit
+   * equivocation back to back, and two concurrent submissions would read the same pending nonce
+   * (the second is then refused by the mempool as an underpriced replacement and is lost).
+   */
   #reportEvidence(a: SignedVote, b: SignedVote): void {
     const key = this.#reporterKey;
     if (!key) return;
     const from = privateKeyToAddress(key);
-    void (async () => {
-      const params = await readParams(this.store.state, 'auth', authParams);
-      const def = this.registry.message('slashing/submitEvidence')!;
-      const raw = signTx(
-        {
-          chainId: this.chainId,
-          from,
-          nonce: await this.mempool.pendingNonce(from),
-          gasLimit: params.maxTxGas,
-          gasPrice: params.minGasPriceWei,
-          msgType: 'slashing/submitEvidence',
-          msg: { a, b },
-        },
-        key,
-        def.schema,
-      );
-      const hash = await this.sendRawTx(raw);
-      this.logger.warn({ validator: a.validator, tx: hash }, 'submitted double-sign evidence');
-    })().catch((err) => this.logger.error({ err }, 'could not submit evidence'));
+    this.#evidenceQueue = this.#evidenceQueue
+      .then(async () => {
+        // Already punished (by an earlier report of ours or anyone's): another would only fail.
+        if ((await getValidatorByConsensusAddress(this.store.state, a.validator))?.tombstoned) return;
+        const params = await readParams(this.store.state, 'auth', authParams);
+        const def = this.registry.message('slashing/submitEvidence')!;
+        const raw = signTx(
+          {
+            chainId: this.chainId,
+            from,
+            nonce: await this.mempool.pendingNonce(from),
+            gasLimit: params.maxTxGas,
+            gasPrice: params.minGasPriceWei,
+            msgType: 'slashing/submitEvidence',
+            msg: { a, b },
+          },
+          key,
+          def.schema,
+        );
+        const hash = await this.sendRawTx(raw);
+        this.logger.warn({ validator: a.validator, tx: hash }, 'submitted double-sign evidence');
+      })
+      .catch((err) => this.logger.error({ err }, 'could not submit evidence'));
   }
 
   async close(): Promise<void> {

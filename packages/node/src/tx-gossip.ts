@@ -66,13 +66,11 @@ export class TxGossip {
     } catch {
       return 'reject';
     }
-    let added = 0;
-    for (const raw of txs) {
-      const outcome = await this.#admit(raw);
-      // Relaying a transaction that can never be valid is the sender's fault, whatever else it sent.
-      if (outcome === 'invalid') return 'reject';
-      if (outcome === 'added') added++;
-    }
-    return added > 0 ? 'accept' : 'ignore';
+    // All at once, in order: the mempool keeps submission order while the signature checks of the
+    // whole batch run together on the worker instead of one round trip per transaction.
+    const outcomes = await Promise.all(txs.map((raw) => this.#admit(raw)));
+    // Relaying a transaction that can never be valid is the sender's fault, whatever else it sent.
+    if (outcomes.includes('invalid')) return 'reject';
+    return outcomes.includes('added') ? 'accept' : 'ignore';
   }
 }

@@ -7,13 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BankSend, commitSignBytes, type GenesisDoc, headerHash, signTx } from '@aivm/chain';
-import {
-  bytesToHex,
-  ed25519GenerateKey,
-  ed25519Verify,
-  mnemonicToPrivateKeys,
-  privateKeyToAddress,
-} from '@aivm/crypto';
+import { ed25519GenerateKey, ed25519Verify, mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
 import { buildGenesis, DEFAULT_SELF_STAKE_WEI } from '../src/genesis-builder.ts';
 import { createLogger } from '../src/logger.ts';
 import { AivmNode } from '../src/node.ts';

@@ -151,7 +151,10 @@ describe('methods: happy paths', () => {
       rec.block.txs.map((t) => bytesToHex(keccak256(t))),
     );
     assert.equal(b2.receipts, undefined);
-    assert.deepEqual(b2.lastCommit, [{ validator: FAKE_SENDER, signature: `0x${'07'.repeat(64)}` }]);
+    assert.deepEqual(b2.lastCommit, {
+      round: 0,
+      signatures: [{ validator: FAKE_SENDER, signature: `0x${'07'.repeat(64)}` }],
+    });
 
     const byNumber = await ok('aivm_getBlock', { height: 2 });
     assert.equal(byNumber.hash, rec.hash);

@@ -9,6 +9,7 @@ import type {
   CommitSigView,
   HeaderView,
   Hex,
+  LastCommitView,
   ModuleEvent,
   NewBlockEvent,
   NodeStatus,
@@ -176,6 +177,20 @@ export function parseTxRecord(v: unknown): TxRecord {
   };
 }
 
+function parseLastCommit(v: unknown): LastCommitView {
+  const o = obj(v, 'lastCommit');
+  return {
+    round: num(o.round, 'lastCommit.round'),
+    signatures: arr(o.signatures, 'lastCommit.signatures').map((c, i): CommitSigView => {
+      const s = obj(c, `lastCommit.signatures[${i}]`);
+      return {
+        validator: address(s.validator, `lastCommit.signatures[${i}].validator`),
+        signature: hex(s.signature, `lastCommit.signatures[${i}].signature`),
+      };
+    }),
+  };
+}
+
 export function parseBlock(v: unknown): BlockView {
   const o = obj(v, 'block');
   const txs = arr(o.txs, 'txs');
@@ -185,13 +200,7 @@ export function parseBlock(v: unknown): BlockView {
     txs: txs.every((t) => typeof t === 'string')
       ? txs.map((t, i) => hex(t, `txs[${i}]`))
       : txs.map((t, i) => parseTx(t, `txs[${i}]`)),
-    lastCommit: arr(o.lastCommit, 'lastCommit').map((c, i): CommitSigView => {
-      const s = obj(c, `lastCommit[${i}]`);
-      return {
-        validator: address(s.validator, `lastCommit[${i}].validator`),
-        signature: hex(s.signature, `lastCommit[${i}].signature`),
-      };
-    }),
+    lastCommit: parseLastCommit(o.lastCommit),
   };
   if (o.receipts !== undefined) {
     block.receipts = arr(o.receipts, 'receipts').map((r, i) => parseReceipt(r, `receipts[${i}]`));

@@ -63,6 +63,9 @@ export type TxRecord = TxView & { blockHash: Hex; height: bigint; index: number;
 
 export type CommitSigView = { validator: Address; signature: Hex };
 
+/** The parent's commit carried by a block: the round it was decided in and the precommit signatures. */
+export type LastCommitView = { round: number; signatures: CommitSigView[] };
+
 export type BlockView = {
   hash: Hex;
   header: HeaderView;
@@ -70,7 +73,7 @@ export type BlockView = {
   txs: Hex[] | TxView[];
   /** Present with fullTxs. */
   receipts?: ReceiptView[];
-  lastCommit: CommitSigView[];
+  lastCommit: LastCommitView;
 };
 
 export type BlockRef = { height?: bigint | number; hash?: Hex; fullTxs?: boolean };

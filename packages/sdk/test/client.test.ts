@@ -122,7 +122,7 @@ describe('AivmClient requests and results', () => {
       hash: H('bb'),
       header: headerJson,
       txs: [H('aa')],
-      lastCommit: [{ validator: ADDR, signature: `0x${'07'.repeat(64)}` }],
+      lastCommit: { round: 2, signatures: [{ validator: ADDR, signature: `0x${'07'.repeat(64)}` }] },
     };
     rpc.handlers.aivm_getBlock = (p) =>
       ok(
@@ -144,7 +144,7 @@ describe('AivmClient requests and results', () => {
         gasUsed: 43_000n,
       },
       txs: [H('aa')],
-      lastCommit: [{ validator: ADDR, signature: `0x${'07'.repeat(64)}` }],
+      lastCommit: { round: 2, signatures: [{ validator: ADDR, signature: `0x${'07'.repeat(64)}` }] },
     });
     await client.getBlock(5n);
     await client.getBlock(6);

@@ -128,7 +128,10 @@ export async function createTestChain(
       // does (fees still flow to validators through distribution).
       distribution: {
         ...(app.distribution as object),
-        params: { emissionPerBlockWei: '0', ...(app.distribution as { params?: object } | undefined)?.params },
+        params: {
+          emissionPerBlockWei: '0',
+          ...(app.distribution as { params?: object } | undefined)?.params,
+        },
       },
       staking: {
         validators: validators.map((v, i) => ({

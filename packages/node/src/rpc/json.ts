@@ -11,7 +11,7 @@ import {
   type Registry,
   type SignedTx,
 } from '@aivm/chain';
-import { t, toJson } from '@aivm/codec';
+import { toJson } from '@aivm/codec';
 import { bytesToHex, type Hex, keccak256 } from '@aivm/crypto';
 import type { BlockRecord, NodeStatus, TxRecord } from '../api.ts';
 

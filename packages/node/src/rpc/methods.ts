@@ -167,7 +167,10 @@ const BlockOut = z.strictObject({
   header: HeaderOut,
   txs: z.union([z.array(hashOut), z.array(TxOut)]).describe('tx hashes, or full txs with fullTxs'),
   receipts: z.array(ReceiptOut).optional().describe('present with fullTxs'),
-  lastCommit: z.array(z.strictObject({ validator: addressOut, signature: hexOut })),
+  lastCommit: z.strictObject({
+    round: z.number().int(),
+    signatures: z.array(z.strictObject({ validator: addressOut, signature: hexOut })),
+  }),
 });
 
 const AccountOut = z.strictObject({
