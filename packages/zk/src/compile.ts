@@ -1,9 +1,16 @@
-// The circuit compiler: a QuantModel (public-weights mode: weights, biases, multipliers and shifts
-// are circuit constants) becomes an R1CS whose satisfying assignments are exactly the runs of the
+// The circuit compiler: a QuantModel becomes an R1CS whose satisfying assignments are exactly the runs of the
 // integer semantics of docs/runtime-semantics.md, and the witness is the runtime's own trace
 // (runInt with { trace: true }) plus auxiliary values (quotients, remainder bits, clamp flags)
 // derived from it by the hints registered here. The layer arithmetic is never recomputed: a hint
 // only derives the auxiliary values and the constraint check decides whether the trace is right.
+//
+// Weights: 'public' (default) makes weights and biases circuit constants (a multiply-accumulate is
+// a free linear term). 'private' makes them private witness values: every int8 weight is 8 boolean
+// bits (the weight, and the packed commitment elements, are free linear combinations of the
+// bits), every int32 bias 32 bits, each multiply-accumulate costs one constraint w·x = p, and the
+// Poseidon commitment of weights.ts over the packed elements is one public signal. The circuit then
+// reads no weight value, so every W of an architecture (with the same rescale multipliers and
+// shifts, which stay constants) has the same R1CS and the same keys.
 // Browser-safe: no node: imports.
 import { ModelError, type QuantModel, type QuantNode, type QuantTensor } from '@aivm/runtime';
 import { commitGadget, lcSignal } from './poseidon.ts';
@@ -23,6 +30,7 @@ import {
   sig,
   toSigned,
 } from './r1cs.ts';
+import { committedWeightLayout, nodeWeights, WEIGHTS_PER_ELEMENT } from './weights.ts';
 
 export type CompileOptions = {
   /** Value bound to symbolic (batch) dimensions; default 1. */
@@ -39,6 +47,13 @@ export type CompileOptions = {
    * scheme of poseidon.ts, recomputable off-chain with poseidon-lite.
    */
   inputs?: 'public' | 'committed';
+  /**
+   * 'public' (default): weights and biases are circuit constants. 'private': they are private
+   * witness values (range-checked: 8 bits per weight, 32 per bias) bound by one public signal, the
+   * weightCommitment(model) of weights.ts, which follows every other public signal. Rescale
+   * multipliers and shifts stay circuit constants (published with the circuit, not secret).
+   */
+  weights?: 'public' | 'private';
 };
 
 export type ValueLayout = { name: string; shape: number[] };
@@ -46,10 +61,17 @@ export type ValueLayout = { name: string; shape: number[] };
 export type Circuit = {
   model: string;
   r1cs: R1cs;
+  inputs: 'public' | 'committed';
+  weights: 'public' | 'private';
   /**
-   * Public signals in snarkjs order: every element of every graph output (model.outputs order,
-   * row-major), then every element of every graph input (model.inputs order, row-major). Each is
-   * the signed integer as a field element (negative v is r + v).
+   * Public signals in snarkjs order:
+   *   1. every element of every graph output (model.outputs order, row-major);
+   *   2. inputs 'public': every element of every graph input (model.inputs order, row-major);
+   *      inputs 'committed': ONE signal, commitInputs(all input elements) (poseidon.ts);
+   *   3. weights 'private' only: ONE signal, weightCommitment(model) (weights.ts).
+   * Integers are field elements (negative v is r + v). So: public/public = outputs, inputs;
+   * committed/public = outputs, input commitment; public/private = outputs, inputs, weight
+   * commitment; committed/private = outputs, input commitment, weight commitment.
    */
   publicOutputs: ValueLayout[];
   publicInputs: ValueLayout[];
@@ -58,6 +80,8 @@ export type Circuit = {
    * follows the outputs, and publicInputs is empty).
    */
   committedInputs?: ValueLayout[];
+  /** With weights: 'private': the weighted nodes in commitment order (weights.ts). */
+  committedWeights?: { node: string; weights: number; biases: number }[];
   /** Constraints contributed by each node (and '<inputs>' for the input range checks). */
   constraintsByNode: { node: string; kernel: string; constraints: number }[];
   /** Builder-side data for witness generation. */
@@ -82,7 +106,7 @@ function rangeCheck(b: R1csBuilder, l: LC, bits: number, label: string): void {
   for (let i = 0; i < bits; i++) {
     const id = b.signal(`${label}.b${i}`);
     ids.push(id);
-    b.constrain(sig(id), sig(id), sig(id), `${label}.b${i} is a bit`);
+    boolean(b, id, `${label}.b${i}`);
   }
   const sum = lcSum([1, l]);
   ids.forEach((id, i) => {
@@ -97,7 +121,10 @@ function rangeCheck(b: R1csBuilder, l: LC, bits: number, label: string): void {
 }
 
 function boolean(b: R1csBuilder, id: number, label: string): void {
-  b.constrain(sig(id), sig(id), sig(id), `${label} is a bit`);
+  // One linear combination object for a, b and c: constraints are never mutated, and with private
+  // weights there are ~8 bit constraints per weight (fewer objects, less garbage collection).
+  const x = sig(id);
+  b.constrain(x, x, x, `${label} is a bit`);
 }
 
 /**
@@ -266,10 +293,17 @@ function attrs(node: QuantNode, key: string): number[] {
   return v as number[];
 }
 
-/** Compiles a quantized model (public weights) into an R1CS for a fixed batch size. */
+/** Compiles a quantized model into an R1CS for a fixed batch size (modes in CompileOptions). */
 export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
   const batch = opts.batch ?? 1;
+  if (!Number.isSafeInteger(batch) || batch < 1)
+    throw new RangeError(`batch must be a positive integer, got ${String(opts.batch)}`);
+  if (opts.inputs !== undefined && opts.inputs !== 'public' && opts.inputs !== 'committed')
+    throw new RangeError(`inputs must be 'public' or 'committed', got ${String(opts.inputs)}`);
+  if (opts.weights !== undefined && opts.weights !== 'public' && opts.weights !== 'private')
+    throw new RangeError(`weights must be 'public' or 'private', got ${String(opts.weights)}`);
   const committed = opts.inputs === 'committed';
+  const privateW = opts.weights === 'private';
   const rangeInputs = committed || (opts.rangeCheckInputs ?? true);
   for (const node of model.nodes)
     if (!SUPPORTED.has(node.kernel))
@@ -294,6 +328,61 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
     traceSignals.push({ value: name, ids });
     return ids;
   };
+
+  // Private weights: the first of the 8 bit signals of every weight (commitment order) and the
+  // linear combination of every bias, for the commitment at the end.
+  const weightBits: number[] = [];
+  const biasLCs: LC[] = [];
+  /**
+   * A weighted node's weights and biases as private bits: returns each weight as the linear
+   * combination Σ 2^i·b_i − 128 of 8 boolean signals and each bias as Σ 2^i·c_i − 2^31 of 32. The
+   * hint reads the model's values (the prover knows W); the constraints never do.
+   */
+  const privateParams = (node: QuantNode): { w: LC[]; bias: LC[] } => {
+    const { weight, bias } = nodeWeights(node);
+    const bits = (n: number, width: number, label: string): number[] => {
+      const first: number[] = [];
+      for (let k = 0; k < n; k++) {
+        first.push(b.signal(`${label}${k}.b0`));
+        for (let i = 1; i < width; i++) b.signal(`${label}${k}.b${i}`);
+        for (let i = 0; i < width; i++) boolean(b, first[k] + i, `${label}${k}.b${i}`);
+      }
+      return first;
+    };
+    const wFirst = bits(weight.length, 8, `${node.name}.w`);
+    const bFirst = bits(bias.length, 32, `${node.name}.bias`);
+    b.hint((w) => {
+      for (let k = 0; k < weight.length; k++) {
+        const u = weight[k] + 128;
+        for (let i = 0; i < 8; i++) w[wFirst[k] + i] = BigInt((u >> i) & 1);
+      }
+      for (let k = 0; k < bias.length; k++) {
+        const u = BigInt(bias[k]) + (1n << 31n);
+        for (let i = 0; i < 32; i++) w[bFirst[k] + i] = (u >> BigInt(i)) & 1n;
+      }
+    });
+    const asLC = (first: number, width: number): LC => {
+      const l = constLC(-(1n << BigInt(width - 1)));
+      for (let i = 0; i < width; i++) addTerm(l, first + i, 1n << BigInt(i));
+      return l;
+    };
+    weightBits.push(...wFirst);
+    const biasLC = bFirst.map((f) => asLC(f, 32));
+    biasLCs.push(...biasLC);
+    return { w: wFirst.map((f) => asLC(f, 8)), bias: biasLC };
+  };
+  /** p = w·x for a private weight w and a signal x: one constraint; returns p. */
+  const mac = (wl: LC, x: number, label: string): number => {
+    const p = b.signal(label);
+    b.hint((w) => {
+      w[p] = fmod(evalLC(wl, w) * (w[x] as bigint));
+    });
+    b.constrain(wl, sig(x), sig(p), `${label} = w·x`);
+    return p;
+  };
+  // |bias| ≤ 2^31 and |w·x| ≤ 128·128: the accumulator bound with private weights, independent of W.
+  const BIAS_MAX = 1n << 31n;
+  const MAC_MAX = 128n * 128n;
 
   const publicInputs: ValueLayout[] = [];
   for (const name of model.inputs) {
@@ -362,6 +451,7 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
         const mult = param<Int32Array>(node, 'mult');
         const shift = param<Int32Array>(node, 'shift');
         const O = bias.length;
+        const priv = privateW ? privateParams(node) : undefined;
         if (x.shape.length !== 4) throw new ModelError(`input must be NCHW, got [${x.shape}]`, where);
         const [B, C, H, Wd] = x.shape;
         const Cg = C / G;
@@ -378,9 +468,10 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
             const g = Math.floor(o / Og);
             for (let oh = 0; oh < OH; oh++)
               for (let ow = 0; ow < OW; ow++) {
-                const acc: LC = new Map();
-                addTerm(acc, ONE, BigInt(bias[o]));
-                let maxAcc = BigInt(Math.abs(bias[o]));
+                const label = `${node.name}[${bb},${o},${oh},${ow}]`;
+                const acc: LC = priv ? new Map(priv.bias[o]) : new Map();
+                if (!priv) addTerm(acc, ONE, BigInt(bias[o]));
+                let maxAcc = priv ? BIAS_MAX : BigInt(Math.abs(bias[o]));
                 for (let c = 0; c < Cg; c++)
                   for (let i = 0; i < kh; i++) {
                     const ih = oh * sh - pt + i * dh;
@@ -388,14 +479,21 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
                     for (let j = 0; j < kw; j++) {
                       const iw = ow * sw - pl + j * dw;
                       if (iw < 0 || iw >= Wd) continue;
-                      const wv = W[((o * Cg + c) * kh + i) * kw + j];
+                      const wi = ((o * Cg + c) * kh + i) * kw + j;
+                      const xi = x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw];
+                      if (priv) {
+                        addTerm(acc, mac(priv.w[wi], xi, `${label}.p${c},${i},${j}`), 1n);
+                        maxAcc += MAC_MAX;
+                        continue;
+                      }
+                      const wv = W[wi];
                       if (wv === 0) continue;
-                      addTerm(acc, x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw], BigInt(wv));
+                      addTerm(acc, xi, BigInt(wv));
                       maxAcc += BigInt(Math.abs(wv)) * 128n;
                     }
                   }
                 const at = ((bb * O + o) * OH + oh) * OW + ow;
-                requant(b, acc, mult[o], shift[o], maxAcc, y[at], `${node.name}[${bb},${o},${oh},${ow}]`);
+                requant(b, acc, mult[o], shift[o], maxAcc, y[at], label);
               }
           }
         break;
@@ -462,6 +560,12 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
         const bias = param<Int32Array>(node, 'bias');
         const mult = param<Int32Array>(node, 'mult');
         const shift = param<Int32Array>(node, 'shift');
+        if (W.length !== N * K || bias.length !== N)
+          throw new ModelError(
+            `weights of ${W.length} and biases of ${bias.length} do not fit ${N}×${K}`,
+            where,
+          );
+        const priv = privateW ? privateParams(node) : undefined;
         let xs = x.ids;
         let shape = x.shape;
         if (node.attrs.transA) {
@@ -478,6 +582,15 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
           throw new ModelError(`output has ${y.length} elements, expected ${rows * N}`, where);
         for (let r = 0; r < rows; r++)
           for (let n = 0; n < N; n++) {
+            const label = `${node.name}[${r},${n}]`;
+            if (priv) {
+              const acc: LC = new Map(priv.bias[n]);
+              for (let k = 0; k < K; k++)
+                addTerm(acc, mac(priv.w[n * K + k], xs[r * K + k], `${label}.p${k}`), 1n);
+              const maxAcc = BIAS_MAX + BigInt(K) * MAC_MAX;
+              requant(b, acc, mult[n], shift[n], maxAcc, y[r * N + n], label);
+              continue;
+            }
             const acc: LC = new Map();
             addTerm(acc, ONE, BigInt(bias[n]));
             let maxAcc = BigInt(Math.abs(bias[n]));
@@ -487,7 +600,7 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
               addTerm(acc, xs[r * K + k], BigInt(wv));
               maxAcc += BigInt(Math.abs(wv)) * 128n;
             }
-            requant(b, acc, mult[n], shift[n], maxAcc, y[r * N + n], `${node.name}[${r},${n}]`);
+            requant(b, acc, mult[n], shift[n], maxAcc, y[r * N + n], label);
           }
         break;
       }
@@ -534,12 +647,36 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
       constraints: b.constraints.length - before,
     });
   }
+  if (privateW) {
+    // After the input signals and the input commitment, so it is the last public signal.
+    const before = b.constraints.length;
+    const elements: LC[] = [];
+    for (let j = 0; j < weightBits.length; j += WEIGHTS_PER_ELEMENT) {
+      const pack: LC = new Map();
+      const end = Math.min(j + WEIGHTS_PER_ELEMENT, weightBits.length);
+      for (let k = j; k < end; k++)
+        for (let i = 0; i < 8; i++) addTerm(pack, weightBits[k] + i, 1n << BigInt(8 * (k - j) + i));
+      elements.push(pack);
+    }
+    elements.push(...biasLCs);
+    if (elements.length === 0)
+      throw new ModelError('weights: private needs a weighted (linear or conv) node to commit to');
+    lcSignal(b, commitGadget(b, elements, 'weightCommitment'), 'weightCommitment', 'input');
+    byNode.push({
+      node: '<weight commitment>',
+      kernel: 'poseidon',
+      constraints: b.constraints.length - before,
+    });
+  }
   return {
     model: model.name,
     r1cs: finalize(b),
+    inputs: committed ? 'committed' : 'public',
+    weights: privateW ? 'private' : 'public',
     publicOutputs,
     publicInputs: committed ? [] : publicInputs,
     ...(committed ? { committedInputs: publicInputs } : {}),
+    ...(privateW ? { committedWeights: committedWeightLayout(model) } : {}),
     constraintsByNode: byNode,
     builder: b,
     traceSignals,

@@ -3,3 +3,4 @@ export * from './compile.ts';
 export * from './poseidon.ts';
 export * from './proof.ts';
 export * from './r1cs.ts';
+export * from './weights.ts';

@@ -182,8 +182,74 @@ function sbox(b: R1csBuilder, x: LC, label: string): LC {
 }
 
 /**
+ * The partial rounds of width t as a template over symbols: the basis is [ONE, y_0 … y_{t−1}
+ * (the state entering the first partial round), z_0 … z_{R_P−1} (the S-box outputs of the partial
+ * rounds)]. sboxIn[k] is the S-box input of partial round k (round constants added) over
+ * [ONE, y, z_0 … z_{k−1}], out the state after the last partial round's MDS mix. Computed once per
+ * t with dense vectors, so that a gadget instance only substitutes its own signals: mixing the
+ * growing linear combinations of every instance (t² products per basis element per round) made
+ * the 3,400-element weight commitment of the MNIST MLP take most of a minute to compile.
+ */
+type PartialTemplate = { sboxIn: bigint[][]; out: bigint[][] };
+const templates = new Map<number, PartialTemplate>();
+
+function partialTemplate(t: number): PartialTemplate {
+  const hit = templates.get(t);
+  if (hit) return hit;
+  const { roundsF, roundsP, C, M } = poseidonParams(t);
+  const L = 1 + t + roundsP;
+  const unit = (k: number): bigint[] => {
+    const v = new Array<bigint>(L).fill(0n);
+    v[k] = 1n;
+    return v;
+  };
+  let s = Array.from({ length: t }, (_, i) => unit(1 + i));
+  const sboxIn: bigint[][] = [];
+  for (let k = 0; k < roundsP; k++) {
+    const r = roundsF / 2 + k;
+    for (let i = 0; i < t; i++) s[i][0] = (s[i][0] + C[r * t + i]) % P;
+    sboxIn.push(s[0].slice(0, 1 + t + k));
+    s[0] = unit(1 + t + k);
+    s = M.map((row) => {
+      const v = new Array<bigint>(L);
+      for (let e = 0; e < L; e++) {
+        let acc = 0n;
+        for (let j = 0; j < t; j++) acc += row[j] * s[j][e];
+        v[e] = acc % P;
+      }
+      return v;
+    });
+  }
+  const tpl = { sboxIn, out: s };
+  templates.set(t, tpl);
+  return tpl;
+}
+
+/** Σ v_0·ONE + Σ v_{1+j}·y_j + Σ v_{1+t+k}·z_k as a reduced linear combination without zero terms. */
+function substitute(v: readonly bigint[], y: readonly LC[], z: readonly LC[]): LC {
+  const m: LC = new Map();
+  const add = (l: LC, k: bigint): void => {
+    for (const [s, c] of l) m.set(s, (m.get(s) ?? 0n) + k * c);
+  };
+  if (v[0] !== 0n) m.set(ONE, v[0]);
+  for (let j = 0; j < y.length; j++) if (v[1 + j] !== 0n) add(y[j], v[1 + j]);
+  for (let k = 0; 1 + y.length + k < v.length; k++) {
+    const c = v[1 + y.length + k];
+    if (c !== 0n) add(z[k], c);
+  }
+  for (const [s, c] of m) {
+    const r = fmod(c);
+    if (r === 0n) m.delete(s);
+    else m.set(s, r);
+  }
+  return m;
+}
+
+/**
  * Poseidon of 1 … 16 linear combinations (circomlib PoseidonN): returns the output as a linear
  * combination of the gadget's signals (the last MDS mix is linear; use poseidonSignal for a wire).
+ * Full rounds mix explicitly (their states are single signals after the S-boxes); the partial
+ * rounds substitute this instance's signals into the per-t template.
  */
 export function poseidonGadget(b: R1csBuilder, inputs: readonly LC[], label = 'poseidon'): LC {
   const t = inputs.length + 1;
@@ -196,14 +262,12 @@ export function poseidonGadget(b: R1csBuilder, inputs: readonly LC[], label = 'p
     }
     return m;
   };
-  let state: LC[] = [new Map(), ...inputs.map(norm)];
-  for (let r = 0; r < roundsF + roundsP; r++) {
-    const full = r < roundsF / 2 || r >= roundsF / 2 + roundsP;
+  const fullRound = (state: LC[], r: number): LC[] => {
     const last = r === roundsF + roundsP - 1;
     for (let i = 0; i < t; i++) {
       const l = new Map(state[i]);
       l.set(ONE, fmod((l.get(ONE) ?? 0n) + C[r * t + i]));
-      state[i] = full || i === 0 ? sbox(b, l, `${label}.r${r}.s${i}`) : l;
+      state[i] = sbox(b, l, `${label}.r${r}.s${i}`);
     }
     // MDS mix (only row 0 after the last round).
     const rows = last ? 1 : t;
@@ -214,8 +278,17 @@ export function poseidonGadget(b: R1csBuilder, inputs: readonly LC[], label = 'p
           const a = acc[i];
           a.set(s, (a.get(s) ?? 0n) + M[i][j] * c);
         }
-    state = acc.map(norm);
-  }
+    return acc.map(norm);
+  };
+  let state: LC[] = [new Map(), ...inputs.map(norm)];
+  for (let r = 0; r < roundsF / 2; r++) state = fullRound(state, r);
+  const tpl = partialTemplate(t);
+  const y = state;
+  const z: LC[] = [];
+  for (let k = 0; k < roundsP; k++)
+    z.push(sbox(b, substitute(tpl.sboxIn[k], y, z), `${label}.r${roundsF / 2 + k}.s0`));
+  state = tpl.out.map((v) => substitute(v, y, z));
+  for (let r = roundsF / 2 + roundsP; r < roundsF + roundsP; r++) state = fullRound(state, r);
   return state[0];
 }
 

@@ -132,12 +132,13 @@ export function finalize(b: R1csBuilder): R1cs {
     for (const [s, c] of l) m.set(wireOf[s], c);
     return m;
   };
-  const constraints = b.constraints.map((c) => ({
-    a: remap(c.a),
-    b: remap(c.b),
-    c: remap(c.c),
-    label: c.label,
-  }));
+  const constraints = b.constraints.map((c) => {
+    // A bit check x·x = x uses one object three times: remap it once.
+    const a = remap(c.a);
+    const bb = c.b === c.a ? a : remap(c.b);
+    const cc = c.c === c.a ? a : c.c === c.b ? bb : remap(c.c);
+    return { a, b: bb, c: cc, label: c.label };
+  });
   return { nWires: n, nOutputs, nPubInputs, constraints, labels, wireOf };
 }
 

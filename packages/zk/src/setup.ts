@@ -275,8 +275,18 @@ async function fixedBaseMul(
   const pre = group === 'G1' ? 'g1m' : 'g2m';
   const out = new Uint8Array(scalars.length * sOut);
   const chunk = 4096;
-  const jobs: Promise<void>[] = [];
-  for (let from = 0; from < scalars.length; from += chunk) {
+  // A bounded number of chunks in flight: each chunk's task list holds ~33 call objects per scalar,
+  // so queueing every chunk of a 2^21-domain key at once would need tens of GB.
+  let next = 0;
+  const runner = async (): Promise<void> => {
+    for (;;) {
+      const from = next;
+      next += chunk;
+      if (from >= scalars.length) return;
+      await mulChunk(from);
+    }
+  };
+  const mulChunk = async (from: number): Promise<void> => {
     const n = Math.min(chunk, scalars.length - from);
     const sb = scalarBytes(scalars.slice(from, from + n));
     const task: Task[] = [
@@ -307,10 +317,10 @@ async function fixedBaseMul(
     }
     task.push({ cmd: 'CALL', fnName: `${pre}_batchToAffine`, params: [{ var: 2 }, { val: n }, { var: 2 }] });
     task.push({ cmd: 'GET', out: 0, var: 2, len: n * sOut });
-    const at = from * sOut;
-    jobs.push(curve.tm.queueAction(task).then((r) => out.set(r[0], at)));
-  }
-  await Promise.all(jobs);
+    const [r] = await curve.tm.queueAction(task);
+    out.set(r, from * sOut);
+  };
+  await Promise.all(Array.from({ length: Math.max(2, curve.tm.concurrency * 2) }, runner));
   return out;
 }
 

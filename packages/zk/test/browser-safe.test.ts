@@ -21,6 +21,8 @@ it('imports no Node built-in module under browser conditions', () => {
     'writeWtns',
     'encodeProof',
     'proofFromJson',
+    'weightCommitment',
+    'commitInputs',
   ]) {
     assert.ok(out.exports.includes(name), name);
   }

@@ -1,10 +1,23 @@
-// aivm zk compile | setup | prove | verify | export-verifier: zero-knowledge proofs of inference.
+// aivm zk compile | setup | prove | verify | export-verifier | commit: zero-knowledge proofs of
+// inference. Every command that builds the circuit takes --inputs public|committed and
+// --weights public|private; keys are cached by circuit hash, so the modes never share keys.
 
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { decodeArtifact, modelId, type QuantModel, runInt } from '@aivm/runtime';
-import { compile, proofFromJson, proofToJson, witnessFromTrace, writeR1cs, writeWtns } from '@aivm/zk';
+import {
+  BN254_R,
+  type Circuit,
+  type CompileOptions,
+  compile,
+  proofFromJson,
+  proofToJson,
+  weightCommitment,
+  witnessFromTrace,
+  writeR1cs,
+  writeWtns,
+} from '@aivm/zk';
 import {
   exportSolidityVerifier,
   loadOrCreateKeys,
@@ -49,9 +62,72 @@ function setupMode(opts: { ptau?: string; contribution?: string[]; seed?: string
   return { kind: 'ptau', ptauPath: opts.ptau, contributions };
 }
 
-async function keysFor(model: QuantModel, cmd: Command, mode: SetupMode, status: StatusLine) {
+type ModeOpts = { inputs?: string; weights?: string };
+
+/** The circuit modes of --inputs / --weights, validated. */
+function circuitModes(opts: ModeOpts): Required<Pick<CompileOptions, 'inputs' | 'weights'>> {
+  const inputs = opts.inputs ?? 'public';
+  const weights = opts.weights ?? 'public';
+  if (inputs !== 'public' && inputs !== 'committed')
+    throw new UsageError(`--inputs must be public or committed, got "${inputs}"`);
+  if (weights !== 'public' && weights !== 'private')
+    throw new UsageError(`--weights must be public or private, got "${weights}"`);
+  return { inputs, weights };
+}
+
+/** Adds --inputs and --weights to a command. */
+function withModes(c: Command): Command {
+  return c
+    .option(
+      '--inputs <mode>',
+      'public (every input element is a public signal) or committed (one Poseidon hash)',
+      'public',
+    )
+    .option(
+      '--weights <mode>',
+      'public (circuit constants) or private (bound by the weight commitment)',
+      'public',
+    );
+}
+
+/** 0x-prefixed 64-digit hex of a field element. */
+function hex(x: bigint): string {
+  return `0x${x.toString(16).padStart(64, '0')}`;
+}
+
+/** A published weight commitment: 0x-hex or decimal, a field element. */
+function parseCommitment(text: string): bigint {
+  let v: bigint;
+  try {
+    v = BigInt(text);
+  } catch {
+    throw new UsageError(`--commitment must be a hex (0x…) or decimal integer, got "${text}"`);
+  }
+  if (v < 0n || v >= BN254_R) throw new UsageError('--commitment is not a BN254 scalar-field element');
+  return v;
+}
+
+/** The public signals in order, with their role (the layout of Circuit's doc comment). */
+function publicLayout(circuit: Circuit): { role: string; name: string; shape: number[] }[] {
+  return [
+    ...circuit.publicOutputs.map((v) => ({ role: 'output', ...v })),
+    ...circuit.publicInputs.map((v) => ({ role: 'input', ...v })),
+    ...(circuit.committedInputs
+      ? [{ role: 'inputCommitment', name: circuit.committedInputs.map((v) => v.name).join(','), shape: [1] }]
+      : []),
+    ...(circuit.weights === 'private' ? [{ role: 'weightCommitment', name: 'weights', shape: [1] }] : []),
+  ];
+}
+
+async function keysFor(
+  model: QuantModel,
+  cmd: Command,
+  mode: SetupMode,
+  status: StatusLine,
+  modes: ModeOpts,
+) {
   status.update('compiling the circuit');
-  const circuit = compile(model);
+  const circuit = compile(model, circuitModes(modes));
   const r1cs = writeR1cs(circuit.r1cs);
   status.update(
     mode.kind === 'dev' ? 'development setup (insecure keys, for testing)' : 'setup from the ceremony ptau',
@@ -66,37 +142,41 @@ export function registerZkCommands(program: Command): void {
     .description('zero-knowledge proofs that an output came from a committed model')
     .option('--keys <dir>', 'key cache directory (or AIVM_ZK_KEYS; default ~/.aivm/zk-keys)');
 
-  zk.command('compile <model>')
-    .description('compile a model artifact into a circuit: constraint count and public signals')
-    .option('--out <file.r1cs>', 'write the R1CS in snarkjs format')
-    .action(async (file: string, opts, cmd: Command) => {
-      const { model, id } = await loadArtifact(file);
-      const circuit = compile(model);
-      if (opts.out) await writeFileAtomic(opts.out, writeR1cs(circuit.r1cs), 0o644);
-      const publicSignals = [
-        ...circuit.publicOutputs.map((v) => ({ ...v, role: 'output' })),
-        ...circuit.publicInputs.map((v) => ({ ...v, role: 'input' })),
-      ];
-      const result = {
-        model: id,
-        constraints: circuit.r1cs.constraints.length,
-        wires: circuit.r1cs.nWires,
-        publicSignals,
-        byNode: circuit.constraintsByNode,
-      };
-      print(globals(cmd), result, () =>
-        [
-          `model ${id}`,
-          `constraints  ${result.constraints.toLocaleString('en-US')}   wires ${result.wires.toLocaleString('en-US')}`,
-          `public signals (in order): ${publicSignals.map((p) => `${p.role} ${p.name} [${p.shape.join(', ')}]`).join(', ')}`,
-          ...circuit.constraintsByNode.map(
-            (n) => `  ${n.node.padEnd(24)} ${n.kernel.padEnd(10)} ${n.constraints.toLocaleString('en-US')}`,
-          ),
-        ].join('\n'),
-      );
-    });
+  withModes(
+    zk
+      .command('compile <model>')
+      .description('compile a model artifact into a circuit: constraint count and public signals')
+      .option('--out <file.r1cs>', 'write the R1CS in snarkjs format'),
+  ).action(async (file: string, opts, cmd: Command) => {
+    const { model, id } = await loadArtifact(file);
+    const modes = circuitModes(opts);
+    const circuit = compile(model, modes);
+    if (opts.out) await writeFileAtomic(opts.out, writeR1cs(circuit.r1cs), 0o644);
+    const publicSignals = publicLayout(circuit);
+    const wc = modes.weights === 'private' ? hex(weightCommitment(model)) : undefined;
+    const result = {
+      model: id,
+      ...modes,
+      constraints: circuit.r1cs.constraints.length,
+      wires: circuit.r1cs.nWires,
+      publicSignals,
+      ...(wc ? { weightCommitment: wc } : {}),
+      byNode: circuit.constraintsByNode,
+    };
+    print(globals(cmd), result, () =>
+      [
+        `model ${id} (inputs ${modes.inputs}, weights ${modes.weights})`,
+        `constraints  ${result.constraints.toLocaleString('en-US')}   wires ${result.wires.toLocaleString('en-US')}`,
+        `public signals (in order): ${publicSignals.map((p) => `${p.role} ${p.name} [${p.shape.join(', ')}]`).join(', ')}`,
+        ...(wc ? [`weight commitment ${wc}`] : []),
+        ...circuit.constraintsByNode.map(
+          (n) => `  ${n.node.padEnd(24)} ${n.kernel.padEnd(10)} ${n.constraints.toLocaleString('en-US')}`,
+        ),
+      ].join('\n'),
+    );
+  });
 
-  zk.command('setup <model>')
+  withModes(zk.command('setup <model>'))
     .description('proving and verification keys: development (default, insecure) or from a ceremony ptau')
     .option('--ptau <file>', 'prepared powers-of-tau file from a public ceremony (production path)')
     .option(
@@ -110,10 +190,12 @@ export function registerZkCommands(program: Command): void {
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { circuit, keys } = await keysFor(model, cmd, setupMode(opts), status);
+        const { circuit, keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
         status.done();
         const result = {
           model: id,
+          inputs: circuit.inputs,
+          weights: circuit.weights,
           mode: keys.mode,
           circuitHash: keys.circuitHash,
           cached: keys.cached,
@@ -138,7 +220,7 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  zk.command('prove <model>')
+  withModes(zk.command('prove <model>'))
     .description('run the model on an input and prove the output (keys from the cache, made if missing)')
     .requiredOption('--input <file>', 'input tensor, .npy or JSON')
     .option('--out <file>', 'proof file (JSON)', 'proof.json')
@@ -153,7 +235,7 @@ export function registerZkCommands(program: Command): void {
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { circuit, keys } = await keysFor(model, cmd, setupMode(opts), status);
+        const { circuit, keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
         const inputs = await readInputs(opts.input, model.inputs);
         status.update('running the model');
         const run = runInt(model, inputs, { trace: true });
@@ -168,15 +250,23 @@ export function registerZkCommands(program: Command): void {
           globals(cmd),
           {
             model: id,
+            inputs: circuit.inputs,
+            weights: circuit.weights,
             proof: opts.out,
             outputs,
             proveMs: result.proveMs,
             publicSignals: result.publicSignals.length,
+            ...(circuit.weights === 'private'
+              ? { weightCommitment: hex(BigInt(result.publicSignals.at(-1) as string)) }
+              : {}),
           },
           () =>
             [
               `proof written to ${opts.out} (${result.proveMs.toFixed(0)} ms)`,
               ...Object.entries(outputs).map(([k, v]) => `  ${k} = [${v.join(', ')}]`),
+              ...(circuit.weights === 'private'
+                ? [`  weight commitment ${hex(BigInt(result.publicSignals.at(-1) as string))}`]
+                : []),
             ].join('\n'),
         );
       } finally {
@@ -185,9 +275,13 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  zk.command('verify <proof>')
+  withModes(zk.command('verify <proof>'))
     .description("verify a proof against a model's verification key")
     .requiredOption('--model <artifact>', 'the model artifact the proof is about')
+    .option(
+      '--commitment <hex|decimal>',
+      "with --weights private: the published weight commitment the proof must carry (default: the artifact's)",
+    )
     .option('--ptau <file>', 'verify against production keys from this ptau')
     .option(
       '--contribution <name:entropy>',
@@ -198,14 +292,34 @@ export function registerZkCommands(program: Command): void {
     .action(async (proofFile: string, opts, cmd: Command) => {
       const { model, id } = await loadArtifact(opts.model);
       const artifact = proofFromJson(await readJson<unknown>(proofFile, 'proof'));
+      // With private weights every W of the architecture shares the key: the proof is about the
+      // model only when its last public signal is the model's published weight commitment.
+      let expected: bigint | undefined;
+      if (circuitModes(opts).weights === 'private')
+        expected = opts.commitment !== undefined ? parseCommitment(opts.commitment) : weightCommitment(model);
+      else if (opts.commitment !== undefined)
+        throw new UsageError('--commitment applies to --weights private only');
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { keys } = await keysFor(model, cmd, setupMode(opts), status);
+        const { keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
         status.update('verifying');
-        const valid = await verifyProof(keys.vk as never, artifact);
+        let valid = await verifyProof(keys.vk as never, artifact);
+        let reason = valid ? undefined : 'the Groth16 proof does not verify';
+        const commitment = expected === undefined ? undefined : hex(expected);
+        if (valid && expected !== undefined && BigInt(artifact.publicSignals.at(-1) as string) !== expected) {
+          valid = false;
+          reason = 'the proof is for other weights (its weight commitment differs)';
+        }
         status.done();
-        print(globals(cmd), { model: id, valid }, () =>
-          valid ? `valid proof for model ${id}` : `INVALID proof for model ${id}`,
+        print(
+          globals(cmd),
+          {
+            model: id,
+            valid,
+            ...(reason ? { reason } : {}),
+            ...(commitment ? { weightCommitment: commitment } : {}),
+          },
+          () => (valid ? `valid proof for model ${id}` : `INVALID proof for model ${id}: ${reason}`),
         );
         if (!valid) process.exitCode = 2;
       } finally {
@@ -214,7 +328,7 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  zk.command('export-verifier <model>')
+  withModes(zk.command('export-verifier <model>'))
     .description("write the Solidity verifier contract for a model's keys")
     .option('--out <file>', 'Solidity file', 'Verifier.sol')
     .option('--ptau <file>', 'export for production keys from this ptau')
@@ -228,7 +342,7 @@ export function registerZkCommands(program: Command): void {
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { keys } = await keysFor(model, cmd, setupMode(opts), status);
+        const { keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
         const source = await exportSolidityVerifier(keys.vk as never);
         await writeFileAtomic(opts.out, source, 0o644);
         status.done();
@@ -241,5 +355,17 @@ export function registerZkCommands(program: Command): void {
         status.done();
         await releaseCurve();
       }
+    });
+
+  zk.command('commit <model>')
+    .description(
+      "the Poseidon commitment to a model artifact's weights and biases (what its owner publishes for --weights private)",
+    )
+    .action(async (file: string, _opts, cmd: Command) => {
+      const { model, id } = await loadArtifact(file);
+      const c = weightCommitment(model);
+      print(globals(cmd), { model: id, weightCommitment: hex(c), decimal: c.toString() }, () =>
+        [`model ${id}`, `weight commitment ${hex(c)}`, `  (decimal ${c})`].join('\n'),
+      );
     });
 }
