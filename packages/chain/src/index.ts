@@ -13,6 +13,8 @@ export { BankMultiSend, BankSend } from './modules/bank/messages.ts';
 export { CGPT_DECIMALS, WEI_PER_CGPT } from './modules/bank/module.ts';
 export { bankParams } from './modules/bank/params.ts';
 export { getBalance, getSupply } from './modules/bank/store.ts';
+export { DISTRIBUTION_ACCOUNT } from './modules/distribution/store.ts';
+export { GOV_ACCOUNT } from './modules/gov/store.ts';
 export * from './modules/index.ts';
 export { SlashingSubmitEvidence, SlashingUnjail } from './modules/slashing/messages.ts';
 export { slashingParams } from './modules/slashing/params.ts';

@@ -2,9 +2,17 @@
 // every block seen as committed is still there unchanged and the chain carries on.
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FEE_COLLECTOR } from '@aivm/chain';
+import {
+  BONDED_POOL,
+  DISTRIBUTION_ACCOUNT,
+  FEE_COLLECTOR,
+  type GenesisDoc,
+  GOV_ACCOUNT,
+  NOT_BONDED_POOL,
+} from '@aivm/chain';
 import { type Hex, mnemonicToPrivateKey, privateKeyToAddress } from '@aivm/crypto';
 import { AivmClient, Wallet } from '@aivm/sdk';
 import { DEV_MNEMONIC } from '../src/index.ts';
@@ -15,6 +23,8 @@ const addresses = keys.map(privateKeyToAddress);
 
 describe('crash safety (kill -9)', () => {
   let home: Awaited<ReturnType<typeof tempDir>>;
+  let operator: Hex;
+  const moduleAccounts = [FEE_COLLECTOR, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION_ACCOUNT, GOV_ACCOUNT];
   const env = { AIVM_VALIDATOR_PASSWORD: 'crash-test' };
 
   before(async () => {
@@ -25,6 +35,8 @@ describe('crash safety (kill -9)', () => {
       env,
     );
     assert.equal(init.code, 0, init.stderr);
+    const genesis = JSON.parse(await readFile(join(home.path, 'node', 'genesis.json'), 'utf8')) as GenesisDoc;
+    operator = (genesis.app.staking as { validators: { operator: Hex }[] }).validators[0]!.operator;
   });
   after(() => home.remove());
 
@@ -63,10 +75,11 @@ describe('crash safety (kill -9)', () => {
         for (const [height, hash] of seen)
           assert.equal((await client.getBlock({ height }))?.hash, hash, `block ${height}`);
 
-        // Supply is conserved: balances plus collected fees.
+        // Supply is conserved: every account that can hold CGPT here adds up to the supply (which
+        // grows by the per-block emission).
         const supply = BigInt(((await client.query('bank/supply', {})) as { supplyWei: string }).supplyWei);
-        let total = await client.getBalance(FEE_COLLECTOR);
-        for (const a of addresses) total += await client.getBalance(a);
+        let total = 0n;
+        for (const a of [...addresses, ...moduleAccounts, operator]) total += await client.getBalance(a);
         assert.equal(total, supply);
 
         // Stream transfers and record committed blocks, then crash at a pseudo-random moment.

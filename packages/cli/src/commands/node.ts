@@ -270,13 +270,21 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     logger,
   });
   const status = node.status();
+  // The dev mnemonic's accounts (genesis also funds the validator's operator, which is not one).
+  const operators = new Set(
+    ((genesis.app.staking as { validators?: { operator: string }[] } | undefined)?.validators ?? []).map(
+      (v) => v.operator.toLowerCase(),
+    ),
+  );
   const accounts = opts.devnet
     ? await Promise.all(
-        (genesis.app.bank as { balances: { address: string }[] }).balances.map(async (b, i) => ({
-          index: i,
-          address: b.address,
-          balanceWei: (await node.getAccount(b.address as `0x${string}`)).balanceWei,
-        })),
+        (genesis.app.bank as { balances: { address: string }[] }).balances
+          .filter((b) => !operators.has(b.address.toLowerCase()))
+          .map(async (b, i) => ({
+            index: i,
+            address: b.address,
+            balanceWei: (await node.getAccount(b.address as `0x${string}`)).balanceWei,
+          })),
       )
     : [];
   print(
