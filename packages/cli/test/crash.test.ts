@@ -77,10 +77,19 @@ describe('crash safety (kill -9)', () => {
 
         // Supply is conserved: every account that can hold CGPT here adds up to the supply (which
         // grows by the per-block emission).
-        const supply = BigInt(((await client.query('bank/supply', {})) as { supplyWei: string }).supplyWei);
-        let total = 0n;
-        for (const a of [...addresses, ...moduleAccounts, operator]) total += await client.getBalance(a);
-        assert.equal(total, supply);
+        // Blocks keep coming (each mints the emission), so the reads count only when no block landed
+        // between them.
+        const supplyNow = async () =>
+          BigInt(((await client.query('bank/supply', {})) as { supplyWei: string }).supplyWei);
+        for (let attempt = 0; ; attempt++) {
+          const height = (await client.status()).height;
+          const supply = await supplyNow();
+          let total = 0n;
+          for (const a of [...addresses, ...moduleAccounts, operator]) total += await client.getBalance(a);
+          if ((await client.status()).height !== height && attempt < 20) continue;
+          assert.equal(total, supply);
+          break;
+        }
 
         // Stream transfers and record committed blocks, then crash at a pseudo-random moment.
         const wallets = keys.map((k) => Wallet.fromPrivateKey(k, client));

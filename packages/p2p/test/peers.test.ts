@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generatePrivateKey, InvalidP2POptionsError, NotStartedError, P2P, peerIdOf } from '../src/index.ts';
-import { accepting, addr, dec, enc, LOOPBACK, startNode, stopAll, waitFor } from './helpers.ts';
+import { accepting, addr, dec, enc, LOOPBACK, sleep, startNode, stopAll, waitFor } from './helpers.ts';
 
 test('peers: a persistent peer that restarts is re-dialed and gossip resumes', async () => {
   const nodes: (P2P | undefined)[] = [];
@@ -33,9 +33,13 @@ test('peers: a persistent peer that restarts is re-dialed and gossip resumes', a
     await waitFor('re-dialed', () => events.length === 3, 5000);
     assert.deepEqual(events, ['connect:true', 'disconnect:true', 'connect:true']);
     await waitFor('subscription', () => remote?.topicPeers('proposals').length === 1);
-    await remote.publish('proposals', enc('p1'));
-    await waitFor('gossip after restart', () => got.length === 1);
-    assert.deepEqual(got, ['p1']);
+    // Gossip is best effort while the mesh re-forms (heartbeats are slow on a loaded machine):
+    // publish distinct messages until one arrives.
+    for (let i = 0; got.length === 0 && i < 40; i++) {
+      await remote.publish('proposals', enc(`p1-${i}`));
+      await sleep(250);
+    }
+    assert.ok(got.length >= 1 && got.every((m) => m.startsWith('p1-')), `received ${JSON.stringify(got)}`);
   } finally {
     await stopAll(nodes);
   }
