@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { ed25519 as nobleEd25519 } from '@noble/curves/ed25519.js';
 import {
   bytesToHex,
   ed25519GenerateKey,
@@ -29,6 +30,43 @@ function opensslSign(msg: Uint8Array, sk: Uint8Array): Uint8Array {
 }
 
 describe('ed25519', () => {
+  it('the native fast path never changes a ZIP-215 verdict, on edge cases included', () => {
+    const zip215 = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => {
+      try {
+        return nobleEd25519.verify(sig, msg, pub, { zip215: true });
+      } catch {
+        return false;
+      }
+    };
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the neutral point, small order
+    const nonCanonicalIdentity = identity.slice();
+    nonCanonicalIdentity[31] = 0x80; // sign bit set on x = 0
+    const yAboveP = new Uint8Array(32).fill(0xff);
+    yAboveP[0] = 0xee; // y = 2^255 - 19 + ... : a non-canonical encoding
+    yAboveP[31] = 0x7f;
+    const { secretKey, publicKey } = ed25519GenerateKey();
+    const msg = utf8ToBytes('precommit');
+    const good = ed25519Sign(msg, secretKey);
+    const cases: [Uint8Array, Uint8Array][] = [
+      [good, publicKey],
+      [new Uint8Array([...identity, ...new Uint8Array(32)]), identity],
+      [new Uint8Array([...identity, ...new Uint8Array(32)]), nonCanonicalIdentity],
+      [new Uint8Array([...nonCanonicalIdentity, ...new Uint8Array(32)]), identity],
+      [new Uint8Array([...yAboveP, ...new Uint8Array(32)]), identity],
+      [good, yAboveP],
+      [new Uint8Array([...good.subarray(0, 32), ...new Uint8Array(32)]), publicKey],
+    ];
+    let differsFromStrict = 0;
+    for (const [sig, pub] of cases) {
+      assert.equal(ed25519Verify(sig, msg, pub), zip215(sig, msg, pub), bytesToHex(sig));
+      if (zip215(sig, msg, pub) !== nobleEd25519.verify(sig, msg, pub, { zip215: false }).valueOf())
+        differsFromStrict++;
+    }
+    // The cases do exercise signatures where ZIP-215 and strict RFC 8032 disagree.
+    assert.ok(differsFromStrict > 0);
+  });
+
   it('matches the RFC 8032 test vector', () => {
     assert.equal(bytesToHex(ed25519PublicKey(RFC_SK)), RFC_PK);
     assert.equal(bytesToHex(ed25519Sign(new Uint8Array(), RFC_SK)), RFC_SIG);
