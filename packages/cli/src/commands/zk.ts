@@ -6,32 +6,25 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { decodeArtifact, modelId, type QuantModel, runInt } from '@aivm/runtime';
-import {
-  BN254_R,
-  type Circuit,
-  type CompileOptions,
-  compile,
-  proofFromJson,
-  proofToJson,
-  weightCommitment,
-  witnessFromTrace,
-  writeR1cs,
-  writeWtns,
-} from '@aivm/zk';
-import {
-  exportSolidityVerifier,
-  loadOrCreateKeys,
-  prove,
-  releaseCurve,
-  type SetupMode,
-  verifyProof,
-} from '@aivm/zk/node';
+import type * as ZkModule from '@aivm/zk';
+import type { Circuit, CompileOptions } from '@aivm/zk';
+import type * as ZkNodeModule from '@aivm/zk/node';
+import type { SetupMode } from '@aivm/zk/node';
 import type { Command } from 'commander';
 import { globals } from '../args.ts';
 import { readJson, UsageError, writeFileAtomic } from '../home.ts';
 import { print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
 import { readInputs } from './model.ts';
+
+// snarkjs and solc take seconds to load: every other aivm command (a node's start above all) must
+// not pay for them, so the zk modules are loaded when a zk command runs.
+let Z: typeof ZkModule;
+let N: typeof ZkNodeModule;
+async function loadZk(): Promise<void> {
+  Z ??= await import('@aivm/zk');
+  N ??= await import('@aivm/zk/node');
+}
 
 async function loadArtifact(path: string): Promise<{ model: QuantModel; id: string }> {
   let bytes: Uint8Array;
@@ -103,7 +96,7 @@ function parseCommitment(text: string): bigint {
   } catch {
     throw new UsageError(`--commitment must be a hex (0x…) or decimal integer, got "${text}"`);
   }
-  if (v < 0n || v >= BN254_R) throw new UsageError('--commitment is not a BN254 scalar-field element');
+  if (v < 0n || v >= Z.BN254_R) throw new UsageError('--commitment is not a BN254 scalar-field element');
   return v;
 }
 
@@ -127,12 +120,12 @@ async function keysFor(
   modes: ModeOpts,
 ) {
   status.update('compiling the circuit');
-  const circuit = compile(model, circuitModes(modes));
-  const r1cs = writeR1cs(circuit.r1cs);
+  const circuit = Z.compile(model, circuitModes(modes));
+  const r1cs = Z.writeR1cs(circuit.r1cs);
   status.update(
     mode.kind === 'dev' ? 'development setup (insecure keys, for testing)' : 'setup from the ceremony ptau',
   );
-  const keys = await loadOrCreateKeys(keysDir(cmd), r1cs, mode);
+  const keys = await N.loadOrCreateKeys(keysDir(cmd), r1cs, mode);
   return { circuit, r1cs, keys };
 }
 
@@ -148,12 +141,13 @@ export function registerZkCommands(program: Command): void {
       .description('compile a model artifact into a circuit: constraint count and public signals')
       .option('--out <file.r1cs>', 'write the R1CS in snarkjs format'),
   ).action(async (file: string, opts, cmd: Command) => {
+    await loadZk();
     const { model, id } = await loadArtifact(file);
     const modes = circuitModes(opts);
-    const circuit = compile(model, modes);
-    if (opts.out) await writeFileAtomic(opts.out, writeR1cs(circuit.r1cs), 0o644);
+    const circuit = Z.compile(model, modes);
+    if (opts.out) await writeFileAtomic(opts.out, Z.writeR1cs(circuit.r1cs), 0o644);
     const publicSignals = publicLayout(circuit);
-    const wc = modes.weights === 'private' ? hex(weightCommitment(model)) : undefined;
+    const wc = modes.weights === 'private' ? hex(Z.weightCommitment(model)) : undefined;
     const result = {
       model: id,
       ...modes,
@@ -187,6 +181,7 @@ export function registerZkCommands(program: Command): void {
     )
     .option('--seed <text>', 'seed of the development keys', 'aivm-dev')
     .action(async (file: string, opts, cmd: Command) => {
+      await loadZk();
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
@@ -216,7 +211,7 @@ export function registerZkCommands(program: Command): void {
         );
       } finally {
         status.done();
-        await releaseCurve();
+        await N.releaseCurve();
       }
     });
 
@@ -232,6 +227,7 @@ export function registerZkCommands(program: Command): void {
       [],
     )
     .action(async (file: string, opts, cmd: Command) => {
+      await loadZk();
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
@@ -239,11 +235,11 @@ export function registerZkCommands(program: Command): void {
         const inputs = await readInputs(opts.input, model.inputs);
         status.update('running the model');
         const run = runInt(model, inputs, { trace: true });
-        const witness = witnessFromTrace(circuit, run.trace!);
-        const result = await prove(keys.zkey, writeWtns(witness.wires), {
+        const witness = Z.witnessFromTrace(circuit, run.trace!);
+        const result = await N.prove(keys.zkey, Z.writeWtns(witness.wires), {
           onProgress: (p) => status.update(`proving: ${p.message}`),
         });
-        await writeFileAtomic(opts.out, `${proofToJson(result)}\n`, 0o644);
+        await writeFileAtomic(opts.out, `${Z.proofToJson(result)}\n`, 0o644);
         status.done();
         const outputs = Object.fromEntries(model.outputs.map((o) => [o, Array.from(run.outputs[o]!.data)]));
         print(
@@ -271,7 +267,7 @@ export function registerZkCommands(program: Command): void {
         );
       } finally {
         status.done();
-        await releaseCurve();
+        await N.releaseCurve();
       }
     });
 
@@ -290,20 +286,22 @@ export function registerZkCommands(program: Command): void {
       [],
     )
     .action(async (proofFile: string, opts, cmd: Command) => {
+      await loadZk();
       const { model, id } = await loadArtifact(opts.model);
-      const artifact = proofFromJson(await readJson<unknown>(proofFile, 'proof'));
+      const artifact = Z.proofFromJson(await readJson<unknown>(proofFile, 'proof'));
       // With private weights every W of the architecture shares the key: the proof is about the
       // model only when its last public signal is the model's published weight commitment.
       let expected: bigint | undefined;
       if (circuitModes(opts).weights === 'private')
-        expected = opts.commitment !== undefined ? parseCommitment(opts.commitment) : weightCommitment(model);
+        expected =
+          opts.commitment !== undefined ? parseCommitment(opts.commitment) : Z.weightCommitment(model);
       else if (opts.commitment !== undefined)
         throw new UsageError('--commitment applies to --weights private only');
       const status = new StatusLine(!globals(cmd).json);
       try {
         const { keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
         status.update('verifying');
-        let valid = await verifyProof(keys.vk as never, artifact);
+        let valid = await N.verifyProof(keys.vk as never, artifact);
         let reason = valid ? undefined : 'the Groth16 proof does not verify';
         const commitment = expected === undefined ? undefined : hex(expected);
         if (valid && expected !== undefined && BigInt(artifact.publicSignals.at(-1) as string) !== expected) {
@@ -324,7 +322,7 @@ export function registerZkCommands(program: Command): void {
         if (!valid) process.exitCode = 2;
       } finally {
         status.done();
-        await releaseCurve();
+        await N.releaseCurve();
       }
     });
 
@@ -339,11 +337,12 @@ export function registerZkCommands(program: Command): void {
       [],
     )
     .action(async (file: string, opts, cmd: Command) => {
+      await loadZk();
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
         const { keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
-        const source = await exportSolidityVerifier(keys.vk as never);
+        const source = await N.exportSolidityVerifier(keys.vk as never);
         await writeFileAtomic(opts.out, source, 0o644);
         status.done();
         print(
@@ -353,7 +352,7 @@ export function registerZkCommands(program: Command): void {
         );
       } finally {
         status.done();
-        await releaseCurve();
+        await N.releaseCurve();
       }
     });
 
@@ -362,8 +361,9 @@ export function registerZkCommands(program: Command): void {
       "the Poseidon commitment to a model artifact's weights and biases (what its owner publishes for --weights private)",
     )
     .action(async (file: string, _opts, cmd: Command) => {
+      await loadZk();
       const { model, id } = await loadArtifact(file);
-      const c = weightCommitment(model);
+      const c = Z.weightCommitment(model);
       print(globals(cmd), { model: id, weightCommitment: hex(c), decimal: c.toString() }, () =>
         [`model ${id}`, `weight commitment ${hex(c)}`, `  (decimal ${c})`].join('\n'),
       );
