@@ -96,6 +96,8 @@ export async function runLoad(opts: {
   concurrency?: number;
   batch?: number;
   timeoutMs?: number;
+  /** Paced submission at this many tx/s (all workers together); unpaced (as fast as accepted) when absent. */
+  ratePerSec?: number;
 }): Promise<LoadResult> {
   const { txs, accounts } = opts;
   const concurrency = opts.concurrency ?? 4;
@@ -144,6 +146,12 @@ export async function runLoad(opts: {
         const group = byNode.get(url) ?? [];
         group.push(t);
         byNode.set(url, group);
+      }
+      if (opts.ratePerSec) {
+        // Worker w sends its share of the rate: batch k of it is due at start + k * batch / share.
+        const due = start + (next / opts.ratePerSec) * concurrency * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
       const now = performance.now();
       for (const { t } of slice) submitted.set(t.hash, now);

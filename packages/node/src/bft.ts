@@ -300,6 +300,7 @@ export class BftEngine implements ConsensusEngine {
 
   async #propose(height: bigint, round: number): Promise<void> {
     if (height !== this.#height || !this.#self) return;
+    const t0 = performance.now();
     const built = await buildBlock(this.#o.store, this.#o.mempool, {
       proposer: this.#self,
       nowMs: (this.#o.now ?? Date.now)(),
@@ -307,6 +308,10 @@ export class BftEngine implements ConsensusEngine {
       logger: this.#o.logger,
     });
     const value = bytesToHex(built.hash);
+    this.#o.logger.debug(
+      { height: height.toString(), txs: built.block.txs.length, ms: Math.round(performance.now() - t0) },
+      'built block',
+    );
     this.#blocks.set(value, { block: built.block, result: built.result });
     await this.#step({ type: 'value', height, round, value }, true);
   }
@@ -384,8 +389,13 @@ export class BftEngine implements ConsensusEngine {
         .map((v) => ({ validator: this.#members.get(v.validator)!.address, signature: v.signature! }))
         .sort((a, b) => (lc(a.validator) < lc(b.validator) ? -1 : 1)),
     };
+    const t0 = performance.now();
     await store.commitBlock(entry.block, result, commit);
     await this.#o.onCommit(entry.block, store.headHash, result);
+    this.#o.logger.debug(
+      { height: height.toString(), txs: entry.block.txs.length, ms: Math.round(performance.now() - t0) },
+      'committed block',
+    );
     this.#blocks.clear();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
@@ -552,7 +562,12 @@ export class BftEngine implements ConsensusEngine {
     this.#holdProposal(msg);
     let entry = this.#blocks.get(value);
     if (!entry) {
+      const t0 = performance.now();
       entry = { block, result: await this.#execute(block, p.proposer) };
+      this.#o.logger.debug(
+        { height: p.height.toString(), txs: block.txs.length, ms: Math.round(performance.now() - t0) },
+        'executed proposal',
+      );
       this.#blocks.set(value, entry);
     }
     const proposal: Proposal = {

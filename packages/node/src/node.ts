@@ -53,10 +53,18 @@ export const NODE_VERSION = '0.1.0';
 
 /** Consensus timeouts for a network of validators (ms; each later round waits delta longer). */
 export const NETWORK_TIMEOUTS: TimeoutConfig = {
-  propose: { baseMs: 1_000, deltaMs: 500 },
-  prevote: { baseMs: 500, deltaMs: 250 },
-  precommit: { baseMs: 500, deltaMs: 250 },
+  // Long enough for a full block to be built, carried and executed on a busy machine: a proposal
+  // that arrives after the timeout costs a whole round.
+  propose: { baseMs: 3_000, deltaMs: 500 },
+  prevote: { baseMs: 1_000, deltaMs: 500 },
+  precommit: { baseMs: 1_000, deltaMs: 500 },
 };
+
+/**
+ * Most transactions in a block of a validator network: every validator executes a proposal before
+ * it votes, so the block size bounds the time a height takes.
+ */
+export const NETWORK_MAX_TXS_PER_BLOCK = 2_000;
 
 export type NetworkOptions = {
   p2p: { listen: string[]; peers?: string[]; seeds?: string[]; privateKey: Uint8Array };
@@ -173,7 +181,7 @@ export class AivmNode implements NodeApi {
         validatorKey: opts.validatorKey,
         timeouts: opts.network.timeouts ?? NETWORK_TIMEOUTS,
         commitDelayMs: opts.network.commitDelayMs ?? opts.blockIntervalMs,
-        maxTxsPerBlock: opts.maxTxsPerBlock ?? 10_000,
+        maxTxsPerBlock: opts.maxTxsPerBlock ?? NETWORK_MAX_TXS_PER_BLOCK,
         logger: opts.logger,
         onCommit,
         onEvidence: (a, b) => node.#reportEvidence(a, b),
