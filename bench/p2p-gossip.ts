@@ -1,8 +1,13 @@
 // Gossip latency (p50/p99, one publisher -> one subscriber, sequential) and throughput (messages/s
 // one publisher pushes to one subscriber). Both nodes run in this process on 127.0.0.1.
-// Run: node_modules/.bin/node packages/p2p/bench/gossip.ts [messages]
+// The reference is the default per-peer gossip rate a node admits (limits.messagesPerSecondPerPeer):
+// the link must carry well above it for the limit, not the transport, to be what bounds a peer.
+// Run: npm run bench:p2p [-- messages]
 
+import { cpus } from 'node:os';
 import { P2P } from '@aivm/p2p';
+
+const PEER_RATE_LIMIT = 1_000;
 
 const N = Number(process.argv[2] ?? 5000);
 const limits = { messagesPerSecondPerPeer: 1e9, messageBurstPerPeer: 1e9 };
@@ -33,7 +38,8 @@ try {
   }
   onMsg = undefined;
   lat.sort((a, b) => a - b);
-  const pct = (p: number) => lat[Math.floor((lat.length - 1) * p)].toFixed(3);
+  const pct = (p: number) => lat[Math.floor((lat.length - 1) * p)]!.toFixed(3);
+  const rows: string[][] = [];
 
   for (const size of [100, 1024]) {
     received.length = 0;
@@ -49,11 +55,18 @@ try {
     while (received.length < N && performance.now() - published < 10_000)
       await new Promise((r) => setTimeout(r, 5));
     const t1 = received.length > 0 ? received[received.length - 1] : performance.now();
-    console.log(
-      `throughput ${size} B: ${received.length}/${N} delivered, ${((received.length * 1000) / (t1 - t0)).toFixed(0)} msg/s (publish loop ${((N * 1000) / (published - t0)).toFixed(0)} msg/s)`,
-    );
+    const rate = (received.length * 1000) / (t1! - t0);
+    rows.push([
+      `delivered ${size} B messages (/s), ${received.length}/${N}`,
+      rate.toFixed(0),
+      `per-peer limit ${PEER_RATE_LIMIT}`,
+      (rate / PEER_RATE_LIMIT).toFixed(2),
+    ]);
   }
-  console.log(`latency (n=300, small msgs): p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms`);
+  rows.push(['gossip latency p50 (ms)', pct(0.5), '', ''], ['gossip latency p99 (ms)', pct(0.99), '', '']);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}`);
+  console.log('\n| metric | value | reference | ratio |\n|---|---:|---|---:|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 } finally {
   await pub.stop();
   await sub.stop();
