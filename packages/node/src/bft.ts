@@ -108,6 +108,12 @@ type BlockEntry = { block: Block; result: BlockResult | null };
 
 const lc = (a: string) => a.toLowerCase();
 
+type ConsensusMessage = SignedVote | ProposalMessage;
+const heightOf = (m: ConsensusMessage): bigint => ('proposal' in m ? m.proposal.height : m.height);
+/** One vote per signer, kind, round and block hash. */
+const voteKey = (v: SignedVote): string =>
+  `${lc(v.validator)}:${v.kind}:${v.round}:${bytesToHex(v.blockHash)}`;
+
 export class BftEngine implements ConsensusEngine {
   readonly #o: BftEngineOptions;
   readonly #self: Address | null;
@@ -118,7 +124,7 @@ export class BftEngine implements ConsensusEngine {
   #members = new Map<string, SetMember>();
   /** Blocks seen for the current height (proposed or built), by hash, with their execution. */
   #blocks = new Map<string, BlockEntry>();
-  #early: { kind: 'vote' | 'proposal'; height: bigint; data: Uint8Array; from: string }[] = [];
+  #early: ConsensusMessage[] = [];
   /** Accepted messages of the current height, served to peers that pull them. */
   #heldVotes = new Map<string, SignedVote>();
   #heldProposals: ProposalMessage[] = [];
@@ -151,8 +157,8 @@ export class BftEngine implements ConsensusEngine {
   async start(): Promise<void> {
     this.#stopped = false;
     const { p2p } = this.#o;
-    p2p.subscribe('proposals', (data, from) => this.#onGossip('proposal', data, from));
-    p2p.subscribe('votes', (data, from) => this.#onGossip('vote', data, from));
+    p2p.subscribe('proposals', (data) => this.#onGossip('proposal', data));
+    p2p.subscribe('votes', (data) => this.#onGossip('vote', data));
     p2p.handle(PROTOCOL_STATUS, async () => this.#status());
     p2p.handle(PROTOCOL_BLOCKS, async (req) => this.#serveBlocks(req));
     p2p.handle(PROTOCOL_BLOCK_BY_HASH, async (req) => this.#serveBlockByHash(req));
@@ -193,7 +199,8 @@ export class BftEngine implements ConsensusEngine {
     const height = this.#o.store.head.height + 1n;
     await this.#loadSet(height);
     if (this.#wal.height() === height) {
-      const inputs = this.#wal.readAll((h) => this.#proposerFn(h));
+      // The log is of the height whose set #loadSet just read, so the resolver needs no arguments.
+      const inputs = this.#wal.readAll(() => this.#proposerFn());
       this.#o.logger.info({ height: height.toString(), inputs: inputs.length }, 'replaying consensus WAL');
       this.#machine = this.#newMachine();
       this.#replaying = true;
@@ -220,7 +227,7 @@ export class BftEngine implements ConsensusEngine {
     this.#heldProposals = [];
   }
 
-  #proposerFn(_height: bigint): (round: number) => string {
+  #proposerFn(): (round: number) => string {
     const set = this.#set;
     const cache = new Map<number, string>();
     return (round) => {
@@ -239,15 +246,15 @@ export class BftEngine implements ConsensusEngine {
       type: 'start',
       height,
       validators: this.#set.map((v) => ({ address: lc(v.address), power: v.power })),
-      proposer: this.#proposerFn(height),
+      proposer: this.#proposerFn(),
     };
     this.#machine = this.#newMachine();
     this.#wal.startHeight(start);
     await this.#step(start, false);
     // Messages that arrived early for this height, now that its validator set is known.
-    const early = this.#early.filter((m) => m.height === height);
-    this.#early = this.#early.filter((m) => m.height > height);
-    for (const m of early) await this.#accept(m.kind, m.data, m.from);
+    const early = this.#early.filter((m) => heightOf(m) === height);
+    this.#early = this.#early.filter((m) => heightOf(m) > height);
+    for (const m of early) await this.#accept(m);
   }
 
   // ---- machine I/O -----------------------------------------------------------------------------
@@ -427,29 +434,27 @@ export class BftEngine implements ConsensusEngine {
 
   // ---- incoming gossip -------------------------------------------------------------------------
 
-  async #onGossip(kind: 'vote' | 'proposal', data: Uint8Array, from: string): Promise<Verdict> {
+  async #onGossip(kind: 'vote' | 'proposal', data: Uint8Array): Promise<Verdict> {
     if (this.#stopped) return 'ignore';
-    const verdict = await this.#serial(() => this.#accept(kind, data, from));
-    return verdict ?? 'ignore';
-  }
-
-  /** Checks one gossiped message against the current height and feeds it to the machine. */
-  async #accept(kind: 'vote' | 'proposal', data: Uint8Array, from: string): Promise<Verdict> {
-    let height: bigint;
-    let decoded: SignedVote | ProposalMessage;
+    let msg: ConsensusMessage;
     try {
-      decoded = kind === 'vote' ? decode(SignedVoteSchema, data) : decode(ProposalMessageSchema, data);
-      height = 'proposal' in decoded ? decoded.proposal.height : decoded.height;
+      msg = kind === 'vote' ? decode(SignedVoteSchema, data) : decode(ProposalMessageSchema, data);
     } catch {
       return 'reject';
     }
+    return (await this.#serial(() => this.#accept(msg))) ?? 'ignore';
+  }
+
+  /** Checks one proposal or vote against the current height and feeds it to the machine. */
+  async #accept(msg: ConsensusMessage): Promise<Verdict> {
+    const height = heightOf(msg);
     if (height < this.#height) return 'ignore';
     if (height > this.#height) {
-      if (this.#early.length < MAX_EARLY_MESSAGES) this.#early.push({ kind, height, data, from });
+      if (this.#early.length < MAX_EARLY_MESSAGES) this.#early.push(msg);
       if (height > this.#height + 1n) void this.#syncFromPeers();
       return 'ignore';
     }
-    return 'proposal' in decoded ? this.#acceptProposal(decoded) : this.#acceptVote(decoded);
+    return 'proposal' in msg ? this.#acceptProposal(msg) : this.#acceptVote(msg);
   }
 
   async #acceptVote(v: SignedVote): Promise<Verdict> {
@@ -471,15 +476,17 @@ export class BftEngine implements ConsensusEngine {
   }
 
   #holdVote(v: SignedVote): void {
-    const key = `${lc(v.validator)}:${v.kind}:${v.round}:${bytesToHex(v.blockHash)}`;
-    if (this.#heldVotes.size < MAX_PULLED_VOTES) this.#heldVotes.set(key, v);
+    if (this.#heldVotes.size < MAX_PULLED_VOTES) this.#heldVotes.set(voteKey(v), v);
+  }
+
+  #holdsProposal(m: ProposalMessage): boolean {
+    return this.#heldProposals.some(
+      (p) => p.proposal.round === m.proposal.round && equalBytes(p.proposal.blockHash, m.proposal.blockHash),
+    );
   }
 
   #holdProposal(m: ProposalMessage): void {
-    const same = this.#heldProposals.some(
-      (p) => p.proposal.round === m.proposal.round && equalBytes(p.proposal.blockHash, m.proposal.blockHash),
-    );
-    if (same) return;
+    if (this.#holdsProposal(m)) return;
     this.#heldProposals.push(m);
     // Keep the latest rounds' proposals: a lagging peer needs the one of the round now running.
     if (this.#heldProposals.length > 4) this.#heldProposals.shift();
@@ -516,23 +523,12 @@ export class BftEngine implements ConsensusEngine {
               await this.#o.p2p.request(peer.id, PROTOCOL_ROUND_STATE, request, { timeoutMs: 3_000 }),
             );
             for (const m of res.proposals) {
-              if (
-                this.#heldProposals.some(
-                  (p) =>
-                    equalBytes(p.proposal.blockHash, m.proposal.blockHash) &&
-                    p.proposal.round === m.proposal.round,
-                )
-              )
-                continue;
-              await this.#serial(() => this.#accept('proposal', encode(ProposalMessageSchema, m), peer.id));
+              if (!this.#holdsProposal(m)) await this.#serial(() => this.#accept(m));
             }
-            const fresh = res.votes.filter(
-              (v) =>
-                !this.#heldVotes.has(`${lc(v.validator)}:${v.kind}:${v.round}:${bytesToHex(v.blockHash)}`),
-            );
+            const fresh = res.votes.filter((v) => !this.#heldVotes.has(voteKey(v)));
             if (fresh.length > 0)
               await this.#serial(async () => {
-                for (const v of fresh) await this.#accept('vote', encode(SignedVoteSchema, v), peer.id);
+                for (const v of fresh) await this.#accept(v);
               });
           } catch (err) {
             this.#o.logger.debug({ err, peer: peer.id }, 'round state pull failed');

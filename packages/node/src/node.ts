@@ -66,6 +66,18 @@ export const NETWORK_TIMEOUTS: TimeoutConfig = {
  */
 export const NETWORK_MAX_TXS_PER_BLOCK = 2_000;
 
+/**
+ * Known, stale or temporarily unaffordable transactions are normal under gossip; one that can never
+ * be valid (bad encoding or signature, wrong chain) is the fault of the peer that relayed it.
+ */
+const HOPELESS_TX_CODES: ReadonlySet<number> = new Set([
+  ERR.TX_DECODE,
+  ERR.BAD_SIGNATURE,
+  ERR.WRONG_CHAIN,
+  ERR.UNKNOWN_MESSAGE,
+  ERR.TX_TOO_LARGE,
+]);
+
 export type NetworkOptions = {
   p2p: { listen: string[]; peers?: string[]; seeds?: string[]; privateKey: Uint8Array };
   timeouts?: TimeoutConfig;
@@ -388,16 +400,7 @@ export class AivmNode implements NodeApi {
       return 'added';
     } catch (err) {
       if (!(err instanceof TxRejected)) return 'known';
-      // Known, stale or temporarily unaffordable transactions are normal under gossip; a tx that can
-      // never be valid (bad encoding or signature, wrong chain) is the sender's fault.
-      const hopeless: number[] = [
-        ERR.TX_DECODE,
-        ERR.BAD_SIGNATURE,
-        ERR.WRONG_CHAIN,
-        ERR.UNKNOWN_MESSAGE,
-        ERR.TX_TOO_LARGE,
-      ];
-      return hopeless.includes(err.code) ? 'invalid' : 'known';
+      return HOPELESS_TX_CODES.has(err.code) ? 'invalid' : 'known';
     }
   }
 

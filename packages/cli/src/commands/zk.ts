@@ -83,6 +83,18 @@ function withModes(c: Command): Command {
     );
 }
 
+/** Adds --ptau (with what it is for in this command) and the repeatable --contribution. */
+function withKeySource(c: Command, ptauHelp: string): Command {
+  return c
+    .option('--ptau <file>', ptauHelp)
+    .option(
+      '--contribution <name:entropy>',
+      'a phase-2 contribution for --ptau (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    );
+}
+
 /** 0x-prefixed 64-digit hex of a field element. */
 function hex(x: bigint): string {
   return `0x${x.toString(16).padStart(64, '0')}`;
@@ -170,15 +182,11 @@ export function registerZkCommands(program: Command): void {
     );
   });
 
-  withModes(zk.command('setup <model>'))
+  withKeySource(
+    withModes(zk.command('setup <model>')),
+    'prepared powers-of-tau file from a public ceremony (production path)',
+  )
     .description('proving and verification keys: development (default, insecure) or from a ceremony ptau')
-    .option('--ptau <file>', 'prepared powers-of-tau file from a public ceremony (production path)')
-    .option(
-      '--contribution <name:entropy>',
-      'a phase-2 contribution (repeatable, with --ptau)',
-      (v: string, p: string[]) => [...p, v],
-      [],
-    )
     .option('--seed <text>', 'seed of the development keys', 'aivm-dev')
     .action(async (file: string, opts, cmd: Command) => {
       await loadZk();
@@ -215,17 +223,13 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  withModes(zk.command('prove <model>'))
+  withKeySource(
+    withModes(zk.command('prove <model>')),
+    'use production keys from this ptau instead of development keys',
+  )
     .description('run the model on an input and prove the output (keys from the cache, made if missing)')
     .requiredOption('--input <file>', 'input tensor, .npy or JSON')
     .option('--out <file>', 'proof file (JSON)', 'proof.json')
-    .option('--ptau <file>', 'use production keys from this ptau instead of development keys')
-    .option(
-      '--contribution <name:entropy>',
-      'phase-2 contribution for --ptau (repeatable)',
-      (v: string, p: string[]) => [...p, v],
-      [],
-    )
     .action(async (file: string, opts, cmd: Command) => {
       await loadZk();
       const { model, id } = await loadArtifact(file);
@@ -271,19 +275,12 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  withModes(zk.command('verify <proof>'))
+  withKeySource(withModes(zk.command('verify <proof>')), 'verify against production keys from this ptau')
     .description("verify a proof against a model's verification key")
     .requiredOption('--model <artifact>', 'the model artifact the proof is about')
     .option(
       '--commitment <hex|decimal>',
       "with --weights private: the published weight commitment the proof must carry (default: the artifact's)",
-    )
-    .option('--ptau <file>', 'verify against production keys from this ptau')
-    .option(
-      '--contribution <name:entropy>',
-      'phase-2 contribution for --ptau (repeatable)',
-      (v: string, p: string[]) => [...p, v],
-      [],
     )
     .action(async (proofFile: string, opts, cmd: Command) => {
       await loadZk();
@@ -326,16 +323,9 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  withModes(zk.command('export-verifier <model>'))
+  withKeySource(withModes(zk.command('export-verifier <model>')), 'export for production keys from this ptau')
     .description("write the Solidity verifier contract for a model's keys")
     .option('--out <file>', 'Solidity file', 'Verifier.sol')
-    .option('--ptau <file>', 'export for production keys from this ptau')
-    .option(
-      '--contribution <name:entropy>',
-      'phase-2 contribution for --ptau (repeatable)',
-      (v: string, p: string[]) => [...p, v],
-      [],
-    )
     .action(async (file: string, opts, cmd: Command) => {
       await loadZk();
       const { model, id } = await loadArtifact(file);
