@@ -37,7 +37,11 @@ export const BlockByHashResponseSchema = t.array(BlockSchema, 1);
  * Everything a node holds for its current height: pulled by peers that missed gossip (joined late,
  * restarted, or lost messages), because gossip delivers each message once and never again.
  */
-export const RoundStateRequestSchema = t.struct('RoundStateRequest', { height: t.uint64 });
+export const RoundStateRequestSchema = t.struct('RoundStateRequest', {
+  height: t.uint64,
+  /** Proposals (round and block hash) the requester already holds: their large blocks are not sent again. */
+  haveProposals: t.array(t.struct('HeldProposal', { round: t.uint32, blockHash: t.bytes32 }), 4),
+});
 export const MAX_PULLED_VOTES = 4_096;
 export const RoundStateResponseSchema = t.struct('RoundStateResponse', {
   proposals: t.array(ProposalMessageSchema, 4),

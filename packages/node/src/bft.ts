@@ -493,11 +493,14 @@ export class BftEngine implements ConsensusEngine {
   }
 
   async #serveRoundState(req: Uint8Array): Promise<Uint8Array> {
-    const { height } = decode(RoundStateRequestSchema, req);
+    const { height, haveProposals } = decode(RoundStateRequestSchema, req);
     const current = height === this.#height;
     const proposals: ProposalMessage[] = [];
     let bytes = 0;
     for (const m of current ? [...this.#heldProposals].reverse() : []) {
+      const held = (h: { round: number; blockHash: Uint8Array }) =>
+        h.round === m.proposal.round && equalBytes(h.blockHash, m.proposal.blockHash);
+      if (haveProposals.some(held)) continue;
       bytes += encodeBlock(m.block).length;
       if (proposals.length > 0 && bytes > MAX_RESPONSE_PAYLOAD) break;
       proposals.push(m);
@@ -514,7 +517,13 @@ export class BftEngine implements ConsensusEngine {
     this.#pulling = true;
     try {
       const height = this.#height;
-      const request = encode(RoundStateRequestSchema, { height });
+      const request = encode(RoundStateRequestSchema, {
+        height,
+        haveProposals: this.#heldProposals.map((m) => ({
+          round: m.proposal.round,
+          blockHash: m.proposal.blockHash,
+        })),
+      });
       await Promise.all(
         this.#o.p2p.peers().map(async (peer) => {
           try {
