@@ -57,11 +57,19 @@ test('gossip: nodes of different networks are disconnected and exchange nothing'
     await waitFor('same-network subscription', () => nodes[0].topicPeers('txs').length === 1);
     // identify reveals b lacks chain-a's hello protocol; the connection is dropped
     await waitFor('foreign peer dropped', () => !nodes[0].peers().some((p) => p.id === nodes[1].peerId));
-    await nodes[0].publish('txs', enc('x'));
-    await nodes[1].publish('txs', enc('y'));
-    await waitFor('a2 gets x', () => got.includes('a2:x'));
+    // Gossip is best effort while the mesh forms (heartbeats are slow on a loaded machine): publish
+    // distinct messages on both networks until chain-a's one arrives.
+    for (let i = 0; !got.some((g) => g.startsWith('a2:')) && i < 40; i++) {
+      await nodes[0].publish('txs', enc(`x${i}`));
+      await nodes[1].publish('txs', enc(`y${i}`));
+      await sleep(250);
+    }
     await sleep(300);
-    assert.deepEqual(got, ['a2:x']);
+    assert.ok(got.length > 0, 'chain-a never delivered');
+    assert.ok(
+      got.every((g) => /^a2:x\d+$/.test(g)),
+      `only a2 may receive, and only chain-a's messages: ${JSON.stringify(got)}`,
+    );
   } finally {
     await stopAll(nodes);
   }
