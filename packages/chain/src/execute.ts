@@ -264,6 +264,7 @@ export async function executeBlock(
       height: h.height,
       timeMs: h.timeMs,
       proposer: h.proposer,
+      parentHash: h.parentHash,
       lastCommit: { round, signers: signatures.map((s) => s.validator) },
     },
     chain,

@@ -91,6 +91,7 @@ export async function initGenesis(
     height: 0n,
     timeMs,
     proposer: ZERO_ADDRESS,
+    parentHash: new Uint8Array(32),
     lastCommit: { round: 0, signers: [] },
   };
   const overlay = new StateOverlay(state);

@@ -21,6 +21,8 @@ export type BlockInfo = {
   height: bigint;
   timeMs: bigint;
   proposer: Address;
+  /** Hash of the parent block's header (zero in genesis): the chain's shared, unchosen randomness. */
+  parentHash: Uint8Array;
   lastCommit: { round: number; signers: readonly Address[] };
 };
 

@@ -44,6 +44,7 @@ export async function buildBlock(
     height: parent.height + 1n,
     timeMs,
     proposer: opts.proposer,
+    parentHash: headerHash(parent),
     lastCommit: { round: lastCommit.round, signers: lastCommit.signatures.map((s) => s.validator) },
   };
   const exec = await BlockExecution.begin(store.state, info, store.chain);

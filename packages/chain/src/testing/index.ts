@@ -224,6 +224,7 @@ export async function buildBlock(
     height: parent.height + 1n,
     timeMs: parent.timeMs + (opts.timeStepMs ?? 1_000n),
     proposer: proposerFor(current, 0) as Address,
+    parentHash: headerHash(parent),
     lastCommit: { round: lastCommit.round, signers: lastCommit.signatures.map((s) => s.validator) },
   };
   const exec = await BlockExecution.begin(tc.state, info, tc.chain);
@@ -233,7 +234,6 @@ export async function buildBlock(
   const block: Block = {
     header: {
       ...headerInfo,
-      parentHash: headerHash(parent),
       stateRoot: result.stateRoot,
       txRoot: result.txRoot,
       resultsRoot: result.resultsRoot,

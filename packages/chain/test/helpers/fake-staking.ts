@@ -312,6 +312,7 @@ export async function runBlock(
     height: h.height,
     timeMs: h.timeMs,
     proposer: '0x0000000000000000000000000000000000000000' as Address,
+    parentHash: new Uint8Array(32),
     lastCommit: { round: 0, signers: opts.signers ?? [] },
   };
   const exec = await BlockExecution.begin(h.state, info, h.chain);
