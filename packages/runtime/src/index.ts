@@ -2,10 +2,11 @@
 // -> integer kernels whose results are bit-identical everywhere. Browser-safe.
 
 export * from './artifact.ts';
+export * from './commit.ts';
 export * from './cost.ts';
 export { runFloat } from './float/execute.ts';
 export * from './graph.ts';
-export { runInt } from './int/execute.ts';
+export { runInt, runIntNode } from './int/execute.ts';
 export { validateQuantModel } from './int/validate.ts';
 export { readNpy } from './npy.ts';
 export { importOnnx } from './onnx/import.ts';

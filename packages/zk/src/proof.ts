@@ -387,3 +387,89 @@ export function keccak256(data: Uint8Array): Uint8Array {
     for (let j = 0; j < 8; j++) out[8 * i + j] = Number((s[i] >> BigInt(8 * j)) & 0xffn);
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Verification keys in binary (stored on chain by the models module)
+//
+// Layout: "avk" 0x01, nPublic (uint32 BE), then 32-byte big-endian words: alpha (x, y), beta,
+// gamma, delta (x.c0, x.c1, y.c0, y.c1 each), then nPublic + 1 IC points (x, y). Every point is
+// checked to lie on its curve when decoding; the point at infinity is refused.
+
+const VK_MAGIC = [0x61, 0x76, 0x6b, 0x01];
+
+/** Size in bytes of encodeVerificationKey's output for n public signals. */
+export function binaryVerificationKeySize(nPublic: number): number {
+  return HEADER + 32 * (2 + 4 * 3 + 2 * (nPublic + 1));
+}
+
+export function encodeVerificationKey(vk: VerificationKey): Uint8Array {
+  if (vk === null || typeof vk !== 'object') throw new ProofFormatError('not a verification key');
+  if (vk.protocol !== 'groth16') throw new ProofFormatError(`protocol ${String(vk.protocol)} is not groth16`);
+  if (!Array.isArray(vk.IC) || vk.IC.length !== vk.nPublic + 1)
+    throw new ProofFormatError(`IC must hold nPublic + 1 = ${vk.nPublic + 1} points`);
+  const alpha = g1(vk.vk_alpha_1, 'vk_alpha_1');
+  const g2s = [
+    g2(vk.vk_beta_2, 'vk_beta_2'),
+    g2(vk.vk_gamma_2, 'vk_gamma_2'),
+    g2(vk.vk_delta_2, 'vk_delta_2'),
+  ];
+  const ic = vk.IC.map((p, i) => g1(p, `IC[${i}]`));
+  const out = new Uint8Array(binaryVerificationKeySize(vk.nPublic));
+  out.set(VK_MAGIC, 0);
+  new DataView(out.buffer).setUint32(4, vk.nPublic, false);
+  const words = [...alpha, ...g2s.flatMap(([x, y]) => [x[0], x[1], y[0], y[1]]), ...ic.flat()];
+  words.forEach((w, i) => {
+    put(out, HEADER + 32 * i, w);
+  });
+  return out;
+}
+
+/** Strict inverse of encodeVerificationKey (snarkjs JSON form, without vk_alphabeta_12). */
+export function decodeVerificationKey(bytes: Uint8Array): VerificationKey {
+  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER)
+    throw new ProofFormatError('binary verification key is too short');
+  if (VK_MAGIC.some((m, i) => bytes[i] !== m)) throw new ProofFormatError('not a binary verification key');
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, false);
+  if (n > 100_000 || bytes.length !== binaryVerificationKeySize(n))
+    throw new ProofFormatError(
+      `binary verification key is ${bytes.length} bytes, not a key for ${n} signals`,
+    );
+  const w = (i: number, what: string) => {
+    const x = get(bytes, HEADER + 32 * i);
+    if (x >= Q) throw new ProofFormatError(`${what} is not a base-field element`);
+    return x;
+  };
+  const s = (x: bigint) => x.toString();
+  const p1 = (i: number, what: string): string[] => {
+    const x = w(i, what);
+    const y = w(i + 1, what);
+    if ((x === 0n && y === 0n) || !onG1(x, y)) throw new ProofFormatError(`${what} is not a curve point`);
+    return [s(x), s(y), '1'];
+  };
+  const p2 = (i: number, what: string): string[][] => {
+    const x: F2 = [w(i, what), w(i + 1, what)];
+    const y: F2 = [w(i + 2, what), w(i + 3, what)];
+    if ((x[0] === 0n && x[1] === 0n) || !onG2(x, y))
+      throw new ProofFormatError(`${what} is not a twist point`);
+    return [
+      [s(x[0]), s(x[1])],
+      [s(y[0]), s(y[1])],
+      ['1', '0'],
+    ];
+  };
+  return {
+    protocol: 'groth16',
+    curve: 'bn128',
+    nPublic: n,
+    vk_alpha_1: p1(0, 'alpha'),
+    vk_beta_2: p2(2, 'beta'),
+    vk_gamma_2: p2(6, 'gamma'),
+    vk_delta_2: p2(10, 'delta'),
+    IC: Array.from({ length: n + 1 }, (_, k) => p1(14 + 2 * k, `IC[${k}]`)),
+  };
+}
+
+/** keccak256 of the binary verification key: the hash a model publishes. */
+export function verificationKeyHash(vk: VerificationKey | Uint8Array): Uint8Array {
+  return keccak256(vk instanceof Uint8Array ? vk : encodeVerificationKey(vk));
+}

@@ -500,3 +500,42 @@ function runNode(node: QuantNode, ins: (QuantTensor | undefined)[], pr: Prepared
       fail(where, `kernel ${String(node.kernel)} is not supported`);
   }
 }
+
+/**
+ * Runs node `index` of the model alone, on the given values of its non-constant inputs (by value
+ * name; constants come from the model). The re-execution step of an optimistic-tier dispute:
+ * bit-identical to the same node inside runInt. Each given tensor takes the scale the model
+ * declares for its value, and must have the declared integer type.
+ */
+export function runIntNode(
+  model: QuantModel,
+  index: number,
+  values: Record<string, QuantTensor>,
+): QuantTensor {
+  const pr = prepare(model);
+  const node = model.nodes[index];
+  if (!node) throw new ModelError(`the model has no node ${index} (it has ${model.nodes.length})`);
+  const ins = node.inputs.map((name) => {
+    if (name === '') return undefined;
+    const c = pr.constants.get(name);
+    if (c) return c;
+    const t = values[name];
+    const v = pr.values.get(name);
+    if (!t) throw new ModelError(`input "${name}" is not given`, { node: node.name, op: node.op });
+    if (!v) throw new ModelError(`value "${name}" has no description`, { node: node.name, op: node.op });
+    if (t.dtype !== v.dtype || !(t.data instanceof ARRAY_OF[v.dtype]))
+      throw new ModelError(`input "${name}" must be ${v.dtype}, got ${t.dtype}`, {
+        node: node.name,
+        op: node.op,
+      });
+    let n = 1;
+    for (const d of t.shape) n *= d;
+    if (n !== t.data.length || t.shape.length !== v.shape.length)
+      throw new ModelError(`input "${name}" has shape ${formatShape(t.shape)} for ${t.data.length} values`, {
+        node: node.name,
+        op: node.op,
+      });
+    return { ...t, scale: v.scale };
+  });
+  return runNode(node, ins, pr);
+}
