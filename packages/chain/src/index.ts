@@ -16,6 +16,77 @@ export { getBalance, getSupply } from './modules/bank/store.ts';
 export { DISTRIBUTION_ACCOUNT } from './modules/distribution/store.ts';
 export { GOV_ACCOUNT } from './modules/gov/store.ts';
 export * from './modules/index.ts';
+export { assignmentSeed, drawProvider } from './modules/inference/assign.ts';
+export {
+  InferenceAddStake,
+  InferenceChallenge,
+  InferenceOneStep,
+  InferenceRegisterProvider,
+  InferenceRequest,
+  InferenceReveal,
+  InferenceSubmitProof,
+  InferenceSubmitResult,
+  InferenceUnbond,
+  InferenceUpdateProvider,
+} from './modules/inference/messages.ts';
+export { inferenceModule } from './modules/inference/module.ts';
+export { type InferenceParams, inferenceParams } from './modules/inference/params.ts';
+export {
+  type Dispute as InferenceDispute,
+  getDispute as getInferenceDispute,
+  getProvider as getInferenceProvider,
+  getRequest as getInferenceRequest,
+  INFERENCE_ACCOUNT,
+  type Provider as InferenceProvider,
+  REQUEST_STATUSES as INFERENCE_REQUEST_STATUSES,
+  type Request as InferenceRequestRecord,
+  type RequestStatus as InferenceRequestStatus,
+} from './modules/inference/store.ts';
+export {
+  acceptsRequests,
+  artifactOnChain,
+  clearModelCache,
+  countQuery,
+  creditReviewers,
+  curationScore,
+  expectedPublicSignals,
+  getModel,
+  getVerificationKey,
+  hasTier,
+  loadQuantModel,
+  type ModelsKeeper,
+  markFaulty,
+  modelShapes,
+  parseShape,
+  pendingReward,
+  shapeSize,
+  vkOnChain,
+} from './modules/models/keeper.ts';
+export {
+  ModelsClaimRewards,
+  ModelsDeprecate,
+  ModelsPublish,
+  ModelsReview,
+  ModelsSetPrice,
+  ModelsTransfer,
+  ModelsUnreview,
+  ModelsUpload,
+} from './modules/models/messages.ts';
+export { createModelsModule, type ModelsModule, modelsModule } from './modules/models/module.ts';
+export { modelsParams } from './modules/models/params.ts';
+export {
+  CHUNK_BYTES,
+  MAX_UPLOAD_BYTES,
+  MAX_VK_BYTES,
+  MODELS_ACCOUNT,
+  type ModelRecord,
+  type ModelStatus,
+  PART_ARTIFACT,
+  PART_VK,
+  TIER_ONCHAIN,
+  TIER_OPTIMISTIC,
+  TIER_ZK,
+} from './modules/models/store.ts';
 export { SlashingSubmitEvidence, SlashingUnjail } from './modules/slashing/messages.ts';
 export { slashingParams } from './modules/slashing/params.ts';
 export { NO_HOOKS } from './modules/staking/hooks.ts';

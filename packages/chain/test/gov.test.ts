@@ -51,6 +51,7 @@ describe('gov', () => {
       paramsJson: '',
       recipient: ZERO,
       amountWei: 0n,
+      modelId: '',
       initialDepositWei: deposit,
       ...fields,
     });
@@ -355,6 +356,7 @@ describe('gov with the real staking module', () => {
         paramsJson: '',
         recipient: ZERO,
         amountWei: 0n,
+        modelId: '',
         initialDepositWei: MIN_DEPOSIT,
       }),
     ]);

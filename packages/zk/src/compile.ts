@@ -12,7 +12,7 @@
 // reads no weight value, so every W of an architecture (with the same rescale multipliers and
 // shifts, which stay constants) has the same R1CS and the same keys.
 // Browser-safe: no node: imports.
-import { ModelError, type QuantModel, type QuantNode, type QuantTensor } from '@aivm/runtime';
+import { ModelError, type QuantModel, type QuantNode, type QuantTensor } from '@aivm/runtime/core';
 import { commitGadget, lcSignal } from './poseidon.ts';
 import {
   addTerm,

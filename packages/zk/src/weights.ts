@@ -17,7 +17,7 @@
 // Rescale multipliers and shifts are NOT committed: they remain circuit constants and are part of
 // the published circuit (and therefore of its verification key), not a secret.
 // Browser-safe: no node: imports.
-import { ModelError, type QuantModel, type QuantNode } from '@aivm/runtime';
+import { ModelError, type QuantModel, type QuantNode } from '@aivm/runtime/core';
 import { commitInputs } from './poseidon.ts';
 import { fmod } from './r1cs.ts';
 

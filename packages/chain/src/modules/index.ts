@@ -3,6 +3,8 @@ import { authModule } from './auth/module.ts';
 import { bankModule } from './bank/module.ts';
 import { distributionHooks, distributionModule } from './distribution/module.ts';
 import { createGovModule } from './gov/module.ts';
+import { createInferenceModule } from './inference/module.ts';
+import { createModelsModule } from './models/module.ts';
 import { createSlashingModule } from './slashing/module.ts';
 import type { StakingHooks } from './staking/hooks.ts';
 import { createStakingModule } from './staking/module.ts';
@@ -25,6 +27,8 @@ export function defaultModules(opts: { stakingHooks?: StakingHooks } = {}): Modu
     staking,
     distributionModule,
     createSlashingModule(staking.keeper),
+    createModelsModule(),
+    createInferenceModule(),
   ];
   modules.push(createGovModule(() => modules));
   return modules;
@@ -36,6 +40,7 @@ export {
   authModule,
   bankModule,
   createGovModule,
+  createInferenceModule,
   createSlashingModule,
   createStakingModule,
   distributionModule,

@@ -16,6 +16,8 @@ import {
 import { burn, transfer } from '../bank/store.ts';
 import { spendCommunityPool } from '../distribution/f1.ts';
 import type { StakingView } from '../distribution/staking-view.ts';
+import type { ModelsKeeper } from '../models/keeper.ts';
+import type { ModelsModule } from '../models/module.ts';
 import { type GovDeposit, type GovSubmitProposal, type GovVote, PROPOSAL_KINDS } from './messages.ts';
 import { type GovParams, govParams } from './params.ts';
 import {
@@ -85,6 +87,13 @@ export async function resolveParamChange(
   return { def, params };
 }
 
+/** The models keeper, for modelFault proposals. */
+function modelsKeeper(modules: readonly Module[]): ModelsKeeper {
+  const models = modules.find((m) => m.name === 'models') as ModelsModule | undefined;
+  if (!models?.keeper) throw new ModuleError('the models module is not installed');
+  return models.keeper;
+}
+
 function startVoting(p: Proposal, nowMs: bigint, params: GovParams): void {
   p.status = 'voting';
   p.votingStartMs = nowMs;
@@ -105,6 +114,7 @@ export async function handleSubmitProposal(
   requireThat(msg.title.trim().length > 0, 'title must not be empty');
   const isParam = msg.kind === 'paramChange';
   const isSpend = msg.kind === 'communityPoolSpend';
+  const isFault = msg.kind === 'modelFault';
   requireThat(
     isParam || (msg.paramModule === '' && msg.paramsJson === ''),
     `a ${msg.kind} proposal takes no paramModule/paramsJson`,
@@ -113,6 +123,11 @@ export async function handleSubmitProposal(
     isSpend || (msg.amountWei === 0n && msg.recipient === ZERO_ADDRESS),
     `a ${msg.kind} proposal takes no recipient/amountWei`,
   );
+  requireThat(isFault || msg.modelId === '', `a ${msg.kind} proposal takes no modelId`);
+  if (isFault) {
+    requireThat(msg.modelId !== '', 'modelId must be set');
+    await modelsKeeper(deps.modules()).checkCanMarkFaulty(ctx, msg.modelId);
+  }
   if (isParam) await resolveParamChange(ctx, deps.modules(), msg.paramModule, msg.paramsJson);
   if (isSpend) {
     requireThat(msg.amountWei > 0n, 'amountWei must be positive');
@@ -139,6 +154,7 @@ export async function handleSubmitProposal(
     paramsJson: msg.paramsJson,
     recipient: msg.recipient,
     amountWei: msg.amountWei,
+    modelId: msg.modelId,
     status: 'deposit',
     submitTimeMs: now,
     depositEndMs: now + params.maxDepositPeriodMs,
@@ -231,6 +247,8 @@ async function executeProposal(ctx: ExecContext, deps: GovDeps, p: Proposal): Pr
     writeParams(ctx, p.paramModule, def, params as never);
   } else if (p.kind === 'communityPoolSpend') {
     await spendCommunityPool(ctx, p.recipient, p.amountWei);
+  } else if (p.kind === 'modelFault') {
+    await modelsKeeper(deps.modules()).markFaulty(ctx, p.modelId);
   }
 }
 

@@ -1,4 +1,4 @@
-// gov: proposals (text, parameter change of any module, community-pool spend) with deposits,
+// gov: proposals (text, parameter change of any module, community-pool spend, model fault) with deposits,
 // stake-weighted voting with delegator inheritance, tally at the end of the voting period and
 // execution of passed proposals.
 
@@ -29,7 +29,8 @@ export function createGovModule(
     messages: {
       'gov/submitProposal': defineMsg({
         schema: GovSubmitProposal,
-        description: 'Submit a proposal (text, paramChange, communityPoolSpend) with an initial deposit',
+        description:
+          'Submit a proposal (text, paramChange, communityPoolSpend, modelFault) with an initial deposit',
         handler: (ctx, msg, sender) => handleSubmitProposal(ctx, deps, msg, sender),
       }),
       'gov/deposit': defineMsg({

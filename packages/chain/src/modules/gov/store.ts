@@ -40,6 +40,8 @@ export const ProposalSchema = t.struct('GovProposal', {
   paramsJson: t.string(4_096),
   recipient: t.address,
   amountWei: t.uint256,
+  /** The model a modelFault proposal names, '' for other kinds. */
+  modelId: t.string(128),
   status: t.string(16),
   submitTimeMs: t.uint64,
   depositEndMs: t.uint64,

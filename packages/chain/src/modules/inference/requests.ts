@@ -1,0 +1,325 @@
+// inference/request (all tiers; the on-chain tier executes here), inference/submitProof (zk) and
+// inference/submitResult (optimistic).
+
+import type { Infer } from '@aivm/codec';
+import type { Address } from '@aivm/crypto';
+import { encodeOutput, estimateGas, runInt } from '@aivm/runtime/core';
+import { decodeProofPoints, type VerificationKey, zkPublicSignals } from '@aivm/zk';
+import { ModuleError } from '../../errors.ts';
+import { verifyMerkleProof } from '../../merkle.ts';
+import { type ExecContext, readParams, requireThat } from '../../module.ts';
+import { transfer } from '../bank/store.ts';
+import {
+  getModel,
+  getVerificationKey,
+  hasTier,
+  loadQuantModel,
+  modelShapes,
+  shapeSize,
+} from '../models/keeper.ts';
+import { modelsParams } from '../models/params.ts';
+import type { ModelRecord } from '../models/store.ts';
+import { eligibleCandidates } from './assign.ts';
+import {
+  advance,
+  assignSlot,
+  emptySlot,
+  failRequest,
+  isTerminal,
+  M,
+  paySlot,
+  reassignSlot,
+  releaseJob,
+  setStatus,
+  slashAndBurn,
+} from './keeper.ts';
+import type { InferenceRequest, InferenceSubmitProof, InferenceSubmitResult } from './messages.ts';
+import { type InferenceParams, inferenceParams } from './params.ts';
+import {
+  DUE,
+  getInput,
+  getRequest,
+  INFERENCE_ACCOUNT,
+  indexByRequester,
+  nextRequestId,
+  type Request,
+  sameAddress,
+  scheduleDue,
+  setInput,
+  setRequest,
+  TIER_NAMES,
+  TIER_ONCHAIN,
+  TIER_OPTIMISTIC,
+  TIER_ZK,
+} from './store.ts';
+import { inputLeaf, inputTensor, outputLeaf } from './tensors.ts';
+
+const fmt = (shape: number[]) => `[${shape.join(',')}]`;
+
+/** Checks a request's input against the model's input shape at batch 1. */
+function checkInput(model: ModelRecord, input: Uint8Array, params: InferenceParams): void {
+  requireThat(
+    input.length <= params.maxInputBytes,
+    `input is ${input.length} bytes; at most ${params.maxInputBytes} (maxInputBytes)`,
+  );
+  const shape = modelShapes(model).input;
+  const need = shapeSize(shape);
+  requireThat(
+    input.length === need,
+    `input is ${input.length} bytes; the model's input ${fmt(shape)} needs ${need} int8 values`,
+  );
+  const at = input.indexOf(0x80);
+  requireThat(at < 0, `input holds -128 at ${at}: quantized values lie in [-127, 127]`);
+}
+
+/** The output must hold exactly the model's output elements, as int32 little-endian. */
+function checkOutput(model: ModelRecord, output: Uint8Array): void {
+  const shape = modelShapes(model).output;
+  const need = shapeSize(shape) * 4;
+  requireThat(
+    output.length === need,
+    `output is ${output.length} bytes; the model's output ${fmt(shape)} needs ${need} (int32 little-endian)`,
+  );
+}
+
+export async function handleRequest(
+  ctx: ExecContext,
+  msg: Infer<typeof InferenceRequest>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, M, inferenceParams);
+  const model = await getModel(ctx, msg.modelId);
+  requireThat(model !== undefined, `model ${msg.modelId} does not exist`);
+  requireThat(model.status === 'active', `model ${model.id} is ${model.status}; it takes no requests`);
+  const tierName = TIER_NAMES[msg.tier];
+  requireThat(tierName !== undefined, 'tier must be one of 1 (on-chain), 2 (zk), 4 (optimistic)');
+  requireThat(hasTier(model, msg.tier), `model ${model.id} does not offer the ${tierName} tier`);
+  if (msg.tier === TIER_ONCHAIN)
+    requireThat(msg.redundancy === 1, 'redundancy must be 1 for the on-chain tier');
+  else
+    requireThat(
+      msg.redundancy >= 1 && msg.redundancy <= params.maxRedundancy,
+      `redundancy must be within 1..${params.maxRedundancy}`,
+    );
+  checkInput(model, msg.input, params);
+  const fee = model.priceWei * BigInt(msg.redundancy);
+  requireThat(
+    msg.maxFeeWei >= fee,
+    `maxFeeWei ${msg.maxFeeWei} is below the fee ${fee} wei (price ${model.priceWei} x redundancy ${msg.redundancy})`,
+  );
+
+  const id = await nextRequestId(ctx);
+  await transfer(ctx, sender, INFERENCE_ACCOUNT, msg.maxFeeWei);
+  const height = ctx.block.height;
+  const req: Request = {
+    id,
+    requester: sender,
+    modelId: model.id,
+    tier: msg.tier,
+    redundancy: msg.redundancy,
+    maxFeeWei: msg.maxFeeWei,
+    priceWei: model.priceWei,
+    status: 'pending',
+    reason: 'request accepted',
+    createdAt: height,
+    updatedAt: height,
+    output: new Uint8Array(0),
+    computeGas: 0n,
+    fees: { ownerWei: 0n, providerWei: 0n, reviewersWei: 0n, protocolWei: 0n, refundWei: 0n },
+    tried: [],
+    slots: Array.from({ length: msg.redundancy }, emptySlot),
+  };
+  setInput(ctx, id, msg.input);
+  await indexByRequester(ctx, sender, id);
+  ctx.emit(M, 'status', { id: id.toString(), status: 'pending', reason: 'request accepted' });
+
+  if (msg.tier === TIER_ONCHAIN) await executeOnChain(ctx, params, req, msg.input);
+  else {
+    const eligible = await eligibleCandidates(ctx, req, params);
+    for (let i = 0; i < req.slots.length; i++)
+      await assignSlot(ctx, params, req, i, undefined, true, eligible);
+    await advance(ctx, req, 'providers drawn');
+  }
+  setRequest(ctx, req);
+}
+
+/** The on-chain tier: runs the model here, charging the runtime's gas estimate, and pays at once. */
+async function executeOnChain(
+  ctx: ExecContext,
+  params: InferenceParams,
+  req: Request,
+  input: Uint8Array,
+): Promise<void> {
+  const qm = await loadQuantModel(ctx, req.modelId);
+  const x = inputTensor(qm, input);
+  const name = qm.inputs[0]!;
+  const limit = (await readParams(ctx, 'models', modelsParams)).maxOnchainGas;
+  let gas: bigint;
+  let output: Uint8Array;
+  try {
+    gas = estimateGas(qm, { [name]: x.shape }).gas;
+  } catch (err) {
+    throw new ModuleError(`model ${req.modelId} cannot be priced: ${(err as Error).message}`);
+  }
+  requireThat(gas <= limit, `execution needs ${gas} gas, above maxOnchainGas ${limit}`);
+  ctx.gas.consume(gas);
+  try {
+    const run = runInt(qm, { [name]: x });
+    output = encodeOutput(run.outputs[qm.outputs[0]!]!);
+  } catch (err) {
+    throw new ModuleError(`model ${req.modelId} failed to execute: ${(err as Error).message}`);
+  }
+  req.computeGas = gas;
+  const slot = req.slots[0]!;
+  slot.status = 'finalized';
+  slot.output = output;
+  slot.computedAt = ctx.block.height;
+  setStatus(ctx, req, 'computed', 'executed on chain');
+  await paySlot(ctx, params, req, 0);
+  await advance(ctx, req, 'executed on chain');
+}
+
+/** The open slot of `req` assigned to `sender`, or a ModuleError. */
+function assignedSlot(req: Request, sender: Address): number {
+  const index = req.slots.findIndex((s) => s.status === 'assigned' && sameAddress(s.provider, sender));
+  requireThat(index >= 0, `${sender} holds no assigned slot of request ${req.id}`);
+  return index;
+}
+
+async function openRequest(ctx: ExecContext, id: bigint, tier: number): Promise<Request> {
+  const req = await getRequest(ctx, id);
+  requireThat(req !== undefined, `request ${id} does not exist`);
+  requireThat(req.tier === tier, `request ${id} is not a ${TIER_NAMES[tier]} request`);
+  requireThat(!isTerminal(req), `request ${id} is ${req.status}`);
+  return req;
+}
+
+/** Verifies a Groth16 proof against the rebuilt public signals; any failure is an invalid proof. */
+async function verifyZk(
+  vk: VerificationKey,
+  proofBytes: Uint8Array,
+  model: ModelRecord,
+  output: Int32Array,
+  input: Int8Array,
+): Promise<boolean> {
+  try {
+    const proof = decodeProofPoints(proofBytes);
+    const publicSignals = zkPublicSignals({
+      output,
+      input,
+      inputs: model.zkInputs === 1 ? 'committed' : 'public',
+      weightCommitment: model.zkWeights === 1 ? model.weightCommitment : undefined,
+    });
+    if (publicSignals.length !== vk.nPublic) return false;
+    const { verifyProof } = await import('@aivm/zk/verify');
+    return (await verifyProof(vk, { proof, publicSignals })) === true;
+  } catch {
+    return false;
+  }
+}
+
+function int32s(bytes: Uint8Array): Int32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Int32Array(bytes.length >> 2);
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true);
+  return out;
+}
+
+function int8s(bytes: Uint8Array): Int8Array {
+  return new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+export async function handleSubmitProof(
+  ctx: ExecContext,
+  msg: Infer<typeof InferenceSubmitProof>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, M, inferenceParams);
+  const req = await openRequest(ctx, msg.requestId, TIER_ZK);
+  const index = assignedSlot(req, sender);
+  const slot = req.slots[index]!;
+  requireThat(
+    ctx.block.height <= slot.deadline,
+    `the deadline of slot ${index} passed at height ${slot.deadline}`,
+  );
+  const model = await getModel(ctx, req.modelId);
+  if (!model || model.status === 'faulty') {
+    await failRequest(ctx, req, `model ${req.modelId} is faulty`);
+    setRequest(ctx, req);
+    return;
+  }
+  checkOutput(model, msg.output);
+  const input = await getInput(ctx, req.id);
+  ctx.gas.consume(params.zkVerifyGas);
+  const vk = await getVerificationKey(ctx, req.modelId);
+  const valid = await verifyZk(vk, msg.proof, model, int32s(msg.output), int8s(input));
+  await releaseJob(ctx, sender);
+  if (valid) {
+    slot.status = 'proven';
+    slot.seq += 1;
+    slot.output = msg.output;
+    slot.computedAt = ctx.block.height;
+    ctx.emit(M, 'proven', { id: req.id.toString(), slot: index.toString(), provider: sender });
+    await paySlot(ctx, params, req, index);
+    await advance(ctx, req, `proof of slot ${index} verified`);
+  } else {
+    await slashAndBurn(
+      ctx,
+      sender,
+      params.faultSlashBps,
+      `invalid proof for request ${req.id} slot ${index}`,
+    );
+    await reassignSlot(ctx, params, req, index, 'invalid proof', undefined);
+  }
+  setRequest(ctx, req);
+}
+
+export async function handleSubmitResult(
+  ctx: ExecContext,
+  msg: Infer<typeof InferenceSubmitResult>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, M, inferenceParams);
+  const req = await openRequest(ctx, msg.requestId, TIER_OPTIMISTIC);
+  const index = assignedSlot(req, sender);
+  const slot = req.slots[index]!;
+  requireThat(
+    ctx.block.height <= slot.deadline,
+    `the deadline of slot ${index} passed at height ${slot.deadline}`,
+  );
+  const model = await getModel(ctx, req.modelId);
+  if (!model || model.status === 'faulty') {
+    await failRequest(ctx, req, `model ${req.modelId} is faulty`);
+    setRequest(ctx, req);
+    return;
+  }
+  checkOutput(model, msg.output);
+  const qm = await loadQuantModel(ctx, req.modelId);
+  const count = qm.nodes.length + 1;
+  const input = await getInput(ctx, req.id);
+  requireThat(
+    verifyMerkleProof(msg.layerRoot, 0, count, inputLeaf(qm, input), msg.inputProof),
+    'inputProof does not show the request input as leaf 0 of layerRoot',
+  );
+  requireThat(
+    verifyMerkleProof(msg.layerRoot, count - 1, count, outputLeaf(qm, msg.output), msg.outputProof),
+    `outputProof does not show the output as leaf ${count - 1} of layerRoot`,
+  );
+  await releaseJob(ctx, sender);
+  const height = ctx.block.height;
+  slot.status = 'computed';
+  slot.seq += 1;
+  slot.output = msg.output;
+  slot.layerRoot = msg.layerRoot;
+  slot.computedAt = height;
+  await scheduleDue(ctx, height + params.challengeWindowBlocks, {
+    kind: DUE.WINDOW,
+    requestId: req.id,
+    slot: index,
+    seq: slot.seq,
+    address: sender,
+  });
+  ctx.emit(M, 'computed', { id: req.id.toString(), slot: index.toString(), provider: sender });
+  await advance(ctx, req, `result of slot ${index} submitted`);
+  setRequest(ctx, req);
+}

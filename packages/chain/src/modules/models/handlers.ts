@@ -1,0 +1,481 @@
+// Message handlers of the models module, the checks shared with genesis, and the end-block
+// release of unbonded review stake.
+
+import type { Infer } from '@aivm/codec';
+import { type Address, equalBytes, keccak256 } from '@aivm/crypto';
+import { checkChainShaped, decodeArtifact, estimateGas, modelId, type QuantModel } from '@aivm/runtime/core';
+import { BN254_R, decodeVerificationKey } from '@aivm/zk';
+import { CID } from 'multiformats/cid';
+import { ModuleError } from '../../errors.ts';
+import { type ExecContext, readParams, requireThat } from '../../module.ts';
+import { transfer } from '../bank/store.ts';
+import {
+  artifactOnChain,
+  expectedPublicSignals,
+  hasTier,
+  parseShape,
+  primeModelCache,
+  requireModel,
+  settleReward,
+  vkOnChain,
+} from './keeper.ts';
+import type {
+  ModelsClaimRewards,
+  ModelsDeprecate,
+  ModelsPublish,
+  ModelsReview,
+  ModelsSetPrice,
+  ModelsTransfer,
+  ModelsUnreview,
+  ModelsUpload,
+} from './messages.ts';
+import { type ModelsParams, modelsParams } from './params.ts';
+import {
+  ALL_TIERS,
+  appendPart,
+  deleteReview,
+  getModelRecord,
+  getQueue,
+  getReview,
+  getReviewers,
+  indexModel,
+  MAX_ARTIFACT_SIZE,
+  MAX_QUEUE_BUCKET,
+  MAX_REVIEWERS_PER_MODEL,
+  MAX_UNBONDING_ENTRIES,
+  MAX_VK_BYTES,
+  MODELS_ACCOUNT,
+  type ModelRecord,
+  PART_ARTIFACT,
+  PART_VK,
+  type Review,
+  readPart,
+  setModelRecord,
+  setQueue,
+  setReview,
+  setReviewers,
+  TIER_OPTIMISTIC,
+  TIER_ZK,
+} from './store.ts';
+
+const M = 'models';
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+const RAW_CODEC = 0x55;
+const SHA2_256 = 0x12;
+
+type Publish = Infer<typeof ModelsPublish>;
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** Whether `id` is a model id in canonical form: CIDv1, raw codec, sha2-256, base32 string. */
+export function isModelId(id: string): boolean {
+  try {
+    const cid = CID.parse(id);
+    return (
+      cid.version === 1 &&
+      cid.code === RAW_CODEC &&
+      cid.multihash.code === SHA2_256 &&
+      cid.multihash.digest.length === 32 &&
+      cid.toString() === id
+    );
+  } catch {
+    return false;
+  }
+}
+
+async function requireOwned(ctx: ExecContext, id: string, sender: Address): Promise<ModelRecord> {
+  const m = await requireModel(ctx, id);
+  requireThat(same(m.owner, sender), `only the owner of model ${id} may do this`);
+  return m;
+}
+
+/** The publish rules of docs/inference.md; returns the new record (nothing written). */
+async function checkPublish(
+  ctx: ExecContext,
+  msg: Publish,
+  owner: Address,
+  params: ModelsParams,
+): Promise<{ record: ModelRecord; previous?: ModelRecord }> {
+  requireThat(isModelId(msg.id), 'id must be a model id (CIDv1 raw sha2-256, base32)');
+  requireThat((await getModelRecord(ctx, msg.id)) === undefined, `model ${msg.id} is already published`);
+  requireThat(msg.name.trim().length > 0, 'name must not be empty');
+  requireThat(msg.tiers !== 0 && (msg.tiers & ~ALL_TIERS) === 0, 'tiers must be a non-empty mask of 1|2|4');
+  requireThat(
+    parseShape(msg.inputSchema) !== undefined,
+    'inputSchema must be the input shape at batch 1, e.g. [1,784]',
+  );
+  requireThat(
+    parseShape(msg.outputSchema) !== undefined,
+    'outputSchema must be the output shape at batch 1, e.g. [1,10]',
+  );
+  requireThat(msg.zkInputs <= 1, 'zkInputs must be 0 (public) or 1 (committed)');
+  requireThat(msg.zkWeights <= 1, 'zkWeights must be 0 (public) or 1 (private)');
+  const zk = hasTier(msg, TIER_ZK);
+  if (zk) {
+    requireThat(
+      msg.vkHash.some((b) => b !== 0),
+      'the zk tier needs a vkHash',
+    );
+    requireThat(msg.vkSize > 0 && msg.vkSize <= MAX_VK_BYTES, `vkSize must be within 1..${MAX_VK_BYTES}`);
+  } else {
+    requireThat(
+      msg.vkHash.every((b) => b === 0) && msg.vkSize === 0 && msg.zkInputs === 0 && msg.zkWeights === 0,
+      'vkHash, vkSize, zkInputs and zkWeights are for the zk tier only',
+    );
+  }
+  if (msg.zkWeights === 1) {
+    requireThat(
+      msg.weightCommitment > 0n && msg.weightCommitment < BN254_R,
+      'private weights need a non-zero weightCommitment (a BN254 field element)',
+    );
+    requireThat(
+      !artifactOnChain(msg),
+      'private weights are incompatible with the on-chain and optimistic tiers (they need the weights on chain)',
+    );
+  } else requireThat(msg.weightCommitment === 0n, 'weightCommitment is for private weights only');
+  if (artifactOnChain(msg)) {
+    requireThat(
+      msg.artifactSize > 0 && msg.artifactSize <= params.maxOnchainModelBytes,
+      `artifactSize must be within 1..${params.maxOnchainModelBytes} for the on-chain and optimistic tiers`,
+    );
+  } else
+    requireThat(msg.artifactSize <= MAX_ARTIFACT_SIZE, `artifactSize must be at most ${MAX_ARTIFACT_SIZE}`);
+
+  let previous: ModelRecord | undefined;
+  if (msg.previous !== '') {
+    previous = await getModelRecord(ctx, msg.previous);
+    requireThat(previous !== undefined, `previous model ${msg.previous} does not exist`);
+    requireThat(same(previous.owner, owner), `only the owner of ${msg.previous} may publish a new version`);
+    requireThat(
+      previous.supersededBy === '',
+      `model ${msg.previous} is already superseded by ${previous.supersededBy}`,
+    );
+  }
+  const owed = artifactOnChain(msg) || vkOnChain(msg);
+  const record: ModelRecord = {
+    ...msg,
+    owner,
+    lineage: previous ? previous.lineage : msg.id,
+    supersededBy: '',
+    status: owed ? 'uploading' : 'active',
+    publishedAt: ctx.block.height,
+    artifactUploaded: 0,
+    vkUploaded: 0,
+    totalStakeWei: 0n,
+    ratingStakeSum: 0n,
+    accRewardPerStake: 0n,
+    queries: 0n,
+  };
+  return { record, previous };
+}
+
+/** Publishes (message and genesis): writes the record, links the previous version, indexes it. */
+export async function publishModel(ctx: ExecContext, msg: Publish, owner: Address): Promise<ModelRecord> {
+  const params = await readParams(ctx, M, modelsParams);
+  const { record, previous } = await checkPublish(ctx, msg, owner, params);
+  if (previous) {
+    previous.supersededBy = record.id;
+    setModelRecord(ctx, previous);
+  }
+  setModelRecord(ctx, record);
+  await indexModel(ctx, record.id);
+  ctx.emit(M, 'published', { id: record.id, owner, tiers: record.tiers.toString() });
+  if (record.status === 'active') ctx.emit(M, 'activated', { id: record.id });
+  return record;
+}
+
+export async function handlePublish(ctx: ExecContext, msg: Publish, sender: Address): Promise<void> {
+  await publishModel(ctx, msg, sender);
+}
+
+/** A runtime or zk error as consensus text (their messages are deterministic). */
+function wrap<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ModuleError) throw err;
+    throw new ModuleError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** Binds symbolic dimensions to 1 (batch 1). */
+const batch1 = (shape: readonly (number | string)[]) => shape.map((d) => (typeof d === 'number' ? d : 1));
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The checks of a complete artifact; returns the decoded model. */
+export function checkArtifact(m: ModelRecord, bytes: Uint8Array, params: ModelsParams): QuantModel {
+  requireThat(modelId(bytes) === m.id, `artifact bytes do not hash to model id ${m.id}`);
+  const model = wrap('artifact does not decode', () => decodeArtifact(bytes));
+  requireThat(model.inputs.length === 1, 'the model must have exactly one input');
+  requireThat(model.outputs.length === 1, 'the model must have exactly one output');
+  const values = new Map(model.values.map((v) => [v.name, v]));
+  const input = values.get(model.inputs[0]!);
+  const output = values.get(model.outputs[0]!);
+  requireThat(input !== undefined && output !== undefined, 'the model does not declare its input and output');
+  requireThat(
+    input.kind === 'quant' && input.dtype === 'int8',
+    'the model input must be an int8 quantized tensor',
+  );
+  const inShape = batch1(input.shape);
+  requireThat(
+    sameShape(inShape, parseShape(m.inputSchema)!),
+    `inputSchema ${m.inputSchema} does not match the artifact input [${inShape.join(',')}]`,
+  );
+  const outShape = batch1(output.shape);
+  requireThat(
+    sameShape(outShape, parseShape(m.outputSchema)!),
+    `outputSchema ${m.outputSchema} does not match the artifact output [${outShape.join(',')}]`,
+  );
+  const cost = wrap('cost estimate failed', () => estimateGas(model, { [model.inputs[0]!]: inShape }));
+  requireThat(
+    cost.gas <= params.maxOnchainGas,
+    `on-chain cost ${cost.gas} at batch 1 exceeds maxOnchainGas ${params.maxOnchainGas}`,
+  );
+  if (hasTier(m, TIER_OPTIMISTIC))
+    wrap('the optimistic tier needs a chain-shaped model', () => checkChainShaped(model));
+  return model;
+}
+
+/** The checks of a complete verification key. */
+export function checkVerificationKey(m: ModelRecord, bytes: Uint8Array): void {
+  requireThat(equalBytes(keccak256(bytes), m.vkHash), 'verification key bytes do not hash to vkHash');
+  const vk = wrap('verification key does not decode', () => decodeVerificationKey(bytes));
+  const want = expectedPublicSignals(m);
+  requireThat(
+    vk.nPublic === want,
+    `verification key has ${vk.nPublic} public signals, the model needs ${want}`,
+  );
+}
+
+/** Stores data of one part at `offset`; when the part completes, checks it; activates when done. */
+export async function uploadPart(
+  ctx: ExecContext,
+  m: ModelRecord,
+  part: number,
+  offset: number,
+  data: Uint8Array,
+  params: ModelsParams,
+): Promise<void> {
+  requireThat(m.status === 'uploading', `model ${m.id} is not uploading (${m.status})`);
+  requireThat(
+    part === PART_ARTIFACT || part === PART_VK,
+    'part must be 0 (artifact) or 1 (verification key)',
+  );
+  const isArtifact = part === PART_ARTIFACT;
+  requireThat(
+    isArtifact ? artifactOnChain(m) : vkOnChain(m),
+    isArtifact
+      ? `model ${m.id} does not store its artifact on chain`
+      : `model ${m.id} has no zk tier (no verification key)`,
+  );
+  const size = isArtifact ? m.artifactSize : m.vkSize;
+  const stored = isArtifact ? m.artifactUploaded : m.vkUploaded;
+  requireThat(stored < size, `part ${part} of model ${m.id} is already complete`);
+  requireThat(offset === stored, `offset must be ${stored} (bytes stored so far)`);
+  requireThat(data.length > 0, 'data must not be empty');
+  requireThat(data.length <= size - stored, `data goes past the part size ${size}`);
+  await appendPart(ctx, m.id, part, offset, data);
+  const total = stored + data.length;
+  if (isArtifact) m.artifactUploaded = total;
+  else m.vkUploaded = total;
+  ctx.emit(M, 'uploaded', { id: m.id, part: part.toString(), bytes: total.toString() });
+  if (total === size) {
+    const bytes = await readPart(ctx, m.id, part, size);
+    if (isArtifact) primeModelCache(m.id, checkArtifact(m, bytes, params));
+    else checkVerificationKey(m, bytes);
+  }
+  const artifactDone = !artifactOnChain(m) || m.artifactUploaded === m.artifactSize;
+  const vkDone = !vkOnChain(m) || m.vkUploaded === m.vkSize;
+  if (artifactDone && vkDone) {
+    m.status = 'active';
+    ctx.emit(M, 'activated', { id: m.id });
+  }
+  setModelRecord(ctx, m);
+}
+
+export async function handleUpload(
+  ctx: ExecContext,
+  msg: Infer<typeof ModelsUpload>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, M, modelsParams);
+  const m = await requireOwned(ctx, msg.id, sender);
+  await uploadPart(ctx, m, msg.part, msg.offset, msg.data, params);
+}
+
+export async function handleTransfer(
+  ctx: ExecContext,
+  msg: Infer<typeof ModelsTransfer>,
+  sender: Address,
+): Promise<void> {
+  const m = await requireOwned(ctx, msg.id, sender);
+  requireThat(!same(msg.newOwner, ZERO_ADDRESS), 'newOwner must be set');
+  requireThat(!same(msg.newOwner, m.owner), 'newOwner already owns the model');
+  m.owner = msg.newOwner;
+  setModelRecord(ctx, m);
+  ctx.emit(M, 'transferred', { id: m.id, from: sender, to: msg.newOwner });
+}
+
+export async function handleDeprecate(
+  ctx: ExecContext,
+  msg: Infer<typeof ModelsDeprecate>,
+  sender: Address,
+): Promise<void> {
+  const m = await requireOwned(ctx, msg.id, sender);
+  requireThat(
+    m.status === 'active' || m.status === 'uploading',
+    `model ${m.id} cannot be deprecated (${m.status})`,
+  );
+  m.status = 'deprecated';
+  setModelRecord(ctx, m);
+  ctx.emit(M, 'deprecated', { id: m.id });
+}
+
+export async function handleSetPrice(
+  ctx: ExecContext,
+  msg: Infer<typeof ModelsSetPrice>,
+  sender: Address,
+): Promise<void> {
+  const m = await requireOwned(ctx, msg.id, sender);
+  requireThat(m.status !== 'faulty', `model ${m.id} is faulty`);
+  m.priceWei = msg.priceWei;
+  setModelRecord(ctx, m);
+  ctx.emit(M, 'priceSet', { id: m.id, priceWei: msg.priceWei.toString() });
+}
+
+const emptyReview = (): Review => ({ stakeWei: 0n, rating: 0, rewardEntry: 0n, unbonding: [] });
+
+export async function handleReview(
+  ctx: ExecContext,
+  msg: Infer<typeof ModelsReview>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, M, modelsParams);
+  const m = await requireModel(ctx, msg.id);
+  requireThat(m.status === 'active', `model ${m.id} is not active (${m.status})`);
+  requireThat(!same(m.owner, sender), 'the owner may not review its own model');
+  requireThat(msg.rating >= 1 && msg.rating <= 5, 'rating must be within 1..5');
+  let r = await getReview(ctx, m.id, sender);
+  if (!r) {
+    const reviewers = await getReviewers(ctx, m.id);
+    requireThat(
+      reviewers.length < MAX_REVIEWERS_PER_MODEL,
+      `model ${m.id} has the maximum number of reviewers (${MAX_REVIEWERS_PER_MODEL})`,
+    );
+    reviewers.push(sender);
+    setReviewers(ctx, m.id, reviewers);
+    r = emptyReview();
+    r.rewardEntry = m.accRewardPerStake;
+  }
+  const newStake = r.stakeWei + msg.stakeWei;
+  requireThat(
+    newStake >= params.minReviewStakeWei,
+    `a review needs a stake of at least ${params.minReviewStakeWei} wei`,
+  );
+  await settleReward(ctx, m, sender, r);
+  await transfer(ctx, sender, MODELS_ACCOUNT, msg.stakeWei);
+  m.ratingStakeSum = m.ratingStakeSum - r.stakeWei * BigInt(r.rating) + newStake * BigInt(msg.rating);
+  m.totalStakeWei += msg.stakeWei;
+  r.stakeWei = newStake;
+  r.rating = msg.rating;
+  setReview(ctx, m.id, sender, r);
+  setModelRecord(ctx, m);
+  ctx.emit(M, 'reviewed', {
+    id: m.id,
+    reviewer: sender,
+    stakeWei: newStake.toString(),
+    rating: msg.rating.toString(),
+  });
+}
+
+export async function handleUnreview(
+  ctx: ExecContext,
+  msg: Infer<typeof ModelsUnreview>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, M, modelsParams);
+  const m = await requireModel(ctx, msg.id);
+  const r = await getReview(ctx, m.id, sender);
+  requireThat(r !== undefined, `${sender} has no review of model ${m.id}`);
+  requireThat(msg.amountWei > 0n, 'amountWei must be positive');
+  requireThat(msg.amountWei <= r.stakeWei, `amountWei exceeds the bonded stake ${r.stakeWei}`);
+  const rest = r.stakeWei - msg.amountWei;
+  requireThat(
+    rest === 0n || rest >= params.minReviewStakeWei,
+    `the remaining stake must be 0 or at least ${params.minReviewStakeWei} wei`,
+  );
+  const release = ctx.block.height + params.reviewUnbondingBlocks;
+  const entry = r.unbonding.find((u) => u.releaseHeight === release);
+  requireThat(
+    entry !== undefined || r.unbonding.length < MAX_UNBONDING_ENTRIES,
+    `at most ${MAX_UNBONDING_ENTRIES} unbonding entries per review`,
+  );
+  const queue = await getQueue(ctx, release);
+  const queued = queue.some((q) => q.id === m.id && same(q.reviewer, sender));
+  if (!queued) {
+    requireThat(queue.length < MAX_QUEUE_BUCKET, 'too many releases at this height; retry in the next block');
+    queue.push({ id: m.id, reviewer: sender });
+    setQueue(ctx, release, queue);
+  }
+  await settleReward(ctx, m, sender, r);
+  if (entry) entry.amountWei += msg.amountWei;
+  else r.unbonding.push({ amountWei: msg.amountWei, releaseHeight: release });
+  m.ratingStakeSum -= msg.amountWei * BigInt(r.rating);
+  m.totalStakeWei -= msg.amountWei;
+  r.stakeWei = rest;
+  setReview(ctx, m.id, sender, r);
+  setModelRecord(ctx, m);
+  ctx.emit(M, 'unreviewed', {
+    id: m.id,
+    reviewer: sender,
+    amountWei: msg.amountWei.toString(),
+    releaseHeight: release.toString(),
+  });
+}
+
+export async function handleClaimRewards(
+  ctx: ExecContext,
+  msg: Infer<typeof ModelsClaimRewards>,
+  sender: Address,
+): Promise<void> {
+  const m = await requireModel(ctx, msg.id);
+  const r = await getReview(ctx, m.id, sender);
+  requireThat(r !== undefined, `${sender} has no review of model ${m.id}`);
+  await settleReward(ctx, m, sender, r);
+  setReview(ctx, m.id, sender, r);
+}
+
+/** A review with no stake left, nothing unbonding, is removed with its reviewer-list entry. */
+async function dropIfEmpty(ctx: ExecContext, id: string, reviewer: Address, r: Review): Promise<boolean> {
+  if (r.stakeWei !== 0n || r.unbonding.length !== 0) return false;
+  deleteReview(ctx, id, reviewer);
+  const list = await getReviewers(ctx, id);
+  setReviewers(
+    ctx,
+    id,
+    list.filter((a) => !same(a, reviewer)),
+  );
+  return true;
+}
+
+/** End block: pays out the review stake whose unbonding ends at this height. */
+export async function releaseUnbonded(ctx: ExecContext): Promise<void> {
+  const height = ctx.block.height;
+  const queue = await getQueue(ctx, height);
+  if (queue.length === 0) return;
+  for (const item of queue) {
+    const r = await getReview(ctx, item.id, item.reviewer);
+    if (!r) continue;
+    let amount = 0n;
+    r.unbonding = r.unbonding.filter((u) => {
+      if (u.releaseHeight > height) return true;
+      amount += u.amountWei;
+      return false;
+    });
+    await transfer(ctx, MODELS_ACCOUNT, item.reviewer, amount);
+    if (!(await dropIfEmpty(ctx, item.id, item.reviewer, r))) setReview(ctx, item.id, item.reviewer, r);
+    ctx.emit(M, 'unbonded', { id: item.id, reviewer: item.reviewer, amountWei: amount.toString() });
+  }
+  setQueue(ctx, height, []);
+}

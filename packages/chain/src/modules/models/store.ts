@@ -1,0 +1,232 @@
+// Typed accessors over the models key prefix "models/": model records, their on-chain data in
+// fixed-size chunks, reviews, each model's reviewer list, the review unbonding queue and an
+// insertion-ordered id index (state cannot be iterated; list queries read the index).
+
+import { decode, encode, type Infer, t } from '@aivm/codec';
+import { type Address, addressToBytes, concatBytes, u64be, utf8ToBytes } from '@aivm/crypto';
+import type { KVReader } from '@aivm/state';
+import { moduleAddress } from '../../accounts.ts';
+import type { ExecContext } from '../../module.ts';
+
+/** Holds reviewer stake (bonded and unbonding) and reviewer fees not yet claimed. */
+export const MODELS_ACCOUNT = moduleAddress('models');
+
+/** Tier bits: a model may offer several, a request names exactly one. */
+export const TIER_ONCHAIN = 1;
+export const TIER_ZK = 2;
+export const TIER_OPTIMISTIC = 4;
+export const ALL_TIERS = TIER_ONCHAIN | TIER_ZK | TIER_OPTIMISTIC;
+
+/** Part numbers of models/upload. */
+export const PART_ARTIFACT = 0;
+export const PART_VK = 1;
+
+/** Stored data is cut at fixed offsets: chunk i holds bytes [i*CHUNK_BYTES, (i+1)*CHUNK_BYTES). */
+export const CHUNK_BYTES = 48 * 1024;
+/** Largest data of one models/upload (a transaction is at most 64 KiB). */
+export const MAX_UPLOAD_BYTES = 48 * 1024;
+/** Largest verification key accepted (about 16,000 public signals). */
+export const MAX_VK_BYTES = 1024 * 1024;
+/** Largest artifact a record may announce (the runtime's own limit; only on-chain tiers store it). */
+export const MAX_ARTIFACT_SIZE = 64 * 1024 * 1024;
+/** Reviewers (bonded or unbonding) one model may have at a time. */
+export const MAX_REVIEWERS_PER_MODEL = 1_000;
+/** Unbonding entries one reviewer may have on one model at a time. */
+export const MAX_UNBONDING_ENTRIES = 16;
+/** Releases one block's queue bucket may hold. */
+export const MAX_QUEUE_BUCKET = 10_000;
+
+export const MODEL_STATUSES = ['uploading', 'active', 'deprecated', 'faulty'] as const;
+export type ModelStatus = (typeof MODEL_STATUSES)[number];
+
+export const MODEL_ID = t.string(128);
+
+export const ModelRecordSchema = t.struct('ModelRecord', {
+  id: MODEL_ID,
+  owner: t.address,
+  name: t.string(128),
+  task: t.string(64),
+  /** Shape of the single input at batch 1, e.g. "[1,784]" (see keeper modelShapes). */
+  inputSchema: t.string(256),
+  /** Shape of the single output at batch 1, e.g. "[1,10]". */
+  outputSchema: t.string(256),
+  license: t.string(64),
+  version: t.string(32),
+  description: t.string(4_096),
+  priceWei: t.uint256,
+  tiers: t.uint8,
+  artifactSize: t.uint32,
+  vkHash: t.bytes32,
+  vkSize: t.uint32,
+  /** 0: inputs are public signals; 1: one Poseidon commitment of the inputs. */
+  zkInputs: t.uint8,
+  /** 0: weights are circuit constants; 1: private, bound by weightCommitment. */
+  zkWeights: t.uint8,
+  weightCommitment: t.uint256,
+  /** Id of the first version of this model. */
+  lineage: MODEL_ID,
+  /** Id this version replaces, or ''. */
+  previous: MODEL_ID,
+  /** Id of the version that replaced this one, or ''. */
+  supersededBy: MODEL_ID,
+  status: t.string(16),
+  /** Height of the block that published it (0 for genesis models). */
+  publishedAt: t.uint64,
+  artifactUploaded: t.uint32,
+  vkUploaded: t.uint32,
+  totalStakeWei: t.uint256,
+  /** Sum over reviewers of bonded stake * rating. */
+  ratingStakeSum: t.uint256,
+  /** Reviewer fees per unit of stake, DEC fixed point, only ever growing. */
+  accRewardPerStake: t.uint256,
+  /** Requests served (counted by inference). */
+  queries: t.uint64,
+});
+export type ModelRecord = Omit<Infer<typeof ModelRecordSchema>, 'status'> & { status: ModelStatus };
+
+export const UnbondingSchema = t.struct('ModelReviewUnbonding', {
+  amountWei: t.uint256,
+  releaseHeight: t.uint64,
+});
+
+export const ReviewSchema = t.struct('ModelReview', {
+  stakeWei: t.uint256,
+  /** 1..5 (0 only while no stake is bonded). */
+  rating: t.uint8,
+  /** accRewardPerStake when pending rewards were last settled. */
+  rewardEntry: t.uint256,
+  unbonding: t.array(UnbondingSchema, MAX_UNBONDING_ENTRIES),
+});
+export type Review = Infer<typeof ReviewSchema>;
+
+const ReviewerListSchema = t.array(t.address, MAX_REVIEWERS_PER_MODEL);
+export const QueueItemSchema = t.struct('ModelReviewRelease', { id: MODEL_ID, reviewer: t.address });
+const QueueSchema = t.array(QueueItemSchema, MAX_QUEUE_BUCKET);
+
+const P = (s: string) => utf8ToBytes(`models/${s}`);
+const modelKey = (id: string) => P(`m/${id}`);
+const reviewKey = (id: string, reviewer: Address) => concatBytes(P(`rv/${id}/`), addressToBytes(reviewer));
+const reviewersKey = (id: string) => P(`reviewers/${id}`);
+const queueKey = (height: bigint) => concatBytes(P('unbq/'), u64be(height));
+const COUNT = P('count');
+const indexKey = (n: bigint) => concatBytes(P('ids/'), u64be(n));
+
+function u32be(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+}
+
+export function chunkKey(id: string, part: number, index: number): Uint8Array {
+  return concatBytes(P(`data/${id}/${part}/`), u32be(index));
+}
+
+export async function getModelRecord(state: KVReader, id: string): Promise<ModelRecord | undefined> {
+  const raw = await state.get(modelKey(id));
+  return raw ? (decode(ModelRecordSchema, raw) as ModelRecord) : undefined;
+}
+
+export function setModelRecord(ctx: ExecContext, m: ModelRecord): void {
+  ctx.set(modelKey(m.id), encode(ModelRecordSchema, m));
+}
+
+export async function getModelCount(state: KVReader): Promise<bigint> {
+  const raw = await state.get(COUNT);
+  return raw ? decode(t.uint64, raw) : 0n;
+}
+
+/** Appends a new id to the index (publish order). */
+export async function indexModel(ctx: ExecContext, id: string): Promise<void> {
+  const n = await getModelCount(ctx);
+  ctx.set(indexKey(n), encode(MODEL_ID, id));
+  ctx.set(COUNT, encode(t.uint64, n + 1n));
+}
+
+export async function getIndexedId(state: KVReader, n: bigint): Promise<string | undefined> {
+  const raw = await state.get(indexKey(n));
+  return raw ? decode(MODEL_ID, raw) : undefined;
+}
+
+export async function getReview(state: KVReader, id: string, reviewer: Address): Promise<Review | undefined> {
+  const raw = await state.get(reviewKey(id, reviewer));
+  return raw ? decode(ReviewSchema, raw) : undefined;
+}
+
+export function setReview(ctx: ExecContext, id: string, reviewer: Address, r: Review): void {
+  ctx.set(reviewKey(id, reviewer), encode(ReviewSchema, r));
+}
+
+export function deleteReview(ctx: ExecContext, id: string, reviewer: Address): void {
+  ctx.delete(reviewKey(id, reviewer));
+}
+
+export async function getReviewers(state: KVReader, id: string): Promise<Address[]> {
+  const raw = await state.get(reviewersKey(id));
+  return raw ? decode(ReviewerListSchema, raw) : [];
+}
+
+export function setReviewers(ctx: ExecContext, id: string, list: Address[]): void {
+  if (list.length === 0) ctx.delete(reviewersKey(id));
+  else ctx.set(reviewersKey(id), encode(ReviewerListSchema, list));
+}
+
+export async function getQueue(state: KVReader, height: bigint): Promise<Infer<typeof QueueItemSchema>[]> {
+  const raw = await state.get(queueKey(height));
+  return raw ? decode(QueueSchema, raw) : [];
+}
+
+export function setQueue(ctx: ExecContext, height: bigint, items: Infer<typeof QueueItemSchema>[]): void {
+  if (items.length === 0) ctx.delete(queueKey(height));
+  else ctx.set(queueKey(height), encode(QueueSchema, items));
+}
+
+// ---- chunked part data ----
+
+export function chunkCount(size: number): number {
+  return Math.ceil(size / CHUNK_BYTES);
+}
+
+/**
+ * Appends `data` at `offset` (= bytes stored so far): fills the partial last chunk first, then
+ * writes new chunks, so the layout depends only on the total size, never on how it was uploaded.
+ */
+export async function appendPart(
+  ctx: ExecContext,
+  id: string,
+  part: number,
+  offset: number,
+  data: Uint8Array,
+): Promise<void> {
+  let pos = 0;
+  let at = offset;
+  while (pos < data.length) {
+    const index = Math.floor(at / CHUNK_BYTES);
+    const within = at % CHUNK_BYTES;
+    const take = Math.min(CHUNK_BYTES - within, data.length - pos);
+    const piece = data.subarray(pos, pos + take);
+    if (within === 0) ctx.set(chunkKey(id, part, index), piece.slice());
+    else {
+      const existing = (await ctx.get(chunkKey(id, part, index))) ?? new Uint8Array(0);
+      ctx.set(chunkKey(id, part, index), concatBytes(existing, piece));
+    }
+    pos += take;
+    at += take;
+  }
+}
+
+/** Reads a complete part through ctx.get (metered): chunkCount reads plus one gas per byte. */
+export async function readPart(
+  ctx: ExecContext,
+  id: string,
+  part: number,
+  size: number,
+): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  for (let i = 0, n = chunkCount(size); i < n; i++) {
+    const chunk = await ctx.get(chunkKey(id, part, i));
+    const want = Math.min(CHUNK_BYTES, size - i * CHUNK_BYTES);
+    if (!chunk || chunk.length !== want) throw new Error(`models: chunk ${i} of ${id}/${part} is missing`);
+    out.set(chunk, i * CHUNK_BYTES);
+  }
+  return out;
+}

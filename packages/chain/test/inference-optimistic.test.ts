@@ -1,0 +1,457 @@
+// The optimistic tier on the real MNIST MLP (3 nodes, 4 layer leaves): an honest result finalizes
+// after the challenge window and is paid; a wrong result (one layer perturbed, later layers
+// recomputed consistently) is challenged, bisected, settled by one-step re-execution, the provider
+// slashed and the challenger rewarded exactly, the slot reassigned; a false challenge costs the
+// challenger its bond; each timeout rule; the challenge and result checks.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Address } from '@aivm/crypto';
+import { encodeOutput, encodeTensor, layerLeaves, type QuantTensor, runIntNode } from '@aivm/runtime';
+import { FEE_COLLECTOR, getSupply, INFERENCE_ACCOUNT, merkleProof, merkleRoot } from '../src/index.ts';
+import { clearModelCache } from '../src/modules/models/keeper.ts';
+import {
+  advanceTo,
+  balance,
+  block,
+  CGPT,
+  digit,
+  eventsOf,
+  type Fixture,
+  fails,
+  getReq,
+  model,
+  ok,
+  PRICE,
+  query,
+  registerMsg,
+  replay,
+  requestIdOf,
+  requestMsg,
+  run,
+  setupChain,
+} from './inference-helpers.ts';
+
+const WINDOW = 3n;
+const BOND = 10n * CGPT;
+const STAKE = 2_000n * CGPT;
+
+/** A run's layer tensors (input, then each node's output), leaves, root and output bytes. */
+type Layers = { tensors: QuantTensor[]; leaves: Uint8Array[]; root: Uint8Array; output: Uint8Array };
+
+const names = [model.inputs[0]!, ...model.nodes.map((n) => n.outputs[0]!)];
+
+function layersOf(tensors: QuantTensor[]): Layers {
+  const trace = new Map(tensors.map((t, i) => [names[i]!, t]));
+  const leaves = layerLeaves(model, trace);
+  return { tensors, leaves, root: merkleRoot(leaves), output: encodeOutput(tensors[tensors.length - 1]!) };
+}
+
+function honest(input: Uint8Array): Layers {
+  const { trace } = run(input);
+  return layersOf(names.map((n) => trace.get(n)!));
+}
+
+/** Perturbs the output of node k and recomputes the later nodes from it (a consistent lie). */
+function perturbed(input: Uint8Array, k: number): Layers {
+  const tensors = honest(input).tensors.slice();
+  const bad = tensors[k + 1]!;
+  const data = bad.data.slice();
+  for (let i = 0; i < data.length; i += 3) data[i] = Math.min(127, data[i]! + 60);
+  tensors[k + 1] = { ...bad, data };
+  for (let j = k + 1; j < model.nodes.length; j++)
+    tensors[j + 1] = runIntNode(model, j, { [names[j]!]: tensors[j]! });
+  return layersOf(tensors);
+}
+
+const n = model.nodes.length;
+const resultMsg = (id: bigint, l: Layers) => ({
+  requestId: id,
+  output: l.output,
+  layerRoot: l.root,
+  inputProof: merkleProof(l.leaves, 0),
+  outputProof: merkleProof(l.leaves, n),
+});
+const challengeMsg = (id: bigint, l: Layers, bondWei = BOND) => ({
+  ...resultMsg(id, l),
+  requestId: id,
+  slot: 0,
+  bondWei,
+});
+const revealMsg = (id: bigint, l: Layers, mid: number) => ({
+  requestId: id,
+  slot: 0,
+  leaf: l.leaves[mid]!,
+  proof: merkleProof(l.leaves, mid),
+});
+
+type DisputeJson = { lo: number; hi: number; phase: string; deadline: string };
+
+describe('inference: optimistic tier', () => {
+  let f: Fixture;
+  const byAddress = new Map<string, number>();
+  const account = (a: string) => f.a[byAddress.get(a.toLowerCase())!]!;
+  let challenger: Fixture['a'][number];
+
+  before(async () => {
+    f = await setupChain({ tiers: 5 });
+    challenger = f.a[8]!;
+    for (const i of [2, 3, 4, 5, 6, 7]) byAddress.set(f.a[i]!.address.toLowerCase(), i);
+    await block(
+      f.tc,
+      [2, 3, 4, 5, 6, 7].map((i) => ({
+        from: f.a[i]!,
+        type: 'inference/registerProvider',
+        msg: registerMsg({ tiers: 4, stakeWei: STAKE }),
+      })),
+    );
+  });
+  after(() => f.tc.close());
+
+  /** A fresh optimistic request: its id and the assigned provider's account. */
+  async function newRequest(input: Uint8Array) {
+    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(input));
+    const id = requestIdOf(r.events);
+    return { id, provider: account(eventsOf(r.events, 'assigned')[0]!.provider) };
+  }
+
+  const dispute = async (id: bigint) => (await getReq(f.tc, id)).slots[0]!.dispute as DisputeJson | null;
+
+  /** Plays the bisection with both parties revealing; returns the dispute at the one-step phase. */
+  async function bisect(
+    id: bigint,
+    provider: Fixture['a'][number],
+    pl: Layers,
+    cl: Layers,
+  ): Promise<DisputeJson> {
+    for (;;) {
+      const d = (await dispute(id))!;
+      if (d.phase === 'oneStep') return d;
+      const mid = Math.floor((d.lo + d.hi) / 2);
+      const r = await block(f.tc, [
+        { from: provider, type: 'inference/reveal', msg: revealMsg(id, pl, mid) },
+        { from: challenger, type: 'inference/reveal', msg: revealMsg(id, cl, mid) },
+      ]);
+      assert.ok(
+        r.receipts.every((x) => x.success),
+        r.receipts.map((x) => x.error).join('; '),
+      );
+    }
+  }
+
+  it('an honest result finalizes when the challenge window closes and is paid exactly', async () => {
+    const x = digit(0);
+    const { id, provider } = await newRequest(x.bytes);
+    const l = honest(x.bytes);
+    const provBefore = await balance(f.tc, provider.address);
+    const r = await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, l));
+    const at = f.tc.head.height;
+    assert.deepEqual(eventsOf(r.events, 'computed'), [
+      { id: id.toString(), slot: '0', provider: provider.address },
+    ]);
+    let q = await getReq(f.tc, id);
+    assert.equal(q.status, 'computed');
+    assert.equal(q.slots[0]!.class, x.label);
+    await advanceTo(f.tc, at + WINDOW - 1n);
+    assert.equal((await getReq(f.tc, id)).status, 'computed');
+    const { events } = await block(f.tc);
+    const owner = (PRICE * 6000n) / 10_000n;
+    const prov = (PRICE * 2500n) / 10_000n;
+    assert.deepEqual(eventsOf(events, 'paid'), [
+      {
+        id: id.toString(),
+        slot: '0',
+        ownerWei: owner.toString(),
+        providerWei: prov.toString(),
+        reviewersWei: '0',
+        protocolWei: (PRICE - owner - prov).toString(),
+      },
+    ]);
+    assert.equal(await balance(f.tc, FEE_COLLECTOR), PRICE - owner - prov);
+    q = await getReq(f.tc, id);
+    assert.equal(q.status, 'finalized');
+    assert.equal(q.output, `0x${Buffer.from(l.output).toString('hex')}`);
+    assert.equal(q.class, x.label);
+    assert.equal(await balance(f.tc, provider.address), provBefore + prov);
+  });
+
+  it('refuses results whose Merkle proofs do not hold', async () => {
+    const x = digit(1);
+    const { id, provider } = await newRequest(x.bytes);
+    const l = honest(x.bytes);
+    const other = honest(digit(2).bytes);
+    await fails(
+      f.tc,
+      provider,
+      'inference/submitResult',
+      {
+        ...resultMsg(id, l),
+        inputProof: merkleProof(other.leaves, 0),
+        layerRoot: other.root,
+        outputProof: merkleProof(other.leaves, n),
+      },
+      /inputProof does not show the request input as leaf 0/,
+    );
+    await fails(
+      f.tc,
+      provider,
+      'inference/submitResult',
+      { ...resultMsg(id, l), output: other.output },
+      /outputProof does not show the output as leaf 3/,
+    );
+    await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, l));
+    // Challenge checks.
+    await fails(
+      f.tc,
+      challenger,
+      'inference/challenge',
+      challengeMsg(id, l),
+      /the challenger's output equals the provider's/,
+    );
+    const bad = perturbed(x.bytes, 2);
+    await fails(
+      f.tc,
+      challenger,
+      'inference/challenge',
+      challengeMsg(id, bad, BOND - 1n),
+      /bondWei must be at least 10000000000000000000 wei/,
+    );
+    await fails(
+      f.tc,
+      provider,
+      'inference/challenge',
+      challengeMsg(id, bad),
+      /a provider cannot challenge its own result/,
+    );
+    await advanceTo(f.tc, f.tc.head.height + WINDOW);
+    await fails(f.tc, challenger, 'inference/challenge', challengeMsg(id, bad), /request \d+ is finalized/);
+  });
+
+  it('a wrong result is bisected and re-executed: provider slashed, challenger rewarded exactly, slot reassigned', async () => {
+    const x = digit(3);
+    const { id, provider } = await newRequest(x.bytes);
+    const lie = perturbed(x.bytes, 1); // the ReLU output is wrong: leaves 2 and 3 differ
+    const truth = honest(x.bytes);
+    assert.notDeepEqual(lie.output, truth.output);
+    await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, lie));
+    const chBefore = await balance(f.tc, challenger.address);
+    const supply = await getSupply(f.tc.state);
+    const c = await ok(f.tc, challenger, 'inference/challenge', challengeMsg(id, truth));
+    assert.deepEqual(eventsOf(c.events, 'challenged'), [
+      { id: id.toString(), slot: '0', provider: provider.address, challenger: challenger.address },
+    ]);
+    assert.deepEqual(eventsOf(c.events, 'disputeStep'), [{ id: id.toString(), slot: '0', lo: '0', hi: '3' }]);
+    assert.equal((await getReq(f.tc, id)).status, 'challenged');
+    assert.equal(await balance(f.tc, challenger.address), chBefore - BOND);
+    const d = await bisect(id, provider, lie, truth);
+    assert.deepEqual([d.lo, d.hi], [1, 2]);
+    // The agreed tensor at leaf 1; anyone of the two may send it.
+    const res = await ok(f.tc, challenger, 'inference/oneStep', {
+      requestId: id,
+      slot: 0,
+      tensor: encodeTensor(truth.tensors[1]!),
+    });
+    const cut = (STAKE * 1000n) / 10_000n;
+    const reward = (cut * 5000n) / 10_000n;
+    assert.deepEqual(eventsOf(res.events, 'disputeResolved'), [
+      { id: id.toString(), slot: '0', winner: challenger.address, loser: provider.address },
+    ]);
+    assert.deepEqual(eventsOf(res.events, 'slashed'), [
+      {
+        provider: provider.address,
+        amountWei: cut.toString(),
+        reason: `lost the dispute on request ${id} slot 0`,
+      },
+    ]);
+    assert.equal(await balance(f.tc, challenger.address), chBefore + reward);
+    assert.equal(await getSupply(f.tc.state), supply - (cut - reward));
+    const next = eventsOf(res.events, 'assigned');
+    assert.equal(next.length, 1);
+    assert.notEqual(next[0]!.provider.toLowerCase(), provider.address.toLowerCase());
+    let q = await getReq(f.tc, id);
+    assert.equal(q.status, 'assigned');
+    assert.equal(q.slots[0]!.attempts, 2);
+    assert.equal(q.slots[0]!.dispute, null);
+    // The new provider answers honestly; the request completes.
+    await ok(f.tc, account(next[0]!.provider), 'inference/submitResult', resultMsg(id, truth));
+    await advanceTo(f.tc, f.tc.head.height + WINDOW);
+    q = await getReq(f.tc, id);
+    assert.equal(q.status, 'finalized');
+    assert.equal(q.class, x.label);
+  });
+
+  it('a false challenge costs the challenger its bond: half to the provider, half burned', async () => {
+    const x = digit(4);
+    const { id, provider } = await newRequest(x.bytes);
+    const truth = honest(x.bytes);
+    const lie = perturbed(x.bytes, 2); // only the last layer differs: bisection walks to [2, 3]
+    await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, truth));
+    const provBefore = await balance(f.tc, provider.address);
+    const chBefore = await balance(f.tc, challenger.address);
+    const supply = await getSupply(f.tc.state);
+    await ok(f.tc, challenger, 'inference/challenge', challengeMsg(id, lie));
+    const d = await bisect(id, provider, truth, lie);
+    assert.deepEqual([d.lo, d.hi], [2, 3]);
+    const res = await ok(f.tc, provider, 'inference/oneStep', {
+      requestId: id,
+      slot: 0,
+      tensor: encodeTensor(truth.tensors[2]!),
+    });
+    assert.deepEqual(eventsOf(res.events, 'disputeResolved'), [
+      { id: id.toString(), slot: '0', winner: provider.address, loser: challenger.address },
+    ]);
+    assert.equal(eventsOf(res.events, 'slashed').length, 0);
+    assert.equal(await balance(f.tc, challenger.address), chBefore - BOND);
+    // The window was over during the dispute: the slot is paid in this block's end block.
+    const prov = (PRICE * 2500n) / 10_000n;
+    assert.equal(eventsOf(res.events, 'paid').length, 1);
+    assert.equal(await balance(f.tc, provider.address), provBefore + BOND / 2n + prov);
+    assert.equal(await getSupply(f.tc.state), supply - BOND / 2n);
+    assert.equal((await getReq(f.tc, id)).status, 'finalized');
+  });
+
+  it('a one-step tensor must match the agreed leaf', async () => {
+    const x = digit(5);
+    const { id, provider } = await newRequest(x.bytes);
+    const truth = honest(x.bytes);
+    const lie = perturbed(x.bytes, 0);
+    await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, lie));
+    await ok(f.tc, challenger, 'inference/challenge', challengeMsg(id, truth));
+    await fails(
+      f.tc,
+      challenger,
+      'inference/oneStep',
+      { requestId: id, slot: 0, tensor: encodeTensor(truth.tensors[0]!) },
+      /still bisecting/,
+    );
+    const d = await bisect(id, provider, lie, truth);
+    assert.deepEqual([d.lo, d.hi], [0, 1]);
+    // All within the step's deadline: one block.
+    const tensor0 = encodeTensor(truth.tensors[0]!);
+    const r = await block(f.tc, [
+      { from: challenger, type: 'inference/reveal', msg: revealMsg(id, truth, 0) },
+      {
+        from: challenger,
+        type: 'inference/oneStep',
+        msg: { requestId: id, slot: 0, tensor: encodeTensor(truth.tensors[1]!) },
+      },
+      { from: f.a[9]!, type: 'inference/oneStep', msg: { requestId: id, slot: 0, tensor: tensor0 } },
+      { from: provider, type: 'inference/oneStep', msg: { requestId: id, slot: 0, tensor: tensor0 } },
+    ]);
+    assert.deepEqual(
+      r.receipts.map((x) => x.error),
+      [
+        'the dispute of slot 0 awaits the one-step execution',
+        'the tensor does not match the agreed leaf 0',
+        'only the provider and the challenger take part in the dispute',
+        '',
+      ],
+    );
+    const res = r;
+    // Even sent by the cheating provider, the re-execution shows its leaf 1 wrong.
+    assert.equal(eventsOf(res.events, 'disputeResolved')[0]!.winner, challenger.address);
+  });
+
+  describe('timeouts', () => {
+    /** A request with a submitted result (honest or not) and an open challenge. */
+    async function challenged(i: number, providerLies: boolean) {
+      const x = digit(i);
+      const { id, provider } = await newRequest(x.bytes);
+      const truth = honest(x.bytes);
+      const lie = perturbed(x.bytes, 1);
+      const [pl, cl] = providerLies ? [lie, truth] : [truth, lie];
+      await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, pl));
+      await ok(f.tc, challenger, 'inference/challenge', challengeMsg(id, cl));
+      return { id, provider, pl, cl };
+    }
+
+    it('the challenger does not reveal: it loses its bond', async () => {
+      const { id, provider, pl } = await challenged(6, false);
+      const chBefore = await balance(f.tc, challenger.address);
+      await ok(f.tc, provider, 'inference/reveal', revealMsg(id, pl, 1));
+      const d = (await dispute(id))!;
+      const events = await advanceTo(f.tc, BigInt(d.deadline));
+      assert.equal(eventsOf(events, 'disputeResolved')[0]!.winner, provider.address);
+      assert.equal(await balance(f.tc, challenger.address), chBefore);
+      assert.equal((await getReq(f.tc, id)).status, 'finalized');
+    });
+
+    it('the provider does not reveal: it is slashed and the slot reassigned', async () => {
+      const { id, provider, cl } = await challenged(7, true);
+      const chBefore = await balance(f.tc, challenger.address);
+      await ok(f.tc, challenger, 'inference/reveal', revealMsg(id, cl, 1));
+      const d = (await dispute(id))!;
+      const events = await advanceTo(f.tc, BigInt(d.deadline));
+      assert.equal(eventsOf(events, 'disputeResolved')[0]!.winner, challenger.address);
+      const slashed = eventsOf(events, 'slashed')[0]!;
+      assert.equal(slashed.provider, provider.address);
+      const cut = BigInt(slashed.amountWei);
+      assert.ok(cut > 0n);
+      assert.equal(await balance(f.tc, challenger.address), chBefore + BOND + (cut * 5000n) / 10_000n);
+      assert.equal((await getReq(f.tc, id)).status, 'assigned');
+    });
+
+    it('nobody reveals: the challenger loses', async () => {
+      const { id, provider } = await challenged(8, true);
+      const d = (await dispute(id))!;
+      const events = await advanceTo(f.tc, BigInt(d.deadline));
+      assert.equal(eventsOf(events, 'disputeResolved')[0]!.winner, provider.address);
+    });
+
+    it('no one-step in time: the provider loses', async () => {
+      const { id, provider, pl, cl } = await challenged(9, false);
+      const d = await bisect(id, provider, pl, cl);
+      assert.equal(d.phase, 'oneStep');
+      const events = await advanceTo(f.tc, BigInt(d.deadline));
+      assert.equal(eventsOf(events, 'disputeResolved')[0]!.winner, challenger.address);
+      assert.equal(eventsOf(events, 'slashed')[0]!.provider, provider.address);
+    });
+  });
+
+  it('escrow and stake stay accounted: the module account holds exactly stakes, open escrow and bonds', async () => {
+    const providers = await query<{ stakeWei: string; unbondingWei: string }[]>(
+      f.tc,
+      'inference/providers',
+      {},
+    );
+    let staked = 0n;
+    for (const p of providers) staked += BigInt(p.stakeWei) + BigInt(p.unbondingWei);
+    let escrow = 0n;
+    const all = await query<{ status: string; maxFeeWei: string; fees: Record<string, string> }[]>(
+      f.tc,
+      'inference/requests',
+      {
+        requester: '0x0000000000000000000000000000000000000000',
+        status: '',
+        after: 0n,
+        limit: 100,
+      },
+    );
+    for (const r of all) {
+      if (r.status === 'finalized' || r.status === 'failed') continue;
+      const paid = ['ownerWei', 'providerWei', 'reviewersWei', 'protocolWei'].reduce(
+        (s, k) => s + BigInt(r.fees[k]!),
+        0n,
+      );
+      escrow += BigInt(r.maxFeeWei) - paid;
+    }
+    // Bonds of open disputes (none should be left open by now: every dispute above ended).
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT as Address), staked + escrow);
+    const mine = await query<unknown[]>(f.tc, 'inference/requests', {
+      requester: f.requester.address,
+      status: 'finalized',
+      after: 0n,
+      limit: 2,
+    });
+    assert.equal(mine.length, 2);
+  });
+
+  it('a second node replays every block (decoded-model cache cold) to the same roots', async () => {
+    clearModelCache();
+    const g = await setupChain({ tiers: 5 });
+    try {
+      await replay(f.tc, g.tc);
+    } finally {
+      await g.tc.close();
+    }
+  });
+});

@@ -1,0 +1,596 @@
+// The inference module on the real MNIST MLP: providers (stake, update, unbonding), the on-chain
+// tier (result equal to runInt, gas, exact fee split and refund), request validation, the
+// stake-weighted assignment (deterministic from the parent hash, filters), missed deadlines with
+// slashing and reassignment until attempts run out, and pending requests without providers.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Address } from '@aivm/crypto';
+import { argmaxOf, decodeOutput, estimateGas, layerLeaves } from '@aivm/runtime';
+import {
+  assignmentSeed,
+  drawProvider,
+  FEE_COLLECTOR,
+  getSupply,
+  headerHash,
+  INFERENCE_ACCOUNT,
+  inferenceParams,
+  merkleProof,
+  merkleRoot,
+} from '../src/index.ts';
+import { clearModelCache } from '../src/modules/models/keeper.ts';
+import { MODELS_ACCOUNT } from '../src/modules/models/store.ts';
+import {
+  advanceTo,
+  balance,
+  block,
+  CGPT,
+  digit,
+  eventsOf,
+  type Fixture,
+  fails,
+  getReq,
+  INPUT_NAME,
+  MODEL_ID,
+  model,
+  ok,
+  PRICE,
+  query,
+  registerMsg,
+  replay,
+  requestIdOf,
+  requestMsg,
+  run,
+  setupChain,
+  ZERO,
+} from './inference-helpers.ts';
+
+type ProviderJson = {
+  stakeWei: string;
+  openJobs: number;
+  unbondingWei: string;
+  faults: string;
+  slashedWei: string;
+};
+const provider = (f: Fixture, a: Address) => query<ProviderJson>(f.tc, 'inference/provider', { address: a });
+
+describe('inference: on-chain tier and request validation', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await setupChain({ tiers: 5 });
+  });
+  after(() => f.tc.close());
+
+  it('executes in the request transaction: output and class equal runInt, gas charged, fee split exact', async () => {
+    const x = digit(0);
+    const expected = run(x.bytes);
+    const ownerBefore = await balance(f.tc, f.owner.address);
+    const reqBefore = await balance(f.tc, f.requester.address);
+    const gas = estimateGas(model, { [INPUT_NAME]: [1, 784] }).gas;
+    const r = await ok(
+      f.tc,
+      f.requester,
+      'inference/request',
+      requestMsg(x.bytes, { tier: 1, maxFeeWei: 3n * PRICE }),
+    );
+    const id = requestIdOf(r.events);
+    const q = await getReq(f.tc, id);
+    assert.equal(q.status, 'finalized');
+    assert.equal(q.output, `0x${Buffer.from(expected.bytes).toString('hex')}`);
+    assert.deepEqual(q.outputValues, Array.from(decodeOutput(expected.bytes)));
+    assert.equal(q.class, argmaxOf(expected.output.data));
+    assert.equal(q.class, x.label);
+    assert.equal(q.computeGas, gas.toString());
+    assert.ok(r.receipts[0]!.gasUsed > gas, 'the runtime estimate is part of the gas used');
+    assert.deepEqual(
+      eventsOf(r.events, 'status').map((e) => e.status),
+      ['pending', 'computed', 'finalized'],
+    );
+    // 60% owner, provider share (25%) + reviewers without stake (10%) + 5% to the protocol.
+    const owner = (PRICE * 6000n) / 10_000n;
+    const protocol = PRICE - owner;
+    assert.deepEqual(q.fees, {
+      ownerWei: owner.toString(),
+      providerWei: '0',
+      reviewersWei: '0',
+      protocolWei: protocol.toString(),
+      refundWei: (2n * PRICE).toString(),
+    });
+    assert.deepEqual(eventsOf(r.events, 'paid'), [
+      {
+        id: id.toString(),
+        slot: '0',
+        ownerWei: owner.toString(),
+        providerWei: '0',
+        reviewersWei: '0',
+        protocolWei: protocol.toString(),
+      },
+    ]);
+    assert.equal(await balance(f.tc, f.owner.address), ownerBefore + owner);
+    assert.equal(await balance(f.tc, f.requester.address), reqBefore - PRICE);
+    assert.equal(await balance(f.tc, FEE_COLLECTOR), protocol);
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 0n);
+    const m = await query<{ queries: string }>(f.tc, 'models/model', { id: MODEL_ID });
+    assert.equal(m.queries, '1');
+  });
+
+  it('reviewers with stake get their share through creditReviewers', async () => {
+    const reviewer = f.a[7]!;
+    await ok(f.tc, reviewer, 'models/review', { id: MODEL_ID, stakeWei: 10n * CGPT, rating: 5 });
+    const before = await balance(f.tc, MODELS_ACCOUNT);
+    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(1).bytes, { tier: 1 }));
+    const q = await getReq(f.tc, requestIdOf(r.events));
+    const reviewers = (PRICE * 1000n) / 10_000n;
+    assert.equal(q.fees.reviewersWei, reviewers.toString());
+    assert.equal(q.fees.protocolWei, (PRICE - (PRICE * 6000n) / 10_000n - reviewers).toString());
+    assert.equal(await balance(f.tc, MODELS_ACCOUNT), before + reviewers);
+  });
+
+  it('refuses bad requests with clear errors', async () => {
+    const x = digit(2).bytes;
+    const send = (fields: Record<string, unknown>, re: RegExp, input = x) =>
+      fails(f.tc, f.requester, 'inference/request', requestMsg(input, fields), re);
+    await send({}, /input is 783 bytes; the model's input \[1,784\] needs 784 int8 values/, x.subarray(1));
+    const bad = x.slice();
+    bad[5] = 0x80;
+    await send({}, /input holds -128 at 5: quantized values lie in \[-127, 127\]/, bad);
+    await send({ modelId: 'bafkreiunknown' }, /model bafkreiunknown does not exist/);
+    await send({ tier: 3 }, /tier must be one of 1 \(on-chain\), 2 \(zk\), 4 \(optimistic\)/);
+    await send({ tier: 2 }, /does not offer the zk tier/);
+    await send({ tier: 1, redundancy: 2 }, /redundancy must be 1 for the on-chain tier/);
+    await send({ redundancy: 0 }, /redundancy must be within 1\.\.5/);
+    await send({ redundancy: 6, maxFeeWei: 6n * PRICE }, /redundancy must be within 1\.\.5/);
+    await send(
+      { maxFeeWei: PRICE - 1n },
+      /maxFeeWei 9999999999999999 is below the fee 10000000000000000 wei/,
+    );
+    await send(
+      { redundancy: 2, maxFeeWei: PRICE },
+      /is below the fee 20000000000000000 wei \(price 10000000000000000 x redundancy 2\)/,
+    );
+    await send({ maxFeeWei: 10n ** 30n }, /insufficient funds/);
+    // Nothing was escrowed by the failed attempts.
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 0n);
+  });
+
+  it('a deprecated model takes no requests', async () => {
+    await ok(f.tc, f.owner, 'models/deprecate', { id: MODEL_ID });
+    await fails(
+      f.tc,
+      f.requester,
+      'inference/request',
+      requestMsg(digit(0).bytes, { tier: 1 }),
+      /is deprecated; it takes no requests/,
+    );
+  });
+});
+
+describe('inference: providers and assignment', () => {
+  let f: Fixture;
+  let p: Address[];
+  const stakes = [1_000n * CGPT, 2_000n * CGPT, 3_000n * CGPT];
+  before(async () => {
+    f = await setupChain({ tiers: 5 });
+    p = [f.a[2]!.address, f.a[3]!.address, f.a[4]!.address];
+    await block(
+      f.tc,
+      [2, 3, 4].map((i, k) => ({
+        from: f.a[i]!,
+        type: 'inference/registerProvider',
+        msg: registerMsg({ stakeWei: stakes[k] }),
+      })),
+    );
+  });
+  after(() => f.tc.close());
+
+  it('registers providers with their stake escrowed, refuses bad registrations', async () => {
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 6_000n * CGPT);
+    const list = await query<{ address: string; stakeWei: string; eligible: boolean }[]>(
+      f.tc,
+      'inference/providers',
+      {},
+    );
+    assert.equal(list.length, 3);
+    const sorted = [...p].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1));
+    assert.deepEqual(
+      list.map((x) => x.address.toLowerCase()),
+      sorted.map((x) => x.toLowerCase()),
+    );
+    assert.ok(list.every((x) => x.eligible));
+    const a5 = f.a[5]!;
+    await fails(
+      f.tc,
+      a5,
+      'inference/registerProvider',
+      registerMsg({ stakeWei: 999n * CGPT }),
+      /stake must be at least 1000000000000000000000 wei/,
+    );
+    await fails(
+      f.tc,
+      a5,
+      'inference/registerProvider',
+      registerMsg({ tiers: 1 }),
+      /tiers must be a non-empty mask of 2 \(zk\) and 4/,
+    );
+    await fails(
+      f.tc,
+      a5,
+      'inference/registerProvider',
+      registerMsg({ capacity: 0 }),
+      /capacity must be at least 1/,
+    );
+    await fails(
+      f.tc,
+      f.a[2]!,
+      'inference/registerProvider',
+      registerMsg(),
+      /is already a registered provider/,
+    );
+    await fails(f.tc, a5, 'inference/addStake', { amountWei: 1n }, /is not a registered provider/);
+  });
+
+  it('draws providers by stake from the parent hash, deterministically, without replacement', async () => {
+    const parent = headerHash(f.tc.head);
+    const r = await ok(
+      f.tc,
+      f.requester,
+      'inference/request',
+      requestMsg(digit(0).bytes, { redundancy: 3, maxFeeWei: 3n * PRICE }),
+    );
+    const id = requestIdOf(r.events);
+    const assigned = eventsOf(r.events, 'assigned');
+    assert.equal(assigned.length, 3);
+    // Recompute every draw: candidates in address order, minus those already drawn.
+    const candidates = [...p]
+      .map((address, k) => ({ address, stakeWei: stakes[k]! }))
+      .sort((x, y) => (x.address.toLowerCase() < y.address.toLowerCase() ? -1 : 1));
+    const drawn: string[] = [];
+    for (let slot = 0; slot < 3; slot++) {
+      const left = candidates.filter((c) => !drawn.includes(c.address));
+      const who = drawProvider(left, assignmentSeed(parent, id, slot, 0))!;
+      drawn.push(who);
+      assert.equal(assigned[slot]!.provider.toLowerCase(), who.toLowerCase());
+      assert.equal(assigned[slot]!.deadline, (f.tc.head.height + 4n).toString());
+    }
+    assert.equal(new Set(drawn).size, 3);
+    const q = await getReq(f.tc, id);
+    assert.equal(q.status, 'assigned');
+    for (const a of p) assert.equal((await provider(f, a)).openJobs, 1);
+  });
+
+  it('the draw follows stake: r = seed mod total picks the cumulative interval', () => {
+    const c = [
+      { address: '0x01' as Address, stakeWei: 1n },
+      { address: '0x02' as Address, stakeWei: 2n },
+      { address: '0x03' as Address, stakeWei: 3n },
+    ];
+    const seed = (r: number) => Uint8Array.of(r); // a one-byte big-endian seed is r itself
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6, 11].map((r) => drawProvider(c, seed(r))),
+      ['0x01', '0x02', '0x02', '0x03', '0x03', '0x03', '0x01', '0x03'],
+    );
+    assert.equal(drawProvider([], seed(1)), undefined);
+    // Counting many seeds: shares follow the 1:2:3 stakes.
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 600; i++) {
+      const w = drawProvider(c, assignmentSeed(new Uint8Array(32), BigInt(i), 0, 0))!;
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+    }
+    assert.ok(counts.get('0x01')! < counts.get('0x02')! && counts.get('0x02')! < counts.get('0x03')!);
+  });
+
+  it('respects capacity, tier, model and requester filters', async () => {
+    // a2 serves only zk, a3 only another model, a4 has capacity 1 and one open job: nobody left.
+    await block(f.tc, [
+      {
+        from: f.a[2]!,
+        type: 'inference/updateProvider',
+        msg: { capacity: 4, tiers: 2, models: [], endpoint: '' },
+      },
+      {
+        from: f.a[3]!,
+        type: 'inference/updateProvider',
+        msg: { capacity: 4, tiers: 6, models: ['bafkother'], endpoint: '' },
+      },
+      {
+        from: f.a[4]!,
+        type: 'inference/updateProvider',
+        msg: { capacity: 1, tiers: 6, models: [], endpoint: '' },
+      },
+    ]);
+    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(1).bytes));
+    const id = requestIdOf(r.events);
+    assert.equal(eventsOf(r.events, 'assigned').length, 0);
+    assert.equal((await getReq(f.tc, id)).status, 'pending');
+    // a4 as requester is never its own provider, even with capacity.
+    await ok(f.tc, f.a[4]!, 'inference/updateProvider', {
+      capacity: 5,
+      tiers: 6,
+      models: [MODEL_ID],
+      endpoint: '',
+    });
+    const own = await ok(f.tc, f.a[4]!, 'inference/request', requestMsg(digit(2).bytes));
+    const ownId = requestIdOf(own.events);
+    // The earlier pending request was picked up by a4 in the end block of that same block.
+    assert.equal((await getReq(f.tc, id)).slots[0]!.provider.toLowerCase(), p[2]!.toLowerCase());
+    assert.equal((await getReq(f.tc, ownId)).status, 'pending');
+  });
+});
+
+describe('inference: deadlines, reassignment and failure', () => {
+  let f: Fixture;
+  let p: Address[];
+  before(async () => {
+    f = await setupChain({ tiers: 5 });
+    p = [2, 3, 4].map((i) => f.a[i]!.address);
+    await block(
+      f.tc,
+      [2, 3, 4].map((i) => ({ from: f.a[i]!, type: 'inference/registerProvider', msg: registerMsg() })),
+    );
+  });
+  after(() => f.tc.close());
+
+  it('a missed deadline slashes 1% and reassigns; after maxAttempts the request fails with a full refund', async () => {
+    const supply = await getSupply(f.tc.state);
+    const reqBefore = await balance(f.tc, f.requester.address);
+    const r = await ok(
+      f.tc,
+      f.requester,
+      'inference/request',
+      requestMsg(digit(3).bytes, { maxFeeWei: 2n * PRICE }),
+    );
+    const id = requestIdOf(r.events);
+    const start = f.tc.head.height;
+    const first = eventsOf(r.events, 'assigned')[0]!.provider;
+    const events = await advanceTo(f.tc, start + 4n);
+    const slashed = eventsOf(events, 'slashed');
+    const cut = (1_000n * CGPT * 100n) / 10_000n;
+    assert.deepEqual(slashed, [
+      { provider: first, amountWei: cut.toString(), reason: `missed the deadline of request ${id} slot 0` },
+    ]);
+    const second = eventsOf(events, 'assigned')[0]!;
+    assert.notEqual(second.provider.toLowerCase(), first.toLowerCase());
+    assert.equal(second.deadline, (start + 8n).toString());
+    let q = await getReq(f.tc, id);
+    assert.equal(q.slots[0]!.attempts, 2);
+    assert.equal(q.status, 'assigned');
+    const pj = await provider(f, first as Address);
+    assert.equal(pj.stakeWei, (1_000n * CGPT - cut).toString());
+    assert.equal(pj.openJobs, 0);
+    assert.equal(pj.faults, '1');
+    // Two more misses: the third provider, then failure.
+    const more = await advanceTo(f.tc, start + 12n);
+    assert.equal(eventsOf(more, 'slashed').length, 2);
+    assert.equal(eventsOf(more, 'assigned').length, 1);
+    q = await getReq(f.tc, id);
+    assert.equal(q.status, 'failed');
+    assert.match(q.reason, /slot 0: deadline missed; 3 attempts exhausted/);
+    assert.equal(q.fees.refundWei, (2n * PRICE).toString());
+    assert.deepEqual(eventsOf(more, 'refunded'), [{ id: id.toString(), amountWei: (2n * PRICE).toString() }]);
+    assert.equal(await balance(f.tc, f.requester.address), reqBefore);
+    assert.equal(new Set(q.tried.map((x) => x.toLowerCase())).size, 3);
+    assert.equal(await getSupply(f.tc.state), supply - 3n * cut);
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 3n * (1_000n * CGPT - cut));
+    for (const a of p) assert.equal((await provider(f, a)).openJobs, 0);
+  });
+
+  it('without an eligible provider a request waits, is picked up when one appears, else fails with a refund', async () => {
+    // Everybody pauses (capacity 0).
+    await block(
+      f.tc,
+      [2, 3, 4].map((i) => ({
+        from: f.a[i]!,
+        type: 'inference/updateProvider',
+        msg: { capacity: 0, tiers: 6, models: [], endpoint: '' },
+      })),
+    );
+    const before = await balance(f.tc, f.requester.address);
+    assert.equal(
+      (await query<{ eligible: boolean }>(f.tc, 'inference/provider', { address: p[0]! })).eligible,
+      false,
+    );
+    const r1 = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(4).bytes));
+    const waiting = requestIdOf(r1.events);
+    const r2 = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(5).bytes));
+    const expiring = requestIdOf(r2.events);
+    assert.equal((await getReq(f.tc, waiting)).status, 'pending');
+    // One provider (slashed below the minimum before) tops up and comes back with room for one
+    // job: the older request gets it.
+    const back = await block(f.tc, [
+      { from: f.a[2]!, type: 'inference/addStake', msg: { amountWei: 10n * CGPT } },
+      {
+        from: f.a[2]!,
+        type: 'inference/updateProvider',
+        msg: { capacity: 1, tiers: 6, models: [], endpoint: '' },
+      },
+    ]);
+    assert.ok(back.receipts.every((x) => x.success));
+    assert.deepEqual(
+      eventsOf(back.events, 'assigned').map((e) => e.id),
+      [waiting.toString()],
+    );
+    assert.equal((await getReq(f.tc, waiting)).status, 'assigned');
+    const hb = f.tc.head.height;
+    const events = await advanceTo(f.tc, hb + 4n);
+    const q = await getReq(f.tc, expiring);
+    assert.equal(q.status, 'failed');
+    assert.match(q.reason, /no provider for slot 0 within 4 blocks/);
+    assert.deepEqual(eventsOf(events, 'refunded'), [
+      { id: expiring.toString(), amountWei: PRICE.toString() },
+    ]);
+    // a2 missed the deadline of the waiting request; nobody else is free, so it waits again.
+    assert.equal(eventsOf(events, 'slashed')[0]!.provider.toLowerCase(), f.a[2]!.address.toLowerCase());
+    const w = await getReq(f.tc, waiting);
+    assert.equal(w.status, 'pending');
+    assert.equal(w.slots[0]!.attempts, 1);
+    assert.equal(await balance(f.tc, f.requester.address), before - PRICE);
+  });
+
+  it('unbonding leaves the stake slashable and releases it after providerUnbondingBlocks', async () => {
+    const a = f.a[3]!;
+    const before = await provider(f, a.address);
+    const bal = await balance(f.tc, a.address);
+    await fails(
+      f.tc,
+      a,
+      'inference/unbond',
+      { amountWei: BigInt(before.stakeWei) + 1n },
+      /exceeds the bonded stake/,
+    );
+    await ok(f.tc, a, 'inference/unbond', { amountWei: 100n * CGPT });
+    const at = f.tc.head.height;
+    let pj = await provider(f, a.address);
+    assert.equal(BigInt(pj.stakeWei), BigInt(before.stakeWei) - 100n * CGPT);
+    assert.equal(pj.unbondingWei, (100n * CGPT).toString());
+    await advanceTo(f.tc, at + 4n);
+    assert.equal(await balance(f.tc, a.address), bal);
+    const ev = await advanceTo(f.tc, at + 5n);
+    assert.deepEqual(eventsOf(ev, 'unbonded'), [
+      { provider: a.address, amountWei: (100n * CGPT).toString() },
+    ]);
+    assert.equal(await balance(f.tc, a.address), bal + 100n * CGPT);
+    pj = await provider(f, a.address);
+    assert.equal(pj.unbondingWei, '0');
+    // Below the minimum: no new jobs.
+    assert.equal(
+      (await query<{ eligible: boolean }>(f.tc, 'inference/provider', { address: a.address })).eligible,
+      false,
+    );
+  });
+
+  it('a second node replays every block to the same roots', async () => {
+    clearModelCache();
+    const g = await setupChain({ tiers: 5 });
+    try {
+      await replay(f.tc, g.tc);
+    } finally {
+      await g.tc.close();
+    }
+  });
+});
+
+describe('inference: slashing reaches unbonding stake', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await setupChain({ tiers: 5, inference: { missedDeadlineSlashBps: 7500 } });
+  });
+  after(() => f.tc.close());
+
+  it('a cut larger than the bonded stake takes from unbonding entries; an empty provider is removed', async () => {
+    const a = f.a[2]!;
+    await ok(f.tc, a, 'inference/registerProvider', registerMsg({ stakeWei: 2_000n * CGPT }));
+    const bal = await balance(f.tc, a.address);
+    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(0).bytes));
+    const id = requestIdOf(r.events);
+    const h = f.tc.head.height;
+    await ok(f.tc, a, 'inference/unbond', { amountWei: 1_000n * CGPT }); // released at h + 6
+    const miss = await advanceTo(f.tc, h + 4n);
+    // 75% of bonded (1000) + unbonding (1000): all the bonded stake and 500 of the unbonding.
+    assert.equal(eventsOf(miss, 'slashed')[0]!.amountWei, (1_500n * CGPT).toString());
+    const pj = await provider(f, a.address);
+    assert.deepEqual([pj.stakeWei, pj.unbondingWei], ['0', (500n * CGPT).toString()]);
+    assert.equal((await getReq(f.tc, id)).status, 'pending'); // nobody else to take it
+    const rel = await advanceTo(f.tc, h + 6n);
+    assert.deepEqual(eventsOf(rel, 'unbonded'), [
+      { provider: a.address, amountWei: (500n * CGPT).toString() },
+    ]);
+    assert.equal(await balance(f.tc, a.address), bal + 500n * CGPT);
+    assert.deepEqual(await query(f.tc, 'inference/providers', {}), []);
+    await advanceTo(f.tc, h + 8n);
+    const q = await getReq(f.tc, id);
+    assert.equal(q.status, 'failed');
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 0n);
+  });
+});
+
+describe('inference: a model shown faulty stops its requests', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await setupChain({
+      tiers: 5,
+      inference: { resultDeadlineBlocks: '50', challengeWindowBlocks: '50' },
+      app: { gov: { params: { votingPeriodMs: '60000', maxDepositPeriodMs: '60000' } } },
+    });
+  });
+  after(() => f.tc.close());
+
+  it('computed and assigned slots are not paid; the requests fail with a full refund', async () => {
+    const a = f.a[2]!;
+    await ok(f.tc, a, 'inference/registerProvider', registerMsg({ tiers: 4 }));
+    const before = await balance(f.tc, f.requester.address);
+    const r = await block(f.tc, [
+      { from: f.requester, type: 'inference/request', msg: requestMsg(digit(0).bytes) },
+      { from: f.requester, type: 'inference/request', msg: requestMsg(digit(1).bytes) },
+    ]);
+    const [id1, id2] = eventsOf(r.events, 'status')
+      .filter((e) => e.status === 'pending')
+      .map((e) => BigInt(e.id!));
+    const { bytes } = run(digit(0).bytes);
+    // An honest result for request 1.
+    const leaves = layerLeaves(model, run(digit(0).bytes).trace);
+    await ok(f.tc, a, 'inference/submitResult', {
+      requestId: id1,
+      output: bytes,
+      layerRoot: merkleRoot(leaves),
+      inputProof: merkleProof(leaves, 0),
+      outputProof: merkleProof(leaves, leaves.length - 1),
+    });
+    await ok(f.tc, f.requester, 'gov/submitProposal', {
+      kind: 'modelFault',
+      title: 'wrong digits',
+      description: '',
+      paramModule: '',
+      paramsJson: '',
+      recipient: ZERO,
+      amountWei: 0n,
+      initialDepositWei: 100n * CGPT,
+      modelId: MODEL_ID,
+    });
+    await ok(f.tc, f.tc.validators[0]!.operator, 'gov/vote', { proposalId: 1n, option: 'yes' });
+    await block(f.tc, [], { timeStepMs: 61_000n });
+    const m = await query<{ status: string }>(f.tc, 'models/model', { id: MODEL_ID });
+    assert.equal(m.status, 'faulty');
+    // The assigned provider answers: the transaction succeeds, the request fails.
+    const res = await ok(f.tc, a, 'inference/submitResult', {
+      requestId: id2,
+      output: run(digit(1).bytes).bytes,
+      layerRoot: new Uint8Array(32),
+      inputProof: [],
+      outputProof: [],
+    });
+    assert.deepEqual(
+      eventsOf(res.events, 'status').map((e) => [e.status, e.reason]),
+      [['failed', `model ${MODEL_ID} is faulty`]],
+    );
+    // The computed slot's window closes: failed, not paid.
+    const events = await advanceTo(f.tc, BigInt((await getReq(f.tc, id1)).slots[0]!.computedAt) + 50n);
+    assert.equal(eventsOf(events, 'paid').length, 0);
+    assert.equal((await getReq(f.tc, id1)).status, 'failed');
+    assert.equal(await balance(f.tc, f.requester.address), before);
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 1_000n * CGPT);
+    assert.equal((await provider(f, a.address)).openJobs, 0);
+  });
+});
+
+describe('inference: params', () => {
+  it('validates bounds and the fee shares summing to 10000', () => {
+    const d = inferenceParams.defaults;
+    inferenceParams.validate(d);
+    assert.throws(() => inferenceParams.validate({ ...d, ownerShareBps: 5000 }), /must be 10000/);
+    assert.throws(
+      () => inferenceParams.validate({ ...d, maxRedundancy: 17 }),
+      /maxRedundancy must be within 1\.\.16/,
+    );
+    assert.throws(
+      () => inferenceParams.validate({ ...d, maxAttempts: 0 }),
+      /maxAttempts must be within 1\.\.10/,
+    );
+    assert.throws(
+      () => inferenceParams.validate({ ...d, resultDeadlineBlocks: 0n }),
+      /resultDeadlineBlocks must be within 1/,
+    );
+    assert.throws(
+      () => inferenceParams.validate({ ...d, faultSlashBps: 10_001 }),
+      /faultSlashBps must be within 0\.\.10000/,
+    );
+  });
+});
