@@ -30,6 +30,19 @@ export type TxDraft = {
   gasPrice?: bigint;
 };
 
+/** A blob stored on the node (complete) or being uploaded to it (complete false, chunkHashes empty). */
+export type BlobInfo = {
+  size: number;
+  chunks: number;
+  chunkBytes: number;
+  /** Lowercase hex sha256 of each chunk, in order. */
+  chunkHashes: string[];
+  complete: boolean;
+};
+
+/** Where a chunked upload stands after a chunk: `missing` lists the chunk indexes still owed. */
+export type BlobUploadState = { id: string; size: number; complete: boolean; missing: number[] };
+
 export type NodeEvents = {
   block: (record: BlockRecord) => void;
   /** One per transaction of a committed block. */
@@ -57,4 +70,13 @@ export interface NodeApi {
   query(path: string, params: unknown): Promise<unknown>;
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
   off<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
+  /**
+   * Artifact blobs (model ids = blob ids). Optional: an API without them answers the blob RPC
+   * methods with METHOD_NOT_SUPPORTED. Errors are the typed errors of @aivm/blobs.
+   */
+  blobUploadChunk?(id: string, size: number, index: number, data: Uint8Array): Promise<BlobUploadState>;
+  /** A stored blob or an upload in progress; undefined when neither. */
+  blobStat?(id: string): Promise<BlobInfo | undefined>;
+  /** Chunk `index` of a stored blob, verified against its hash. */
+  blobChunk?(id: string, index: number): Promise<Uint8Array>;
 }

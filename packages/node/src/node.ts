@@ -2,6 +2,7 @@
 
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import { BlobStore } from '@aivm/blobs';
 import {
   authParams,
   type Block,
@@ -32,6 +33,8 @@ import { type Address, bytesToHex, ed25519PublicKey, type Hex, privateKeyToAddre
 import { P2P } from '@aivm/p2p';
 import type {
   AccountInfo,
+  BlobInfo,
+  BlobUploadState,
   BlockRecord,
   NodeApi,
   NodeEvents,
@@ -41,6 +44,8 @@ import type {
   TxRecord,
 } from './api.ts';
 import { BftEngine } from './bft.ts';
+import { BlobSync } from './blob-sync.ts';
+import { type BlobLimits, BlobUnavailableError, BlobUploads, resolveBlobLimits } from './blob-uploads.ts';
 import { ChainStore } from './chain-store.ts';
 import { type ConsensusEngine, SingleValidatorEngine } from './engine.ts';
 import type { Logger } from './logger.ts';
@@ -89,7 +94,10 @@ export type NetworkOptions = {
 };
 
 export type NodeOptions = {
-  /** Data directory: the database lives in <home>/db, the consensus WAL in <home>/consensus.wal. */
+  /**
+   * Data directory: the database lives in <home>/db, the consensus WAL in <home>/consensus.wal,
+   * artifact blobs in <home>/blobs.
+   */
   home: string;
   genesis: GenesisDoc;
   /**
@@ -106,6 +114,8 @@ export type NodeOptions = {
   emptyBlocks: boolean;
   maxTxsPerBlock?: number;
   mempool?: Partial<MempoolLimits>;
+  /** Artifact blob store in <home>/blobs: size limit (default 64 MiB) and RPC upload limits. */
+  blobs?: Partial<BlobLimits>;
   logger: Logger;
 };
 
@@ -117,6 +127,8 @@ export class AivmNode implements NodeApi {
   readonly logger: Logger;
   readonly validator: Address | null;
   readonly p2p: P2P | undefined;
+  /** Content-addressed artifact blobs (model ids); every read is verified against the id. */
+  readonly blobs: BlobStore;
   rpcUrl = '';
   wsUrl = '';
   readonly #events = new EventEmitter();
@@ -126,6 +138,8 @@ export class AivmNode implements NodeApi {
   readonly #reporterKey: Uint8Array | undefined;
   #evidenceQueue: Promise<void> = Promise.resolve();
   #txGossip: TxGossip | undefined;
+  readonly #uploads: BlobUploads;
+  #blobSync: BlobSync | undefined;
 
   private constructor(
     store: ChainStore,
@@ -133,9 +147,12 @@ export class AivmNode implements NodeApi {
     logger: Logger,
     validator: Address | null,
     p2p: P2P | undefined,
+    blobs: BlobStore,
     opts: NodeOptions,
   ) {
     this.p2p = p2p;
+    this.blobs = blobs;
+    this.#uploads = new BlobUploads(blobs, opts.blobs);
     this.#reporterKey = opts.reporterKey;
     this.store = store;
     this.registry = registry;
@@ -152,6 +169,7 @@ export class AivmNode implements NodeApi {
   }
 
   static async start(opts: NodeOptions): Promise<AivmNode> {
+    const { maxBlobBytes } = resolveBlobLimits(opts.blobs);
     const registry = new Registry(defaultModules());
     const store = await ChainStore.open(join(opts.home, 'db'), opts.genesis, registry);
     const validator = opts.validatorKey ? validatorAddress(ed25519PublicKey(opts.validatorKey)) : null;
@@ -181,7 +199,16 @@ export class AivmNode implements NodeApi {
         throw err;
       }
     }
-    const node = new AivmNode(store, registry, opts.logger, validator, p2p, opts);
+    let blobs: BlobStore;
+    try {
+      blobs = await BlobStore.open(join(opts.home, 'blobs'), { maxBlobBytes });
+    } catch (err) {
+      await p2p?.stop();
+      await store.close();
+      throw err;
+    }
+    const node = new AivmNode(store, registry, opts.logger, validator, p2p, blobs, opts);
+    if (p2p) node.#blobSync = new BlobSync({ store: blobs, p2p, logger: opts.logger });
     node.metrics.height.set(Number(store.head.height));
     const onCommit = (block: Block, hash: Hex, result: BlockResult) =>
       node.#afterCommit(block, hash, result.receipts);
@@ -255,6 +282,7 @@ export class AivmNode implements NodeApi {
     m.mempoolTxs.set(this.mempool.size);
     m.mempoolBytes.set(this.mempool.bytes);
     this.logger.debug({ height: height.toString(), txs: block.txs.length }, 'block committed');
+    this.#blobSync?.onCommitted(receipts); // background fetches of newly published artifacts
     const record: BlockRecord = { hash, block, receipts };
     this.#events.emit('block', record);
     if (this.#events.listenerCount('txResult') || this.#events.listenerCount('moduleEvent')) {
@@ -389,6 +417,25 @@ export class AivmNode implements NodeApi {
     this.#events.off(event, listener);
   }
 
+  async blobUploadChunk(id: string, size: number, index: number, data: Uint8Array): Promise<BlobUploadState> {
+    return this.#uploads.addChunk(id, size, index, data);
+  }
+
+  async blobStat(id: string): Promise<BlobInfo | undefined> {
+    return this.#uploads.stat(id);
+  }
+
+  async blobChunk(id: string, index: number): Promise<Uint8Array> {
+    return this.blobs.getChunk(id, index);
+  }
+
+  /** A blob's verified bytes: from the local store, or fetched from peers (and stored) first. */
+  async fetchBlob(id: string): Promise<Uint8Array> {
+    if (this.#blobSync) return this.#blobSync.fetch(id);
+    if (await this.blobs.has(id)) return this.blobs.get(id);
+    throw new BlobUnavailableError(id, 'not stored on this node, and without p2p it cannot be fetched');
+  }
+
   /** For tests and tools: produce a block now (single-validator engine only). */
   async produceBlock(): Promise<Block> {
     if (!(this.#engine instanceof SingleValidatorEngine)) throw new Error('no single-validator engine');
@@ -444,10 +491,13 @@ export class AivmNode implements NodeApi {
   async close(): Promise<void> {
     await this.#engine?.stop();
     this.#txGossip?.stop();
+    this.#blobSync?.stop();
+    this.#uploads.close();
     await this.p2p?.stop();
     await this.#rpc?.close();
     await this.#signatures.close();
     await this.store.close();
+    await this.blobs.close();
     this.logger.info('node stopped');
   }
 }

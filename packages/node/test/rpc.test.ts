@@ -524,6 +524,9 @@ describe('catalogue, docs and metrics', () => {
       RPC_METHODS.map((m) => m.name),
     );
     assert.deepEqual(doc.methods.map((m) => m.name).sort(), [
+      'aivm_blobChunk',
+      'aivm_blobStat',
+      'aivm_blobUploadChunk',
       'aivm_estimateGas',
       'aivm_getAccount',
       'aivm_getBalance',

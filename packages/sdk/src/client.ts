@@ -1,10 +1,15 @@
 // JSON-RPC client of an AIVM node: requests over HTTP (global fetch), subscriptions over one lazily
 // opened WebSocket (global WebSocket). Browser-safe.
 
-import { bytesToHex } from '@aivm/crypto';
+import { bytesToHex, hexToBytes, sha256 } from '@aivm/crypto';
+import { BLOB_CHUNK_BYTES, blobId } from './blob-id.ts';
 import {
+  type BlobUploadAnswer,
   big,
+  MalformedResponseError,
   parseAccount,
+  parseBlobStat,
+  parseBlobUpload,
   parseBlock,
   parseEvent,
   parseProof,
@@ -16,6 +21,7 @@ import {
 import type {
   AccountInfo,
   Address,
+  BlobStat,
   BlockRef,
   BlockView,
   Hex,
@@ -27,6 +33,7 @@ import type {
   SubscriptionTopic,
   TxDraft,
   TxRecord,
+  UploadBlobOptions,
 } from './types.ts';
 
 /** An error answer of the node: `code` is a JSON-RPC code or a stable chain code (ERR in @aivm/chain). */
@@ -201,6 +208,88 @@ export class AivmClient {
   /** Module query, e.g. query('bank/balance', { address }); the result is the node's JSON. */
   async query<T = unknown>(path: string, params: object = {}): Promise<T> {
     return this.request<T>('aivm_query', { path, params });
+  }
+
+  /**
+   * Uploads a blob (a model artifact) in 256 KiB chunks and resolves with its id (= modelId of the
+   * bytes) once the node has verified the whole blob against the id and stored it. Only the chunks
+   * the node still lacks are sent, so calling it again resumes an interrupted upload.
+   */
+  async uploadBlob(bytes: Uint8Array, opts: UploadBlobOptions = {}): Promise<{ id: string; size: number }> {
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0)
+      throw new TypeError('uploadBlob needs a non-empty Uint8Array');
+    const id = blobId(bytes);
+    const size = bytes.length;
+    const chunks = Math.ceil(size / BLOB_CHUNK_BYTES);
+    const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 2));
+    const done = new Set<number>();
+    const send = async (index: number): Promise<BlobUploadAnswer> => {
+      const data = bytes.subarray(index * BLOB_CHUNK_BYTES, Math.min(size, (index + 1) * BLOB_CHUNK_BYTES));
+      const answer = parseBlobUpload(await this.request('aivm_blobUploadChunk', { id, size, index, data }));
+      done.add(index);
+      const sentChunks = answer.complete ? chunks : done.size;
+      const sentBytes = answer.complete ? size : Math.min(size, done.size * BLOB_CHUNK_BYTES);
+      opts.onProgress?.({ id, sentBytes, totalBytes: size, chunks, sentChunks });
+      return answer;
+    };
+    let state = await send(0);
+    // The node answers each chunk with the chunks it still lacks; a second round covers an upload
+    // the node dropped meanwhile (idle timeout).
+    for (let round = 0; !state.complete && round < 3; round++) {
+      const queue = [...state.missing];
+      const answers: BlobUploadAnswer[] = [];
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+          while (queue.length > 0) answers.push(await send(queue.shift()!));
+        }),
+      );
+      state =
+        answers.find((a) => a.complete) ??
+        answers.reduce((best, a) => (a.missing.length < best.missing.length ? a : best), state);
+    }
+    if (!state.complete)
+      throw new Error(
+        `upload of blob ${id} did not complete: the node still lacks ${state.missing.length} chunk(s)`,
+      );
+    return { id, size };
+  }
+
+  /** A blob stored on the node, or an upload in progress (complete false); null when neither. */
+  async blobStat(id: string): Promise<BlobStat | null> {
+    const result = await this.request('aivm_blobStat', { id });
+    return result === null ? null : parseBlobStat(result);
+  }
+
+  /**
+   * Downloads a blob chunk by chunk and checks every chunk against its hash and the whole against
+   * the id (MalformedResponseError otherwise). Null when the node does not hold the complete blob.
+   */
+  async getBlob(id: string, opts: { concurrency?: number } = {}): Promise<Uint8Array | null> {
+    const stat = await this.blobStat(id);
+    if (!stat?.complete) return null;
+    const out = new Uint8Array(stat.size);
+    const queue = Array.from({ length: stat.chunks }, (_, i) => i);
+    const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4));
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        while (queue.length > 0) {
+          const index = queue.shift()!;
+          const field = `blob chunk ${index}`;
+          const result = (await this.request('aivm_blobChunk', { id, index })) as { data?: unknown } | null;
+          if (typeof result?.data !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(result.data))
+            throw new MalformedResponseError(field, 'expected 0x hex data');
+          const data = hexToBytes(result.data as Hex);
+          const want = Math.min(stat.chunkBytes, stat.size - index * stat.chunkBytes);
+          if (data.length !== want)
+            throw new MalformedResponseError(field, `${data.length} bytes, want ${want}`);
+          if (bytesToHex(sha256(data)).slice(2) !== stat.chunkHashes[index])
+            throw new MalformedResponseError(field, 'does not match its hash');
+          out.set(data, index * stat.chunkBytes);
+        }
+      }),
+    );
+    if (blobId(out) !== id) throw new MalformedResponseError('blob', `content does not hash to ${id}`);
+    return out;
   }
 
   /** Polls until the transaction is committed; resolves with it and its receipt. */

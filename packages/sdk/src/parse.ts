@@ -5,6 +5,7 @@ import { bytesToHex } from '@aivm/crypto';
 import type {
   AccountInfo,
   Address,
+  BlobStat,
   BlockView,
   CommitSigView,
   HeaderView,
@@ -286,4 +287,45 @@ export function toJsonParams(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+const CHUNK_HASH_RE = /^[0-9a-f]{64}$/;
+
+export function parseBlobStat(v: unknown): BlobStat {
+  const o = obj(v, 'blob');
+  const stat: BlobStat = {
+    size: num(o.size, 'blob.size'),
+    chunks: num(o.chunks, 'blob.chunks'),
+    chunkBytes: num(o.chunkBytes, 'blob.chunkBytes'),
+    chunkHashes: arr(o.chunkHashes, 'blob.chunkHashes').map((h, i) => {
+      const s = str(h, `blob.chunkHashes[${i}]`);
+      if (!CHUNK_HASH_RE.test(s))
+        throw new MalformedResponseError(`blob.chunkHashes[${i}]`, 'expected 64 hex digits');
+      return s;
+    }),
+    complete: bool(o.complete, 'blob.complete'),
+  };
+  if (stat.chunkBytes < 1 || stat.chunks !== Math.ceil(stat.size / stat.chunkBytes))
+    throw new MalformedResponseError(
+      'blob.chunks',
+      `${stat.chunks} chunks of ${stat.chunkBytes} for ${stat.size} bytes`,
+    );
+  if (stat.complete && stat.chunkHashes.length !== stat.chunks)
+    throw new MalformedResponseError(
+      'blob.chunkHashes',
+      `${stat.chunkHashes.length} hashes for ${stat.chunks} chunks`,
+    );
+  return stat;
+}
+
+export type BlobUploadAnswer = { id: string; size: number; complete: boolean; missing: number[] };
+
+export function parseBlobUpload(v: unknown): BlobUploadAnswer {
+  const o = obj(v, 'upload');
+  return {
+    id: str(o.id, 'upload.id'),
+    size: num(o.size, 'upload.size'),
+    complete: bool(o.complete, 'upload.complete'),
+    missing: arr(o.missing, 'upload.missing').map((m, i) => num(m, `upload.missing[${i}]`)),
+  };
 }

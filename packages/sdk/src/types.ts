@@ -99,3 +99,28 @@ export type ModuleEvent = {
 export type SubscriptionEvents = { newBlocks: NewBlockEvent; txResults: TxResultEvent; events: ModuleEvent };
 export type SubscriptionTopic = keyof SubscriptionEvents;
 export type SubscriptionFilter = { module?: string; type?: string; txHash?: Hex };
+
+/** A blob on the node (complete), or an upload in progress (complete false, chunkHashes empty). */
+export type BlobStat = {
+  size: number;
+  chunks: number;
+  chunkBytes: number;
+  /** Lowercase hex sha256 of each chunk (no 0x). */
+  chunkHashes: string[];
+  complete: boolean;
+};
+
+export type BlobUploadProgress = {
+  id: string;
+  sentBytes: number;
+  totalBytes: number;
+  chunks: number;
+  sentChunks: number;
+};
+
+export type UploadBlobOptions = {
+  /** Called after every chunk the node accepted. */
+  onProgress?: (progress: BlobUploadProgress) => void;
+  /** Chunk requests in flight at once; default 2. */
+  concurrency?: number;
+};

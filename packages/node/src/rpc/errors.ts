@@ -1,7 +1,15 @@
 // JSON-RPC error codes and the one mapping from thrown errors to error objects. Chain errors keep
 // their stable codes (ERR in @aivm/chain); anything unexpected becomes -32603 without details.
 
+import {
+  BlobArgumentError,
+  BlobCorruptError,
+  BlobNotFoundError,
+  BlobTooLargeError,
+  InvalidBlobIdError,
+} from '@aivm/blobs';
 import { ChainError, ERR } from '@aivm/chain';
+import { BlobUploadCapacityError } from '../blob-uploads.ts';
 
 /** Protocol-level codes (JSON-RPC 2.0 and EIP-1474). Never renumber. */
 export const RPC_ERR = {
@@ -14,6 +22,23 @@ export const RPC_ERR = {
   METHOD_NOT_SUPPORTED: -32004,
   /** Body, batch, connection or subscription limit exceeded. */
   LIMIT_EXCEEDED: -32005,
+} as const;
+
+/**
+ * Application codes of the node's artifact blob methods (the chain's ERR codes stay below 2000).
+ * Never renumber.
+ */
+export const BLOB_ERR = {
+  /** Not a canonical blob id (CIDv1, raw codec, sha2-256, base32 lower: what modelId returns). */
+  INVALID_ID: 2001,
+  /** The blob is larger than the node's limit (maxBlobBytes, default 64 MiB). */
+  TOO_LARGE: 2002,
+  /** The bytes do not hash to the blob id (upload refused), or a stored blob failed verification. */
+  CORRUPT: 2003,
+  /** Every upload slot of the node is taken by an upload in progress; retry later. */
+  UPLOAD_CAPACITY: 2004,
+  /** No blob with this id is stored on the node. */
+  NOT_FOUND: 2005,
 } as const;
 
 export type RpcErrorObject = { code: number; message: string; data?: unknown };
@@ -75,7 +100,35 @@ export const ERROR_CATALOGUE: readonly { code: number; name: string; message: st
   { code: ERR.OUT_OF_GAS, name: 'OUT_OF_GAS', message: 'Execution ran out of gas' },
   { code: ERR.INVALID_BLOCK, name: 'INVALID_BLOCK', message: 'Invalid block' },
   { code: ERR.NOT_FOUND, name: 'NOT_FOUND', message: 'Not found (unknown query path, pruned height, ...)' },
+  {
+    code: BLOB_ERR.INVALID_ID,
+    name: 'BLOB_INVALID_ID',
+    message: 'Not a blob id (CIDv1 raw sha2-256 base32, as modelId returns)',
+  },
+  { code: BLOB_ERR.TOO_LARGE, name: 'BLOB_TOO_LARGE', message: "Blob larger than the node's limit" },
+  {
+    code: BLOB_ERR.CORRUPT,
+    name: 'BLOB_CORRUPT',
+    message: 'Blob bytes do not hash to its id (the upload is dropped)',
+  },
+  {
+    code: BLOB_ERR.UPLOAD_CAPACITY,
+    name: 'BLOB_UPLOAD_CAPACITY',
+    message: 'Too many blob uploads in progress; retry later',
+  },
+  { code: BLOB_ERR.NOT_FOUND, name: 'BLOB_NOT_FOUND', message: 'No blob with this id is stored' },
 ];
+
+/** The RPC code of an @aivm/blobs error (or the node's upload errors), undefined for anything else. */
+function blobErrorCode(err: unknown): number | undefined {
+  if (err instanceof InvalidBlobIdError) return BLOB_ERR.INVALID_ID;
+  if (err instanceof BlobTooLargeError) return BLOB_ERR.TOO_LARGE;
+  if (err instanceof BlobCorruptError) return BLOB_ERR.CORRUPT;
+  if (err instanceof BlobUploadCapacityError) return BLOB_ERR.UPLOAD_CAPACITY;
+  if (err instanceof BlobNotFoundError) return BLOB_ERR.NOT_FOUND;
+  if (err instanceof BlobArgumentError) return RPC_ERR.INVALID_PARAMS;
+  return undefined;
+}
 
 const CHAIN_CODE_MIN = 1000;
 const CHAIN_CODE_MAX = 4999;
@@ -102,6 +155,17 @@ export function toErrorObject(err: unknown): { error: RpcErrorObject; outcome: E
     const error: RpcErrorObject = { code: err.code, message: err.message };
     if (err.data !== undefined) error.data = err.data;
     return { error, outcome: err.code === RPC_ERR.LIMIT_EXCEEDED ? 'limit' : 'invalid' };
+  }
+  const blobCode = blobErrorCode(err);
+  if (blobCode !== undefined) {
+    const message =
+      blobCode === RPC_ERR.INVALID_PARAMS
+        ? `invalid params: ${(err as Error).message}`
+        : (err as Error).message;
+    return {
+      error: { code: blobCode, message },
+      outcome: blobCode === RPC_ERR.INVALID_PARAMS ? 'invalid' : 'chain_error',
+    };
   }
   if (isChainError(err)) return { error: { code: err.code, message: err.message }, outcome: 'chain_error' };
   // The node decodes JSON params with the codec; its CodecError names the offending field.

@@ -1,7 +1,7 @@
 // JSON-RPC and WebSocket interface of the node.
 
 export { type DispatchOptions, handlePayload, handleText, type JsonRpcResponse } from './dispatch.ts';
-export { ERROR_CATALOGUE, RPC_ERR, RpcFailure, toErrorObject } from './errors.ts';
+export { BLOB_ERR, ERROR_CATALOGUE, RPC_ERR, RpcFailure, toErrorObject } from './errors.ts';
 export {
   RPC_METHOD_INDEX,
   RPC_METHODS,

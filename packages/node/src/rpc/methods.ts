@@ -1,12 +1,13 @@
 // The one table of JSON-RPC methods. Validation, dispatch, OpenRPC (rpc.discover), docs/rpc.md and
 // the SDK's expectations all come from here; method names are final.
 
+import { DEFAULT_CHUNK_BYTES } from '@aivm/blobs';
 import { ChainError, ERR, TxRejected } from '@aivm/chain';
 import { CodecError, fromJson } from '@aivm/codec';
-import { type Address, type Hex, hexToBytes, isAddress } from '@aivm/crypto';
+import { type Address, bytesToHex, type Hex, hexToBytes, isAddress } from '@aivm/crypto';
 import { z } from 'zod';
 import type { NodeApi } from '../api.ts';
-import { RPC_ERR, RpcFailure } from './errors.ts';
+import { BLOB_ERR, RPC_ERR, RpcFailure } from './errors.ts';
 import { blockJson, type Json, receiptJson, statusJson, toJsonValue, txRecordJson } from './json.ts';
 import { buildOpenRpc } from './openrpc.ts';
 import { type SubscriptionHost, TOPICS } from './subscriptions.ts';
@@ -85,6 +86,13 @@ function hexBytesParam(maxBytes: number) {
 }
 
 const jsonObjectParam = z.record(z.string(), z.unknown());
+
+/** Shape only: the handler checks that it is a canonical id and answers BLOB_INVALID_ID otherwise. */
+const blobIdParam = z
+  .string()
+  .min(1)
+  .max(128)
+  .describe('blob id = model id (CIDv1 raw sha2-256, base32 lower)');
 
 // ---------------------------------------------------------------------------------------------
 // Result shapes (documentation, and checked by the tests against real handler output)
@@ -180,8 +188,35 @@ const AccountOut = z.strictObject({
   balanceWei: uintOut,
 });
 
+const BlobUploadOut = z.strictObject({
+  id: z.string(),
+  size: z.number().int(),
+  complete: z.boolean().describe('true once the whole blob was verified against its id and stored'),
+  missing: z.array(z.number().int()).describe('chunk indexes still owed, ascending'),
+});
+
+const BlobStatOut = z.strictObject({
+  size: z.number().int(),
+  chunks: z.number().int(),
+  chunkBytes: z.number().int(),
+  chunkHashes: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/))
+    .describe('lowercase hex sha256 of each chunk (empty while uploading)'),
+  complete: z.boolean().describe('false while an upload is in progress'),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/** The node's blob functions, or METHOD_NOT_SUPPORTED when it has none. */
+function blobApi<K extends 'blobUploadChunk' | 'blobStat' | 'blobChunk'>(
+  api: NodeApi,
+  key: K,
+): NonNullable<NodeApi[K]> {
+  const fn = api[key];
+  if (!fn) throw new RpcFailure(RPC_ERR.METHOD_NOT_SUPPORTED, 'this node serves no artifact blobs');
+  return fn.bind(api) as NonNullable<NodeApi[K]>;
+}
 
 /** Parses a JSON value against a codec schema, reporting the field under `prefix`. */
 function codecParams<T>(prefix: string, parse: () => T): T {
@@ -214,6 +249,7 @@ const SEND_ERRORS = [
 
 const EXAMPLE_ADDRESS = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 const EXAMPLE_HASH = `0x${'ab'.repeat(32)}`;
+const EXAMPLE_BLOB_ID = 'bafkreie7q3iidccmpvszul7kudcvvuavuo7u6gzlbobczuk5nqk3b4akba';
 
 // ---------------------------------------------------------------------------------------------
 // The table
@@ -414,6 +450,68 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
       codecParams('params', () => fromJson(def.params, params));
       return toJsonValue(await api.query(p.path, params));
     },
+  }),
+
+  defineMethod({
+    name: 'aivm_blobUploadChunk',
+    description: `Uploads one chunk of an artifact blob named up front by its id (modelId of the bytes) and size. Chunks are ${DEFAULT_CHUNK_BYTES} bytes (the last one the remainder) and may come in any order; after the last one the node verifies the whole blob against its id and stores it. Uploads idle too long are dropped.`,
+    params: z.strictObject({
+      id: blobIdParam,
+      size: z.number().int('expected an integer').min(1, 'must be at least 1').describe('blob size in bytes'),
+      index: z
+        .number()
+        .int('expected an integer')
+        .nonnegative('must not be negative')
+        .describe('chunk index'),
+      data: hexBytesParam(DEFAULT_CHUNK_BYTES).describe(
+        `chunk bytes, 0x hex: ${DEFAULT_CHUNK_BYTES} bytes except the last chunk`,
+      ),
+    }),
+    result: { name: 'upload', description: 'Where the upload stands', schema: BlobUploadOut },
+    errors: [BLOB_ERR.INVALID_ID, BLOB_ERR.TOO_LARGE, BLOB_ERR.CORRUPT, BLOB_ERR.UPLOAD_CAPACITY],
+    example: { id: EXAMPLE_BLOB_ID, size: 4, index: 0, data: '0x74657374' },
+    handler: async (api, p) => blobApi(api, 'blobUploadChunk')(p.id, p.size, p.index, p.data),
+  }),
+
+  defineMethod({
+    name: 'aivm_blobStat',
+    description:
+      'Size and chunk layout of a stored artifact blob, or of an upload in progress (complete false).',
+    params: z.strictObject({ id: blobIdParam }),
+    result: {
+      name: 'blob',
+      description: 'The blob, or null when neither stored nor being uploaded',
+      schema: BlobStatOut.nullable(),
+    },
+    errors: [BLOB_ERR.INVALID_ID, BLOB_ERR.CORRUPT],
+    example: { id: EXAMPLE_BLOB_ID },
+    handler: async (api, p) => (await blobApi(api, 'blobStat')(p.id)) ?? null,
+  }),
+
+  defineMethod({
+    name: 'aivm_blobChunk',
+    description:
+      'One chunk of a stored artifact blob, verified against its hash by the node; check the whole blob against its id.',
+    params: z.strictObject({
+      id: blobIdParam,
+      index: z
+        .number()
+        .int('expected an integer')
+        .nonnegative('must not be negative')
+        .describe('chunk index'),
+    }),
+    result: {
+      name: 'chunk',
+      description: 'The chunk bytes',
+      schema: z.strictObject({ id: z.string(), index: z.number().int(), data: hexOut }),
+    },
+    errors: [BLOB_ERR.INVALID_ID, BLOB_ERR.NOT_FOUND, BLOB_ERR.CORRUPT],
+    example: { id: EXAMPLE_BLOB_ID, index: 0 },
+    handler: async (api, p) => ({
+      id: p.id,
+      index: p.index,
+      data: bytesToHex(await blobApi(api, 'blobChunk')(p.id, p.index)),
+    }),
   }),
 
   defineMethod({
