@@ -17,7 +17,8 @@ import { BLOB_ERR, RPC_ERR } from '../src/rpc/errors.ts';
 
 const CHUNK = DEFAULT_CHUNK_BYTES;
 const MAX_BLOB = 3 * CHUNK + 100;
-const IDLE_MS = 400;
+// Long enough that two uploads on a loaded 2-core CI machine never idle out between steps.
+const IDLE_MS = 2_000;
 
 /** Seeded xorshift32 bytes. */
 function randomBytes(n: number, seed: number): Uint8Array {
