@@ -20,6 +20,7 @@ export { assignmentSeed, drawProvider } from './modules/inference/assign.ts';
 export {
   InferenceAddStake,
   InferenceChallenge,
+  InferenceDecline,
   InferenceOneStep,
   InferenceRegisterProvider,
   InferenceRequest,
@@ -28,6 +29,7 @@ export {
   InferenceSubmitResult,
   InferenceUnbond,
   InferenceUpdateProvider,
+  MAX_STEP_TENSOR_BYTES,
 } from './modules/inference/messages.ts';
 export { inferenceModule } from './modules/inference/module.ts';
 export { type InferenceParams, inferenceParams } from './modules/inference/params.ts';
@@ -42,6 +44,7 @@ export {
   type Request as InferenceRequestRecord,
   type RequestStatus as InferenceRequestStatus,
 } from './modules/inference/store.ts';
+export { largestStepTensor } from './modules/models/handlers.ts';
 export {
   acceptsRequests,
   artifactOnChain,
@@ -50,6 +53,7 @@ export {
   creditReviewers,
   curationScore,
   expectedPublicSignals,
+  getFaultProposalsOpen,
   getModel,
   getVerificationKey,
   hasTier,
@@ -81,6 +85,7 @@ export {
   MODELS_ACCOUNT,
   type ModelRecord,
   type ModelStatus,
+  ONE_STEP_GAS_MARGIN,
   PART_ARTIFACT,
   PART_VK,
   TIER_ONCHAIN,

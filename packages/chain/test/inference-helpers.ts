@@ -164,6 +164,10 @@ export async function setupChain(
     extraModels?: unknown[];
     /** Other genesis sections (e.g. gov params). */
     app?: Record<string, unknown>;
+    /** auth params besides the zero gas price. */
+    auth?: Record<string, unknown>;
+    /** models params. */
+    models?: Record<string, unknown>;
   } = {},
 ): Promise<Fixture> {
   const tiers = opts.tiers ?? 5;
@@ -172,8 +176,9 @@ export async function setupChain(
     fundCgpt: 100_000n,
     app: {
       ...opts.app,
-      auth: { params: { minGasPriceWei: '0' } },
+      auth: { params: { minGasPriceWei: '0', ...opts.auth } },
       models: {
+        ...(opts.models ? { params: opts.models } : {}),
         models: [
           {
             owner: privateKeyToAddress(mnemonicToPrivateKeys(TEST_MNEMONIC, 0, 1)[0]!),

@@ -301,9 +301,17 @@ describe('inference: optimistic tier', () => {
     ]);
     assert.equal(eventsOf(res.events, 'slashed').length, 0);
     assert.equal(await balance(f.tc, challenger.address), chBefore - BOND);
-    // The window was over during the dispute: the slot is paid in this block's end block.
+    // The provider won: the slot is computed again with a fresh challenge window from the
+    // resolution height (others may still challenge), then paid when that window closes.
+    const resolvedAt = f.tc.head.height;
+    assert.equal(eventsOf(res.events, 'paid').length, 0);
+    const q = await getReq(f.tc, id);
+    assert.deepEqual([q.status, q.slots[0]!.computedAt], ['computed', resolvedAt.toString()]);
+    assert.equal(await balance(f.tc, provider.address), provBefore + BOND / 2n);
+    assert.equal((await advanceTo(f.tc, resolvedAt + 2n)).filter((e) => e.type === 'paid').length, 0);
+    const paid = eventsOf(await advanceTo(f.tc, resolvedAt + 3n), 'paid');
+    assert.equal(paid.length, 1);
     const prov = (PRICE * 2500n) / 10_000n;
-    assert.equal(eventsOf(res.events, 'paid').length, 1);
     assert.equal(await balance(f.tc, provider.address), provBefore + BOND / 2n + prov);
     assert.equal(await getSupply(f.tc.state), supply - BOND / 2n);
     assert.equal((await getReq(f.tc, id)).status, 'finalized');
@@ -372,6 +380,10 @@ describe('inference: optimistic tier', () => {
       const events = await advanceTo(f.tc, BigInt(d.deadline));
       assert.equal(eventsOf(events, 'disputeResolved')[0]!.winner, provider.address);
       assert.equal(await balance(f.tc, challenger.address), chBefore);
+      // A fresh challenge window from the resolution height, then paid.
+      assert.equal((await getReq(f.tc, id)).slots[0]!.computedAt, d.deadline);
+      assert.equal((await getReq(f.tc, id)).status, 'computed');
+      await advanceTo(f.tc, BigInt(d.deadline) + 3n);
       assert.equal((await getReq(f.tc, id)).status, 'finalized');
     });
 

@@ -297,10 +297,19 @@ describe('inference: providers and assignment', () => {
         msg: { capacity: 1, tiers: 6, models: [], endpoint: '' },
       },
     ]);
-    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(1).bytes));
-    const id = requestIdOf(r.events);
-    assert.equal(eventsOf(r.events, 'assigned').length, 0);
-    assert.equal((await getReq(f.tc, id)).status, 'pending');
+    // Nobody eligible: a request is refused (redundancy above the eligible providers), nothing
+    // is escrowed.
+    const before = await balance(f.tc, f.requester.address);
+    await fails(
+      f.tc,
+      f.requester,
+      'inference/request',
+      requestMsg(digit(1).bytes),
+      new RegExp(
+        `^redundancy 1 exceeds the 0 providers eligible for model ${MODEL_ID} \\(optimistic tier\\)$`,
+      ),
+    );
+    assert.equal(await balance(f.tc, f.requester.address), before);
     // a4 as requester is never its own provider, even with capacity.
     await ok(f.tc, f.a[4]!, 'inference/updateProvider', {
       capacity: 5,
@@ -308,11 +317,13 @@ describe('inference: providers and assignment', () => {
       models: [MODEL_ID],
       endpoint: '',
     });
-    const own = await ok(f.tc, f.a[4]!, 'inference/request', requestMsg(digit(2).bytes));
-    const ownId = requestIdOf(own.events);
-    // The earlier pending request was picked up by a4 in the end block of that same block.
-    assert.equal((await getReq(f.tc, id)).slots[0]!.provider.toLowerCase(), p[2]!.toLowerCase());
-    assert.equal((await getReq(f.tc, ownId)).status, 'pending');
+    await fails(f.tc, f.a[4]!, 'inference/request', requestMsg(digit(2).bytes), /exceeds the 0 providers/);
+    // Anybody else's request gets a4.
+    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(1).bytes));
+    assert.deepEqual(
+      eventsOf(r.events, 'assigned').map((e) => e.provider!.toLowerCase()),
+      [p[2]!.toLowerCase()],
+    );
   });
 });
 
@@ -373,60 +384,79 @@ describe('inference: deadlines, reassignment and failure', () => {
     for (const a of p) assert.equal((await provider(f, a)).openJobs, 0);
   });
 
-  it('without an eligible provider a request waits, is picked up when one appears, else fails with a refund', async () => {
-    // Everybody pauses (capacity 0).
-    await block(
-      f.tc,
-      [2, 3, 4].map((i) => ({
-        from: f.a[i]!,
-        type: 'inference/updateProvider',
-        msg: { capacity: 0, tiers: 6, models: [], endpoint: '' },
-      })),
-    );
+  it('a slot left without a provider waits, is picked up when one appears, else fails alone', async () => {
+    // Every provider was slashed below the minimum above; a2 tops up and is the only one eligible.
+    await ok(f.tc, f.a[2]!, 'inference/addStake', { amountWei: 10n * CGPT });
     const before = await balance(f.tc, f.requester.address);
-    assert.equal(
-      (await query<{ eligible: boolean }>(f.tc, 'inference/provider', { address: p[0]! })).eligible,
-      false,
+    // Redundancy is capped by the eligible providers at request time: 2 > 1 is refused.
+    await fails(
+      f.tc,
+      f.requester,
+      'inference/request',
+      requestMsg(digit(4).bytes, { redundancy: 2, maxFeeWei: 2n * PRICE }),
+      /redundancy 2 exceeds the 1 providers eligible/,
     );
-    const r1 = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(4).bytes));
-    const waiting = requestIdOf(r1.events);
-    const r2 = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(5).bytes));
-    const expiring = requestIdOf(r2.events);
-    assert.equal((await getReq(f.tc, waiting)).status, 'pending');
-    // One provider (slashed below the minimum before) tops up and comes back with room for one
-    // job: the older request gets it.
+    const r = await block(f.tc, [
+      { from: f.requester, type: 'inference/request', msg: requestMsg(digit(4).bytes) },
+      { from: f.requester, type: 'inference/request', msg: requestMsg(digit(5).bytes) },
+    ]);
+    const [waiting, expiring] = eventsOf(r.events, 'status')
+      .filter((e) => e.status === 'pending')
+      .map((e) => BigInt(e.id!));
+    assert.deepEqual(
+      eventsOf(r.events, 'assigned').map((e) => e.provider!.toLowerCase()),
+      [p[0]!.toLowerCase(), p[0]!.toLowerCase()],
+    );
+    const h = f.tc.head.height;
+    // a2 misses both deadlines: slashed twice (1% of 1000, then 1% of 990), nobody else is
+    // eligible, so both slots wait in the pending queue.
+    const miss = await advanceTo(f.tc, h + 4n);
+    assert.deepEqual(
+      eventsOf(miss, 'slashed').map((e) => e.amountWei),
+      [(10n * CGPT).toString(), ((990n * CGPT) / 100n).toString()],
+    );
+    for (const id of [waiting!, expiring!]) {
+      const q = await getReq(f.tc, id);
+      assert.deepEqual([q.status, q.slots[0]!.status, q.slots[0]!.attempts], ['pending', 'pending', 1]);
+    }
+    // a3 tops up with room for one job: the older slot gets it in that block's end block; the
+    // other finds no candidate (the block's assignment budget is not spent on it) and waits.
     const back = await block(f.tc, [
-      { from: f.a[2]!, type: 'inference/addStake', msg: { amountWei: 10n * CGPT } },
+      { from: f.a[3]!, type: 'inference/addStake', msg: { amountWei: 10n * CGPT } },
       {
-        from: f.a[2]!,
+        from: f.a[3]!,
         type: 'inference/updateProvider',
         msg: { capacity: 1, tiers: 6, models: [], endpoint: '' },
       },
     ]);
     assert.ok(back.receipts.every((x) => x.success));
     assert.deepEqual(
-      eventsOf(back.events, 'assigned').map((e) => e.id),
-      [waiting.toString()],
+      eventsOf(back.events, 'assigned').map((e) => [e.id, e.provider!.toLowerCase()]),
+      [[waiting!.toString(), p[1]!.toLowerCase()]],
     );
-    assert.equal((await getReq(f.tc, waiting)).status, 'assigned');
-    const hb = f.tc.head.height;
-    const events = await advanceTo(f.tc, hb + 4n);
-    const q = await getReq(f.tc, expiring);
-    assert.equal(q.status, 'failed');
-    assert.match(q.reason, /no provider for slot 0 within 4 blocks/);
-    assert.deepEqual(eventsOf(events, 'refunded'), [
-      { id: expiring.toString(), amountWei: PRICE.toString() },
+    assert.equal((await getReq(f.tc, waiting!)).status, 'assigned');
+    // The other slot found no provider within resultDeadlineBlocks: it fails alone, and as the
+    // request's only slot it ends the request (nothing paid: failed, full refund).
+    const events = await advanceTo(f.tc, h + 8n);
+    assert.deepEqual(eventsOf(events, 'slotFailed'), [
+      { id: expiring!.toString(), slot: '0', reason: 'no provider for slot 0 within 4 blocks' },
     ]);
-    // a2 missed the deadline of the waiting request; nobody else is free, so it waits again.
-    assert.equal(eventsOf(events, 'slashed')[0]!.provider.toLowerCase(), f.a[2]!.address.toLowerCase());
-    const w = await getReq(f.tc, waiting);
-    assert.equal(w.status, 'pending');
-    assert.equal(w.slots[0]!.attempts, 1);
+    const q = await getReq(f.tc, expiring!);
+    assert.equal(q.status, 'failed');
+    assert.equal(q.reason, 'no provider for slot 0 within 4 blocks');
+    assert.deepEqual(eventsOf(events, 'refunded'), [
+      { id: expiring!.toString(), amountWei: PRICE.toString() },
+    ]);
     assert.equal(await balance(f.tc, f.requester.address), before - PRICE);
+    // a2's work on both slots ended with the slash: nothing open is left on it.
+    const a2 = await query<{ openJobs: number; openWork: number }>(f.tc, 'inference/provider', {
+      address: p[0]!,
+    });
+    assert.deepEqual([a2.openJobs, a2.openWork], [0, 0]);
   });
 
   it('unbonding leaves the stake slashable and releases it after providerUnbondingBlocks', async () => {
-    const a = f.a[3]!;
+    const a = f.a[4]!; // no open work (a3 holds a job from the test above)
     const before = await provider(f, a.address);
     const bal = await balance(f.tc, a.address);
     await fails(

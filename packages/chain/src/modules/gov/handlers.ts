@@ -169,6 +169,8 @@ export async function handleSubmitProposal(
   setProposal(ctx, p);
   active.push(id);
   setActiveIds(ctx, active);
+  // Reviewers of the model cannot withdraw stake until the proposal ends (closeFaultProposal).
+  if (isFault) await modelsKeeper(deps.modules()).openFaultProposal(ctx, msg.modelId);
   ctx.emit(M, 'submitProposal', { id: id.toString(), kind: p.kind, proposer: sender, status: p.status });
 }
 
@@ -295,6 +297,9 @@ export async function processProposals(ctx: ExecContext, deps: GovDeps): Promise
       keep.push(id);
       continue;
     }
+    // However it ended (expired, rejected, vetoed, passed and executed, failed): the model's
+    // reviewer releases held for it may go ahead once no other fault proposal is open.
+    if (p.kind === 'modelFault') await modelsKeeper(deps.modules()).closeFaultProposal(ctx, p.modelId);
     setProposal(ctx, p);
     ctx.emit(M, 'proposalFinished', { id: id.toString(), status: p.status, reason });
   }

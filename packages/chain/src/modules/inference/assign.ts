@@ -4,11 +4,20 @@
 // stake; the providers are walked in canonical order (ascending address) and the first whose
 // cumulative stake exceeds r is drawn. Sampling is without replacement: a provider ever assigned
 // a slot of a request is not eligible for that request again.
+// In end-block processing the providers serving a (model, tier) pair are read once per block
+// (store.ts ProviderView) and filtered in memory for each slot.
 
 import { type Address, bytesToBigint, concatBytes, keccak256, u64be } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import type { InferenceParams } from './params.ts';
-import { getProvider, getProviderList, type Provider, type Request, sameAddress } from './store.ts';
+import {
+  getProvider,
+  getProviderList,
+  type Provider,
+  providerView,
+  type Request,
+  sameAddress,
+} from './store.ts';
 
 export type Candidate = { address: Address; stakeWei: bigint };
 
@@ -52,16 +61,44 @@ export function isEligible(
   return true;
 }
 
-/** Eligible providers in canonical order with their bonded stake as weight. */
+/** Whether a provider offers the tier and the model (the parts an end block cannot change). */
+function serves(p: Provider, tier: number, modelId: string): boolean {
+  return (p.tiers & tier) !== 0 && (p.models.length === 0 || p.models.includes(modelId));
+}
+
+/**
+ * Eligible providers in canonical order with their bonded stake as weight. With an end-block
+ * provider view open on `state`, the providers serving the (model, tier) pair are read from state
+ * at most once per block and the view's copies (kept in step with writes) are filtered.
+ */
 export async function eligibleCandidates(
   state: KVReader,
   req: Pick<Request, 'tier' | 'modelId' | 'requester' | 'tried'>,
   params: InferenceParams,
 ): Promise<Candidate[]> {
-  const out: Candidate[] = [];
-  for (const address of await getProviderList(state)) {
-    const p = await getProvider(state, address);
-    if (p && isEligible(p, req, params)) out.push({ address: p.address, stakeWei: p.stakeWei });
+  const view = providerView(state);
+  let providers: Provider[];
+  if (view) {
+    const key = `${req.tier}/${req.modelId}`;
+    let list = view.lists.get(key);
+    if (!list) {
+      list = [];
+      for (const address of await getProviderList(state)) {
+        const p = await getProvider(state, address);
+        if (p && serves(p, req.tier, req.modelId)) list.push(p);
+      }
+      view.lists.set(key, list);
+    }
+    providers = list;
+  } else {
+    providers = [];
+    for (const address of await getProviderList(state)) {
+      const p = await getProvider(state, address);
+      if (p) providers.push(p);
+    }
   }
+  const out: Candidate[] = [];
+  for (const p of providers)
+    if (isEligible(p, req, params)) out.push({ address: p.address, stakeWei: p.stakeWei });
   return out;
 }

@@ -5,12 +5,22 @@
 
 import type { Infer } from '@aivm/codec';
 import { type Address, equalBytes, keccak256 } from '@aivm/crypto';
-import { decodeTensor, estimateGas, runIntNode, tensorLeaf } from '@aivm/runtime/core';
+import { decodeTensor, estimateGas, ModelError, runIntNode, tensorLeaf } from '@aivm/runtime/core';
 import { verifyMerkleProof } from '../../merkle.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
 import { getModel, loadQuantModel, modelShapes, shapeSize } from '../models/keeper.ts';
-import { advance, type Budget, failRequest, isTerminal, M, reassignSlot, slashProvider } from './keeper.ts';
+import {
+  advance,
+  type Budget,
+  failSlot,
+  finishWork,
+  isTerminal,
+  M,
+  modelFaulty,
+  reassignSlot,
+  slashProvider,
+} from './keeper.ts';
 import type { InferenceChallenge, InferenceOneStep, InferenceReveal } from './messages.ts';
 import { BPS, type InferenceParams, inferenceParams } from './params.ts';
 import {
@@ -218,11 +228,11 @@ export async function handleOneStep(
   const qm = await loadQuantModel(ctx, req.modelId);
   // One node costs at most what the whole model does at batch 1.
   ctx.gas.consume(estimateGas(qm, { [qm.inputs[0]!]: batchOne(inputValue(qm)) }).gas);
+  const v = layerValue(qm, d.lo);
+  const shape = batchOne(v);
   let providerRight: boolean;
   try {
     const decoded = decodeTensor(msg.tensor);
-    const v = layerValue(qm, d.lo);
-    const shape = batchOne(v);
     const sameShape =
       decoded.shape.length === shape.length && decoded.shape.every((dim, i) => dim === shape[i]);
     if (decoded.dtype !== v.dtype || !sameShape) providerRight = false;
@@ -230,8 +240,12 @@ export async function handleOneStep(
       const out = runIntNode(qm, d.lo, { [v.name]: { ...decoded, scale: v.scale } });
       providerRight = equalBytes(tensorLeaf(out), d.providerHiLeaf);
     }
-  } catch {
-    // The agreed tensor does not run through node lo: the provider's committed chain is invalid.
+  } catch (err) {
+    // Only the runtime's typed rejection of the agreed tensor (it does not decode or does not
+    // run through node lo) decides: the provider committed to an invalid layer chain. Anything
+    // else (a bug, the machine running out of memory) fails the transaction; if no one-step
+    // succeeds before the step deadline the provider loses by timeout.
+    if (!(err instanceof ModelError)) throw err;
     providerRight = false;
   }
   await resolveDispute(ctx, params, req, msg.slot, d, providerRight, undefined);
@@ -240,9 +254,11 @@ export async function handleOneStep(
 
 /**
  * Ends a dispute. Provider wins: half the bond to it, the rest burned, the slot computed again
- * (finalizing when its window is over). Challenger wins: the provider is slashed faultSlashBps,
- * challengerRewardBps of the cut plus the bond go to the challenger, the rest is burned, and the
- * slot is reassigned.
+ * with a fresh challenge window of challengeWindowBlocks from this height (computedAt = now), so
+ * a dispute that is lost on purpose cannot run the window out for honest challengers; with the
+ * model faulty meanwhile the slot fails instead (no pay). Challenger wins: the provider is
+ * slashed faultSlashBps, challengerRewardBps of the cut plus the bond go to the challenger, the
+ * rest is burned, and the slot is reassigned.
  */
 export async function resolveDispute(
   ctx: ExecContext,
@@ -268,10 +284,18 @@ export async function resolveDispute(
     if (d.bondWei - toProvider > 0n) await burn(ctx, INFERENCE_ACCOUNT, d.bondWei - toProvider);
     s.status = 'computed';
     s.seq += 1;
-    const windowEnd = s.computedAt + params.challengeWindowBlocks;
-    let at = windowEnd;
-    if (at < ctx.block.height) at = ctx.block.height;
-    await scheduleDue(ctx, at, { kind: DUE.WINDOW, requestId: req.id, slot, seq: s.seq, address: provider });
+    if (await modelFaulty(ctx, req.modelId)) {
+      await failSlot(ctx, req, slot, `model ${req.modelId} is faulty`);
+      return;
+    }
+    s.computedAt = ctx.block.height;
+    await scheduleDue(ctx, s.computedAt + params.challengeWindowBlocks, {
+      kind: DUE.WINDOW,
+      requestId: req.id,
+      slot,
+      seq: s.seq,
+      address: provider,
+    });
     await advance(ctx, req, `slot ${slot}: the provider won the dispute`);
     return;
   }
@@ -284,6 +308,8 @@ export async function resolveDispute(
   const reward = (cut * BigInt(params.challengerRewardBps)) / BPS;
   await transfer(ctx, INFERENCE_ACCOUNT, d.challenger, reward + d.bondWei);
   if (cut - reward > 0n) await burn(ctx, INFERENCE_ACCOUNT, cut - reward);
+  // After the slash: ending the provider's work may release unbonding stake held for it.
+  await finishWork(ctx, provider);
   await reassignSlot(ctx, params, req, slot, 'the provider lost the dispute', budget);
 }
 
@@ -302,10 +328,6 @@ export async function disputeTimeout(
   else if (d.providerRevealed && !d.challengerRevealed) providerWins = true;
   else if (!d.providerRevealed && d.challengerRevealed) providerWins = false;
   else providerWins = true; // neither revealed: the challenger loses
-  const model = await getModel(ctx, req.modelId);
-  if (!model || model.status === 'faulty') {
-    await failRequest(ctx, req, `model ${req.modelId} is faulty`);
-    return;
-  }
+  // Runs to its end even when the model became faulty (resolveDispute then fails the slot).
   await resolveDispute(ctx, params, req, slot, d, providerWins, budget);
 }

@@ -1,6 +1,7 @@
 // End-block processing: the entries due at this height (missed deadlines, closed challenge
 // windows, dispute step timeouts, pending slots that expired, unbonding releases), then slots
-// waiting for a provider, oldest first. Never scans requests: it reads only the indexes.
+// waiting for a provider, oldest first. Never scans requests: it reads only the indexes; the
+// providers of a (model, tier) pair are read at most once per block.
 
 import { type ExecContext, readParams } from '../../module.ts';
 import { disputeTimeout } from './dispute.ts';
@@ -9,24 +10,27 @@ import {
   assignSlot,
   type Budget,
   failRequest,
+  failSlot,
+  finishWork,
   isTerminal,
   M,
   modelFaulty,
   paySlot,
   reassignSlot,
-  releaseJob,
   slashAndBurn,
 } from './keeper.ts';
 import { type InferenceParams, inferenceParams } from './params.ts';
 import { releaseUnbonding } from './providers.ts';
 import {
   clearDue,
+  closeProviderView,
   DUE,
   type DueItem,
   dueCount,
   getDue,
   getPending,
   getRequest,
+  openProviderView,
   pendingBounds,
   popPending,
   pushPending,
@@ -51,13 +55,14 @@ async function processDue(
   switch (item.kind) {
     case DUE.DEADLINE:
       if (slot.status !== 'assigned') return;
-      await releaseJob(ctx, slot.provider);
+      // Slash first: finishing the work may release unbonding stake held for it.
       await slashAndBurn(
         ctx,
         slot.provider,
         params.missedDeadlineSlashBps,
         `missed the deadline of request ${req.id} slot ${i}`,
       );
+      await finishWork(ctx, slot.provider, { job: true });
       await reassignSlot(ctx, params, req, i, 'deadline missed', budget);
       break;
     case DUE.WINDOW:
@@ -77,7 +82,7 @@ async function processDue(
       break;
     case DUE.PENDING:
       if (slot.status !== 'pending') return;
-      await failRequest(ctx, req, `no provider for slot ${i} within ${params.resultDeadlineBlocks} blocks`);
+      await failSlot(ctx, req, i, `no provider for slot ${i} within ${params.resultDeadlineBlocks} blocks`);
       break;
     default:
       return;
@@ -112,13 +117,19 @@ export async function inferenceEndBlock(ctx: ExecContext): Promise<void> {
   const params = await readParams(ctx, M, inferenceParams);
   const budget = { left: params.maxAssignPerBlock };
   const height = ctx.block.height;
-  let i = 0n;
-  // Entries scheduled for this very height while processing (e.g. a finished dispute whose window
-  // is over) are appended to the same bucket and handled in this loop.
-  for (; i < (await dueCount(ctx, height)); i++) {
-    const item = await getDue(ctx, height, i);
-    if (item) await processDue(ctx, params, item, budget);
+  // Providers serving a (model, tier) pair are read once for the whole block (see store.ts).
+  openProviderView(ctx);
+  try {
+    let i = 0n;
+    // Entries scheduled for this very height while processing are appended to the same bucket
+    // and handled in this loop.
+    for (; i < (await dueCount(ctx, height)); i++) {
+      const item = await getDue(ctx, height, i);
+      if (item) await processDue(ctx, params, item, budget);
+    }
+    if (i > 0n) clearDue(ctx, height, i);
+    await processPending(ctx, params, budget);
+  } finally {
+    closeProviderView(ctx);
   }
-  if (i > 0n) clearDue(ctx, height, i);
-  await processPending(ctx, params, budget);
 }

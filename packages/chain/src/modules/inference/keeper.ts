@@ -10,10 +10,10 @@ import { burn, transfer } from '../bank/store.ts';
 import { countQuery, creditReviewers, getModel } from '../models/keeper.ts';
 import { assignmentSeed, type Candidate, drawProvider, eligibleCandidates } from './assign.ts';
 import { BPS, type InferenceParams } from './params.ts';
+import { releaseUnbonding } from './providers.ts';
 import {
   DUE,
-  deleteDispute,
-  getDispute,
+  getOpenSlots,
   getProvider,
   INFERENCE_ACCOUNT,
   pushPending,
@@ -23,6 +23,7 @@ import {
   type SlotStatus,
   sameAddress,
   scheduleDue,
+  setOpenSlots,
   setProvider,
   TIER_ONCHAIN,
   TIER_ZK,
@@ -48,8 +49,14 @@ export function isTerminal(req: Pick<Request, 'status'>): boolean {
   return req.status === 'finalized' || req.status === 'failed';
 }
 
+/** Whether a slot was paid (zk: proven; optimistic: finalized after its window). */
 export function slotDone(s: Slot): boolean {
   return s.status === 'proven' || s.status === 'finalized';
+}
+
+/** Whether a slot is over: paid or failed. */
+export function slotTerminal(s: Slot): boolean {
+  return slotDone(s) || s.status === 'failed';
 }
 
 export function emptySlot(): Slot {
@@ -75,20 +82,34 @@ export function setStatus(ctx: ExecContext, req: Request, status: RequestStatus,
   ctx.emit(M, 'status', { id: req.id.toString(), status, reason });
 }
 
-/** The request's status from its slots: the least advanced slot, or challenged if any is. */
+/**
+ * The request's status from its slots that are not failed: the least advanced one, or
+ * challenged if any is.
+ */
 export function aggregateStatus(req: Request): RequestStatus {
   if (req.slots.some((s) => s.status === 'challenged')) return 'challenged';
   let min = 3;
-  for (const s of req.slots) min = Math.min(min, RANK[s.status] ?? 0);
+  for (const s of req.slots) if (s.status !== 'failed') min = Math.min(min, RANK[s.status] ?? 0);
   return BY_RANK[min]!;
 }
 
-/** Moves the request's status after a slot changed; finalizes when every slot is paid. */
+/**
+ * Moves the request's status after a slot changed. Once every slot is terminal the request is
+ * terminal too: finalized when at least one slot was paid (the unpaid slots' share refunded),
+ * failed (everything refunded) when none was; `reason` explains a failure.
+ */
 export async function advance(ctx: ExecContext, req: Request, reason: string): Promise<void> {
   if (isTerminal(req)) return;
-  if (req.slots.every(slotDone)) {
+  if (req.slots.every(slotTerminal)) {
+    const paid = req.slots.filter(slotDone).length;
+    if (paid === 0) {
+      await refund(ctx, req);
+      setStatus(ctx, req, 'failed', reason);
+      return;
+    }
+    const why = paid === req.slots.length ? 'every slot paid' : `${paid} of ${req.slots.length} slots paid`;
     if (req.tier === TIER_ZK) setStatus(ctx, req, 'proven', reason);
-    await finalize(ctx, req, 'every slot paid');
+    await finalize(ctx, req, why);
     return;
   }
   setStatus(ctx, req, aggregateStatus(req), reason);
@@ -106,8 +127,9 @@ async function refund(ctx: ExecContext, req: Request): Promise<void> {
   ctx.emit(M, 'refunded', { id: req.id.toString(), amountWei: amount.toString() });
 }
 
+/** The request's output is its first paid slot's. */
 export async function finalize(ctx: ExecContext, req: Request, reason: string): Promise<void> {
-  req.output = req.slots[0]!.output;
+  req.output = (req.slots.find(slotDone) ?? req.slots[0]!).output;
   await refund(ctx, req);
   await countQuery(ctx, req.modelId);
   setStatus(ctx, req, 'finalized', reason);
@@ -147,13 +169,6 @@ export async function paySlot(
   req.fees.providerWei += providerWei;
   req.fees.reviewersWei += reviewersWei;
   req.fees.protocolWei += protocolWei;
-  if (req.tier !== TIER_ONCHAIN) {
-    const p = await getProvider(ctx, slot.provider);
-    if (p) {
-      p.served += 1n;
-      setProvider(ctx, p);
-    }
-  }
   ctx.emit(M, 'paid', {
     id: req.id.toString(),
     slot: index.toString(),
@@ -162,6 +177,38 @@ export async function paySlot(
     reviewersWei: reviewersWei.toString(),
     protocolWei: protocolWei.toString(),
   });
+  if (req.tier !== TIER_ONCHAIN) {
+    await closeRequesterSlot(ctx, req);
+    await finishWork(ctx, slot.provider, { served: true });
+  }
+}
+
+/** One slot of the requester's requests became terminal (paid or failed). */
+async function closeRequesterSlot(ctx: ExecContext, req: Request): Promise<void> {
+  if (req.tier === TIER_ONCHAIN) return;
+  const n = await getOpenSlots(ctx, req.requester);
+  setOpenSlots(ctx, req.requester, n > 0n ? n - 1n : 0n);
+}
+
+/**
+ * A provider's slot stopped being its open work (paid, failed, given back, or taken away after a
+ * fault — the caller slashes BEFORE this): openWork (and with `job`, openJobs) goes down, `served`
+ * counts a paid slot. When no open work is left, unbonding entries that matured while it was held
+ * are released now.
+ */
+export async function finishWork(
+  ctx: ExecContext,
+  address: Address,
+  opts: { job?: boolean; served?: boolean } = {},
+): Promise<void> {
+  const p = await getProvider(ctx, address);
+  if (!p) return;
+  if (opts.job && p.openJobs > 0) p.openJobs -= 1;
+  if (p.openWork > 0) p.openWork -= 1;
+  if (opts.served) p.served += 1n;
+  setProvider(ctx, p);
+  if (p.openWork === 0 && p.unbonding.some((u) => u.releaseHeight <= ctx.block.height))
+    await releaseUnbonding(ctx, address);
 }
 
 /**
@@ -236,13 +283,14 @@ export async function assignSlot(
   const height = ctx.block.height;
   let drawn: Address | undefined;
   if (!budget || budget.left > 0) {
-    if (budget) budget.left -= 1;
     // Candidates read earlier for this request stay valid minus those drawn since (only their
     // open jobs changed, and they are excluded as tried anyway).
     const candidates = eligible
       ? eligible.filter((c) => !req.tried.some((a) => sameAddress(a, c.address)))
       : await eligibleCandidates(ctx, req, params);
     drawn = drawProvider(candidates, assignmentSeed(ctx.block.parentHash, req.id, index, slot.attempts));
+    // Only an assignment made uses the block's budget (a slot without candidates does not).
+    if (drawn && budget) budget.left -= 1;
   }
   if (!drawn) {
     if (!requeue) return false;
@@ -265,6 +313,7 @@ export async function assignSlot(
   }
   const p = (await getProvider(ctx, drawn))!;
   p.openJobs += 1;
+  p.openWork += 1;
   setProvider(ctx, p);
   req.tried.push(drawn);
   slot.status = 'assigned';
@@ -294,8 +343,9 @@ export async function assignSlot(
 }
 
 /**
- * After a fault of its provider (already slashed and released): the slot gets a new provider,
- * or the request fails when the slot used maxAttempts assignments or the model is faulty.
+ * After its provider let go of the slot (fault: already slashed; decline) and its work was
+ * finished: the slot gets a new provider, or fails alone when it used maxAttempts assignments;
+ * a faulty model fails the request's unserved slots.
  */
 export async function reassignSlot(
   ctx: ExecContext,
@@ -306,44 +356,56 @@ export async function reassignSlot(
   budget: Budget,
 ): Promise<void> {
   const slot = req.slots[index]!;
+  // Detach the old provider first: nothing below may count its work again.
+  slot.status = 'pending';
+  slot.provider = ZERO_ADDRESS;
+  slot.pendingSince = 0n;
+  slot.seq += 1;
   const model = await getModel(ctx, req.modelId);
   if (!model || model.status === 'faulty') {
     await failRequest(ctx, req, `model ${req.modelId} is faulty`);
     return;
   }
   if (slot.attempts >= params.maxAttempts) {
-    await failRequest(ctx, req, `slot ${index}: ${why}; ${slot.attempts} attempts exhausted`);
+    await failSlot(ctx, req, index, `slot ${index}: ${why}; ${slot.attempts} attempts exhausted`);
     return;
   }
-  slot.status = 'pending';
-  slot.provider = ZERO_ADDRESS;
-  slot.pendingSince = 0n;
   await assignSlot(ctx, params, req, index, budget);
   await advance(ctx, req, `slot ${index}: ${why}; reassigned`);
 }
 
+/** Fails one slot that is not paid, not in a dispute (its provider's work ends, no slash). */
+async function failOne(ctx: ExecContext, req: Request, index: number, reason: string): Promise<void> {
+  const s = req.slots[index]!;
+  if (s.status === 'assigned') await finishWork(ctx, s.provider, { job: true });
+  else if (s.status === 'computed') await finishWork(ctx, s.provider);
+  s.status = 'failed';
+  s.seq += 1;
+  await closeRequesterSlot(ctx, req);
+  ctx.emit(M, 'slotFailed', { id: req.id.toString(), slot: index.toString(), reason });
+}
+
 /**
- * The request fails: open jobs are released, open disputes closed (bonds returned: nobody was
- * shown wrong), what was not paid refunded.
+ * Slot `index` cannot be served (attempts exhausted, no provider in time): it fails alone; the
+ * request ends once every slot is terminal (see advance).
+ */
+export async function failSlot(ctx: ExecContext, req: Request, index: number, reason: string): Promise<void> {
+  const s = req.slots[index]!;
+  if (slotTerminal(s) || s.status === 'challenged') return;
+  await failOne(ctx, req, index, reason);
+  await advance(ctx, req, reason);
+}
+
+/**
+ * The model is faulty: every slot that is pending, assigned or computed fails (computed results
+ * are not paid, no slash). Open disputes run to their end; their slot then fails too (a faulty
+ * model pays nothing). The request ends when every slot is terminal.
  */
 export async function failRequest(ctx: ExecContext, req: Request, reason: string): Promise<void> {
   if (isTerminal(req)) return;
-  for (const [i, s] of req.slots.entries()) {
-    if (s.status === 'assigned') await releaseJob(ctx, s.provider);
-    if (s.status === 'challenged') {
-      const d = await getDispute(ctx, req.id, i);
-      if (d) {
-        await transfer(ctx, INFERENCE_ACCOUNT, d.challenger, d.bondWei);
-        deleteDispute(ctx, req.id, i);
-      }
-    }
-    if (!slotDone(s)) {
-      s.status = 'failed';
-      s.seq += 1;
-    }
-  }
-  await refund(ctx, req);
-  setStatus(ctx, req, 'failed', reason);
+  for (const [i, s] of req.slots.entries())
+    if (!slotTerminal(s) && s.status !== 'challenged') await failOne(ctx, req, i, reason);
+  await advance(ctx, req, reason);
 }
 
 /** Whether the model still serves in-flight requests (only a faulty model stops them). */

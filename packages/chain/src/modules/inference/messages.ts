@@ -1,12 +1,13 @@
 import { t } from '@aivm/codec';
+import { MAX_STEP_TENSOR_BYTES } from '../models/store.ts';
 import { MAX_INPUT_BYTES } from './params.ts';
+
+export { MAX_STEP_TENSOR_BYTES };
 
 /** Model ids are CID strings (the models module's MODEL_ID width). */
 const MODEL_ID = t.string(128);
 /** Largest output (int32 little-endian) a message may carry. */
 export const MAX_OUTPUT_BYTES = 65_536;
-/** Largest canonical tensor a one-step message may carry. */
-export const MAX_STEP_TENSOR_BYTES = 1024 * 1024;
 /** Most models a provider may list (none: it serves every model). */
 export const MAX_PROVIDER_MODELS = 64;
 /** Deepest Merkle proof accepted (trees of up to 2^32 leaves). */
@@ -81,7 +82,18 @@ export const InferenceReveal = t.struct('InferenceReveal', {
   proof: MerkleProof,
 });
 
-/** Canonical bytes (encodeTensor) of the agreed tensor at leaf `lo`. */
+/**
+ * The assigned provider gives its slot of the request back before the slot's deadline, without a
+ * slash (e.g. it cannot serve the model): the slot is reassigned and the provider never gets this
+ * request again.
+ */
+export const InferenceDecline = t.struct('InferenceDecline', { requestId: t.uint64 });
+
+/**
+ * Canonical bytes (encodeTensor) of the agreed tensor at leaf `lo`. Models with the optimistic
+ * tier are refused at upload when an intermediate tensor would not fit this bound, so the message
+ * always fits in a 64 KiB transaction.
+ */
 export const InferenceOneStep = t.struct('InferenceOneStep', {
   requestId: t.uint64,
   slot: t.uint8,

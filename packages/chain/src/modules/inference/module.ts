@@ -10,6 +10,7 @@ import { inferenceEndBlock } from './endblock.ts';
 import {
   InferenceAddStake,
   InferenceChallenge,
+  InferenceDecline,
   InferenceOneStep,
   InferenceRegisterProvider,
   InferenceRequest,
@@ -22,7 +23,7 @@ import {
 import { inferenceParams } from './params.ts';
 import { handleAddStake, handleRegisterProvider, handleUnbond, handleUpdateProvider } from './providers.ts';
 import { inferenceQueries } from './queries.ts';
-import { handleRequest, handleSubmitProof, handleSubmitResult } from './requests.ts';
+import { handleDecline, handleRequest, handleSubmitProof, handleSubmitResult } from './requests.ts';
 
 export function createInferenceModule(): Module {
   return {
@@ -63,6 +64,12 @@ export function createInferenceModule(): Module {
         schema: InferenceSubmitResult,
         description: 'Optimistic tier: the assigned provider submits the output and its layer root',
         handler: handleSubmitResult,
+      }),
+      'inference/decline': defineMsg({
+        schema: InferenceDecline,
+        description:
+          'The assigned provider gives its slot back before the deadline (no slash); the slot is reassigned',
+        handler: handleDecline,
       }),
       'inference/challenge': defineMsg({
         schema: InferenceChallenge,

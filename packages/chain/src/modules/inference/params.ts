@@ -12,6 +12,8 @@ export const MAX_ATTEMPTS = 10;
 export const MAX_INPUT_BYTES = 1024 * 1024;
 export const MAX_BLOCKS = 1_000_000n;
 export const BPS = 10_000n;
+export const MAX_MIN_PRICE_WEI = 1_000n * WEI_PER_CGPT;
+export const MAX_PENDING_PER_REQUESTER = 100_000;
 
 export const inferenceParams = defineParams({
   schema: t.struct('InferenceParams', {
@@ -47,6 +49,10 @@ export const inferenceParams = defineParams({
     protocolShareBps: t.uint32,
     /** Most (re)assignments end-block processing makes per block (the rest waits its turn). */
     maxAssignPerBlock: t.uint32,
+    /** Least model price (per slot) a zk or optimistic request may pay; the on-chain tier may be free. */
+    minPriceWei: t.uint256,
+    /** Most slots not yet terminal (paid or failed) the requests of one requester may hold. */
+    maxPendingPerRequester: t.uint32,
   }),
   defaults: {
     minProviderStakeWei: 1_000n * WEI_PER_CGPT,
@@ -67,6 +73,8 @@ export const inferenceParams = defineParams({
     reviewerShareBps: 1000,
     protocolShareBps: 500,
     maxAssignPerBlock: 200,
+    minPriceWei: 10n ** 15n,
+    maxPendingPerRequester: 64,
   },
   validate(p) {
     const fail = (m: string): never => {
@@ -104,6 +112,10 @@ export const inferenceParams = defineParams({
       fail('ownerShareBps + providerShareBps + reviewerShareBps + protocolShareBps must be 10000');
     if (p.maxAssignPerBlock < 1 || p.maxAssignPerBlock > 10_000)
       fail('maxAssignPerBlock must be within 1..10000');
+    if (p.minPriceWei < 1n || p.minPriceWei > MAX_MIN_PRICE_WEI)
+      fail(`minPriceWei must be within 1 wei..${MAX_MIN_PRICE_WEI} wei (1000 CGPT)`);
+    if (p.maxPendingPerRequester < 1 || p.maxPendingPerRequester > MAX_PENDING_PER_REQUESTER)
+      fail(`maxPendingPerRequester must be within 1..${MAX_PENDING_PER_REQUESTER}`);
   },
 });
 

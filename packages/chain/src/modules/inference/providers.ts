@@ -1,5 +1,6 @@
 // Provider messages: register with stake, update the offer, add stake, unbond (released after
-// providerUnbondingBlocks by end-block processing, and still slashable until then).
+// providerUnbondingBlocks by end-block processing, and still slashable until then; held longer
+// while the provider has slots that are not final, see releaseUnbonding).
 
 import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
@@ -76,6 +77,7 @@ export async function handleRegisterProvider(
     models: msg.models,
     endpoint: msg.endpoint,
     openJobs: 0,
+    openWork: 0,
     unbonding: [],
     registeredAt: ctx.block.height,
     served: 0n,
@@ -146,12 +148,14 @@ export async function handleUnbond(
 }
 
 /**
- * Pays out a provider's matured unbonding entries. A provider left with nothing (no stake, no
- * unbonding, no open job) is removed from the list.
+ * Pays out a provider's matured unbonding entries, unless it has open work (slots assigned,
+ * computed or challenged): then nothing is released and the entries stay slashable; the release
+ * happens when its last open slot ends (keeper finishWork). A provider left with nothing (no
+ * stake, no unbonding, no open work) is removed from the list.
  */
 export async function releaseUnbonding(ctx: ExecContext, address: Address): Promise<void> {
   const p = await getProvider(ctx, address);
-  if (!p) return;
+  if (!p || p.openWork > 0) return;
   const height = ctx.block.height;
   let released = 0n;
   const keep = p.unbonding.filter((u) => {
@@ -163,7 +167,7 @@ export async function releaseUnbonding(ctx: ExecContext, address: Address): Prom
   p.unbonding = keep;
   if (released > 0n) await transfer(ctx, INFERENCE_ACCOUNT, address, released);
   ctx.emit(M, 'unbonded', { provider: address, amountWei: released.toString() });
-  if (p.stakeWei === 0n && p.unbonding.length === 0 && p.openJobs === 0) {
+  if (p.stakeWei === 0n && p.unbonding.length === 0 && p.openJobs === 0 && p.openWork === 0) {
     deleteProvider(ctx, address);
     setProviderList(
       ctx,

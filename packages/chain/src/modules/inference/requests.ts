@@ -1,10 +1,11 @@
-// inference/request (all tiers; the on-chain tier executes here), inference/submitProof (zk) and
-// inference/submitResult (optimistic).
+// inference/request (all tiers; the on-chain tier executes here), inference/submitProof (zk),
+// inference/submitResult (optimistic) and inference/decline (an assigned provider gives its slot
+// back).
 
 import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { encodeOutput, estimateGas, runInt } from '@aivm/runtime/core';
-import { decodeProofPoints, type VerificationKey, zkPublicSignals } from '@aivm/zk';
+import { decodeProofPoints, ProofFormatError, type VerificationKey, zkPublicSignals } from '@aivm/zk';
 import { ModuleError } from '../../errors.ts';
 import { verifyMerkleProof } from '../../merkle.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
@@ -25,6 +26,7 @@ import {
   assignSlot,
   emptySlot,
   failRequest,
+  finishWork,
   isTerminal,
   M,
   paySlot,
@@ -33,11 +35,17 @@ import {
   setStatus,
   slashAndBurn,
 } from './keeper.ts';
-import type { InferenceRequest, InferenceSubmitProof, InferenceSubmitResult } from './messages.ts';
+import type {
+  InferenceDecline,
+  InferenceRequest,
+  InferenceSubmitProof,
+  InferenceSubmitResult,
+} from './messages.ts';
 import { type InferenceParams, inferenceParams } from './params.ts';
 import {
   DUE,
   getInput,
+  getOpenSlots,
   getRequest,
   INFERENCE_ACCOUNT,
   indexByRequester,
@@ -46,6 +54,7 @@ import {
   sameAddress,
   scheduleDue,
   setInput,
+  setOpenSlots,
   setRequest,
   TIER_NAMES,
   TIER_ONCHAIN,
@@ -102,11 +111,25 @@ export async function handleRequest(
       `redundancy must be within 1..${params.maxRedundancy}`,
     );
   checkInput(model, msg.input, params);
+  const withProviders = msg.tier !== TIER_ONCHAIN;
+  if (withProviders)
+    requireThat(
+      model.priceWei >= params.minPriceWei,
+      `model ${model.id} is priced ${model.priceWei} wei, below minPriceWei ${params.minPriceWei} for the ${tierName} tier`,
+    );
   const fee = model.priceWei * BigInt(msg.redundancy);
   requireThat(
     msg.maxFeeWei >= fee,
     `maxFeeWei ${msg.maxFeeWei} is below the fee ${fee} wei (price ${model.priceWei} x redundancy ${msg.redundancy})`,
   );
+  let openSlots = 0n;
+  if (withProviders) {
+    openSlots = await getOpenSlots(ctx, sender);
+    requireThat(
+      openSlots + BigInt(msg.redundancy) <= BigInt(params.maxPendingPerRequester),
+      `${sender} already has ${openSlots} open slots; at most ${params.maxPendingPerRequester} (maxPendingPerRequester)`,
+    );
+  }
 
   const id = await nextRequestId(ctx);
   await transfer(ctx, sender, INFERENCE_ACCOUNT, msg.maxFeeWei);
@@ -133,9 +156,14 @@ export async function handleRequest(
   await indexByRequester(ctx, sender, id);
   ctx.emit(M, 'status', { id: id.toString(), status: 'pending', reason: 'request accepted' });
 
-  if (msg.tier === TIER_ONCHAIN) await executeOnChain(ctx, params, req, msg.input);
+  if (!withProviders) await executeOnChain(ctx, params, req, msg.input);
   else {
     const eligible = await eligibleCandidates(ctx, req, params);
+    requireThat(
+      msg.redundancy <= eligible.length,
+      `redundancy ${msg.redundancy} exceeds the ${eligible.length} providers eligible for model ${model.id} (${tierName} tier)`,
+    );
+    setOpenSlots(ctx, sender, openSlots + BigInt(msg.redundancy));
     for (let i = 0; i < req.slots.length; i++)
       await assignSlot(ctx, params, req, i, undefined, true, eligible);
     await advance(ctx, req, 'providers drawn');
@@ -194,7 +222,28 @@ async function openRequest(ctx: ExecContext, id: bigint, tier: number): Promise<
   return req;
 }
 
-/** Verifies a Groth16 proof against the rebuilt public signals; any failure is an invalid proof. */
+type Verifier = typeof import('@aivm/zk/verify');
+let verifier: Promise<Verifier> | undefined;
+
+/**
+ * The Groth16 verifier (snarkjs), imported once on first use. It stays a dynamic import so the
+ * chain package loads in a browser without pulling snarkjs in; a failed import is retried later.
+ */
+function loadVerifier(): Promise<Verifier> {
+  verifier ??= import('@aivm/zk/verify').catch((err: unknown) => {
+    verifier = undefined;
+    throw err;
+  });
+  return verifier;
+}
+
+/**
+ * Verifies a Groth16 proof against the rebuilt public signals. Invalid (false) only for what the
+ * sender controls and every node decides alike: proof bytes or signals that do not decode
+ * (ProofFormatError), a public-signal count other than the key's, or snarkjs rejecting the
+ * proof. Any other exception (e.g. the verifier failing to load or to run on this machine)
+ * propagates: the transaction fails instead of slashing an honest provider.
+ */
 async function verifyZk(
   vk: VerificationKey,
   proofBytes: Uint8Array,
@@ -202,20 +251,23 @@ async function verifyZk(
   output: Int32Array,
   input: Int8Array,
 ): Promise<boolean> {
+  let proof: ReturnType<typeof decodeProofPoints>;
+  let publicSignals: string[];
   try {
-    const proof = decodeProofPoints(proofBytes);
-    const publicSignals = zkPublicSignals({
+    proof = decodeProofPoints(proofBytes);
+    publicSignals = zkPublicSignals({
       output,
       input,
       inputs: model.zkInputs === 1 ? 'committed' : 'public',
       weightCommitment: model.zkWeights === 1 ? model.weightCommitment : undefined,
     });
-    if (publicSignals.length !== vk.nPublic) return false;
-    const { verifyProof } = await import('@aivm/zk/verify');
-    return (await verifyProof(vk, { proof, publicSignals })) === true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (err instanceof ProofFormatError) return false;
+    throw err;
   }
+  if (publicSignals.length !== vk.nPublic) return false;
+  const { verifyProof } = await loadVerifier();
+  return (await verifyProof(vk, { proof, publicSignals })) === true;
 }
 
 function int32s(bytes: Uint8Array): Int32Array {
@@ -253,8 +305,8 @@ export async function handleSubmitProof(
   ctx.gas.consume(params.zkVerifyGas);
   const vk = await getVerificationKey(ctx, req.modelId);
   const valid = await verifyZk(vk, msg.proof, model, int32s(msg.output), int8s(input));
-  await releaseJob(ctx, sender);
   if (valid) {
+    await releaseJob(ctx, sender);
     slot.status = 'proven';
     slot.seq += 1;
     slot.output = msg.output;
@@ -263,14 +315,42 @@ export async function handleSubmitProof(
     await paySlot(ctx, params, req, index);
     await advance(ctx, req, `proof of slot ${index} verified`);
   } else {
+    // Slash before the work ends (ending it may release unbonding stake held for it).
     await slashAndBurn(
       ctx,
       sender,
       params.faultSlashBps,
       `invalid proof for request ${req.id} slot ${index}`,
     );
+    await finishWork(ctx, sender, { job: true });
     await reassignSlot(ctx, params, req, index, 'invalid proof', undefined);
   }
+  setRequest(ctx, req);
+}
+
+/**
+ * The assigned provider gives its slot back before the deadline, without a slash: its job and
+ * work end, the slot is reassigned (the provider, now in `tried`, is never drawn for this request
+ * again), or fails alone when its attempts are used up.
+ */
+export async function handleDecline(
+  ctx: ExecContext,
+  msg: Infer<typeof InferenceDecline>,
+  sender: Address,
+): Promise<void> {
+  const params = await readParams(ctx, M, inferenceParams);
+  const req = await getRequest(ctx, msg.requestId);
+  requireThat(req !== undefined, `request ${msg.requestId} does not exist`);
+  requireThat(!isTerminal(req), `request ${req.id} is ${req.status}`);
+  const index = assignedSlot(req, sender);
+  const slot = req.slots[index]!;
+  requireThat(
+    ctx.block.height <= slot.deadline,
+    `the deadline of slot ${index} passed at height ${slot.deadline}`,
+  );
+  await finishWork(ctx, sender, { job: true });
+  ctx.emit(M, 'declined', { id: req.id.toString(), slot: index.toString(), provider: sender });
+  await reassignSlot(ctx, params, req, index, 'declined by the provider', undefined);
   setRequest(ctx, req);
 }
 

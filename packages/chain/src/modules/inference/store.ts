@@ -62,8 +62,14 @@ export const ProviderSchema = t.struct('InferenceProvider', {
   tiers: t.uint8,
   models: t.array(MODEL_ID, MAX_PROVIDER_MODELS),
   endpoint: t.string(256),
-  /** Assigned slots not answered yet. */
+  /** Assigned slots not answered yet (counted against capacity). */
   openJobs: t.uint32,
+  /**
+   * Slots of this provider that are not final yet (assigned, computed or challenged). While it is
+   * non-zero the provider's unbonding entries are not released and the record is never removed,
+   * so every stake that may still be slashed for those slots stays in reach.
+   */
+  openWork: t.uint32,
   unbonding: t.array(ProviderUnbondingSchema, MAX_UNBONDING_ENTRIES),
   registeredAt: t.uint64,
   /** Slots paid to this provider. */
@@ -196,6 +202,7 @@ const dueKey = (h: bigint, i: bigint) => concatBytes(P('due/'), u64be(h), u64be(
 const pendingKey = (i: bigint) => concatBytes(P('pq/'), u64be(i));
 const byRequesterCountKey = (a: Address) => concatBytes(P('rqn/'), addressToBytes(a));
 const byRequesterKey = (a: Address, i: bigint) => concatBytes(P('rq/'), addressToBytes(a), u64be(i));
+const openSlotsKey = (a: Address) => concatBytes(P('rqopen/'), addressToBytes(a));
 
 const ProviderListSchema = t.array(t.address, MAX_PROVIDERS);
 
@@ -213,10 +220,55 @@ export async function getProvider(state: KVReader, a: Address): Promise<Provider
 
 export function setProvider(ctx: ExecContext, p: Provider): void {
   ctx.set(providerKey(p.address), encode(ProviderSchema, p));
+  providerViews.get(ctx)?.update(p);
 }
 
 export function deleteProvider(ctx: ExecContext, a: Address): void {
   ctx.delete(providerKey(a));
+  providerViews.get(ctx)?.remove(a);
+}
+
+// ---- end-block provider view ----
+//
+// End-block processing may assign many slots in one block. Instead of reading every provider
+// record for each of them, it reads the providers that serve a (model, tier) pair once per block
+// and keeps those copies in step with every write of a provider record made through setProvider /
+// deleteProvider in the same block (state is the only input, so every node sees the same view).
+// Opened and closed by inferenceEndBlock; handlers never have one.
+
+/** Provider copies that serve a (model, tier) pair, in canonical order, kept in step with writes. */
+export class ProviderView {
+  readonly lists = new Map<string, Provider[]>();
+  update(p: Provider): void {
+    for (const list of this.lists.values()) {
+      const i = list.findIndex((x) => sameAddress(x.address, p.address));
+      if (i >= 0) list[i] = { ...p };
+    }
+  }
+  remove(a: Address): void {
+    for (const [key, list] of this.lists) {
+      this.lists.set(
+        key,
+        list.filter((x) => !sameAddress(x.address, a)),
+      );
+    }
+  }
+}
+
+const providerViews = new WeakMap<ExecContext, ProviderView>();
+
+export function openProviderView(ctx: ExecContext): ProviderView {
+  const view = new ProviderView();
+  providerViews.set(ctx, view);
+  return view;
+}
+
+export function closeProviderView(ctx: ExecContext): void {
+  providerViews.delete(ctx);
+}
+
+export function providerView(state: KVReader): ProviderView | undefined {
+  return providerViews.get(state as ExecContext);
 }
 
 /** Provider addresses in canonical order (ascending address bytes). */
@@ -278,6 +330,16 @@ export async function indexByRequester(ctx: ExecContext, requester: Address, id:
 
 export async function requesterCount(state: KVReader, requester: Address): Promise<bigint> {
   return readU64(state, byRequesterCountKey(requester));
+}
+
+/** Slots of a requester's requests that are not terminal yet (capped by maxPendingPerRequester). */
+export async function getOpenSlots(state: KVReader, requester: Address): Promise<bigint> {
+  return readU64(state, openSlotsKey(requester));
+}
+
+export function setOpenSlots(ctx: ExecContext, requester: Address, n: bigint): void {
+  if (n === 0n) ctx.delete(openSlotsKey(requester));
+  else ctx.set(openSlotsKey(requester), encode(t.uint64, n));
 }
 
 export async function requesterRequestAt(state: KVReader, requester: Address, i: bigint): Promise<bigint> {

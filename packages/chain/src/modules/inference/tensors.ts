@@ -12,7 +12,17 @@ import {
 } from '@aivm/runtime/core';
 import { ModuleError } from '../../errors.ts';
 
-const RANGE: Record<IntDtype, number> = { int8: 127, int16: 32767, int32: 2147483647 };
+/**
+ * Values a node output of each dtype may hold. int8 / int16 are quantized values, which the
+ * runtime keeps symmetric (QMAX, saturating requantization; -128 / -32768 never occur). int32
+ * values are index tensors (ArgMax output, or copies — reshape, gather, concat, transpose — of
+ * int32 index constants, which the runtime does not range-check), so the full int32 range.
+ */
+const RANGE: Record<IntDtype, { min: number; max: number }> = {
+  int8: { min: -127, max: 127 },
+  int16: { min: -32767, max: 32767 },
+  int32: { min: -2147483648, max: 2147483647 },
+};
 
 function valueNamed(model: QuantModel, name: string): QuantValue {
   const v = model.values.find((x) => x.name === name);
@@ -49,10 +59,10 @@ export function inputTensor(model: QuantModel, input: Uint8Array): QuantTensor {
 export function outputTensor(model: QuantModel, output: Uint8Array): QuantTensor {
   const v = outputValue(model);
   const values = decodeOutput(output);
-  const max = RANGE[v.dtype];
+  const { min, max } = RANGE[v.dtype];
   for (let i = 0; i < values.length; i++) {
     const x = values[i]!;
-    if (x < -max || x > max)
+    if (x < min || x > max)
       throw new ModuleError(`output value ${x} at ${i} is outside the ${v.dtype} range`);
   }
   const data =

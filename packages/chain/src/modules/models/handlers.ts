@@ -3,18 +3,29 @@
 
 import type { Infer } from '@aivm/codec';
 import { type Address, equalBytes, keccak256 } from '@aivm/crypto';
-import { checkChainShaped, decodeArtifact, estimateGas, modelId, type QuantModel } from '@aivm/runtime/core';
+import {
+  checkChainShaped,
+  decodeArtifact,
+  encodeTensor,
+  estimateGas,
+  modelId,
+  type QuantModel,
+} from '@aivm/runtime/core';
 import { BN254_R, decodeVerificationKey } from '@aivm/zk';
 import { CID } from 'multiformats/cid';
 import { ModuleError } from '../../errors.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
+import { authParams } from '../auth/params.ts';
 import { transfer } from '../bank/store.ts';
 import {
   artifactOnChain,
   expectedPublicSignals,
+  getFaultProposalsOpen,
   hasTier,
   parseShape,
+  partReadGas,
   primeModelCache,
+  releaseMatured,
   requireModel,
   settleReward,
   vkOnChain,
@@ -33,7 +44,6 @@ import { type ModelsParams, modelsParams } from './params.ts';
 import {
   ALL_TIERS,
   appendPart,
-  deleteReview,
   getModelRecord,
   getQueue,
   getReview,
@@ -42,10 +52,12 @@ import {
   MAX_ARTIFACT_SIZE,
   MAX_QUEUE_BUCKET,
   MAX_REVIEWERS_PER_MODEL,
+  MAX_STEP_TENSOR_BYTES,
   MAX_UNBONDING_ENTRIES,
   MAX_VK_BYTES,
   MODELS_ACCOUNT,
   type ModelRecord,
+  ONE_STEP_GAS_MARGIN,
   PART_ARTIFACT,
   PART_VK,
   type Review,
@@ -203,8 +215,41 @@ const batch1 = (shape: readonly (number | string)[]) => shape.map((d) => (typeof
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** The checks of a complete artifact; returns the decoded model. */
-export function checkArtifact(m: ModelRecord, bytes: Uint8Array, params: ModelsParams): QuantModel {
+const WIDTH = { int8: 1, int16: 2, int32: 4 } as const;
+const ARRAY = { int8: Int8Array, int16: Int16Array, int32: Int32Array } as const;
+
+/**
+ * Largest canonical encoding (encodeTensor bytes) of a tensor an inference/oneStep may carry for
+ * a chain-shaped model: the input of each node (leaves 0..n-1) at batch 1. Returns the size and
+ * the value, or the first value whose raw data alone exceeds `bound` (not encoded: too large).
+ */
+export function largestStepTensor(model: QuantModel, bound: number): { bytes: number; value: string } {
+  const names = [model.inputs[0]!, ...model.nodes.slice(0, -1).map((n) => n.outputs[0]!)];
+  const values = new Map(model.values.map((v) => [v.name, v]));
+  let best = { bytes: 0, value: '' };
+  for (const name of names) {
+    const v = values.get(name);
+    if (!v) throw new ModuleError(`model value "${name}" has no description`);
+    const shape = batch1(v.shape);
+    const elements = shape.reduce((a, d) => a * d, 1);
+    const raw = elements * WIDTH[v.dtype];
+    if (raw > bound) return { bytes: raw, value: name };
+    const bytes = encodeTensor({ dtype: v.dtype, shape, data: new ARRAY[v.dtype](elements) }).length;
+    if (bytes > best.bytes) best = { bytes, value: name };
+  }
+  return best;
+}
+
+/**
+ * The checks of a complete artifact; returns the decoded model. `maxTxGas` (auth) bounds the
+ * gas of an optimistic-tier one-step transaction.
+ */
+export function checkArtifact(
+  m: ModelRecord,
+  bytes: Uint8Array,
+  params: ModelsParams,
+  maxTxGas: bigint,
+): QuantModel {
   requireThat(modelId(bytes) === m.id, `artifact bytes do not hash to model id ${m.id}`);
   const model = wrap('artifact does not decode', () => decodeArtifact(bytes));
   requireThat(model.inputs.length === 1, 'the model must have exactly one input');
@@ -232,8 +277,24 @@ export function checkArtifact(m: ModelRecord, bytes: Uint8Array, params: ModelsP
     cost.gas <= params.maxOnchainGas,
     `on-chain cost ${cost.gas} at batch 1 exceeds maxOnchainGas ${params.maxOnchainGas}`,
   );
-  if (hasTier(m, TIER_OPTIMISTIC))
+  if (hasTier(m, TIER_OPTIMISTIC)) {
     wrap('the optimistic tier needs a chain-shaped model', () => checkChainShaped(model));
+    // A dispute's one-step message carries one of these tensors: it must fit in a transaction.
+    const step = wrap('the optimistic tier cannot size its one-step tensors', () =>
+      largestStepTensor(model, MAX_STEP_TENSOR_BYTES),
+    );
+    requireThat(
+      step.bytes <= MAX_STEP_TENSOR_BYTES,
+      `the optimistic tier needs every one-step tensor within ${MAX_STEP_TENSOR_BYTES} bytes; "${step.value}" takes ${step.bytes}`,
+    );
+    // The one-step is charged the whole model's estimate plus the artifact read and the rest of
+    // the transaction: it must fit within one transaction's gas.
+    const need = cost.gas + partReadGas(bytes.length) + ONE_STEP_GAS_MARGIN;
+    requireThat(
+      need <= maxTxGas,
+      `the optimistic tier's one-step needs up to ${need} gas (estimate ${cost.gas} + artifact read + ${ONE_STEP_GAS_MARGIN}), above auth maxTxGas ${maxTxGas}`,
+    );
+  }
   return model;
 }
 
@@ -282,8 +343,10 @@ export async function uploadPart(
   ctx.emit(M, 'uploaded', { id: m.id, part: part.toString(), bytes: total.toString() });
   if (total === size) {
     const bytes = await readPart(ctx, m.id, part, size);
-    if (isArtifact) primeModelCache(m.id, checkArtifact(m, bytes, params));
-    else checkVerificationKey(m, bytes);
+    if (isArtifact) {
+      const { maxTxGas } = await readParams(ctx, 'auth', authParams);
+      primeModelCache(m.id, checkArtifact(m, bytes, params, maxTxGas));
+    } else checkVerificationKey(m, bytes);
   }
   const artifactDone = !artifactOnChain(m) || m.artifactUploaded === m.artifactSize;
   const vkDone = !vkOnChain(m) || m.vkUploaded === m.vkSize;
@@ -446,36 +509,25 @@ export async function handleClaimRewards(
   setReview(ctx, m.id, sender, r);
 }
 
-/** A review with no stake left, nothing unbonding, is removed with its reviewer-list entry. */
-async function dropIfEmpty(ctx: ExecContext, id: string, reviewer: Address, r: Review): Promise<boolean> {
-  if (r.stakeWei !== 0n || r.unbonding.length !== 0) return false;
-  deleteReview(ctx, id, reviewer);
-  const list = await getReviewers(ctx, id);
-  setReviewers(
-    ctx,
-    id,
-    list.filter((a) => !same(a, reviewer)),
-  );
-  return true;
-}
-
-/** End block: pays out the review stake whose unbonding ends at this height. */
+/**
+ * End block: pays out the review stake whose unbonding ends at this height. While a modelFault
+ * proposal naming the model is open (faultProposalsOpen > 0) the release is postponed, not lost:
+ * the entries stay (and are slashed if the proposal passes) and are paid when the last such
+ * proposal ends (keeper closeFaultProposal).
+ */
 export async function releaseUnbonded(ctx: ExecContext): Promise<void> {
   const height = ctx.block.height;
   const queue = await getQueue(ctx, height);
   if (queue.length === 0) return;
+  const held = new Map<string, boolean>();
   for (const item of queue) {
-    const r = await getReview(ctx, item.id, item.reviewer);
-    if (!r) continue;
-    let amount = 0n;
-    r.unbonding = r.unbonding.filter((u) => {
-      if (u.releaseHeight > height) return true;
-      amount += u.amountWei;
-      return false;
-    });
-    await transfer(ctx, MODELS_ACCOUNT, item.reviewer, amount);
-    if (!(await dropIfEmpty(ctx, item.id, item.reviewer, r))) setReview(ctx, item.id, item.reviewer, r);
-    ctx.emit(M, 'unbonded', { id: item.id, reviewer: item.reviewer, amountWei: amount.toString() });
+    let h = held.get(item.id);
+    if (h === undefined) {
+      h = (await getFaultProposalsOpen(ctx, item.id)) > 0;
+      held.set(item.id, h);
+    }
+    if (h) continue;
+    await releaseMatured(ctx, item.id, item.reviewer);
   }
   setQueue(ctx, height, []);
 }

@@ -15,6 +15,8 @@ import { burn, transfer } from '../bank/store.ts';
 import { modelsParams } from './params.ts';
 import {
   chunkCount,
+  deleteReview,
+  getFaultOpenCount,
   getModelRecord,
   getReview,
   getReviewers,
@@ -24,8 +26,10 @@ import {
   PART_VK,
   type Review,
   readPart,
+  setFaultOpenCount,
   setModelRecord,
   setReview,
+  setReviewers,
   TIER_ONCHAIN,
   TIER_OPTIMISTIC,
   TIER_ZK,
@@ -307,6 +311,64 @@ export async function markFaulty(ctx: ExecContext, id: string): Promise<bigint> 
   return burned;
 }
 
+// ---- modelFault proposals in progress ----
+//
+// While a modelFault proposal naming a model has not ended (deposit or voting period), the
+// release of that model's reviewers' unbonding stake is postponed (handlers releaseUnbonded), so
+// a reviewer cannot unreview during the vote and be paid out before the slash. gov counts:
+// openFaultProposal on submission, closeFaultProposal when the proposal ends however it ends.
+
+/** modelFault proposals naming the model that have not ended yet. */
+export function getFaultProposalsOpen(state: KVReader, id: string): Promise<number> {
+  return getFaultOpenCount(state, id);
+}
+
+/** gov: a modelFault proposal naming the model was submitted. */
+export async function openFaultProposal(ctx: ExecContext, id: string): Promise<void> {
+  setFaultOpenCount(ctx, id, (await getFaultOpenCount(ctx, id)) + 1);
+}
+
+/**
+ * gov: a modelFault proposal naming the model ended (after its execution, if it passed). When
+ * none is left, every reviewer's unbonding entries that matured meanwhile are released now.
+ */
+export async function closeFaultProposal(ctx: ExecContext, id: string): Promise<void> {
+  const n = await getFaultOpenCount(ctx, id);
+  setFaultOpenCount(ctx, id, n > 0 ? n - 1 : 0);
+  if (n > 1) return;
+  for (const reviewer of await getReviewers(ctx, id)) await releaseMatured(ctx, id, reviewer);
+}
+
+/**
+ * Pays a reviewer the unbonding entries of a model matured at this height or earlier, and drops a
+ * review left empty. Returns the amount paid (0: nothing matured, nothing written).
+ */
+export async function releaseMatured(ctx: ExecContext, id: string, reviewer: Address): Promise<bigint> {
+  const r = await getReview(ctx, id, reviewer);
+  if (!r) return 0n;
+  const height = ctx.block.height;
+  let amount = 0n;
+  let matured = 0;
+  r.unbonding = r.unbonding.filter((u) => {
+    if (u.releaseHeight > height) return true;
+    amount += u.amountWei;
+    matured++;
+    return false;
+  });
+  if (matured === 0) return 0n;
+  await transfer(ctx, MODELS_ACCOUNT, reviewer, amount);
+  if (r.stakeWei === 0n && r.unbonding.length === 0) {
+    deleteReview(ctx, id, reviewer);
+    setReviewers(
+      ctx,
+      id,
+      (await getReviewers(ctx, id)).filter((a) => a.toLowerCase() !== reviewer.toLowerCase()),
+    );
+  } else setReview(ctx, id, reviewer, r);
+  ctx.emit(M, 'unbonded', { id, reviewer, amountWei: amount.toString() });
+  return amount;
+}
+
 /** The keeper as one object (exposed on the module for gov and inference). */
 export const modelsKeeper = {
   getModel,
@@ -317,5 +379,8 @@ export const modelsKeeper = {
   markFaulty,
   checkCanMarkFaulty,
   modelShapes,
+  openFaultProposal,
+  closeFaultProposal,
+  getFaultProposalsOpen,
 };
 export type ModelsKeeper = typeof modelsKeeper;

@@ -3,7 +3,7 @@
 import { t, toJson } from '@aivm/codec';
 import { ModuleError } from '../../errors.ts';
 import { defineQuery, readParams } from '../../module.ts';
-import { curationScore, pendingReward } from './keeper.ts';
+import { curationScore, getFaultProposalsOpen, pendingReward } from './keeper.ts';
 import { modelsParams } from './params.ts';
 import {
   getIndexedId,
@@ -29,11 +29,12 @@ export function modelJson(m: ModelRecord): Record<string, unknown> {
 export const modelsQueries = {
   model: defineQuery({
     params: t.struct('ModelsModelQuery', { id: MODEL_ID }),
-    description: 'A model record with its curation score',
+    description:
+      'A model record with its curation score and the modelFault proposals naming it that are open',
     handler: async (state, p) => {
       const m = await getModelRecord(state, p.id);
       if (!m) throw new ModuleError(`model ${p.id} does not exist`);
-      return modelJson(m);
+      return { ...modelJson(m), faultProposalsOpen: await getFaultProposalsOpen(state, p.id) };
     },
   }),
   list: defineQuery({

@@ -25,6 +25,19 @@ export const PART_VK = 1;
 export const CHUNK_BYTES = 48 * 1024;
 /** Largest data of one models/upload (a transaction is at most 64 KiB). */
 export const MAX_UPLOAD_BYTES = 48 * 1024;
+/**
+ * Largest canonical tensor (encodeTensor bytes) of an inference/oneStep message: a model with the
+ * optimistic tier is refused when one of the tensors a one-step may carry (leaves 0..n-1, at
+ * batch 1) is larger, leaving room for the rest of a 64 KiB transaction.
+ */
+export const MAX_STEP_TENSOR_BYTES = 60 * 1024;
+/**
+ * Gas a one-step transaction needs besides the node's re-execution, apart from reading the
+ * artifact: the transaction bytes (<= 64 KiB at TX_BYTE), the request, dispute and provider
+ * records. A model with the optimistic tier is refused when its gas estimate plus this and the
+ * artifact read exceeds auth maxTxGas.
+ */
+export const ONE_STEP_GAS_MARGIN = 1_000_000n;
 /** Largest verification key accepted (about 16,000 public signals). */
 export const MAX_VK_BYTES = 1024 * 1024;
 /** Largest artifact a record may announce (the runtime's own limit; only on-chain tiers store it). */
@@ -109,6 +122,7 @@ const reviewKey = (id: string, reviewer: Address) => concatBytes(P(`rv/${id}/`),
 const reviewersKey = (id: string) => P(`reviewers/${id}`);
 const queueKey = (height: bigint) => concatBytes(P('unbq/'), u64be(height));
 const COUNT = P('count');
+const faultOpenKey = (id: string) => P(`faultOpen/${id}`);
 const indexKey = (n: bigint) => concatBytes(P('ids/'), u64be(n));
 
 function u32be(n: number): Uint8Array {
@@ -178,6 +192,17 @@ export async function getQueue(state: KVReader, height: bigint): Promise<Infer<t
 export function setQueue(ctx: ExecContext, height: bigint, items: Infer<typeof QueueItemSchema>[]): void {
   if (items.length === 0) ctx.delete(queueKey(height));
   else ctx.set(queueKey(height), encode(QueueSchema, items));
+}
+
+/** modelFault proposals naming the model that have not ended (gov keeps the count). */
+export async function getFaultOpenCount(state: KVReader, id: string): Promise<number> {
+  const raw = await state.get(faultOpenKey(id));
+  return raw ? decode(t.uint32, raw) : 0;
+}
+
+export function setFaultOpenCount(ctx: ExecContext, id: string, n: number): void {
+  if (n === 0) ctx.delete(faultOpenKey(id));
+  else ctx.set(faultOpenKey(id), encode(t.uint32, n));
 }
 
 // ---- chunked part data ----
