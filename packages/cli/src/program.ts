@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerClientCommands } from './commands/client.ts';
+import { registerInferCommand } from './commands/infer.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerNodeCommands } from './commands/node.ts';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerClientCommands(program);
   registerModelCommands(program);
   registerZkCommands(program);
+  registerInferCommand(program);
   return program;
 }
 

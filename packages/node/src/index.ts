@@ -7,3 +7,4 @@ export * from './logger.ts';
 export * from './mempool.ts';
 export * from './metrics.ts';
 export * from './node.ts';
+export * from './provider/index.ts';

@@ -8,6 +8,7 @@ import {
   type Block,
   type BlockResult,
   blockHash,
+  type ChainEvent,
   decodeTx,
   defaultModules,
   ERR,
@@ -211,7 +212,7 @@ export class AivmNode implements NodeApi {
     if (p2p) node.#blobSync = new BlobSync({ store: blobs, p2p, logger: opts.logger });
     node.metrics.height.set(Number(store.head.height));
     const onCommit = (block: Block, hash: Hex, result: BlockResult) =>
-      node.#afterCommit(block, hash, result.receipts);
+      node.#afterCommit(block, hash, result.receipts, result.blockEvents ?? []);
     if (p2p && opts.network) {
       node.#engine = new BftEngine({
         store,
@@ -271,7 +272,12 @@ export class AivmNode implements NodeApi {
     return node;
   }
 
-  async #afterCommit(block: Block, hash: Hex, receipts: Receipt[]): Promise<void> {
+  async #afterCommit(
+    block: Block,
+    hash: Hex,
+    receipts: Receipt[],
+    blockEvents: ChainEvent[] = [],
+  ): Promise<void> {
     const m = this.metrics;
     const height = block.header.height;
     m.height.set(Number(height));
@@ -301,6 +307,16 @@ export class AivmNode implements NodeApi {
         }
       });
     }
+    // Events of begin/end-block hooks (assignments after a missed deadline, finalized windows...).
+    if (this.#events.listenerCount('moduleEvent'))
+      for (const e of blockEvents)
+        this.#events.emit('moduleEvent', {
+          module: e.module,
+          type: e.type,
+          attributes: e.attributes,
+          height,
+          txHash: null,
+        });
   }
 
   status(): NodeStatus {

@@ -2,6 +2,7 @@
 // fetch and WebSocket, no Node built-ins.
 
 export { verifyStateProof } from '@aivm/state/proof';
+export { BLOB_CHUNK_BYTES, blobId } from './blob-id.ts';
 export {
   AivmClient,
   type AivmClientOptions,
@@ -9,6 +10,7 @@ export {
   RpcTimeoutError,
   type WaitForTxOptions,
 } from './client.ts';
+export * from './inference.ts';
 export { MalformedResponseError } from './parse.ts';
 export type * from './types.ts';
 export { type SendOptions, Wallet, type WalletOptions } from './wallet.ts';

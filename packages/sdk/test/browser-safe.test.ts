@@ -13,11 +13,32 @@ it('imports no Node built-in module under browser conditions', () => {
   assert.deepEqual(out.builtins, []);
   assert.deepEqual(out.exports, [
     'AivmClient',
+    'BLOB_CHUNK_BYTES',
+    'MODEL_CHUNK_BYTES',
+    'MODEL_UPLOAD_BYTES',
     'MalformedResponseError',
     'RpcError',
     'RpcTimeoutError',
+    'TIERS',
     'Wallet',
+    'blobId',
+    'bytesToHexLoose',
+    'getModel',
+    'getModelPart',
+    'getModelVerificationKey',
+    'getRequest',
+    'getZkProof',
+    'hexToBytesLoose',
+    'listModels',
+    'outputValues',
+    'parseModel',
+    'parseRequest',
+    'publishModel',
+    'requestInference',
+    'subscribeRequest',
     'verifyStateProof',
+    'verifyZkResult',
+    'waitForRequest',
   ]);
   assert.ok(out.loaded > 10, `only ${out.loaded} modules seen: the probe did not follow the graph`);
 });

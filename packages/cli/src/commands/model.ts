@@ -1,7 +1,9 @@
 // aivm model inspect | quantize | run: the deterministic runtime from the command line.
 
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import { bytesToHex } from '@aivm/crypto';
 import {
   decodeArtifact,
   dequantize,
@@ -17,10 +19,13 @@ import {
   runFloat,
   runInt,
 } from '@aivm/runtime';
+import { getModel, listModels, type ModelInfo, publishModel } from '@aivm/sdk';
 import type { Command } from 'commander';
 import { globals, intArg } from '../args.ts';
 import { UsageError, writeFileAtomic } from '../home.ts';
-import { print } from '../output.ts';
+import { formatCgpt, print } from '../output.ts';
+import { StatusLine } from '../progress.ts';
+import { cgptArg, parseTiers, rpcClient, signerWallet, withSigner } from './infer.ts';
 
 type Loaded = { kind: 'onnx'; graph: Graph } | { kind: 'artifact'; model: QuantModel; bytes: Uint8Array };
 
@@ -91,6 +96,68 @@ function argmaxRows(t: FloatTensor): number[] {
     rows.push(best);
   }
   return rows;
+}
+
+/** Shape of a value at batch 1 as the models module writes schemas: "[1,784]". */
+export function shapeSchema(model: QuantModel, name: string): string {
+  const v = model.values.find((x) => x.name === name);
+  return `[${(v?.shape ?? []).map((d) => (typeof d === 'number' ? d : 1)).join(',')}]`;
+}
+
+export type ZkPublication = {
+  vk: Uint8Array;
+  vkHash: `0x${string}`;
+  weightCommitment: bigint;
+  constraints: number;
+  cached: boolean;
+};
+
+/**
+ * The verification key a model is published with: its circuit in the given modes, keys from the
+ * cache (dev setup, or a ceremony ptau), encoded the way the chain stores them.
+ */
+export async function zkPublication(
+  model: QuantModel,
+  modes: { inputs: 'public' | 'committed'; weights: 'public' | 'private' },
+  cacheDir: string,
+  setup: import('@aivm/zk/node').SetupMode = { kind: 'dev' },
+  onStep: (message: string) => void = () => {},
+): Promise<ZkPublication> {
+  const Z = await import('@aivm/zk');
+  const N = await import('@aivm/zk/node');
+  onStep('compiling the circuit');
+  const circuit = Z.compile(model, modes);
+  onStep(
+    setup.kind === 'dev' ? 'development key setup (cached by circuit hash)' : 'setup from the ceremony ptau',
+  );
+  const keys = await N.loadOrCreateKeys(cacheDir, Z.writeR1cs(circuit.r1cs), setup);
+  const vk = Z.encodeVerificationKey(keys.vk as never);
+  return {
+    vk,
+    vkHash: bytesToHex(Z.verificationKeyHash(vk)),
+    weightCommitment: modes.weights === 'private' ? Z.weightCommitment(model) : 0n,
+    constraints: circuit.r1cs.constraints.length,
+    cached: keys.cached,
+  };
+}
+
+function modelLines(m: ModelInfo): string[] {
+  return [
+    `model ${m.id}`,
+    `  name         ${m.name}${m.version ? ` ${m.version}` : ''}`,
+    `  owner        ${m.owner}`,
+    `  status       ${m.status}`,
+    `  tiers        ${m.tierNames.join(', ')}`,
+    `  price        ${formatCgpt(m.priceWei)} CGPT per request`,
+    `  input        ${m.inputSchema}   output ${m.outputSchema}`,
+    ...(m.task ? [`  task         ${m.task}`] : []),
+    ...(m.license ? [`  license      ${m.license}`] : []),
+    ...(m.tierNames.includes('zk')
+      ? [`  zk           inputs ${m.zkInputs}, weights ${m.zkWeights}, vk ${m.vkHash}`]
+      : []),
+    `  queries      ${m.queries}   curation ${m.curationScore}`,
+    ...(m.description ? [`  ${m.description}`] : []),
+  ];
 }
 
 export function registerModelCommands(program: Command): void {
@@ -225,5 +292,173 @@ export function registerModelCommands(program: Command): void {
           )
           .join('\n'),
       );
+    });
+
+  withSigner(
+    model
+      .command('publish <model>')
+      .description('publish an .onnx file (quantized first) or an artifact on chain, with its zk key'),
+  )
+    .requiredOption('--name <name>', 'model name')
+    .option('--price <CGPT>', 'price per request (per provider slot)', '0.01')
+    .option('--tiers <list>', 'comma-separated: onchain, zk, optimistic', 'onchain,zk,optimistic')
+    .option('--task <task>', 'task, e.g. image-classification', '')
+    .option('--license <license>', 'license', '')
+    .option('--version <version>', 'version label', '')
+    .option('--description <text>', 'description', '')
+    .option('--previous <id>', 'the model id this version replaces')
+    .option(
+      '--calibration <file>',
+      '.onnx only: calibration inputs (.npy or JSON), first dimension = samples',
+    )
+    .option('--method <m>', '.onnx only: activation range, maxabs or percentile', 'maxabs')
+    .option('--zk-inputs <mode>', 'public or committed', 'public')
+    .option('--zk-weights <mode>', 'public or private', 'public')
+    .option('--keys <dir>', 'zk key cache (or AIVM_ZK_KEYS; default ~/.aivm/zk-keys)')
+    .option('--ptau <file>', 'production keys from a ceremony ptau (default: development keys)')
+    .option(
+      '--contribution <name:entropy>',
+      'a phase-2 contribution for --ptau (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
+    .action(async (file: string, opts, cmd: Command) => {
+      const g = globals(cmd);
+      const tiers = parseTiers(opts.tiers);
+      if (opts.zkInputs !== 'public' && opts.zkInputs !== 'committed')
+        throw new UsageError('--zk-inputs must be public or committed');
+      if (opts.zkWeights !== 'public' && opts.zkWeights !== 'private')
+        throw new UsageError('--zk-weights must be public or private');
+      const m = await loadModel(file);
+      let artifact: Uint8Array;
+      let qm: QuantModel;
+      if (m.kind === 'onnx') {
+        if (!opts.calibration)
+          throw new UsageError('publishing an .onnx file needs --calibration (as model quantize)');
+        if (opts.method !== 'maxabs' && opts.method !== 'percentile')
+          throw new UsageError('--method must be maxabs or percentile');
+        qm = quantize(m.graph, [await readInputs(opts.calibration, inputNames(m))], { method: opts.method });
+        artifact = encodeArtifact(qm);
+      } else {
+        qm = m.model;
+        artifact = m.bytes;
+      }
+      const id = modelId(artifact);
+      const status = new StatusLine(!g.json);
+      const client = rpcClient(cmd, 60_000);
+      try {
+        const wallet = await signerWallet(cmd, opts, client);
+        let zk: ZkPublication | undefined;
+        if (tiers & 2) {
+          let setup: import('@aivm/zk/node').SetupMode = { kind: 'dev' };
+          if (opts.ptau) {
+            const contributions = (opts.contribution as string[]).map((c) => {
+              const at = c.indexOf(':');
+              if (at < 1) throw new UsageError(`--contribution expects name:entropy, got "${c}"`);
+              return { name: c.slice(0, at), entropy: c.slice(at + 1) };
+            });
+            if (contributions.length === 0) throw new UsageError('--ptau needs at least one --contribution');
+            setup = { kind: 'ptau', ptauPath: opts.ptau, contributions };
+          }
+          const keysDir = opts.keys ?? process.env.AIVM_ZK_KEYS ?? join(homedir(), '.aivm', 'zk-keys');
+          zk = await zkPublication(
+            qm,
+            { inputs: opts.zkInputs, weights: opts.zkWeights },
+            keysDir,
+            setup,
+            (s) => status.update(s),
+          );
+          const { releaseCurve } = await import('@aivm/zk/node');
+          await releaseCurve();
+        }
+        const published = await publishModel(wallet, {
+          artifact,
+          name: opts.name,
+          task: opts.task,
+          license: opts.license,
+          version: opts.version,
+          description: opts.description,
+          inputSchema: shapeSchema(qm, qm.inputs[0]!),
+          outputSchema: shapeSchema(qm, qm.outputs[0]!),
+          priceWei: cgptArg(opts.price, '--price'),
+          tiers,
+          ...(zk ? { vk: { bytes: zk.vk, hash: zk.vkHash } } : {}),
+          zkInputs: opts.zkInputs,
+          zkWeights: opts.zkWeights,
+          ...(zk?.weightCommitment ? { weightCommitment: zk.weightCommitment } : {}),
+          ...(opts.previous ? { previous: opts.previous } : {}),
+          onProgress: (s) => status.update(s),
+        });
+        status.done();
+        print(
+          g,
+          {
+            id,
+            status: published.model.status,
+            tiers: published.model.tierNames,
+            artifactBytes: artifact.length,
+            ...(zk ? { vkHash: zk.vkHash, constraints: zk.constraints } : {}),
+            txs: published.txHashes,
+          },
+          () =>
+            [
+              `published model ${id} (${published.model.status})`,
+              `  tiers ${published.model.tierNames.join(', ')}, artifact ${artifact.length.toLocaleString('en-US')} bytes`,
+              ...(zk ? [`  zk: ${zk.constraints.toLocaleString('en-US')} constraints, vk ${zk.vkHash}`] : []),
+              `  ${published.txHashes.length} transactions`,
+            ].join('\n'),
+        );
+      } finally {
+        status.done();
+        client.close();
+      }
+    });
+
+  model
+    .command('list')
+    .description('published models (active ones unless --all)')
+    .option('--owner <address>', 'only this owner')
+    .option('--task <task>', 'only this task')
+    .option('--text <text>', 'name or description contains (case-insensitive)')
+    .option('--all', 'include models still uploading, deprecated or faulty')
+    .action(async (opts, cmd: Command) => {
+      const client = rpcClient(cmd);
+      try {
+        const models = await listModels(client, {
+          owner: opts.owner,
+          task: opts.task,
+          text: opts.text,
+          includeInactive: Boolean(opts.all),
+        });
+        print(
+          globals(cmd),
+          models.map(({ raw: _raw, ...m }) => m),
+          () =>
+            models.length === 0
+              ? 'no models'
+              : models
+                  .map(
+                    (m) =>
+                      `${m.id}  ${m.name.padEnd(20)} ${m.tierNames.join(',').padEnd(22)} ${formatCgpt(m.priceWei).padStart(8)} CGPT  ${m.status}  ${m.queries} queries`,
+                  )
+                  .join('\n'),
+        );
+      } finally {
+        client.close();
+      }
+    });
+
+  model
+    .command('show <id>')
+    .description('a published model record')
+    .action(async (id: string, _opts, cmd: Command) => {
+      const client = rpcClient(cmd);
+      try {
+        const m = await getModel(client, id);
+        const { raw: _raw, ...rest } = m;
+        print(globals(cmd), rest, () => modelLines(m).join('\n'));
+      } finally {
+        client.close();
+      }
     });
 }

@@ -1,15 +1,17 @@
 // aivm init | start | devnet: create a node home and run a node from it (testnet: in testnet.ts).
 
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { type GenesisDoc, genesisChainId, WEI_PER_CGPT } from '@aivm/chain';
+import { readFile, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { defaultModules, type GenesisDoc, genesisChainId, Registry, WEI_PER_CGPT } from '@aivm/chain';
 import {
   bytesToHex,
   ed25519GenerateKey,
   ed25519PublicKey,
   generatePrivateKey as generateAccountKey,
   isAddress,
+  mnemonicToPrivateKey,
   mnemonicToPrivateKeys,
   privateKeyToAddress,
 } from '@aivm/crypto';
@@ -18,10 +20,13 @@ import {
   buildGenesis,
   createLogger,
   DEFAULT_SELF_STAKE_WEI,
+  type FaultMode,
   type GenesisValidatorSpec,
   type LogLevel,
+  Provider,
 } from '@aivm/node';
 import { generatePrivateKey, peerIdOf } from '@aivm/p2p';
+import { decodeArtifact, modelId } from '@aivm/runtime';
 import { type Command, Option } from 'commander';
 import { globals, intArg } from '../args.ts';
 import {
@@ -40,12 +45,55 @@ import {
 } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
+import { parseTiers } from './infer.ts';
+import { shapeSchema, zkPublication } from './model.ts';
 
 /** The public Hardhat/Anvil test mnemonic: dev accounts only, never for real funds. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 export const DEV_CHAIN_ID = 7331;
 export const DEV_PASSWORD = 'devnet';
 export const DEV_FUNDS_CGPT = 1_000_000n;
+/** Dev mnemonic index of the devnet's inference provider, and of the MNIST model's publisher. */
+export const DEV_PROVIDER_INDEX = 100;
+export const DEV_PUBLISHER_INDEX = 101;
+/** The devnet's MNIST model (quantized as `aivm model quantize` does; see assets/generate.ts). */
+export const MNIST_ARTIFACT = join(import.meta.dirname, '..', '..', 'assets', 'mnist-mlp.aivm');
+export const MNIST_DIGIT = join(import.meta.dirname, '..', '..', 'assets', 'mnist-digit-7.json');
+const MNIST_PRICE_WEI = WEI_PER_CGPT / 100n;
+
+/** Key cache of zk circuits: --zk-cache, AIVM_ZK_KEYS, or the zk commands' default. */
+function zkCacheDir(opt: string | undefined, fallback = join(homedir(), '.aivm', 'zk-keys')): string {
+  return resolve(opt ?? process.env.AIVM_ZK_KEYS ?? fallback);
+}
+
+/** The models genesis section of the devnet: the MNIST MLP with every tier, public inputs and weights. */
+async function devnetModels(zkCache: string, owner: string): Promise<Record<string, unknown>> {
+  const artifact = new Uint8Array(await readFile(MNIST_ARTIFACT));
+  const model = decodeArtifact(artifact);
+  // Derived from the key cache (a setup the first time): always the keys the provider proves with.
+  const { vk } = await zkPublication(model, { inputs: 'public', weights: 'public' }, zkCache);
+  await (await import('@aivm/zk/node')).releaseCurve();
+  return {
+    models: [
+      {
+        name: 'mnist-mlp',
+        owner,
+        task: 'image-classification',
+        inputSchema: shapeSchema(model, model.inputs[0]!),
+        outputSchema: shapeSchema(model, model.outputs[0]!),
+        license: 'Apache-2.0',
+        version: '1',
+        description: 'MNIST handwritten digit classifier: 784-128-10 MLP, int8 (AIVM runtime)',
+        priceWei: MNIST_PRICE_WEI.toString(),
+        tiers: 7,
+        zkInputs: 0,
+        zkWeights: 0,
+        artifact: bytesToHex(artifact),
+        vk: bytesToHex(vk),
+      },
+    ],
+  };
+}
 
 export function registerNodeCommands(program: Command): void {
   program
@@ -143,8 +191,26 @@ export function registerNodeCommands(program: Command): void {
     .option('--no-empty-blocks', 'only make blocks when there are transactions (single validator)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .addOption(new Option('--equivocate', 'TEST ONLY: double-sign every vote').hideHelp())
+    .option(
+      '--role <role>',
+      'node (default) or provider: also serve inference jobs with the operator account',
+      'node',
+    )
+    .option('--provider-stake <CGPT>', 'provider: stake to register with (default: the chain minimum)')
+    .option('--capacity <n>', 'provider: jobs run at once', '2')
+    .option('--tiers <list>', 'provider: tiers served (zk, optimistic)', 'zk,optimistic')
+    .option('--models <ids>', 'provider: comma-separated model ids served (default: every model)')
+    .option('--zk-cache <dir>', 'provider: zk key cache (or AIVM_ZK_KEYS; default ~/.aivm/zk-keys)')
+    .option('--no-watch', "provider: do not re-check and challenge other providers' optimistic results")
+    .addOption(
+      new Option('--faulty <mode>', 'TEST ONLY: misbehaving provider')
+        .choices(['wrong-output', 'forged-proof', 'silent'])
+        .hideHelp(),
+    )
     .action(async (opts, cmd: Command) => {
       const home = resolve(opts.home);
+      if (opts.role !== 'node' && opts.role !== 'provider')
+        throw new UsageError('--role must be node or provider');
       await loadConfig(home); // a missing or broken home is reported before asking for a password
       const password = await readPassword({
         passwordFile: opts.passwordFile,
@@ -164,18 +230,37 @@ export function registerNodeCommands(program: Command): void {
     .option('--no-empty-blocks', 'only make blocks when there are transactions')
     .option('--keep', 'keep the existing dev chain instead of starting fresh')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .option('--no-provider', 'no MNIST model and inference provider')
+    .option(
+      '--zk-cache <dir>',
+      'zk key cache (or AIVM_ZK_KEYS; default <home>/../zk-cache, kept across fresh devnets)',
+    )
     .action(async (opts, cmd: Command) => {
       const home = resolve(opts.home);
       const n = intArg(opts.accounts, '--accounts', 1, 1_000);
+      const zkCache = zkCacheDir(opts.zkCache, join(home, '..', 'zk-cache'));
+      // Only when this build's chain has the inference modules.
+      const inference =
+        opts.provider !== false &&
+        new Registry(defaultModules()).message('inference/registerProvider') !== undefined;
       if (!opts.keep) await rm(home, { recursive: true, force: true });
       if (!existsSync(paths(home).genesis)) {
         const keys = await generateHomeKeys();
         const accounts = mnemonicToPrivateKeys(DEV_MNEMONIC, 0, n).map(privateKeyToAddress);
+        const extra = inference
+          ? [DEV_PROVIDER_INDEX, DEV_PUBLISHER_INDEX].map((i) =>
+              privateKeyToAddress(mnemonicToPrivateKey(DEV_MNEMONIC, i)),
+            )
+          : [];
         const genesis = buildGenesis({
           chainId: DEV_CHAIN_ID,
           genesisTimeMs: Date.now(),
           validators: [validatorSpec('devnet', keys)],
-          balances: accounts.map((address) => ({ address, amountWei: DEV_FUNDS_CGPT * WEI_PER_CGPT })),
+          balances: [...accounts, ...extra].map((address) => ({
+            address,
+            amountWei: DEV_FUNDS_CGPT * WEI_PER_CGPT,
+          })),
+          ...(inference ? { app: { models: await devnetModels(zkCache, extra[1]!) } } : {}),
         });
         const config: NodeConfig = {
           ...DEFAULT_CONFIG,
@@ -186,7 +271,23 @@ export function registerNodeCommands(program: Command): void {
         // A fast scrypt cost for the dev key: its password is public anyway.
         await writeHome(home, config, genesis, keys, DEV_PASSWORD, 4096);
       }
-      await runNode(home, DEV_PASSWORD, { ...opts, devnet: true }, cmd);
+      await runNode(
+        home,
+        DEV_PASSWORD,
+        {
+          ...opts,
+          devnet: true,
+          ...(inference
+            ? {
+                role: 'provider',
+                zkCache,
+                providerKey: mnemonicToPrivateKey(DEV_MNEMONIC, DEV_PROVIDER_INDEX),
+                devModel: MNIST_ARTIFACT,
+              }
+            : {}),
+        },
+        cmd,
+      );
     });
 }
 
@@ -236,6 +337,18 @@ type RunOptions = {
   emptyBlocks?: boolean;
   logLevel?: string;
   devnet?: boolean;
+  role?: string;
+  providerStake?: string;
+  capacity?: string;
+  tiers?: string;
+  models?: string;
+  zkCache?: string;
+  watch?: boolean;
+  faulty?: FaultMode;
+  /** Devnet: the provider account (else the home's operator key). */
+  providerKey?: Uint8Array;
+  /** Devnet: an artifact to put in the blob store (the genesis model). */
+  devModel?: string;
 };
 
 async function runNode(home: string, password: string, opts: RunOptions, cmd: Command): Promise<void> {
@@ -269,6 +382,27 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     emptyBlocks: config.emptyBlocks,
     logger,
   });
+  let provider: Provider | undefined;
+  let devModelId: string | undefined;
+  if (opts.devModel) {
+    const bytes = new Uint8Array(await readFile(opts.devModel));
+    devModelId = modelId(bytes);
+    if (!(await node.blobs.has(devModelId))) await node.blobs.put(bytes);
+  }
+  if (opts.role === 'provider') {
+    const key = opts.providerKey ?? operatorKey;
+    if (!key) throw new UsageError(`${home} has no operator-key.json to serve as a provider`);
+    provider = new Provider(node, {
+      privateKey: key,
+      stakeWei: opts.providerStake !== undefined ? parseCgpt(opts.providerStake) : undefined,
+      capacity: intArg(opts.capacity ?? '2', '--capacity', 1, 1_000),
+      tiers: parseTiers(opts.tiers ?? 'zk,optimistic') & 6,
+      models: splitList(opts.models),
+      zkCacheDir: zkCacheDir(opts.zkCache),
+      watch: opts.watch !== false,
+      faulty: opts.faulty,
+    });
+  }
   const status = node.status();
   // The dev mnemonic's accounts (genesis also funds the validator's operator, which is not one).
   const operators = new Set(
@@ -276,6 +410,9 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
       (v) => v.operator.toLowerCase(),
     ),
   );
+  // Nor are the devnet's provider and model publisher.
+  for (const i of [DEV_PROVIDER_INDEX, DEV_PUBLISHER_INDEX])
+    operators.add(privateKeyToAddress(mnemonicToPrivateKey(DEV_MNEMONIC, i)).toLowerCase());
   const accounts = opts.devnet
     ? await Promise.all(
         (genesis.app.bank as { balances: { address: string }[] }).balances
@@ -297,6 +434,8 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
       home,
       p2p: node.p2p?.multiaddrs() ?? [],
       accounts,
+      ...(provider ? { provider: provider.address } : {}),
+      ...(devModelId ? { model: devModelId, inferCommand: inferCommand(devModelId, node.rpcUrl) } : {}),
     },
     () =>
       [
@@ -315,19 +454,44 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
               'These keys are public: never send real funds to them.',
             ]
           : []),
+        ...(provider
+          ? [`Inference provider ${provider.address}${opts.faulty ? ` (FAULTY: ${opts.faulty})` : ''}`]
+          : []),
+        ...(devModelId
+          ? [
+              `MNIST digit model ${devModelId} (tiers onchain, zk, optimistic)`,
+              'Run a zk inference of a handwritten 7 (proved by the provider, verified on chain and locally):',
+              `  ${inferCommand(devModelId, node.rpcUrl)}`,
+            ]
+          : []),
         'Press Ctrl-C to stop.',
       ].join('\n'),
   );
+  // The provider prepares its models (zk keys may take a while the first time) and registers in the
+  // background: the node is already serving.
+  provider?.start().catch((err) => logger.error({ err: (err as Error).message }, 'provider failed to start'));
   await new Promise<void>((resolveStop) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      node.close().then(resolveStop, (err) => {
-        logger.error({ err }, 'error while stopping');
-        resolveStop();
-      });
+      (provider ? provider.stop() : Promise.resolve())
+        .then(() => node.close())
+        // snarkjs' BN254 worker threads (proof verification in blocks, proving) would keep the
+        // process alive; release them once nothing executes blocks any more.
+        .then(async () => (await import('@aivm/zk/verify')).releaseCurve())
+        .then(resolveStop, (err) => {
+          logger.error({ err }, 'error while stopping');
+          resolveStop();
+        });
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** The one command a devnet user runs for a zk inference of the sample digit. */
+function inferCommand(id: string, rpcUrl: string): string {
+  const input = relative(process.cwd(), MNIST_DIGIT) || MNIST_DIGIT;
+  const rpc = rpcUrl === 'http://127.0.0.1:8545' ? '' : `--rpc ${rpcUrl} `;
+  return `npm run aivm -- ${rpc}infer ${id} --input ${input} --tier zk --dev-account 0`;
 }

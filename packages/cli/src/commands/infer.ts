@@ -1,0 +1,249 @@
+// aivm infer: request a verifiable inference of a published model and follow it to its final
+// result, with the proof (verified locally for zk) and the fee breakdown. Also the helpers the
+// model commands share (signing account, client).
+
+import { type Hex, mnemonicToPrivateKey, bytesToHex as toHex } from '@aivm/crypto';
+import { execute, quantizeInput } from '@aivm/node';
+import { decodeArtifact, modelId, type QuantModel } from '@aivm/runtime';
+import {
+  AivmClient,
+  getModel,
+  getModelPart,
+  getModelVerificationKey,
+  getRequest,
+  getZkProof,
+  type ModelInfo,
+  requestInference,
+  TIERS,
+  type TierName,
+  verifyZkResult,
+  Wallet,
+  waitForRequest,
+} from '@aivm/sdk';
+import type { Command } from 'commander';
+import { globals, intArg } from '../args.ts';
+import { UsageError } from '../home.ts';
+import { formatCgpt, parseCgpt, print } from '../output.ts';
+import { StatusLine } from '../progress.ts';
+import { unlockKey } from './keys.ts';
+import { readInputs } from './model.ts';
+
+/** The public dev mnemonic (kept in sync with node.ts DEV_MNEMONIC). */
+const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+
+export function rpcClient(cmd: Command, timeoutMs = 30_000): AivmClient {
+  return new AivmClient(globals(cmd).rpc, { timeoutMs });
+}
+
+export type SignerOpts = { from?: string; devAccount?: string; passwordFile?: string };
+
+/** Adds --from / --dev-account / --password-file to a command. */
+export function withSigner(c: Command): Command {
+  return c
+    .option('--from <key>', 'signing key name in the keystore (or a keystore .json file)')
+    .option('--dev-account <n>', 'sign with dev mnemonic account n (devnet only: the keys are public)')
+    .option('--password-file <file>', 'file holding the key password (or AIVM_PASSWORD)');
+}
+
+export async function signerWallet(cmd: Command, opts: SignerOpts, client: AivmClient): Promise<Wallet> {
+  if (opts.from !== undefined && opts.devAccount !== undefined)
+    throw new UsageError('give either --from or --dev-account');
+  if (opts.devAccount !== undefined) {
+    const i = intArg(opts.devAccount, '--dev-account', 0, 1_000);
+    return Wallet.fromPrivateKey(mnemonicToPrivateKey(DEV_MNEMONIC, i), client);
+  }
+  if (opts.from === undefined) throw new UsageError('give --from <key> (or --dev-account <n> on a devnet)');
+  return Wallet.fromPrivateKey(await unlockKey(cmd, opts.from, opts.passwordFile), client);
+}
+
+export function parseTiers(text: string): number {
+  let mask = 0;
+  for (const name of text
+    .split(/[,|]/)
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(name in TIERS)) throw new UsageError(`unknown tier "${name}" (onchain, zk, optimistic)`);
+    mask |= TIERS[name as TierName];
+  }
+  if (mask === 0) throw new UsageError('give at least one tier');
+  return mask;
+}
+
+export function cgptArg(value: string, name: string): bigint {
+  try {
+    return parseCgpt(value);
+  } catch (err) {
+    throw new UsageError(`${name}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The model's artifact: from the node's blob store over RPC, else (models with an on-chain tier)
+ * from chain state with proofs; checked against the id either way.
+ */
+export async function fetchArtifact(client: AivmClient, model: ModelInfo): Promise<QuantModel> {
+  const id = model.id;
+  let bytes: Uint8Array | null = null;
+  let why = 'the node does not hold it';
+  try {
+    bytes = await client.getBlob(id);
+  } catch (err) {
+    why = (err as Error).message;
+  }
+  if (!bytes && model.tiers & (TIERS.onchain | TIERS.optimistic))
+    bytes = await getModelPart(client, id, 0, model.artifactSize);
+  if (!bytes) throw new UsageError(`cannot fetch the artifact of model ${id}: ${why}`);
+  if (modelId(bytes) !== id) throw new UsageError(`the artifact fetched for ${id} does not match its id`);
+  return decodeArtifact(bytes);
+}
+
+function feeLines(r: { fees: Record<string, bigint> }): string[] {
+  const f = r.fees;
+  return [
+    'fees',
+    `  model owner  ${formatCgpt(f.ownerWei ?? 0n)} CGPT`,
+    `  provider     ${formatCgpt(f.providerWei ?? 0n)} CGPT`,
+    `  reviewers    ${formatCgpt(f.reviewersWei ?? 0n)} CGPT`,
+    `  protocol     ${formatCgpt(f.protocolWei ?? 0n)} CGPT`,
+    `  refunded     ${formatCgpt(f.refundWei ?? 0n)} CGPT`,
+  ];
+}
+
+export function registerInferCommand(program: Command): void {
+  withSigner(
+    program
+      .command('infer <modelId>')
+      .description('request a verifiable inference and wait for the final result, its proof and fees'),
+  )
+    .requiredOption(
+      '--input <file>',
+      'input tensor, .npy or JSON (float; quantized with the model input scale)',
+    )
+    .option('--tier <tier>', 'onchain | zk | optimistic', 'zk')
+    .option('--max-fee <CGPT>', 'most to pay (default: price x redundancy)')
+    .option('--redundancy <n>', 'independent providers (zk and optimistic)', '1')
+    .option('--timeout <s>', 'give up waiting after this many seconds', '600')
+    .action(async (id: string, opts, cmd: Command) => {
+      const g = globals(cmd);
+      const tierName = opts.tier as TierName;
+      if (!(tierName in TIERS)) throw new UsageError('--tier must be onchain, zk or optimistic');
+      const tier = TIERS[tierName];
+      const redundancy = intArg(opts.redundancy, '--redundancy', 1, 16);
+      const client = rpcClient(cmd);
+      const status = new StatusLine(!g.json);
+      const log = (line: string) => {
+        if (!g.json) {
+          status.update('');
+          process.stderr.write(`\r\x1b[2K${line}\n`);
+        }
+      };
+      try {
+        let model: ModelInfo;
+        try {
+          model = await getModel(client, id);
+        } catch (err) {
+          throw new UsageError(`model ${id}: ${(err as Error).message}`);
+        }
+        if ((model.tiers & tier) === 0)
+          throw new UsageError(
+            `model ${id} does not offer the ${tierName} tier (it offers ${model.tierNames.join(', ')})`,
+          );
+        status.update('fetching the model artifact');
+        const qm = await fetchArtifact(client, model);
+        const inputs = await readInputs(opts.input, qm.inputs);
+        const float = inputs[qm.inputs[0]!]!;
+        let input: Uint8Array;
+        try {
+          input = quantizeInput(qm, float.data as Float32Array);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+        const local = execute(qm, input);
+        const wallet = await signerWallet(cmd, opts, client);
+        const maxFeeWei =
+          opts.maxFee !== undefined ? cgptArg(opts.maxFee, '--max-fee') : model.priceWei * BigInt(redundancy);
+        status.update('sending the request');
+        const t0 = Date.now();
+        const sent = await requestInference(wallet, { modelId: id, tier, input, maxFeeWei, redundancy });
+        log(`request ${sent.requestId} (${tierName}) in block ${sent.record.height}, tx ${sent.txHash}`);
+        const timeoutMs = intArg(opts.timeout, '--timeout', 1, 86_400) * 1000;
+        const transitions: { status: string; reason: string; ms: number }[] = [];
+        const done = await waitForRequest(client, sent.requestId, {
+          timeoutMs,
+          onStatus: (c) => {
+            transitions.push({ status: c.status, reason: c.reason, ms: Date.now() - t0 });
+            log(
+              `  ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${c.status.padEnd(10)} ${c.reason}`,
+            );
+            status.update(`waiting: ${c.status}`);
+          },
+        });
+        let proof: { proof: Uint8Array; txHash: Hex } | undefined;
+        let verified: boolean | undefined;
+        if (tier === TIERS.zk && done.status === 'finalized') {
+          const p = await getZkProof(client, done, 0);
+          if (p) {
+            proof = p;
+            status.update('verifying the proof locally');
+            const vk = await getModelVerificationKey(client, model);
+            verified = await verifyZkResult({
+              proof: p.proof,
+              output: done.output,
+              input,
+              vk,
+              zkInputs: model.zkInputs,
+              ...(model.zkWeights === 'private' ? { weightCommitment: model.weightCommitment } : {}),
+            });
+            const { releaseCurve } = await import('@aivm/zk/verify');
+            await releaseCurve();
+          }
+        }
+        status.done();
+        const final = await getRequest(client, sent.requestId);
+        const result = {
+          requestId: sent.requestId,
+          modelId: id,
+          tier: tierName,
+          status: final.status,
+          reason: final.reason,
+          output: final.values,
+          class: final.cls,
+          localClass: local.cls,
+          matchesLocalRun:
+            final.status === 'finalized' ? toHex(final.output) === toHex(local.output) : undefined,
+          proof: proof
+            ? { points: toHex(proof.proof), tx: proof.txHash, verifiedLocally: verified }
+            : undefined,
+          fees: final.fees,
+          maxFeeWei,
+          providers: final.slots.map((s) => s.provider),
+          transitions,
+          ms: Date.now() - t0,
+        };
+        print(g, result, () =>
+          [
+            `request ${result.requestId}: ${final.status}${final.reason ? ` (${final.reason})` : ''}`,
+            ...(final.status === 'finalized'
+              ? [
+                  `output  [${final.values.join(', ')}]`,
+                  `class   ${final.cls}${result.matchesLocalRun ? ' (matches a local run of the model)' : ` (local run: ${local.cls})`}`,
+                ]
+              : []),
+            ...(proof
+              ? [
+                  `proof   ${toHex(proof.proof)}`,
+                  `        ${verified ? 'VALID: verified locally against the model verification key' : 'INVALID against the model verification key'}`,
+                ]
+              : []),
+            ...(tier !== TIERS.onchain ? [`provider ${final.slots.map((s) => s.provider).join(', ')}`] : []),
+            ...feeLines(final),
+            `took ${(result.ms / 1000).toFixed(1)} s`,
+          ].join('\n'),
+        );
+        if (final.status !== 'finalized' || verified === false) process.exitCode = 2;
+      } finally {
+        status.done();
+        client.close();
+      }
+    });
+}

@@ -1,0 +1,174 @@
+// Running a model on a request's input the way the inference module defines it: the input is the
+// single input tensor at batch 1 as raw int8 bytes, the output int32 little-endian, the layer
+// leaves (optimistic tier) the tensor leaves of the input and of every node's output. Shared by
+// the provider, the CLI (local checks) and the tests. Browser-safe.
+
+import { merkleProof, merkleRoot } from '@aivm/chain';
+import {
+  argmaxOf,
+  checkChainShaped,
+  encodeOutput,
+  type FloatTensor,
+  type QuantModel,
+  type QuantTensor,
+  quantizeTensor,
+  runInt,
+  runIntNode,
+  tensorLeaf,
+} from '@aivm/runtime';
+
+/** The model's single input value description. */
+function inputValue(model: QuantModel) {
+  const name = model.inputs[0];
+  const v = name === undefined ? undefined : model.values.find((x) => x.name === name);
+  if (!v || model.inputs.length !== 1) throw new Error('a served model has exactly one input');
+  return v;
+}
+
+/** Shape of the single input at batch 1 (symbolic dimensions bound to 1). */
+export function inputShape(model: QuantModel): number[] {
+  return inputValue(model).shape.map((d) => (typeof d === 'number' ? d : 1));
+}
+
+/** Shape of the single output at batch 1, when known statically. */
+export function outputShape(model: QuantModel): number[] {
+  const v = model.values.find((x) => x.name === model.outputs[0]);
+  return (v?.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
+}
+
+/** Scale of the single input (the request input is quantized with it). */
+export function inputScale(model: QuantModel): number {
+  return inputValue(model).scale;
+}
+
+/** A float input (any shape with the right element count) as a request input: int8 bytes. */
+export function quantizeInput(model: QuantModel, input: FloatTensor | Float32Array | number[]): Uint8Array {
+  const data =
+    input instanceof Float32Array
+      ? input
+      : Array.isArray(input)
+        ? Float32Array.from(input)
+        : Float32Array.from(input.data);
+  const shape = inputShape(model);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new Error(`the model's input has ${n} elements, got ${data.length}`);
+  const q = quantizeTensor({ dtype: 'float32', shape, data }, inputScale(model), 'int8');
+  return new Uint8Array(q.data.buffer, q.data.byteOffset, q.data.byteLength).slice();
+}
+
+/** The request input bytes as the model's input tensor. */
+export function inputTensor(model: QuantModel, input: Uint8Array): QuantTensor {
+  const shape = inputShape(model);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (input.length !== n) throw new Error(`the input is ${input.length} bytes, the model needs ${n}`);
+  const data = new Int8Array(input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength));
+  return { dtype: 'int8', shape, data, scale: inputScale(model) };
+}
+
+export type Execution = {
+  /** int32 little-endian output bytes (what a result carries). */
+  output: Uint8Array;
+  values: Int32Array;
+  /** Predicted class: argmax (first maximum). */
+  cls: number;
+  /** Every value of the run (runInt trace), for a zk witness. */
+  trace: Map<string, QuantTensor>;
+};
+
+/** Runs the model on a request input with a trace. */
+export function execute(model: QuantModel, input: Uint8Array): Execution {
+  const run = runInt(model, { [model.inputs[0]!]: inputTensor(model, input) }, { trace: true });
+  const out = run.outputs[model.outputs[0]!]!;
+  const values = Int32Array.from(out.data);
+  return { output: encodeOutput(out), values, cls: argmaxOf(values), trace: run.trace! };
+}
+
+export type LayerRun = {
+  /** Tensor i: the input (i = 0) or the output of node i - 1. */
+  tensors: QuantTensor[];
+  leaves: Uint8Array[];
+  root: Uint8Array;
+  output: Uint8Array;
+  values: Int32Array;
+  cls: number;
+};
+
+/**
+ * Runs a chain-shaped model node by node and commits to its layers. `perturb` (tests of a faulty
+ * provider) changes the output of that node, and every later node computes from the changed value,
+ * so the run is consistent everywhere but at that one step.
+ */
+export function layerRun(model: QuantModel, input: Uint8Array, perturb?: number): LayerRun {
+  checkChainShaped(model);
+  const tensors: QuantTensor[] = [inputTensor(model, input)];
+  model.nodes.forEach((node, i) => {
+    const prev = tensors[i]!;
+    const prevName = i === 0 ? model.inputs[0]! : model.nodes[i - 1]!.outputs[0]!;
+    const values: Record<string, QuantTensor> = {};
+    for (const name of node.inputs) if (name === prevName) values[name] = prev;
+    let out = runIntNode(model, i, values);
+    if (perturb === i) out = perturbTensor(out);
+    tensors.push(out);
+  });
+  const last = tensors[tensors.length - 1]!;
+  const values = Int32Array.from(last.data);
+  const leaves = tensors.map((t) => tensorLeaf(t));
+  return {
+    tensors,
+    leaves,
+    root: merkleRoot(leaves),
+    output: encodeOutput(last),
+    values,
+    cls: argmaxOf(values),
+  };
+}
+
+/** Proofs of leaf 0 and leaf n of a layer run. */
+export function endProofs(run: Pick<LayerRun, 'leaves'>): {
+  inputProof: Uint8Array[];
+  outputProof: Uint8Array[];
+} {
+  return {
+    inputProof: merkleProof(run.leaves, 0),
+    outputProof: merkleProof(run.leaves, run.leaves.length - 1),
+  };
+}
+
+/** A copy of `t` with a different argmax (the old maximum lowered, the next element raised). */
+function perturbTensor(t: QuantTensor): QuantTensor {
+  const data = t.data.slice();
+  const max = t.dtype === 'int8' ? 127 : t.dtype === 'int16' ? 32767 : 2 ** 31 - 1;
+  const best = argmaxOf(data);
+  const other = data.length > 1 ? (best + 1) % data.length : 0;
+  if (data.length > 1) {
+    data[other] = Math.min(max, data[best]! + 1);
+    data[best] = Math.max(-max, data[best]! - 1);
+    if (data[other] === data[best]) data[best] = data[best]! - 1;
+  } else data[0] = data[0]! === max ? max - 1 : data[0]! + 1;
+  return { ...t, data };
+}
+
+/** A 0x-hex or Uint8Array value as bytes. */
+export function asBytes(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === 'string' && /^0x([0-9a-fA-F]{2})*$/.test(v)) {
+    const out = new Uint8Array((v.length - 2) / 2);
+    for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(v.slice(2 + 2 * i, 4 + 2 * i), 16);
+    return out;
+  }
+  if (v === undefined || v === null || v === '') return new Uint8Array(0);
+  throw new Error(`expected bytes, got ${typeof v}`);
+}
+
+/** A bigint, decimal string or number as bigint. */
+export function asBig(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) return BigInt(v);
+  if (v === undefined || v === null) return 0n;
+  throw new Error(`expected an integer, got ${JSON.stringify(v)}`);
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

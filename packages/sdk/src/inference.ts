@@ -1,0 +1,553 @@
+// Models and verifiable inference from a dApp or the CLI: publish a model (artifact blob upload,
+// models/publish, the on-chain parts in models/upload chunks), list and read models, request an
+// inference, follow its status (WebSocket events with polling as fallback), read its result and
+// proof, and verify a zk proof locally. Browser-safe: no Node built-ins; snarkjs is loaded only
+// when a proof is verified.
+
+import { concatBytes, keccak256, utf8ToBytes } from '@aivm/crypto';
+import { verifyStateProof } from '@aivm/state/proof';
+import { blobId } from './blob-id.ts';
+import type { AivmClient } from './client.ts';
+import type { Hex, ModuleEvent, TxRecord } from './types.ts';
+import type { Wallet } from './wallet.ts';
+
+export const TIERS = { onchain: 1, zk: 2, optimistic: 4 } as const;
+export type TierName = keyof typeof TIERS;
+
+/** Largest data of one models/upload. */
+export const MODEL_UPLOAD_BYTES = 48 * 1024;
+
+export type ModelInfo = {
+  id: string;
+  owner: string;
+  name: string;
+  task: string;
+  inputSchema: string;
+  outputSchema: string;
+  license: string;
+  version: string;
+  description: string;
+  priceWei: bigint;
+  tiers: number;
+  tierNames: TierName[];
+  status: string;
+  artifactSize: number;
+  vkHash: Hex;
+  vkSize: number;
+  zkInputs: 'public' | 'committed';
+  zkWeights: 'public' | 'private';
+  weightCommitment: bigint;
+  queries: bigint;
+  curationScore: bigint;
+  /** The node's JSON record. */
+  raw: Record<string, unknown>;
+};
+
+export type SlotInfo = {
+  status: string;
+  provider: string;
+  attempts: number;
+  deadline: bigint;
+  output: Uint8Array;
+  layerRoot: Hex;
+};
+
+export type FeeBreakdown = {
+  ownerWei: bigint;
+  providerWei: bigint;
+  reviewersWei: bigint;
+  protocolWei: bigint;
+  refundWei: bigint;
+};
+
+export type RequestInfo = {
+  id: bigint;
+  requester: string;
+  modelId: string;
+  tier: number;
+  tierName: TierName;
+  redundancy: number;
+  maxFeeWei: bigint;
+  priceWei: bigint;
+  status: string;
+  reason: string;
+  output: Uint8Array;
+  /** The output as int32 values, and its argmax (-1 when empty). */
+  values: number[];
+  cls: number;
+  fees: FeeBreakdown;
+  slots: SlotInfo[];
+  /** The request input when the node's answer carries it. */
+  input?: Uint8Array;
+  raw: Record<string, unknown>;
+};
+
+function big(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) return BigInt(v);
+  return 0n;
+}
+
+export function hexToBytesLoose(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (typeof v !== 'string' || !v.startsWith('0x')) return new Uint8Array(0);
+  const out = new Uint8Array((v.length - 2) >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(v.slice(2 + 2 * i, 4 + 2 * i), 16);
+  return out;
+}
+
+export function bytesToHexLoose(b: Uint8Array): Hex {
+  let s = '0x';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s as Hex;
+}
+
+function tierNames(mask: number): TierName[] {
+  return (Object.keys(TIERS) as TierName[]).filter((k) => (mask & TIERS[k]) !== 0);
+}
+
+function tierNumber(v: unknown): number {
+  if (typeof v === 'string' && v in TIERS) return TIERS[v as TierName];
+  return Number(big(v));
+}
+
+export function parseModel(raw: unknown): ModelInfo {
+  const r = ((raw as { model?: unknown })?.model ?? raw) as Record<string, unknown>;
+  const tiers = tierNumber(r.tiers);
+  return {
+    id: String(r.id ?? ''),
+    owner: String(r.owner ?? ''),
+    name: String(r.name ?? ''),
+    task: String(r.task ?? ''),
+    inputSchema: String(r.inputSchema ?? ''),
+    outputSchema: String(r.outputSchema ?? ''),
+    license: String(r.license ?? ''),
+    version: String(r.version ?? ''),
+    description: String(r.description ?? ''),
+    priceWei: big(r.priceWei),
+    tiers,
+    tierNames: tierNames(tiers),
+    status: String(r.status ?? ''),
+    artifactSize: Number(big(r.artifactSize)),
+    vkHash: String(r.vkHash ?? '0x') as Hex,
+    vkSize: Number(big(r.vkSize)),
+    zkInputs: Number(big(r.zkInputs)) === 1 ? 'committed' : 'public',
+    zkWeights: Number(big(r.zkWeights)) === 1 ? 'private' : 'public',
+    weightCommitment: big(r.weightCommitment),
+    queries: big(r.queries),
+    curationScore: big(r.curationScore),
+    raw: r,
+  };
+}
+
+/** int32 little-endian output bytes as numbers. */
+export function outputValues(output: Uint8Array): number[] {
+  const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
+  const out: number[] = [];
+  for (let i = 0; i + 4 <= output.length; i += 4) out.push(view.getInt32(i, true));
+  return out;
+}
+
+function argmax(values: number[]): number {
+  let best = -1;
+  for (let i = 0; i < values.length; i++) if (best < 0 || values[i]! > values[best]!) best = i;
+  return best;
+}
+
+export function parseRequest(raw: unknown): RequestInfo {
+  const r = ((raw as { request?: unknown })?.request ?? raw) as Record<string, unknown>;
+  const output = hexToBytesLoose(r.output);
+  const values = outputValues(output);
+  const fees = (r.fees ?? {}) as Record<string, unknown>;
+  const tier = tierNumber(r.tier);
+  return {
+    id: big(r.id),
+    requester: String(r.requester ?? ''),
+    modelId: String(r.modelId ?? ''),
+    tier,
+    tierName: tierNames(tier)[0] ?? 'onchain',
+    redundancy: Number(big(r.redundancy)),
+    maxFeeWei: big(r.maxFeeWei),
+    priceWei: big(r.priceWei),
+    status: String(r.status ?? ''),
+    reason: String(r.reason ?? ''),
+    output,
+    values,
+    cls: argmax(values),
+    fees: {
+      ownerWei: big(fees.ownerWei),
+      providerWei: big(fees.providerWei),
+      reviewersWei: big(fees.reviewersWei),
+      protocolWei: big(fees.protocolWei),
+      refundWei: big(fees.refundWei),
+    },
+    slots: (Array.isArray(r.slots) ? (r.slots as Record<string, unknown>[]) : []).map((s) => ({
+      status: String(s.status ?? ''),
+      provider: String(s.provider ?? ''),
+      attempts: Number(big(s.attempts)),
+      deadline: big(s.deadline),
+      output: hexToBytesLoose(s.output),
+      layerRoot: String(s.layerRoot ?? '0x') as Hex,
+    })),
+    ...(typeof r.input === 'string' ? { input: hexToBytesLoose(r.input) } : {}),
+    raw: r,
+  };
+}
+
+export async function getModel(client: AivmClient, id: string): Promise<ModelInfo> {
+  return parseModel(await client.query('models/model', { id }));
+}
+
+export type ModelFilter = {
+  owner?: string;
+  task?: string;
+  text?: string;
+  includeInactive?: boolean;
+  limit?: number;
+};
+
+/** Models matching the filter, every page. */
+export async function listModels(client: AivmClient, filter: ModelFilter = {}): Promise<ModelInfo[]> {
+  const out: ModelInfo[] = [];
+  let after = '';
+  for (;;) {
+    const page = (await client.query('models/list', {
+      owner: filter.owner ?? '',
+      task: filter.task ?? '',
+      text: filter.text ?? '',
+      includeInactive: filter.includeInactive ?? false,
+      after,
+      limit: filter.limit ?? 0,
+    })) as { models?: unknown[]; next?: string };
+    for (const m of page.models ?? []) out.push(parseModel(m));
+    if (!page.next || (filter.limit !== undefined && out.length >= filter.limit)) return out;
+    after = page.next;
+  }
+}
+
+export type PublishModelParams = {
+  /** The quantized model artifact (encodeArtifact bytes). */
+  artifact: Uint8Array;
+  name: string;
+  /** Shapes at batch 1, e.g. "[1,784]" and "[1,10]". */
+  inputSchema: string;
+  outputSchema: string;
+  task?: string;
+  license?: string;
+  version?: string;
+  description?: string;
+  priceWei: bigint;
+  /** Bit mask or names. */
+  tiers: number | TierName[];
+  /** zk tier: encodeVerificationKey bytes and its keccak256 hash. */
+  vk?: { bytes: Uint8Array; hash: Hex };
+  zkInputs?: 'public' | 'committed';
+  zkWeights?: 'public' | 'private';
+  weightCommitment?: bigint;
+  previous?: string;
+  /** Skip the blob upload (the node already has the artifact). */
+  skipBlobUpload?: boolean;
+  onProgress?: (message: string) => void;
+  timeoutMs?: number;
+};
+
+async function mustSucceed(
+  client: AivmClient,
+  hash: Hex,
+  what: string,
+  timeoutMs: number,
+): Promise<TxRecord> {
+  const rec = await client.waitForTx(hash, { timeoutMs });
+  if (!rec.receipt.success) throw new Error(`${what} failed: ${rec.receipt.error}`);
+  return rec;
+}
+
+/**
+ * Publishes a model: uploads the artifact blob (providers fetch it from there), sends
+ * models/publish, then the on-chain parts (artifact for the on-chain and optimistic tiers,
+ * verification key for zk) in models/upload chunks, and waits until the model is active.
+ */
+export async function publishModel(
+  wallet: Wallet,
+  p: PublishModelParams,
+): Promise<{ id: string; model: ModelInfo; txHashes: Hex[] }> {
+  const client = wallet.client;
+  const timeoutMs = p.timeoutMs ?? 120_000;
+  const progress = p.onProgress ?? (() => {});
+  const tiers = Array.isArray(p.tiers) ? p.tiers.reduce((a, t) => a | TIERS[t], 0) : p.tiers;
+  const id = blobId(p.artifact);
+  if (tiers & TIERS.zk && !p.vk) throw new Error('the zk tier needs a verification key');
+  if (!p.skipBlobUpload) {
+    progress(`uploading the artifact blob (${p.artifact.length} bytes)`);
+    await client.uploadBlob(p.artifact);
+  }
+  // A publication cut short (uploads missing) is resumed where it stopped.
+  let existing: ModelInfo | undefined;
+  try {
+    existing = await getModel(client, id);
+  } catch {
+    existing = undefined;
+  }
+  const hashes: Hex[] = [];
+  if (existing) {
+    if (existing.owner.toLowerCase() !== wallet.address.toLowerCase() || existing.status !== 'uploading')
+      throw new Error(`model ${id} is already published (${existing.status}, owner ${existing.owner})`);
+    progress('resuming an unfinished publication');
+  } else {
+    progress('publishing');
+    const publish = await wallet.send('models/publish', {
+      id,
+      name: p.name,
+      task: p.task ?? '',
+      inputSchema: p.inputSchema,
+      outputSchema: p.outputSchema,
+      license: p.license ?? '',
+      version: p.version ?? '',
+      description: p.description ?? '',
+      priceWei: p.priceWei,
+      tiers,
+      artifactSize: p.artifact.length,
+      vkHash: p.vk?.hash ?? `0x${'00'.repeat(32)}`,
+      vkSize: p.vk?.bytes.length ?? 0,
+      zkInputs: p.zkInputs === 'committed' ? 1 : 0,
+      zkWeights: p.zkWeights === 'private' ? 1 : 0,
+      weightCommitment: p.weightCommitment ?? 0n,
+      previous: p.previous ?? '',
+    });
+    hashes.push(publish);
+    await mustSucceed(client, publish, 'models/publish', timeoutMs);
+  }
+  const stored = [Number(big(existing?.raw.artifactUploaded)), Number(big(existing?.raw.vkUploaded))];
+  const parts: [number, Uint8Array][] = [];
+  if (tiers & (TIERS.onchain | TIERS.optimistic)) parts.push([0, p.artifact]);
+  if (tiers & TIERS.zk && p.vk) parts.push([1, p.vk.bytes]);
+  // One chunk at a time: each must land before the next is estimated (offsets are checked).
+  for (const [part, bytes] of parts) {
+    for (let offset = stored[part] ?? 0; offset < bytes.length; offset += MODEL_UPLOAD_BYTES) {
+      progress(
+        `uploading ${part === 0 ? 'the artifact' : 'the verification key'} on chain: ${offset}/${bytes.length} bytes`,
+      );
+      const h = await wallet.send('models/upload', {
+        id,
+        part,
+        offset,
+        data: bytes.subarray(offset, offset + MODEL_UPLOAD_BYTES),
+      });
+      hashes.push(h);
+      await mustSucceed(client, h, 'models/upload', timeoutMs);
+    }
+  }
+  progress('waiting for the model to be active');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const model = await getModel(client, id);
+    if (model.status === 'active') return { id, model, txHashes: hashes };
+    if (Date.now() > deadline) throw new Error(`model ${id} is still ${model.status}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export type InferenceParamsInput = {
+  modelId: string;
+  tier: number | TierName;
+  /** The quantized input (int8 bytes, see quantizeInput in @aivm/node or the runtime). */
+  input: Uint8Array;
+  /** Default: price x redundancy. */
+  maxFeeWei?: bigint;
+  redundancy?: number;
+};
+
+/** Sends inference/request and waits for it to be committed; resolves with the request id. */
+export async function requestInference(
+  wallet: Wallet,
+  p: InferenceParamsInput,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ requestId: bigint; txHash: Hex; record: TxRecord }> {
+  const tier = typeof p.tier === 'string' ? TIERS[p.tier] : p.tier;
+  const redundancy = p.redundancy ?? 1;
+  const maxFeeWei = p.maxFeeWei ?? (await getModel(wallet.client, p.modelId)).priceWei * BigInt(redundancy);
+  const txHash = await wallet.send('inference/request', {
+    modelId: p.modelId,
+    tier,
+    input: p.input,
+    maxFeeWei,
+    redundancy,
+  });
+  const record = await mustSucceed(wallet.client, txHash, 'inference/request', opts.timeoutMs ?? 60_000);
+  const ev = record.receipt.events.find((e) => e.module === 'inference' && e.type === 'status');
+  const id = ev?.attributes.find((a) => a.key === 'id')?.value;
+  if (id === undefined) throw new Error('the request transaction emitted no inference/status event');
+  return { requestId: BigInt(id), txHash, record };
+}
+
+export async function getRequest(client: AivmClient, id: bigint | number | string): Promise<RequestInfo> {
+  return parseRequest(await client.query('inference/request', { id: id.toString() }));
+}
+
+export type StatusChange = { status: string; reason: string; height?: bigint };
+
+/**
+ * Calls `onEvent` for every inference event of one request (status, assigned, proven, computed,
+ * challenged, disputeStep, paid...) over the WebSocket; resolves with the unsubscribe function.
+ */
+export function subscribeRequest(
+  client: AivmClient,
+  id: bigint | number | string,
+  onEvent: (event: ModuleEvent) => void,
+): Promise<() => Promise<void>> {
+  const want = id.toString();
+  return client.subscribe('events', { module: 'inference' }, (ev) => {
+    if (ev.attributes.id === want) onEvent(ev);
+  });
+}
+
+export type WaitForRequestOptions = {
+  timeoutMs?: number;
+  pollMs?: number;
+  onStatus?: (change: StatusChange) => void;
+  /** Every inference event of this request (assigned, proven, challenged, paid...). */
+  onEvent?: (event: ModuleEvent) => void;
+};
+
+export type FinishedRequest = RequestInfo & {
+  /** Transactions that proved (zk) or computed (optimistic) the paid slots, by slot. */
+  resultTxs: Record<number, Hex>;
+};
+
+/**
+ * Follows a request until it is finalized or failed: status events over the WebSocket, with
+ * polling as a fallback (and to catch changes made before the subscription).
+ */
+export async function waitForRequest(
+  client: AivmClient,
+  id: bigint | number | string,
+  opts: WaitForRequestOptions = {},
+): Promise<FinishedRequest> {
+  const want = id.toString();
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const pollMs = opts.pollMs ?? 1_000;
+  const resultTxs: Record<number, Hex> = {};
+  let last = '';
+  const report = (status: string, reason: string, height?: bigint) => {
+    if (status === last) return;
+    last = status;
+    opts.onStatus?.({ status, reason, ...(height !== undefined ? { height } : {}) });
+  };
+  let wake: (() => void) | undefined;
+  let unsubscribe: (() => Promise<void>) | undefined;
+  try {
+    unsubscribe = await subscribeRequest(client, id, (ev) => {
+      opts.onEvent?.(ev);
+      if ((ev.type === 'proven' || ev.type === 'computed') && ev.txHash)
+        resultTxs[Number(ev.attributes.slot ?? 0)] = ev.txHash;
+      if (ev.type === 'status') report(ev.attributes.status ?? '', ev.attributes.reason ?? '', ev.height);
+      wake?.();
+    });
+  } catch {
+    unsubscribe = undefined; // no WebSocket: polling only
+  }
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const req = await getRequest(client, id);
+      report(req.status, req.reason);
+      if (req.status === 'finalized' || req.status === 'failed') return { ...req, resultTxs };
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`request ${want} is still ${req.status} after ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(unsubscribe ? pollMs * 3 : pollMs, left));
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      wake = undefined;
+    }
+  } finally {
+    await unsubscribe?.().catch(() => {});
+  }
+}
+
+/**
+ * The zk proof (256 bytes of points) of a request slot, read from the transaction that proved it:
+ * the hash from waitForRequest's resultTxs, or found by scanning the blocks since the request.
+ */
+export async function getZkProof(
+  client: AivmClient,
+  request: Pick<RequestInfo, 'id'> & { resultTxs?: Record<number, Hex> },
+  slot = 0,
+): Promise<{ proof: Uint8Array; output: Uint8Array; txHash: Hex } | undefined> {
+  const hash = request.resultTxs?.[slot];
+  if (!hash) return undefined;
+  const tx = await client.getTx(hash);
+  if (tx?.msgType !== 'inference/submitProof') return undefined;
+  return { proof: hexToBytesLoose(tx.msg.proof), output: hexToBytesLoose(tx.msg.output), txHash: hash };
+}
+
+/**
+ * Verifies a zk result locally: rebuilds the public signals from the input and the claimed output
+ * the way the chain does (zkPublicSignals) and checks the Groth16 proof against the model's
+ * verification key (snarkjs JSON, or the encodeVerificationKey bytes stored on chain).
+ */
+export async function verifyZkResult(p: {
+  proof: Uint8Array;
+  output: Uint8Array;
+  input: Uint8Array;
+  vk: Record<string, unknown> | Uint8Array;
+  zkInputs?: 'public' | 'committed';
+  weightCommitment?: bigint;
+}): Promise<boolean> {
+  const zk = await import('@aivm/zk');
+  const { verifyProof } = await import('@aivm/zk/verify');
+  const vk = p.vk instanceof Uint8Array ? zk.decodeVerificationKey(p.vk) : (p.vk as never);
+  const publicSignals = zk.zkPublicSignals({
+    output: outputValues(p.output),
+    input: Array.from(new Int8Array(p.input.buffer, p.input.byteOffset, p.input.byteLength)),
+    inputs: p.zkInputs ?? 'public',
+    ...(p.weightCommitment ? { weightCommitment: p.weightCommitment } : {}),
+  });
+  try {
+    return await verifyProof(vk, { proof: zk.decodeProofPoints(p.proof), publicSignals });
+  } catch {
+    return false;
+  }
+}
+
+/** Chunk size of a model's on-chain data (models module CHUNK_BYTES). */
+export const MODEL_CHUNK_BYTES = 48 * 1024;
+
+/**
+ * A model's on-chain part (0 artifact, 1 verification key) read chunk by chunk with state proofs,
+ * each checked against the node's state root (verifyStateProof); `size` bytes are expected.
+ */
+export async function getModelPart(
+  client: AivmClient,
+  id: string,
+  part: 0 | 1,
+  size: number,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  for (let i = 0; got < size; i++) {
+    const key = concatBytes(
+      utf8ToBytes(`models/data/${id}/${part}/`),
+      Uint8Array.of(i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255),
+    );
+    const { proof } = await client.getProof(key);
+    if (!verifyStateProof(proof)) throw new Error(`state proof of ${id} part ${part} chunk ${i} is invalid`);
+    if (proof.value === null) throw new Error(`model ${id} has no on-chain part ${part} chunk ${i}`);
+    const c = hexToBytesLoose(proof.value);
+    chunks.push(c);
+    got += c.length;
+  }
+  return concatBytes(...chunks);
+}
+
+/** The model's verification key as stored on chain (encodeVerificationKey bytes), hash-checked. */
+export async function getModelVerificationKey(client: AivmClient, model: ModelInfo): Promise<Uint8Array> {
+  const bytes = await getModelPart(client, model.id, 1, model.vkSize);
+  if (bytesToHexLoose(keccak256(bytes)).toLowerCase() !== model.vkHash.toLowerCase())
+    throw new Error(`the verification key stored for ${model.id} does not match its vkHash`);
+  return bytes;
+}
