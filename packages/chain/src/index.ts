@@ -62,6 +62,7 @@ export {
   markFaulty,
   modelShapes,
   parseShape,
+  partReadGas,
   pendingReward,
   shapeSize,
   vkOnChain,

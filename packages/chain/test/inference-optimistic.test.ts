@@ -5,7 +5,7 @@
 // challenger its bond; each timeout rule; the challenge and result checks.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Address } from '@aivm/crypto';
+import { type Address, addressToBytes } from '@aivm/crypto';
 import { encodeOutput, encodeTensor, layerLeaves, type QuantTensor, runIntNode } from '@aivm/runtime';
 import { FEE_COLLECTOR, getSupply, INFERENCE_ACCOUNT, merkleProof, merkleRoot } from '../src/index.ts';
 import { clearModelCache } from '../src/modules/models/keeper.ts';
@@ -40,27 +40,33 @@ type Layers = { tensors: QuantTensor[]; leaves: Uint8Array[]; root: Uint8Array; 
 
 const names = [model.inputs[0]!, ...model.nodes.map((n) => n.outputs[0]!)];
 
-function layersOf(tensors: QuantTensor[]): Layers {
+/** The chain salts a slot's layer leaves with its provider's address. */
+type Who = { address: string };
+
+function layersOf(tensors: QuantTensor[], provider: Who): Layers {
   const trace = new Map(tensors.map((t, i) => [names[i]!, t]));
-  const leaves = layerLeaves(model, trace);
+  const leaves = layerLeaves(model, trace, addressToBytes(provider.address));
   return { tensors, leaves, root: merkleRoot(leaves), output: encodeOutput(tensors[tensors.length - 1]!) };
 }
 
-function honest(input: Uint8Array): Layers {
+function honest(input: Uint8Array, provider: Who): Layers {
   const { trace } = run(input);
-  return layersOf(names.map((n) => trace.get(n)!));
+  return layersOf(
+    names.map((n) => trace.get(n)!),
+    provider,
+  );
 }
 
 /** Perturbs the output of node k and recomputes the later nodes from it (a consistent lie). */
-function perturbed(input: Uint8Array, k: number): Layers {
-  const tensors = honest(input).tensors.slice();
+function perturbed(input: Uint8Array, k: number, provider: Who): Layers {
+  const tensors = honest(input, provider).tensors.slice();
   const bad = tensors[k + 1]!;
   const data = bad.data.slice();
   for (let i = 0; i < data.length; i += 3) data[i] = Math.min(127, data[i]! + 60);
   tensors[k + 1] = { ...bad, data };
   for (let j = k + 1; j < model.nodes.length; j++)
     tensors[j + 1] = runIntNode(model, j, { [names[j]!]: tensors[j]! });
-  return layersOf(tensors);
+  return layersOf(tensors, provider);
 }
 
 const n = model.nodes.length;
@@ -141,7 +147,7 @@ describe('inference: optimistic tier', () => {
   it('an honest result finalizes when the challenge window closes and is paid exactly', async () => {
     const x = digit(0);
     const { id, provider } = await newRequest(x.bytes);
-    const l = honest(x.bytes);
+    const l = honest(x.bytes, provider);
     const provBefore = await balance(f.tc, provider.address);
     const r = await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, l));
     const at = f.tc.head.height;
@@ -177,8 +183,8 @@ describe('inference: optimistic tier', () => {
   it('refuses results whose Merkle proofs do not hold', async () => {
     const x = digit(1);
     const { id, provider } = await newRequest(x.bytes);
-    const l = honest(x.bytes);
-    const other = honest(digit(2).bytes);
+    const l = honest(x.bytes, provider);
+    const other = honest(digit(2).bytes, provider);
     await fails(
       f.tc,
       provider,
@@ -207,7 +213,7 @@ describe('inference: optimistic tier', () => {
       challengeMsg(id, l),
       /the challenger's output equals the provider's/,
     );
-    const bad = perturbed(x.bytes, 2);
+    const bad = perturbed(x.bytes, 2, provider);
     await fails(
       f.tc,
       challenger,
@@ -229,11 +235,19 @@ describe('inference: optimistic tier', () => {
   it('a wrong result is bisected and re-executed: provider slashed, challenger rewarded exactly, slot reassigned', async () => {
     const x = digit(3);
     const { id, provider } = await newRequest(x.bytes);
-    const lie = perturbed(x.bytes, 1); // the ReLU output is wrong: leaves 2 and 3 differ
-    const truth = honest(x.bytes);
+    const lie = perturbed(x.bytes, 1, provider); // the ReLU output is wrong: leaves 2 and 3 differ
+    const truth = honest(x.bytes, provider);
     assert.notDeepEqual(lie.output, truth.output);
     await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, lie));
     const chBefore = await balance(f.tc, challenger.address);
+    // A challenger's root is built with the provider's salt, not its own.
+    await fails(
+      f.tc,
+      challenger,
+      'inference/challenge',
+      challengeMsg(id, honest(x.bytes, challenger)),
+      /inputProof does not show the request input as leaf 0 of layerRoot/,
+    );
     const supply = await getSupply(f.tc.state);
     const c = await ok(f.tc, challenger, 'inference/challenge', challengeMsg(id, truth));
     assert.deepEqual(eventsOf(c.events, 'challenged'), [
@@ -271,8 +285,9 @@ describe('inference: optimistic tier', () => {
     assert.equal(q.status, 'assigned');
     assert.equal(q.slots[0]!.attempts, 2);
     assert.equal(q.slots[0]!.dispute, null);
-    // The new provider answers honestly; the request completes.
-    await ok(f.tc, account(next[0]!.provider), 'inference/submitResult', resultMsg(id, truth));
+    // The new provider answers honestly (its leaves salted with its own address); the request completes.
+    const second = account(next[0]!.provider);
+    await ok(f.tc, second, 'inference/submitResult', resultMsg(id, honest(x.bytes, second)));
     await advanceTo(f.tc, f.tc.head.height + WINDOW);
     q = await getReq(f.tc, id);
     assert.equal(q.status, 'finalized');
@@ -282,8 +297,8 @@ describe('inference: optimistic tier', () => {
   it('a false challenge costs the challenger its bond: half to the provider, half burned', async () => {
     const x = digit(4);
     const { id, provider } = await newRequest(x.bytes);
-    const truth = honest(x.bytes);
-    const lie = perturbed(x.bytes, 2); // only the last layer differs: bisection walks to [2, 3]
+    const truth = honest(x.bytes, provider);
+    const lie = perturbed(x.bytes, 2, provider); // only the last layer differs: bisection walks to [2, 3]
     await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, truth));
     const provBefore = await balance(f.tc, provider.address);
     const chBefore = await balance(f.tc, challenger.address);
@@ -320,8 +335,8 @@ describe('inference: optimistic tier', () => {
   it('a one-step tensor must match the agreed leaf', async () => {
     const x = digit(5);
     const { id, provider } = await newRequest(x.bytes);
-    const truth = honest(x.bytes);
-    const lie = perturbed(x.bytes, 0);
+    const truth = honest(x.bytes, provider);
+    const lie = perturbed(x.bytes, 0, provider);
     await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, lie));
     await ok(f.tc, challenger, 'inference/challenge', challengeMsg(id, truth));
     await fails(
@@ -359,13 +374,61 @@ describe('inference: optimistic tier', () => {
     assert.equal(eventsOf(res.events, 'disputeResolved')[0]!.winner, challenger.address);
   });
 
+  it("a slot's result cannot be copied by another slot's provider: leaves are salted with the provider", async () => {
+    const x = digit(10);
+    const r = await ok(
+      f.tc,
+      f.requester,
+      'inference/request',
+      requestMsg(x.bytes, { redundancy: 2, maxFeeWei: 2n * PRICE }),
+    );
+    const id = requestIdOf(r.events);
+    const assigned = eventsOf(r.events, 'assigned').sort((a, b) => Number(a.slot) - Number(b.slot));
+    assert.equal(assigned.length, 2);
+    const p0 = account(assigned[0]!.provider);
+    const p1 = account(assigned[1]!.provider);
+    const l0 = honest(x.bytes, p0);
+    await ok(f.tc, p0, 'inference/submitResult', resultMsg(id, l0));
+    // Slot 1's provider sends slot 0's output, layer root and proofs as they are on chain.
+    await fails(
+      f.tc,
+      p1,
+      'inference/submitResult',
+      resultMsg(id, l0),
+      /inputProof does not show the request input as leaf 0 of layerRoot/,
+    );
+    // Even with a leaf 0 it can salt itself, slot 0's output leaf (salted with p0) does not verify.
+    const own = honest(x.bytes, p1);
+    const mixed = [own.leaves[0]!, ...l0.leaves.slice(1)];
+    await fails(
+      f.tc,
+      p1,
+      'inference/submitResult',
+      {
+        requestId: id,
+        output: l0.output,
+        layerRoot: merkleRoot(mixed),
+        inputProof: merkleProof(mixed, 0),
+        outputProof: merkleProof(mixed, n),
+      },
+      /outputProof does not show the output as leaf 3 of layerRoot/,
+    );
+    assert.notDeepEqual(own.root, l0.root);
+    // Its own computation, salted with its own address, is accepted; both slots are paid.
+    await ok(f.tc, p1, 'inference/submitResult', resultMsg(id, own));
+    await advanceTo(f.tc, f.tc.head.height + WINDOW);
+    const q = await getReq(f.tc, id);
+    assert.equal(q.status, 'finalized');
+    assert.equal(q.class, x.label);
+  });
+
   describe('timeouts', () => {
     /** A request with a submitted result (honest or not) and an open challenge. */
     async function challenged(i: number, providerLies: boolean) {
       const x = digit(i);
       const { id, provider } = await newRequest(x.bytes);
-      const truth = honest(x.bytes);
-      const lie = perturbed(x.bytes, 1);
+      const truth = honest(x.bytes, provider);
+      const lie = perturbed(x.bytes, 1, provider);
       const [pl, cl] = providerLies ? [lie, truth] : [truth, lie];
       await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, pl));
       await ok(f.tc, challenger, 'inference/challenge', challengeMsg(id, cl));

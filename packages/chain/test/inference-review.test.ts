@@ -6,7 +6,7 @@
 // full int32 output range (F14).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bytesToHex } from '@aivm/crypto';
+import { addressToBytes, bytesToHex } from '@aivm/crypto';
 import {
   decodeArtifact,
   encodeArtifact,
@@ -56,24 +56,29 @@ type Layers = { tensors: QuantTensor[]; leaves: Uint8Array[]; root: Uint8Array; 
 const names = [model.inputs[0]!, ...model.nodes.map((x) => x.outputs[0]!)];
 const n = model.nodes.length;
 
-function layersOf(tensors: QuantTensor[]): Layers {
+/** The chain salts a slot's layer leaves with its provider's address. */
+type Who = { address: string };
+function layersOf(tensors: QuantTensor[], provider: Who): Layers {
   const trace = new Map(tensors.map((t, i) => [names[i]!, t]));
-  const leaves = layerLeaves(model, trace);
+  const leaves = layerLeaves(model, trace, addressToBytes(provider.address));
   return { tensors, leaves, root: merkleRoot(leaves), output: encodeOutput(tensors[tensors.length - 1]!) };
 }
-function honest(input: Uint8Array): Layers {
+function honest(input: Uint8Array, provider: Who): Layers {
   const { trace } = run(input);
-  return layersOf(names.map((x) => trace.get(x)!));
+  return layersOf(
+    names.map((x) => trace.get(x)!),
+    provider,
+  );
 }
-function perturbed(input: Uint8Array, k: number): Layers {
-  const tensors = honest(input).tensors.slice();
+function perturbed(input: Uint8Array, k: number, provider: Who): Layers {
+  const tensors = honest(input, provider).tensors.slice();
   const bad = tensors[k + 1]!;
   const data = bad.data.slice();
   for (let i = 0; i < data.length; i += 3) data[i] = Math.min(127, data[i]! + 60);
   tensors[k + 1] = { ...bad, data };
   for (let j = k + 1; j < model.nodes.length; j++)
     tensors[j + 1] = runIntNode(model, j, { [names[j]!]: tensors[j]! });
-  return layersOf(tensors);
+  return layersOf(tensors, provider);
 }
 const resultMsg = (id: bigint, l: Layers) => ({
   requestId: id,
@@ -124,8 +129,8 @@ describe('F1: a dispute the provider wins reopens a full challenge window', () =
     const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(x.bytes));
     const id = requestIdOf(r.events);
     const cheat = account(eventsOf(r.events, 'assigned')[0]!.provider!);
-    const lie = perturbed(x.bytes, 1);
-    const truth = honest(x.bytes);
+    const lie = perturbed(x.bytes, 1, cheat);
+    const truth = honest(x.bytes, cheat);
     const sybil = f.a[8]!;
     const honestChallenger = f.a[9]!;
     const cheatBal = await balance(f.tc, cheat.address);
@@ -134,7 +139,7 @@ describe('F1: a dispute the provider wins reopens a full challenge window', () =
 
     await ok(f.tc, cheat, 'inference/submitResult', resultMsg(id, lie));
     const computedAt = f.tc.head.height; // window: computedAt .. computedAt + 3
-    await ok(f.tc, sybil, 'inference/challenge', challengeMsg(id, perturbed(x.bytes, 2)));
+    await ok(f.tc, sybil, 'inference/challenge', challengeMsg(id, perturbed(x.bytes, 2, cheat)));
     // One dispute per slot at a time: the honest challenge is refused while the sybil's is open.
     await fails(
       f.tc,
@@ -200,8 +205,8 @@ describe('F2: stake stays slashable while the provider has open work', () => {
     const id = requestIdOf(r.events);
     const cheat = account(eventsOf(r.events, 'assigned')[0]!.provider!);
     const challenger = f.a[9]!;
-    const lie = perturbed(x.bytes, 1);
-    const truth = honest(x.bytes);
+    const lie = perturbed(x.bytes, 1, cheat);
+    const truth = honest(x.bytes, cheat);
     const startBal = await balance(f.tc, cheat.address);
     // Unbond the whole stake and answer wrongly in the same block.
     const b = await block(f.tc, [
@@ -399,17 +404,17 @@ describe('F4: slots fail alone, disputes run to their end, paid slots finalize t
     const assigned = eventsOf(r.events, 'assigned');
     const [p0, p1, idle] = assigned.map((e) => account(e.provider!));
     const balances = await Promise.all([p0!, p1!].map((p) => balance(f.tc, p.address)));
-    const l = honest(x.bytes);
+    // Each slot's leaves are salted with its own provider's address.
+    const [l0, l1] = [honest(x.bytes, p0!), honest(x.bytes, p1!)];
     // Slots 0 and 1 answer honestly; slot 2's provider never answers.
     await block(f.tc, [
-      { from: p0!, type: 'inference/submitResult', msg: resultMsg(id, l) },
-      { from: p1!, type: 'inference/submitResult', msg: resultMsg(id, l) },
+      { from: p0!, type: 'inference/submitResult', msg: resultMsg(id, l0) },
+      { from: p1!, type: 'inference/submitResult', msg: resultMsg(id, l1) },
     ]);
     // The requester's sybil challenges both honest results and then goes silent.
-    const bogus = perturbed(x.bytes, 1);
     await block(f.tc, [
-      { from: sybil, type: 'inference/challenge', msg: challengeMsg(id, bogus, 0) },
-      { from: sybil, type: 'inference/challenge', msg: challengeMsg(id, bogus, 1) },
+      { from: sybil, type: 'inference/challenge', msg: challengeMsg(id, perturbed(x.bytes, 1, p0!), 0) },
+      { from: sybil, type: 'inference/challenge', msg: challengeMsg(id, perturbed(x.bytes, 1, p1!), 1) },
     ]);
     // Height h + 4: slot 2's deadline (maxAttempts 1: it fails alone) and both dispute timeouts.
     const ev = await advanceTo(f.tc, h + 4n);
@@ -442,7 +447,7 @@ describe('F4: slots fail alone, disputes run to their end, paid slots finalize t
     q = await getReq(f.tc, id);
     assert.equal(q.status, 'finalized');
     assert.equal(q.reason, '2 of 3 slots paid');
-    assert.equal(q.output, hex(l.output));
+    assert.equal(q.output, hex(l0.output));
     const providerShare = (PRICE * 2500n) / 10_000n;
     assert.equal(q.fees.providerWei, (2n * providerShare).toString());
     assert.equal(q.fees.refundWei, PRICE.toString());

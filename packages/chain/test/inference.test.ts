@@ -4,7 +4,7 @@
 // slashing and reassignment until attempts run out, and pending requests without providers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Address } from '@aivm/crypto';
+import { type Address, addressToBytes } from '@aivm/crypto';
 import { argmaxOf, decodeOutput, estimateGas, layerLeaves } from '@aivm/runtime';
 import {
   assignmentSeed,
@@ -556,7 +556,7 @@ describe('inference: a model shown faulty stops its requests', () => {
       .map((e) => BigInt(e.id!));
     const { bytes } = run(digit(0).bytes);
     // An honest result for request 1.
-    const leaves = layerLeaves(model, run(digit(0).bytes).trace);
+    const leaves = layerLeaves(model, run(digit(0).bytes).trace, addressToBytes(a.address));
     await ok(f.tc, a, 'inference/submitResult', {
       requestId: id1,
       output: bytes,

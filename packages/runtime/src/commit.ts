@@ -63,9 +63,22 @@ export function decodeTensor(bytes: Uint8Array): DecodedTensor {
   return { dtype, shape: raw.shape, data };
 }
 
-/** keccak256 of the canonical tensor bytes: one leaf of a layer commitment. */
-export function tensorLeaf(x: Pick<QuantTensor, 'dtype' | 'shape' | 'data'>): Uint8Array {
-  return keccak256(encodeTensor(x));
+/**
+ * One leaf of a layer commitment: keccak256(salt || canonical tensor bytes). The chain salts a
+ * slot's leaves with its provider's 20-byte address, so a result cannot be copied from another
+ * slot without every intermediate tensor. Without a salt: keccak256 of the canonical bytes.
+ */
+export function tensorLeaf(x: Pick<QuantTensor, 'dtype' | 'shape' | 'data'>, salt?: Uint8Array): Uint8Array {
+  return saltedLeaf(encodeTensor(x), salt);
+}
+
+/** keccak256(salt || bytes) for canonical tensor bytes already encoded (no salt: keccak256(bytes)). */
+export function saltedLeaf(encoded: Uint8Array, salt?: Uint8Array): Uint8Array {
+  if (!salt || salt.length === 0) return keccak256(encoded);
+  const buf = new Uint8Array(salt.length + encoded.length);
+  buf.set(salt, 0);
+  buf.set(encoded, salt.length);
+  return keccak256(buf);
 }
 
 /**
@@ -93,14 +106,21 @@ export function checkChainShaped(model: QuantModel): void {
     throw new ModelError("a layer-disputable model's single output is its last node's output");
 }
 
-/** Leaves of a traced run: leaf 0 is the input, leaf i the output of node i - 1. */
-export function layerLeaves(model: QuantModel, trace: Map<string, QuantTensor>): Uint8Array[] {
+/**
+ * Leaves of a traced run: leaf 0 is the input, leaf i the output of node i - 1, each
+ * tensorLeaf(x, salt) (the chain's salt: the slot provider's address bytes).
+ */
+export function layerLeaves(
+  model: QuantModel,
+  trace: Map<string, QuantTensor>,
+  salt?: Uint8Array,
+): Uint8Array[] {
   checkChainShaped(model);
   const names = [model.inputs[0]!, ...model.nodes.map((n) => n.outputs[0]!)];
   return names.map((name) => {
     const x = trace.get(name);
     if (!x) throw new ModelError(`the trace has no value "${name}"`);
-    return tensorLeaf(x);
+    return tensorLeaf(x, salt);
   });
 }
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { keccak256 } from '@aivm/crypto';
 import {
   argmaxOf,
   checkChainShaped,
@@ -17,6 +18,7 @@ import {
   quantize,
   runInt,
   runIntNode,
+  saltedLeaf,
   tensorLeaf,
 } from '../src/index.ts';
 
@@ -76,6 +78,20 @@ describe('canonical tensors', () => {
     assert.notDeepEqual(a, c);
     assert.equal(a.length, 32);
   });
+
+  it('salted leaves: keccak256(salt || bytes), unsalted by default, different per salt', () => {
+    const x = { dtype: 'int8' as const, shape: [2], data: Int8Array.of(1, 2) };
+    const s1 = new Uint8Array(20).fill(0x11);
+    const s2 = new Uint8Array(20).fill(0x22);
+    const plain = tensorLeaf(x);
+    assert.deepEqual(plain, keccak256(encodeTensor(x)));
+    assert.deepEqual(tensorLeaf(x, new Uint8Array(0)), plain);
+    const a = tensorLeaf(x, s1);
+    assert.deepEqual(a, keccak256(Uint8Array.from([...s1, ...encodeTensor(x)])));
+    assert.deepEqual(saltedLeaf(encodeTensor(x), s1), a);
+    assert.notDeepEqual(a, plain);
+    assert.notDeepEqual(a, tensorLeaf(x, s2));
+  });
 });
 
 describe('layers of the MNIST models', () => {
@@ -85,6 +101,22 @@ describe('layers of the MNIST models', () => {
       const run = runInt(model, { [model.inputs[0]!]: x }, { trace: true });
       const leaves = layerLeaves(model, run.trace!);
       assert.equal(leaves.length, model.nodes.length + 1);
+      // Salted with a provider address, every leaf changes, and differs between providers.
+      const salt1 = new Uint8Array(20).fill(0xab);
+      const salt2 = new Uint8Array(20).fill(0xcd);
+      const salted1 = layerLeaves(model, run.trace!, salt1);
+      const salted2 = layerLeaves(model, run.trace!, salt2);
+      salted1.forEach((leaf, i) => {
+        assert.notDeepEqual(leaf, leaves[i]);
+        assert.notDeepEqual(leaf, salted2[i]);
+        assert.deepEqual(
+          leaf,
+          saltedLeaf(
+            encodeTensor(run.trace!.get(i === 0 ? model.inputs[0]! : model.nodes[i - 1]!.outputs[0]!)!),
+            salt1,
+          ),
+        );
+      });
       let prev = run.trace!.get(model.inputs[0]!)!;
       model.nodes.forEach((node, i) => {
         const decoded = decodeTensor(encodeTensor(prev));

@@ -7,7 +7,7 @@
 import { concatBytes, keccak256, utf8ToBytes } from '@aivm/crypto';
 import { verifyStateProof } from '@aivm/state/proof';
 import { blobId } from './blob-id.ts';
-import type { AivmClient } from './client.ts';
+import { type AivmClient, RpcError } from './client.ts';
 import type { Hex, ModuleEvent, TxRecord } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
@@ -358,7 +358,24 @@ export type InferenceParamsInput = {
   redundancy?: number;
 };
 
-/** Sends inference/request and waits for it to be committed; resolves with the request id. */
+/**
+ * A request the chain refused (or that was checked against the chain's rules before sending): the
+ * message is the chain's refusal text as is (e.g. "redundancy 3 exceeds the 2 providers eligible
+ * for model ... (optimistic tier)").
+ */
+export class InferenceRequestRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InferenceRequestRefused';
+  }
+}
+
+/**
+ * Sends inference/request and waits for it to be committed; resolves with the request id. For the
+ * zk and optimistic tiers the model price is first checked against the inference param
+ * minPriceWei. A refusal (pre-check, gas estimate or failed receipt) throws
+ * InferenceRequestRefused with the chain's text.
+ */
 export async function requestInference(
   wallet: Wallet,
   p: InferenceParamsInput,
@@ -366,19 +383,69 @@ export async function requestInference(
 ): Promise<{ requestId: bigint; txHash: Hex; record: TxRecord }> {
   const tier = typeof p.tier === 'string' ? TIERS[p.tier] : p.tier;
   const redundancy = p.redundancy ?? 1;
-  const maxFeeWei = p.maxFeeWei ?? (await getModel(wallet.client, p.modelId)).priceWei * BigInt(redundancy);
-  const txHash = await wallet.send('inference/request', {
-    modelId: p.modelId,
-    tier,
-    input: p.input,
-    maxFeeWei,
-    redundancy,
-  });
-  const record = await mustSucceed(wallet.client, txHash, 'inference/request', opts.timeoutMs ?? 60_000);
+  let model: ModelInfo | undefined;
+  if (p.maxFeeWei === undefined || tier !== TIERS.onchain) model = await getModel(wallet.client, p.modelId);
+  if (model && tier !== TIERS.onchain) {
+    const params = (await wallet.client.query('inference/params')) as { minPriceWei?: unknown };
+    const minPriceWei = big(params.minPriceWei);
+    if (model.priceWei < minPriceWei)
+      throw new InferenceRequestRefused(
+        `model ${model.id} is priced ${model.priceWei} wei, below minPriceWei ${minPriceWei} for the ${tierNames(tier)[0] ?? tier} tier`,
+      );
+  }
+  const maxFeeWei = p.maxFeeWei ?? model!.priceWei * BigInt(redundancy);
+  let txHash: Hex;
+  try {
+    txHash = await wallet.send('inference/request', {
+      modelId: p.modelId,
+      tier,
+      input: p.input,
+      maxFeeWei,
+      redundancy,
+    });
+  } catch (err) {
+    // The node's gas estimate runs the message: its error is the chain's refusal.
+    if (err instanceof RpcError) throw new InferenceRequestRefused(err.message);
+    throw err;
+  }
+  const record = await wallet.client.waitForTx(txHash, { timeoutMs: opts.timeoutMs ?? 60_000 });
+  if (!record.receipt.success)
+    throw new InferenceRequestRefused(record.receipt.error ?? 'the request failed');
   const ev = record.receipt.events.find((e) => e.module === 'inference' && e.type === 'status');
   const id = ev?.attributes.find((a) => a.key === 'id')?.value;
   if (id === undefined) throw new Error('the request transaction emitted no inference/status event');
   return { requestId: BigInt(id), txHash, record };
+}
+
+/** Slot statuses of a paid slot: 'proven' (zk), 'finalized' (optimistic and on-chain). */
+export function isPaidSlot(slot: Pick<SlotInfo, 'status'>): boolean {
+  return slot.status === 'proven' || slot.status === 'finalized';
+}
+
+/**
+ * A terminal request's result: a `finalized` request may be partial ("k of r slots paid": the
+ * unpaid slots failed and their share was refunded); its output is the first PAID slot's (not
+ * necessarily slot 0). `slot` is -1 when no slot was paid.
+ */
+export function requestResult(req: Pick<RequestInfo, 'slots' | 'redundancy' | 'output'>): {
+  slot: number;
+  output: Uint8Array;
+  values: number[];
+  cls: number;
+  paid: number;
+  slots: number;
+} {
+  const slot = req.slots.findIndex(isPaidSlot);
+  const output = slot >= 0 ? req.slots[slot]!.output : new Uint8Array(0);
+  const values = outputValues(output);
+  return {
+    slot,
+    output,
+    values,
+    cls: argmax(values),
+    paid: req.slots.filter(isPaidSlot).length,
+    slots: req.slots.length || req.redundancy,
+  };
 }
 
 export async function getRequest(client: AivmClient, id: bigint | number | string): Promise<RequestInfo> {

@@ -12,8 +12,10 @@ import {
   getModelVerificationKey,
   getRequest,
   getZkProof,
+  InferenceRequestRefused,
   type ModelInfo,
   requestInference,
+  requestResult,
   TIERS,
   type TierName,
   verifyZkResult,
@@ -148,6 +150,17 @@ export function registerInferCommand(program: Command): void {
           throw new UsageError(
             `model ${id} does not offer the ${tierName} tier (it offers ${model.tierNames.join(', ')})`,
           );
+        if (tier !== TIERS.onchain) {
+          // The chain refuses zk and optimistic requests for a model priced below minPriceWei.
+          const params = (await client.query('inference/params')) as { minPriceWei?: unknown };
+          const minPriceWei = BigInt(String(params.minPriceWei ?? 0));
+          if (model.priceWei < minPriceWei)
+            throw new UsageError(
+              `model ${id} is priced ${formatCgpt(model.priceWei)} CGPT (${model.priceWei} wei), below the chain's minimum ` +
+                `${formatCgpt(minPriceWei)} CGPT (${minPriceWei} wei, inference param minPriceWei) for the ${tierName} tier; ` +
+                'only the onchain tier may be cheaper',
+            );
+        }
         status.update('fetching the model artifact');
         const qm = await fetchArtifact(client, model);
         const inputs = await readInputs(opts.input, qm.inputs);
@@ -164,7 +177,14 @@ export function registerInferCommand(program: Command): void {
           opts.maxFee !== undefined ? cgptArg(opts.maxFee, '--max-fee') : model.priceWei * BigInt(redundancy);
         status.update('sending the request');
         const t0 = Date.now();
-        const sent = await requestInference(wallet, { modelId: id, tier, input, maxFeeWei, redundancy });
+        let sent: Awaited<ReturnType<typeof requestInference>>;
+        try {
+          sent = await requestInference(wallet, { modelId: id, tier, input, maxFeeWei, redundancy });
+        } catch (err) {
+          // The chain's refusal text as is (e.g. redundancy above the eligible providers).
+          if (err instanceof InferenceRequestRefused) throw new UsageError(err.message);
+          throw err;
+        }
         log(`request ${sent.requestId} (${tierName}) in block ${sent.record.height}, tx ${sent.txHash}`);
         const timeoutMs = intArg(opts.timeout, '--timeout', 1, 86_400) * 1000;
         const transitions: { status: string; reason: string; ms: number }[] = [];
@@ -180,15 +200,17 @@ export function registerInferCommand(program: Command): void {
         });
         let proof: { proof: Uint8Array; txHash: Hex } | undefined;
         let verified: boolean | undefined;
-        if (tier === TIERS.zk && done.status === 'finalized') {
-          const p = await getZkProof(client, done, 0);
+        // A finalized request may be partial (k of r slots paid): its result is the first PAID slot's.
+        const paidSlot = requestResult(done).slot;
+        if (tier === TIERS.zk && done.status === 'finalized' && paidSlot >= 0) {
+          const p = await getZkProof(client, done, paidSlot);
           if (p) {
             proof = p;
             status.update('verifying the proof locally');
             const vk = await getModelVerificationKey(client, model);
             verified = await verifyZkResult({
               proof: p.proof,
-              output: done.output,
+              output: done.slots[paidSlot]!.output,
               input,
               vk,
               zkInputs: model.zkInputs,
@@ -200,17 +222,22 @@ export function registerInferCommand(program: Command): void {
         }
         status.done();
         const final = await getRequest(client, sent.requestId);
+        const res = requestResult(final);
+        const finalized = final.status === 'finalized' && res.slot >= 0;
+        const paid = `${res.paid} of ${res.slots} slots paid`;
         const result = {
           requestId: sent.requestId,
           modelId: id,
           tier: tierName,
           status: final.status,
           reason: final.reason,
-          output: final.values,
-          class: final.cls,
+          output: finalized ? res.values : final.values,
+          class: finalized ? res.cls : final.cls,
+          paidSlot: res.slot,
+          slotsPaid: res.paid,
+          slots: res.slots,
           localClass: local.cls,
-          matchesLocalRun:
-            final.status === 'finalized' ? toHex(final.output) === toHex(local.output) : undefined,
+          matchesLocalRun: finalized ? toHex(res.output) === toHex(local.output) : undefined,
           proof: proof
             ? { points: toHex(proof.proof), tx: proof.txHash, verifiedLocally: verified }
             : undefined,
@@ -223,10 +250,11 @@ export function registerInferCommand(program: Command): void {
         print(g, result, () =>
           [
             `request ${result.requestId}: ${final.status}${final.reason ? ` (${final.reason})` : ''}`,
-            ...(final.status === 'finalized'
+            ...(finalized
               ? [
-                  `output  [${final.values.join(', ')}]`,
-                  `class   ${final.cls}${result.matchesLocalRun ? ' (matches a local run of the model)' : ` (local run: ${local.cls})`}`,
+                  ...(res.slots > 1 ? [`slots   ${paid}; output of slot ${res.slot}`] : []),
+                  `output  [${res.values.join(', ')}]`,
+                  `class   ${res.cls}${result.matchesLocalRun ? ' (matches a local run of the model)' : ` (local run: ${local.cls})`}`,
                 ]
               : []),
             ...(proof
@@ -240,7 +268,7 @@ export function registerInferCommand(program: Command): void {
             `took ${(result.ms / 1000).toFixed(1)} s`,
           ].join('\n'),
         );
-        if (final.status !== 'finalized' || verified === false) process.exitCode = 2;
+        if (!finalized || verified === false) process.exitCode = 2;
       } finally {
         status.done();
         client.close();

@@ -3,8 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
+import { largestStepTensor, MAX_STEP_TENSOR_BYTES, ONE_STEP_GAS_MARGIN, partReadGas } from '@aivm/chain';
 import { bytesToHex } from '@aivm/crypto';
 import {
+  checkChainShaped,
   decodeArtifact,
   dequantize,
   encodeArtifact,
@@ -19,13 +21,57 @@ import {
   runFloat,
   runInt,
 } from '@aivm/runtime';
-import { getModel, listModels, type ModelInfo, publishModel } from '@aivm/sdk';
+import { getModel, listModels, type ModelInfo, publishModel, TIERS } from '@aivm/sdk';
 import type { Command } from 'commander';
 import { globals, intArg } from '../args.ts';
 import { UsageError, writeFileAtomic } from '../home.ts';
 import { formatCgpt, print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
 import { cgptArg, parseTiers, rpcClient, signerWallet, withSigner } from './infer.ts';
+
+/**
+ * Why the chain would refuse `model` for the optimistic tier at upload, or undefined: it must be
+ * chain-shaped, every tensor a one-step may carry (a node's input at batch 1, canonically encoded)
+ * must fit MAX_STEP_TENSOR_BYTES, and the one-step's gas (the model's estimate + the artifact read
+ * + ONE_STEP_GAS_MARGIN) must fit auth maxTxGas. The same functions and constants as the chain.
+ */
+export function optimisticProblem(
+  model: QuantModel,
+  artifact: Uint8Array,
+  maxTxGas: bigint,
+): string | undefined {
+  try {
+    checkChainShaped(model);
+  } catch (err) {
+    return `the model is not chain-shaped (${(err as Error).message})`;
+  }
+  let step: { bytes: number; value: string };
+  try {
+    step = largestStepTensor(model, MAX_STEP_TENSOR_BYTES);
+  } catch (err) {
+    return `its one-step tensors cannot be sized (${(err as Error).message})`;
+  }
+  if (step.bytes > MAX_STEP_TENSOR_BYTES)
+    return (
+      `a dispute's one-step tensor must be at most ${MAX_STEP_TENSOR_BYTES} bytes (MAX_STEP_TENSOR_BYTES), ` +
+      `but "${step.value}" takes ${step.bytes}; publish it with the onchain or zk tier only`
+    );
+  const input = model.values.find((v) => v.name === model.inputs[0]);
+  const shape = (input?.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
+  let gas: bigint;
+  try {
+    gas = estimateGas(model, { [model.inputs[0]!]: shape }).gas;
+  } catch (err) {
+    return `its gas cannot be estimated (${(err as Error).message})`;
+  }
+  const need = gas + partReadGas(artifact.length) + ONE_STEP_GAS_MARGIN;
+  if (maxTxGas > 0n && need > maxTxGas)
+    return (
+      `a dispute's one-step needs up to ${need} gas (estimate ${gas} + artifact read + ${ONE_STEP_GAS_MARGIN}), ` +
+      `above the chain's maxTxGas ${maxTxGas}`
+    );
+  return undefined;
+}
 
 type Loaded = { kind: 'onnx'; graph: Graph } | { kind: 'artifact'; model: QuantModel; bytes: Uint8Array };
 
@@ -347,6 +393,12 @@ export function registerModelCommands(program: Command): void {
       const status = new StatusLine(!g.json);
       const client = rpcClient(cmd, 60_000);
       try {
+        if (tiers & TIERS.optimistic) {
+          // The chain's upload checks for the optimistic tier, run here before anything is sent.
+          const auth = (await client.query('auth/params')) as { maxTxGas?: unknown };
+          const problem = optimisticProblem(qm, artifact, BigInt(String(auth.maxTxGas ?? 0)));
+          if (problem) throw new UsageError(`cannot publish with the optimistic tier: ${problem}`);
+        }
         const wallet = await signerWallet(cmd, opts, client);
         let zk: ZkPublication | undefined;
         if (tiers & 2) {

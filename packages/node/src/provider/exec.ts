@@ -4,6 +4,7 @@
 // the provider, the CLI (local checks) and the tests. Browser-safe.
 
 import { merkleProof, merkleRoot } from '@aivm/chain';
+import { addressToBytes } from '@aivm/crypto';
 import {
   argmaxOf,
   checkChainShaped,
@@ -86,7 +87,10 @@ export function execute(model: QuantModel, input: Uint8Array): Execution {
 export type LayerRun = {
   /** Tensor i: the input (i = 0) or the output of node i - 1. */
   tensors: QuantTensor[];
+  /** tensorLeaf(tensor, salt), salted with the slot provider's address. */
   leaves: Uint8Array[];
+  /** The slot provider whose address salts the leaves. */
+  provider: string;
   root: Uint8Array;
   output: Uint8Array;
   values: Int32Array;
@@ -94,11 +98,20 @@ export type LayerRun = {
 };
 
 /**
- * Runs a chain-shaped model node by node and commits to its layers. `perturb` (tests of a faulty
- * provider) changes the output of that node, and every later node computes from the changed value,
- * so the run is consistent everywhere but at that one step.
+ * Salt of a slot's layer leaves: its provider's address as 20 bytes (the chain's rule). A provider
+ * salts with its own address; a watcher or challenger with the CHALLENGED provider's.
  */
-export function layerRun(model: QuantModel, input: Uint8Array, perturb?: number): LayerRun {
+export function leafSalt(provider: string): Uint8Array {
+  return addressToBytes(provider);
+}
+
+/**
+ * Runs a chain-shaped model node by node and commits to its layers, each leaf salted with the
+ * slot provider's address (`provider`). `perturb` (tests of a faulty provider) changes the output
+ * of that node, and every later node computes from the changed value, so the run is consistent
+ * everywhere but at that one step.
+ */
+export function layerRun(model: QuantModel, input: Uint8Array, provider: string, perturb?: number): LayerRun {
   checkChainShaped(model);
   const tensors: QuantTensor[] = [inputTensor(model, input)];
   model.nodes.forEach((node, i) => {
@@ -112,10 +125,12 @@ export function layerRun(model: QuantModel, input: Uint8Array, perturb?: number)
   });
   const last = tensors[tensors.length - 1]!;
   const values = Int32Array.from(last.data);
-  const leaves = tensors.map((t) => tensorLeaf(t));
+  const salt = leafSalt(provider);
+  const leaves = tensors.map((t) => tensorLeaf(t, salt));
   return {
     tensors,
     leaves,
+    provider,
     root: merkleRoot(leaves),
     output: encodeOutput(last),
     values,
@@ -123,7 +138,7 @@ export function layerRun(model: QuantModel, input: Uint8Array, perturb?: number)
   };
 }
 
-/** Proofs of leaf 0 and leaf n of a layer run. */
+/** Proofs of leaf 0 and leaf n of a layer run (its leaves are already salted for the slot provider). */
 export function endProofs(run: Pick<LayerRun, 'leaves'>): {
   inputProof: Uint8Array[];
   outputProof: Uint8Array[];

@@ -85,11 +85,34 @@ type RequestView = {
   modelId: string;
   tier: number;
   status: string;
-  slots: { status: string; provider: string; output: Uint8Array; layerRoot: Uint8Array; deadline: bigint }[];
+  slots: {
+    status: string;
+    provider: string;
+    output: Uint8Array;
+    layerRoot: Uint8Array;
+    deadline: bigint;
+    /** Height of the result, restarted when the provider wins a dispute (fresh window). */
+    computedAt: bigint;
+  }[];
 };
 
 type DisputeRole = 'provider' | 'challenger';
-type Dispute = { id: bigint; slot: number; role: DisputeRole; run: LayerRun; answered: Set<string> };
+type Dispute = {
+  id: bigint;
+  slot: number;
+  role: DisputeRole;
+  /** Layer run, salted with the slot provider's address. */
+  run: LayerRun;
+  answered: Set<string>;
+  /**
+   * Provider role: last height the result may be challenged (computedAt + challengeWindowBlocks,
+   * from the slot's CURRENT computedAt); undefined while unknown or in a dispute.
+   */
+  windowEnd?: bigint;
+};
+
+/** A job this provider cannot serve (it declines it instead of letting the deadline pass). */
+class CannotServe extends Error {}
 
 const TIER_BITS: Record<string, number> = { onchain: 1, zk: 2, optimistic: 4 };
 
@@ -121,6 +144,7 @@ export function parseRequest(raw: unknown): RequestView {
       output: asBytes(s.output),
       layerRoot: asBytes(s.layerRoot),
       deadline: asBig(s.deadline),
+      computedAt: asBig(s.computedAt),
     })),
   };
 }
@@ -144,12 +168,17 @@ export class Provider {
   readonly #prepared = new Map<string, Promise<Prepared>>();
   readonly #disputes = new Map<string, Dispute>();
   readonly #jobs = new Set<string>();
+  /** Wrong results seen under another challenger's dispute: challenged if the provider wins it. */
+  readonly #rewatch = new Set<string>();
+  /** `${id}/${slot}@${computedAt}`: results this watcher challenged (once per window). */
+  readonly #challenged = new Set<string>();
   #running = 0;
   readonly #waiting: (() => void)[] = [];
   #sendQueue: Promise<unknown> = Promise.resolve();
   #stopped = false;
   readonly #onEvent: NodeEvents['moduleEvent'];
   readonly #onTx: NodeEvents['txResult'];
+  readonly #onBlock: NodeEvents['block'];
   readonly #abort = new AbortController();
   /** Jobs finished (answered), for tests and metrics. */
   served = 0;
@@ -171,6 +200,7 @@ export class Provider {
           this.#prepare(ev.attributes.id!).then(() => {}),
         );
     };
+    this.#onBlock = () => this.#pruneRuns();
     this.#onTx = (rec) => {
       if (same(rec.tx.from, this.address) && !rec.receipt.success)
         this.#log.warn({ msgType: rec.tx.msgType, error: rec.receipt.error }, 'provider transaction failed');
@@ -193,6 +223,7 @@ export class Provider {
   async start(): Promise<void> {
     this.#host.on('moduleEvent', this.#onEvent);
     this.#host.on('txResult', this.#onTx);
+    this.#host.on('block', this.#onBlock);
     const ids = this.#servesAll() ? await this.#activeModels() : (this.#opts.models ?? []);
     if (this.#opts.faulty !== 'silent') {
       for (const id of ids) {
@@ -215,6 +246,7 @@ export class Provider {
     this.#abort.abort(new Error('provider stopped'));
     this.#host.off('moduleEvent', this.#onEvent);
     this.#host.off('txResult', this.#onTx);
+    this.#host.off('block', this.#onBlock);
     await this.#sendQueue.catch(() => {});
     // The BN254 context is shared with the chain's proof verification in this process: whoever
     // closes the node releases it, after block execution has stopped.
@@ -447,6 +479,8 @@ export class Provider {
       }
       this.#background(`job ${a.id}/${a.slot}`, () => this.#job(BigInt(a.id!), Number(a.slot)));
     } else if (type === 'challenged' && mine && this.#opts.faulty !== 'silent') {
+      const open = this.#disputes.get(`${a.id}/${a.slot}`);
+      if (open?.role === 'provider') open.windowEnd = undefined; // in dispute: keep the run
       this.#background(`defend ${a.id}/${a.slot}`, () =>
         this.#openDispute(BigInt(a.id!), Number(a.slot), 'provider'),
       );
@@ -454,13 +488,36 @@ export class Provider {
       this.#background(`challenge ${a.id}/${a.slot}`, () =>
         this.#openDispute(BigInt(a.id!), Number(a.slot), 'challenger'),
       );
+    } else if (type === 'challenged' && a.challenger !== undefined) {
+      // Someone else challenged first: this watcher's own challenge of the slot will fail; it
+      // challenges again if the provider wins that dispute (a fresh window).
+      const key = `${a.id}/${a.slot}`;
+      if (this.#disputes.get(key)?.role === 'challenger') {
+        this.#disputes.delete(key);
+        this.#rewatch.add(key);
+      }
     } else if (type === 'disputeStep') {
       const d = this.#disputes.get(`${a.id}/${a.slot}`);
       if (d) this.#background(`dispute ${a.id}/${a.slot}`, () => this.#step(d, Number(a.lo), Number(a.hi)));
     } else if (type === 'disputeResolved') {
       const key = `${a.id}/${a.slot}`;
-      if (this.#disputes.delete(key))
-        this.#log.info({ id: a.id, slot: a.slot, winner: a.winner }, 'dispute resolved');
+      const d = this.#disputes.get(key);
+      const won = a.winner !== undefined && same(a.winner, this.address);
+      if (d) this.#log.info({ id: a.id, slot: a.slot, winner: a.winner, role: d.role }, 'dispute resolved');
+      if (d?.role === 'provider' && won) {
+        // The slot is computed again with a fresh window from the resolution height: keep the
+        // run for the next challenge, until the window from the new computedAt ends.
+        d.answered = new Set();
+        this.#background(`window ${key}`, () => this.#refreshWindow(d));
+      } else if (d) this.#disputes.delete(key);
+      const lostHere = a.loser !== undefined && same(a.loser, this.address);
+      if (this.#watching() && !lostHere && d?.role !== 'provider')
+        // A provider that won gets a fresh window: a wrong result seen during someone else's
+        // dispute is challenged now (#watch reads the slot's new computedAt).
+        this.#background(`watch ${key}`, () => this.#watch(BigInt(a.id!), Number(a.slot), true));
+    } else if (type === 'computed' && mine) {
+      const d = this.#disputes.get(`${a.id}/${a.slot}`);
+      if (d?.role === 'provider') this.#background(`window ${a.id}/${a.slot}`, () => this.#refreshWindow(d));
     } else if (type === 'computed' && !mine && this.#watching()) {
       this.#background(`watch ${a.id}/${a.slot}`, () => this.#watch(BigInt(a.id!), Number(a.slot)));
     } else if (type === 'slashed' && mine) {
@@ -503,12 +560,18 @@ export class Provider {
       const { view, raw } = await this.#request(id);
       const s = view.slots[slot];
       if (!s || !same(s.provider, this.address) || s.status !== 'assigned') return;
-      const prepared = await this.#prepare(view.modelId);
-      const input = await requestInput(this.#host, id, raw);
       const t0 = performance.now();
-      if (view.tier === TIER_ZK) await this.#proveJob(prepared, id, input);
-      else if (view.tier === TIER_OPTIMISTIC) await this.#resultJob(prepared, id, slot, input);
-      else throw new Error(`tier ${view.tier} needs no provider`);
+      let answer: () => Promise<unknown>;
+      try {
+        answer = await this.#answer(view, slot, raw);
+      } catch (err) {
+        if (this.#stopped) throw err;
+        // A job it cannot serve is given back at once (no slash, reassigned) instead of letting
+        // the deadline pass.
+        await this.#decline(id, slot, (err as Error).message ?? String(err));
+        return;
+      }
+      await answer();
       this.served++;
       this.#log.info(
         { id: id.toString(), slot, tier: view.tier, ms: Math.round(performance.now() - t0) },
@@ -520,8 +583,39 @@ export class Provider {
     }
   }
 
-  async #proveJob(p: Prepared, id: bigint, input: Uint8Array): Promise<void> {
-    if (!p.zk) throw new Error(`model ${p.id} is not prepared for zk`);
+  async #decline(id: bigint, slot: number, reason: string): Promise<void> {
+    this.#log.warn({ id: id.toString(), slot, reason }, 'cannot serve job: declining it');
+    await this.#send('inference/decline', { requestId: id });
+  }
+
+  /**
+   * Prepares the model and computes the answer of a job (a proof, or a layer run); resolves with
+   * the send. Throws when the job cannot be served: a tier this provider does not serve, a model
+   * it cannot prepare (artifact unavailable, zk key hash mismatch) or an execution error.
+   */
+  async #answer(view: RequestView, slot: number, raw: unknown): Promise<() => Promise<unknown>> {
+    const served = this.#opts.tiers ?? TIER_ZK | TIER_OPTIMISTIC;
+    if (view.tier !== TIER_ZK && view.tier !== TIER_OPTIMISTIC)
+      throw new CannotServe(`tier ${view.tier} needs no provider`);
+    if ((served & view.tier) === 0) throw new CannotServe(`this provider does not serve tier ${view.tier}`);
+    let prepared: Prepared;
+    try {
+      prepared = await this.#prepare(view.modelId);
+    } catch (err) {
+      throw new CannotServe(`cannot prepare model ${view.modelId}: ${(err as Error).message}`);
+    }
+    const input = await requestInput(this.#host, view.id, raw);
+    try {
+      if (view.tier === TIER_ZK) return await this.#proveJob(prepared, view.id, input);
+      return this.#resultJob(prepared, view.id, slot, input);
+    } catch (err) {
+      if (err instanceof CannotServe) throw err;
+      throw new CannotServe(`execution failed: ${(err as Error).message}`);
+    }
+  }
+
+  async #proveJob(p: Prepared, id: bigint, input: Uint8Array): Promise<() => Promise<unknown>> {
+    if (!p.zk) throw new CannotServe(`model ${p.id} is not prepared for zk`);
     const { Z, ZN } = await loadZk();
     const run = execute(p.model, input);
     const witness = Z.witnessFromTrace(p.zk.circuit, run.trace);
@@ -535,42 +629,77 @@ export class Provider {
       output = new Uint8Array(values.buffer);
       this.#log.warn({ id: id.toString() }, 'faulty: submitting a wrong output with a proof of another');
     }
-    await this.#send('inference/submitProof', {
-      requestId: id,
-      output,
-      proof: Z.encodeProofPoints(proof.proof),
-    });
+    const msg = { requestId: id, output, proof: Z.encodeProofPoints(proof.proof) };
+    return () => this.#send('inference/submitProof', msg);
   }
 
-  #layerRun(p: Prepared, input: Uint8Array, faulty: boolean): LayerRun {
+  /** A layer run salted with the slot provider's address (`provider`). */
+  #layerRun(p: Prepared, input: Uint8Array, provider: string, faulty: boolean): LayerRun {
     const perturb = faulty ? p.model.nodes.length - 1 : undefined;
-    return layerRun(p.model, input, perturb);
+    return layerRun(p.model, input, provider, perturb);
   }
 
-  async #resultJob(p: Prepared, id: bigint, slot: number, input: Uint8Array): Promise<void> {
+  #resultJob(p: Prepared, id: bigint, slot: number, input: Uint8Array): () => Promise<unknown> {
+    if ((p.tiers & TIER_OPTIMISTIC) === 0) throw new CannotServe(`model ${p.id} has no optimistic tier`);
+    // As the provider: leaves salted with its own address.
     const run = this.#layerRun(
       p,
       input,
+      this.address,
       this.#opts.faulty === 'wrong-output' || this.#opts.faulty === 'forged-proof',
     );
-    // Keep the run for a dispute about this result.
-    this.#disputes.set(`${id}/${slot}`, { id, slot, role: 'provider', run, answered: new Set() });
-    this.#forgetLater(`${id}/${slot}`);
-    const { inputProof, outputProof } = endProofs(run);
-    await this.#send('inference/submitResult', {
-      requestId: id,
-      output: run.output,
-      layerRoot: run.root,
-      inputProof,
-      outputProof,
-    });
+    return async () => {
+      // Keep the run for a dispute about this result.
+      this.#disputes.set(`${id}/${slot}`, { id, slot, role: 'provider', run, answered: new Set() });
+      this.#forgetLater(`${id}/${slot}`);
+      const { inputProof, outputProof } = endProofs(run);
+      await this.#send('inference/submitResult', {
+        requestId: id,
+        output: run.output,
+        layerRoot: run.root,
+        inputProof,
+        outputProof,
+      });
+    };
+  }
+
+  /**
+   * Sets a kept result's window end from the slot's current computedAt (it restarts when the
+   * provider wins a dispute); forgets the run when the slot is no longer this provider's result.
+   */
+  async #refreshWindow(d: Dispute): Promise<void> {
+    const key = `${d.id}/${d.slot}`;
+    const { view } = await this.#request(d.id);
+    const s = view.slots[d.slot];
+    if (this.#disputes.get(key) !== d) return;
+    if (s?.status === 'computed' && same(s.provider, this.address)) {
+      d.windowEnd = s.computedAt + (await this.#windowBlocks());
+      this.#log.debug(
+        { id: d.id.toString(), slot: d.slot, windowEnd: d.windowEnd.toString() },
+        'result window',
+      );
+    } else if (s?.status !== 'challenged') this.#disputes.delete(key);
+  }
+
+  async #windowBlocks(): Promise<bigint> {
+    const params = (await this.#host.query('inference/params', {})) as Record<string, unknown>;
+    return asBig(params.challengeWindowBlocks);
+  }
+
+  /** Forgets the runs of results whose challenge window (from their current computedAt) ended. */
+  #pruneRuns(): void {
+    const height = this.#host.status().height;
+    for (const [key, d] of this.#disputes)
+      if (d.role === 'provider' && d.windowEnd !== undefined && height > d.windowEnd)
+        this.#disputes.delete(key);
   }
 
   /** Keeps a result's layer run for a while (a challenge may come within the window). */
   #forgetLater(key: string): void {
     const t = setTimeout(() => {
       const d = this.#disputes.get(key);
-      if (d && d.answered.size === 0) this.#disputes.delete(key);
+      // A run whose window end is known is forgotten by #pruneRuns when that window ends.
+      if (d && d.answered.size === 0 && d.windowEnd === undefined) this.#disputes.delete(key);
     }, 30 * 60_000);
     t.unref();
   }
@@ -585,7 +714,9 @@ export class Provider {
       const p = await this.#prepare(view.modelId);
       const input = await requestInput(this.#host, id, raw);
       const faulty = role === 'provider' && this.#opts.faulty !== undefined;
-      d = { id, slot, role, run: this.#layerRun(p, input, faulty), answered: new Set() };
+      // Leaves salted with the challenged provider's address, whichever side this node is on.
+      const provider = role === 'provider' ? this.address : (view.slots[slot]?.provider ?? '');
+      d = { id, slot, role, run: this.#layerRun(p, input, provider, faulty), answered: new Set() };
       this.#disputes.set(key, d);
     }
     const n = d.run.leaves.length - 1;
@@ -615,24 +746,56 @@ export class Provider {
     this.#log.info({ id: d.id.toString(), slot: d.slot, lo, hi, mid, role: d.role }, 'revealed dispute leaf');
   }
 
-  /** Re-runs another provider's optimistic result and challenges it when the output differs. */
-  async #watch(id: bigint, slot: number): Promise<void> {
+  /**
+   * Re-runs another provider's optimistic result and challenges it when the output differs, while
+   * its window (from the slot's CURRENT computedAt: it restarts when the provider wins a dispute)
+   * is open. A wrong result already under someone else's dispute is challenged if the provider
+   * wins that dispute (`again`: called on its resolution).
+   */
+  async #watch(id: bigint, slot: number, again = false): Promise<void> {
+    const key = `${id}/${slot}`;
+    if (again && !this.#rewatch.delete(key)) return;
     const { view, raw } = await this.#request(id);
     if (view.tier !== TIER_OPTIMISTIC || !this.#serves(view.modelId)) return;
     const s = view.slots[slot];
-    if (s?.status !== 'computed' || same(s.provider, this.address)) return;
+    if (!s || same(s.provider, this.address)) return;
+    if (s.status !== 'computed' && s.status !== 'challenged') return;
     const p = await this.#prepare(view.modelId);
     const input = await requestInput(this.#host, id, raw);
-    const run = this.#layerRun(p, input, false);
+    // As a watcher: leaves salted with the watched (challenged) provider's address.
+    const run = this.#layerRun(p, input, s.provider, false);
     if (sameBytes(run.output, s.output)) {
       this.#log.debug({ id: id.toString(), slot }, 'watched result is correct');
       return;
     }
+    if (s.status === 'challenged') {
+      this.#rewatch.add(key);
+      this.#log.info(
+        { id: id.toString(), slot, provider: s.provider },
+        'wrong optimistic result already in dispute: challenging it if the provider wins',
+      );
+      return;
+    }
     const params = (await this.#host.query('inference/params', {})) as Record<string, unknown>;
-    const key = `${id}/${slot}`;
+    const windowEnd = s.computedAt + asBig(params.challengeWindowBlocks);
+    const height = this.#host.status().height;
+    // The challenge lands in a later block than the current head.
+    if (height >= windowEnd) {
+      this.#log.warn(
+        { id: id.toString(), slot, windowEnd: windowEnd.toString(), height: height.toString() },
+        'wrong optimistic result, but its challenge window is over',
+      );
+      return;
+    }
+    const tag = `${key}@${s.computedAt}`;
+    if (this.#challenged.has(tag)) return;
+    this.#challenged.add(tag);
     this.#disputes.set(key, { id, slot, role: 'challenger', run, answered: new Set(['challenge']) });
     const { inputProof, outputProof } = endProofs(run);
-    this.#log.warn({ id: id.toString(), slot, provider: s.provider }, 'wrong optimistic result: challenging');
+    this.#log.warn(
+      { id: id.toString(), slot, provider: s.provider, windowEnd: windowEnd.toString() },
+      'wrong optimistic result: challenging',
+    );
     await this.#send('inference/challenge', {
       requestId: id,
       slot,

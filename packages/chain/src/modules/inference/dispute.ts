@@ -4,8 +4,15 @@
 // re-runs node lo alone. Timeouts decide when a party stops answering.
 
 import type { Infer } from '@aivm/codec';
-import { type Address, equalBytes, keccak256 } from '@aivm/crypto';
-import { decodeTensor, estimateGas, ModelError, runIntNode, tensorLeaf } from '@aivm/runtime/core';
+import { type Address, equalBytes } from '@aivm/crypto';
+import {
+  decodeTensor,
+  estimateGas,
+  ModelError,
+  runIntNode,
+  saltedLeaf,
+  tensorLeaf,
+} from '@aivm/runtime/core';
 import { verifyMerkleProof } from '../../merkle.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
@@ -39,7 +46,7 @@ import {
   TIER_OPTIMISTIC,
   ZERO_ADDRESS,
 } from './store.ts';
-import { batchOne, inputLeaf, inputValue, layerValue, outputLeaf } from './tensors.ts';
+import { batchOne, inputLeaf, inputValue, layerValue, leafSalt, outputLeaf } from './tensors.ts';
 
 async function openDispute(
   ctx: ExecContext,
@@ -127,13 +134,16 @@ export async function handleChallenge(
   const qm = await loadQuantModel(ctx, req.modelId);
   const n = qm.nodes.length;
   const input = await getInput(ctx, req.id);
-  const inLeaf = inputLeaf(qm, input);
+  // The challenger's leaves are salted with the PROVIDER's address, like the provider's own, so
+  // bisection compares like with like.
+  const salt = leafSalt(s.provider);
+  const inLeaf = inputLeaf(qm, input, salt);
   requireThat(
     verifyMerkleProof(msg.layerRoot, 0, n + 1, inLeaf, msg.inputProof),
     'inputProof does not show the request input as leaf 0 of layerRoot',
   );
   requireThat(
-    verifyMerkleProof(msg.layerRoot, n, n + 1, outputLeaf(qm, msg.output), msg.outputProof),
+    verifyMerkleProof(msg.layerRoot, n, n + 1, outputLeaf(qm, msg.output, salt), msg.outputProof),
     `outputProof does not show the output as leaf ${n} of layerRoot`,
   );
   await transfer(ctx, sender, INFERENCE_ACCOUNT, msg.bondWei);
@@ -146,7 +156,7 @@ export async function handleChallenge(
     lo: 0,
     hi: n,
     loLeaf: inLeaf,
-    providerHiLeaf: outputLeaf(qm, s.output),
+    providerHiLeaf: outputLeaf(qm, s.output, salt),
     phase: 'bisect',
     deadline: 0n,
     providerRevealed: false,
@@ -221,8 +231,9 @@ export async function handleOneStep(
     sameAddress(sender, s.provider) || sameAddress(sender, d.challenger),
     'only the provider and the challenger take part in the dispute',
   );
+  const salt = leafSalt(s.provider);
   requireThat(
-    equalBytes(keccak256(msg.tensor), d.loLeaf),
+    equalBytes(saltedLeaf(msg.tensor, salt), d.loLeaf),
     `the tensor does not match the agreed leaf ${d.lo}`,
   );
   const qm = await loadQuantModel(ctx, req.modelId);
@@ -238,7 +249,7 @@ export async function handleOneStep(
     if (decoded.dtype !== v.dtype || !sameShape) providerRight = false;
     else {
       const out = runIntNode(qm, d.lo, { [v.name]: { ...decoded, scale: v.scale } });
-      providerRight = equalBytes(tensorLeaf(out), d.providerHiLeaf);
+      providerRight = equalBytes(tensorLeaf(out, salt), d.providerHiLeaf);
     }
   } catch (err) {
     // Only the runtime's typed rejection of the agreed tensor (it does not decode or does not

@@ -61,7 +61,7 @@ import {
   TIER_OPTIMISTIC,
   TIER_ZK,
 } from './store.ts';
-import { inputLeaf, inputTensor, outputLeaf } from './tensors.ts';
+import { inputLeaf, inputTensor, leafSalt, outputLeaf } from './tensors.ts';
 
 const fmt = (shape: number[]) => `[${shape.join(',')}]`;
 
@@ -377,12 +377,15 @@ export async function handleSubmitResult(
   const qm = await loadQuantModel(ctx, req.modelId);
   const count = qm.nodes.length + 1;
   const input = await getInput(ctx, req.id);
+  // Leaves salted with the sender's (the slot provider's) address: another slot's copied
+  // commitment does not verify.
+  const salt = leafSalt(sender);
   requireThat(
-    verifyMerkleProof(msg.layerRoot, 0, count, inputLeaf(qm, input), msg.inputProof),
+    verifyMerkleProof(msg.layerRoot, 0, count, inputLeaf(qm, input, salt), msg.inputProof),
     'inputProof does not show the request input as leaf 0 of layerRoot',
   );
   requireThat(
-    verifyMerkleProof(msg.layerRoot, count - 1, count, outputLeaf(qm, msg.output), msg.outputProof),
+    verifyMerkleProof(msg.layerRoot, count - 1, count, outputLeaf(qm, msg.output, salt), msg.outputProof),
     `outputProof does not show the output as leaf ${count - 1} of layerRoot`,
   );
   await releaseJob(ctx, sender);

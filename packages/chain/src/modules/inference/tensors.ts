@@ -2,6 +2,7 @@
 // input value at batch 1 (int8, the value's own scale), the output the model's single output as
 // int32 little-endian bytes, turned back into the output value's dtype for its layer leaf.
 
+import { type Address, addressToBytes } from '@aivm/crypto';
 import {
   decodeOutput,
   type IntDtype,
@@ -74,10 +75,18 @@ export function outputTensor(model: QuantModel, output: Uint8Array): QuantTensor
   return { dtype: v.dtype, shape: batchOne(v), data, scale: v.scale };
 }
 
-export function inputLeaf(model: QuantModel, input: Uint8Array): Uint8Array {
-  return tensorLeaf(inputTensor(model, input));
+/**
+ * Layer leaves of a slot are salted with its provider's address (20 bytes): the same tensor gives
+ * different leaves for different providers, so one slot's commitment cannot be reused by another.
+ */
+export function leafSalt(provider: Address): Uint8Array {
+  return addressToBytes(provider);
 }
 
-export function outputLeaf(model: QuantModel, output: Uint8Array): Uint8Array {
-  return tensorLeaf(outputTensor(model, output));
+export function inputLeaf(model: QuantModel, input: Uint8Array, salt: Uint8Array): Uint8Array {
+  return tensorLeaf(inputTensor(model, input), salt);
+}
+
+export function outputLeaf(model: QuantModel, output: Uint8Array, salt: Uint8Array): Uint8Array {
+  return tensorLeaf(outputTensor(model, output), salt);
 }
