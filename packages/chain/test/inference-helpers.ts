@@ -8,18 +8,26 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Address, bytesToHex, mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
+import {
+  type Address,
+  addressToBytes,
+  bytesToHex,
+  mnemonicToPrivateKeys,
+  privateKeyToAddress,
+} from '@aivm/crypto';
 import {
   decodeArtifact,
   encodeArtifact,
   encodeOutput,
   importOnnx,
+  layerLeaves,
   modelId,
   type QuantModel,
   type QuantTensor,
   quantize,
   quantizeTensor,
   runInt,
+  runIntNode,
 } from '@aivm/runtime';
 import {
   type Circuit,
@@ -38,9 +46,12 @@ import {
   type ChainEvent,
   getBalance,
   getNonce,
+  merkleProof,
+  merkleRoot,
   type Receipt,
   WEI_PER_CGPT,
 } from '../src/index.ts';
+import { clearModelCache } from '../src/modules/models/keeper.ts';
 import {
   buildBlock,
   createTestChain,
@@ -54,6 +65,12 @@ import {
 export const CGPT = WEI_PER_CGPT;
 export const PRICE = CGPT / 100n; // 0.01 CGPT per slot
 export const ZERO = '0x0000000000000000000000000000000000000000' as Address;
+/** A provider's stake in the optimistic-tier tests. */
+export const STAKE = 2_000n * CGPT;
+/** A challenge bond (at least challengeBondWei). */
+export const BOND = 10n * CGPT;
+
+export const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`;
 
 // ---- the model ----
 
@@ -215,6 +232,23 @@ export async function replay(from: TestChain, to: TestChain): Promise<void> {
   assert.deepEqual(to.head, from.head);
 }
 
+/**
+ * Replays every block of `from` on a second node set up with `opts` (the decoded-model cache
+ * cleared first, so that node decodes the models cold), then closes that node.
+ */
+export async function replayOnSecondNode(
+  from: TestChain,
+  opts: Parameters<typeof setupChain>[0],
+): Promise<void> {
+  clearModelCache();
+  const g = await setupChain(opts);
+  try {
+    await replay(from, g.tc);
+  } finally {
+    await g.tc.close();
+  }
+}
+
 /** Builds one block with the given messages (nonces from state, several per account allowed). */
 export async function block(
   tc: TestChain,
@@ -315,6 +349,19 @@ export type RequestJson = {
   }[];
 };
 
+export type ProviderJson = {
+  stakeWei: string;
+  unbondingWei: string;
+  openJobs: number;
+  openWork: number;
+  faults: string;
+  slashedWei: string;
+};
+
+/** A provider's record as the inference/provider query shows it. */
+export const providerOf = (f: Fixture, address: string) =>
+  query<ProviderJson>(f.tc, 'inference/provider', { address });
+
 export const getReq = (tc: TestChain, id: bigint) => query<RequestJson>(tc, 'inference/request', { id });
 
 export const balance = (tc: TestChain, a: Address) => getBalance(tc.state, a);
@@ -337,9 +384,113 @@ export const requestMsg = (input: Uint8Array, fields: Record<string, unknown> = 
   ...fields,
 });
 
+/** A gov modelFault proposal against the MNIST MLP (deposit 100 CGPT). */
+export const faultProposal = (title: string) => ({
+  kind: 'modelFault',
+  title,
+  description: '',
+  paramModule: '',
+  paramsJson: '',
+  recipient: ZERO,
+  amountWei: 0n,
+  initialDepositWei: 100n * CGPT,
+  modelId: MODEL_ID,
+});
+
 /** The request id announced by the status event of a successful request message. */
 export function requestIdOf(events: ChainEvent[]): bigint {
   const e = eventsOf(events, 'status').find((x) => x.status === 'pending');
   assert.ok(e, 'no pending status event');
   return BigInt(e.id!);
 }
+
+/** The account (of the fixture's) with this address. */
+export const accountOf = (f: Fixture, address: string) =>
+  f.a.find((t) => t.address.toLowerCase() === address.toLowerCase())!;
+
+/** registerProvider transactions of the accounts a[i], one per index, with the same fields. */
+export const registerTxs = (f: Fixture, indices: number[], fields: Record<string, unknown> = {}): Tx[] =>
+  indices.map((i) => ({ from: f.a[i]!, type: 'inference/registerProvider', msg: registerMsg(fields) }));
+
+/**
+ * setupChain (tiers 5 unless `opts` says otherwise), then one block in which the accounts a[i]
+ * register as optimistic-only providers with STAKE each (and `fields`).
+ */
+export async function optimisticChain(
+  indices: number[],
+  opts: Parameters<typeof setupChain>[0] = {},
+  fields: Record<string, unknown> = {},
+): Promise<Fixture> {
+  const f = await setupChain({ tiers: 5, ...opts });
+  await block(f.tc, registerTxs(f, indices, { tiers: 4, stakeWei: STAKE, ...fields }));
+  return f;
+}
+
+/** A fresh request of `input` (optimistic unless `fields` say otherwise): its id and the first assigned provider's account. */
+export async function newRequest(f: Fixture, input: Uint8Array, fields: Record<string, unknown> = {}) {
+  const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(input, fields));
+  const id = requestIdOf(r.events);
+  return { id, provider: accountOf(f, eventsOf(r.events, 'assigned')[0]!.provider!) };
+}
+
+// ---- the optimistic tier: layer commitments and messages ----
+
+/** A run's layer tensors (input, then each node's output), leaves, root and output bytes. */
+export type Layers = { tensors: QuantTensor[]; leaves: Uint8Array[]; root: Uint8Array; output: Uint8Array };
+
+export type DisputeJson = { lo: number; hi: number; phase: string; deadline: string };
+
+const names = [model.inputs[0]!, ...model.nodes.map((x) => x.outputs[0]!)];
+/** The index of the output leaf (the leaves: the input, then each node's output). */
+const outputLeaf = model.nodes.length;
+
+/** The chain salts a slot's layer leaves with its provider's address. */
+type Who = { address: string };
+
+function layersOf(tensors: QuantTensor[], provider: Who): Layers {
+  const trace = new Map(tensors.map((t, i) => [names[i]!, t]));
+  const leaves = layerLeaves(model, trace, addressToBytes(provider.address));
+  return { tensors, leaves, root: merkleRoot(leaves), output: encodeOutput(tensors[tensors.length - 1]!) };
+}
+
+/** The honest run of the model on `input`, its leaves salted for `provider`. */
+export function honest(input: Uint8Array, provider: Who): Layers {
+  const { trace } = run(input);
+  return layersOf(
+    names.map((x) => trace.get(x)!),
+    provider,
+  );
+}
+
+/** Perturbs the output of node k and recomputes the later nodes from it (a consistent lie). */
+export function perturbed(input: Uint8Array, k: number, provider: Who): Layers {
+  const tensors = honest(input, provider).tensors.slice();
+  const bad = tensors[k + 1]!;
+  const data = bad.data.slice();
+  for (let i = 0; i < data.length; i += 3) data[i] = Math.min(127, data[i]! + 60);
+  tensors[k + 1] = { ...bad, data };
+  for (let j = k + 1; j < model.nodes.length; j++)
+    tensors[j + 1] = runIntNode(model, j, { [names[j]!]: tensors[j]! });
+  return layersOf(tensors, provider);
+}
+
+export const resultMsg = (id: bigint, l: Layers) => ({
+  requestId: id,
+  output: l.output,
+  layerRoot: l.root,
+  inputProof: merkleProof(l.leaves, 0),
+  outputProof: merkleProof(l.leaves, outputLeaf),
+});
+
+export const challengeMsg = (id: bigint, l: Layers, { slot = 0, bondWei = BOND } = {}) => ({
+  ...resultMsg(id, l),
+  slot,
+  bondWei,
+});
+
+export const revealMsg = (id: bigint, l: Layers, mid: number, slot = 0) => ({
+  requestId: id,
+  slot,
+  leaf: l.leaves[mid]!,
+  proof: merkleProof(l.leaves, mid),
+});

@@ -5,120 +5,52 @@
 // challenger its bond; each timeout rule; the challenge and result checks.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Address, addressToBytes } from '@aivm/crypto';
-import { encodeOutput, encodeTensor, layerLeaves, type QuantTensor, runIntNode } from '@aivm/runtime';
+import type { Address } from '@aivm/crypto';
+import { encodeTensor } from '@aivm/runtime';
 import { FEE_COLLECTOR, getSupply, INFERENCE_ACCOUNT, merkleProof, merkleRoot } from '../src/index.ts';
-import { clearModelCache } from '../src/modules/models/keeper.ts';
 import {
+  accountOf,
   advanceTo,
+  BOND,
   balance,
   block,
-  CGPT,
+  challengeMsg,
+  type DisputeJson,
   digit,
   eventsOf,
   type Fixture,
   fails,
   getReq,
+  honest,
+  type Layers,
   model,
+  newRequest,
   ok,
+  optimisticChain,
   PRICE,
+  perturbed,
   query,
-  registerMsg,
-  replay,
+  replayOnSecondNode,
   requestIdOf,
   requestMsg,
-  run,
-  setupChain,
+  resultMsg,
+  revealMsg,
+  STAKE,
 } from './inference-helpers.ts';
 
 const WINDOW = 3n;
-const BOND = 10n * CGPT;
-const STAKE = 2_000n * CGPT;
-
-/** A run's layer tensors (input, then each node's output), leaves, root and output bytes. */
-type Layers = { tensors: QuantTensor[]; leaves: Uint8Array[]; root: Uint8Array; output: Uint8Array };
-
-const names = [model.inputs[0]!, ...model.nodes.map((n) => n.outputs[0]!)];
-
-/** The chain salts a slot's layer leaves with its provider's address. */
-type Who = { address: string };
-
-function layersOf(tensors: QuantTensor[], provider: Who): Layers {
-  const trace = new Map(tensors.map((t, i) => [names[i]!, t]));
-  const leaves = layerLeaves(model, trace, addressToBytes(provider.address));
-  return { tensors, leaves, root: merkleRoot(leaves), output: encodeOutput(tensors[tensors.length - 1]!) };
-}
-
-function honest(input: Uint8Array, provider: Who): Layers {
-  const { trace } = run(input);
-  return layersOf(
-    names.map((n) => trace.get(n)!),
-    provider,
-  );
-}
-
-/** Perturbs the output of node k and recomputes the later nodes from it (a consistent lie). */
-function perturbed(input: Uint8Array, k: number, provider: Who): Layers {
-  const tensors = honest(input, provider).tensors.slice();
-  const bad = tensors[k + 1]!;
-  const data = bad.data.slice();
-  for (let i = 0; i < data.length; i += 3) data[i] = Math.min(127, data[i]! + 60);
-  tensors[k + 1] = { ...bad, data };
-  for (let j = k + 1; j < model.nodes.length; j++)
-    tensors[j + 1] = runIntNode(model, j, { [names[j]!]: tensors[j]! });
-  return layersOf(tensors, provider);
-}
-
 const n = model.nodes.length;
-const resultMsg = (id: bigint, l: Layers) => ({
-  requestId: id,
-  output: l.output,
-  layerRoot: l.root,
-  inputProof: merkleProof(l.leaves, 0),
-  outputProof: merkleProof(l.leaves, n),
-});
-const challengeMsg = (id: bigint, l: Layers, bondWei = BOND) => ({
-  ...resultMsg(id, l),
-  requestId: id,
-  slot: 0,
-  bondWei,
-});
-const revealMsg = (id: bigint, l: Layers, mid: number) => ({
-  requestId: id,
-  slot: 0,
-  leaf: l.leaves[mid]!,
-  proof: merkleProof(l.leaves, mid),
-});
-
-type DisputeJson = { lo: number; hi: number; phase: string; deadline: string };
 
 describe('inference: optimistic tier', () => {
   let f: Fixture;
-  const byAddress = new Map<string, number>();
-  const account = (a: string) => f.a[byAddress.get(a.toLowerCase())!]!;
+  const account = (a: string) => accountOf(f, a);
   let challenger: Fixture['a'][number];
 
   before(async () => {
-    f = await setupChain({ tiers: 5 });
+    f = await optimisticChain([2, 3, 4, 5, 6, 7]);
     challenger = f.a[8]!;
-    for (const i of [2, 3, 4, 5, 6, 7]) byAddress.set(f.a[i]!.address.toLowerCase(), i);
-    await block(
-      f.tc,
-      [2, 3, 4, 5, 6, 7].map((i) => ({
-        from: f.a[i]!,
-        type: 'inference/registerProvider',
-        msg: registerMsg({ tiers: 4, stakeWei: STAKE }),
-      })),
-    );
   });
   after(() => f.tc.close());
-
-  /** A fresh optimistic request: its id and the assigned provider's account. */
-  async function newRequest(input: Uint8Array) {
-    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(input));
-    const id = requestIdOf(r.events);
-    return { id, provider: account(eventsOf(r.events, 'assigned')[0]!.provider) };
-  }
 
   const dispute = async (id: bigint) => (await getReq(f.tc, id)).slots[0]!.dispute as DisputeJson | null;
 
@@ -146,7 +78,7 @@ describe('inference: optimistic tier', () => {
 
   it('an honest result finalizes when the challenge window closes and is paid exactly', async () => {
     const x = digit(0);
-    const { id, provider } = await newRequest(x.bytes);
+    const { id, provider } = await newRequest(f, x.bytes);
     const l = honest(x.bytes, provider);
     const provBefore = await balance(f.tc, provider.address);
     const r = await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, l));
@@ -182,7 +114,7 @@ describe('inference: optimistic tier', () => {
 
   it('refuses results whose Merkle proofs do not hold', async () => {
     const x = digit(1);
-    const { id, provider } = await newRequest(x.bytes);
+    const { id, provider } = await newRequest(f, x.bytes);
     const l = honest(x.bytes, provider);
     const other = honest(digit(2).bytes, provider);
     await fails(
@@ -218,7 +150,7 @@ describe('inference: optimistic tier', () => {
       f.tc,
       challenger,
       'inference/challenge',
-      challengeMsg(id, bad, BOND - 1n),
+      challengeMsg(id, bad, { bondWei: BOND - 1n }),
       /bondWei must be at least 10000000000000000000 wei/,
     );
     await fails(
@@ -234,7 +166,7 @@ describe('inference: optimistic tier', () => {
 
   it('a wrong result is bisected and re-executed: provider slashed, challenger rewarded exactly, slot reassigned', async () => {
     const x = digit(3);
-    const { id, provider } = await newRequest(x.bytes);
+    const { id, provider } = await newRequest(f, x.bytes);
     const lie = perturbed(x.bytes, 1, provider); // the ReLU output is wrong: leaves 2 and 3 differ
     const truth = honest(x.bytes, provider);
     assert.notDeepEqual(lie.output, truth.output);
@@ -296,7 +228,7 @@ describe('inference: optimistic tier', () => {
 
   it('a false challenge costs the challenger its bond: half to the provider, half burned', async () => {
     const x = digit(4);
-    const { id, provider } = await newRequest(x.bytes);
+    const { id, provider } = await newRequest(f, x.bytes);
     const truth = honest(x.bytes, provider);
     const lie = perturbed(x.bytes, 2, provider); // only the last layer differs: bisection walks to [2, 3]
     await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, truth));
@@ -334,7 +266,7 @@ describe('inference: optimistic tier', () => {
 
   it('a one-step tensor must match the agreed leaf', async () => {
     const x = digit(5);
-    const { id, provider } = await newRequest(x.bytes);
+    const { id, provider } = await newRequest(f, x.bytes);
     const truth = honest(x.bytes, provider);
     const lie = perturbed(x.bytes, 0, provider);
     await ok(f.tc, provider, 'inference/submitResult', resultMsg(id, lie));
@@ -426,7 +358,7 @@ describe('inference: optimistic tier', () => {
     /** A request with a submitted result (honest or not) and an open challenge. */
     async function challenged(i: number, providerLies: boolean) {
       const x = digit(i);
-      const { id, provider } = await newRequest(x.bytes);
+      const { id, provider } = await newRequest(f, x.bytes);
       const truth = honest(x.bytes, provider);
       const lie = perturbed(x.bytes, 1, provider);
       const [pl, cl] = providerLies ? [lie, truth] : [truth, lie];
@@ -521,12 +453,6 @@ describe('inference: optimistic tier', () => {
   });
 
   it('a second node replays every block (decoded-model cache cold) to the same roots', async () => {
-    clearModelCache();
-    const g = await setupChain({ tiers: 5 });
-    try {
-      await replay(f.tc, g.tc);
-    } finally {
-      await g.tc.close();
-    }
+    await replayOnSecondNode(f.tc, { tiers: 5 });
   });
 });

@@ -6,129 +6,67 @@
 // full int32 output range (F14).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { addressToBytes, bytesToHex } from '@aivm/crypto';
+import { bytesToHex } from '@aivm/crypto';
 import {
   decodeArtifact,
   encodeArtifact,
   encodeOutput,
   encodeTensor,
-  layerLeaves,
   modelId,
   type QuantModel,
-  type QuantTensor,
-  runIntNode,
 } from '@aivm/runtime';
-import { merkleProof, merkleRoot } from '../src/index.ts';
 import { outputTensor } from '../src/modules/inference/tensors.ts';
 import { largestStepTensor } from '../src/modules/models/handlers.ts';
-import { clearModelCache } from '../src/modules/models/keeper.ts';
 import {
+  accountOf,
   advanceTo,
   artifact,
+  BOND,
   balance,
   block,
   CGPT,
+  challengeMsg,
+  type DisputeJson,
   digit,
   eventsOf,
   type Fixture,
   fails,
+  faultProposal,
   getReq,
+  hex,
+  honest,
   MODEL_ID,
   model,
+  newRequest,
   ok,
+  optimisticChain,
   PRICE,
+  perturbed,
+  providerOf,
   query,
-  registerMsg,
-  replay,
+  replayOnSecondNode,
   requestIdOf,
   requestMsg,
-  run,
+  resultMsg,
+  revealMsg,
+  STAKE,
   setupChain,
   ZERO,
 } from './inference-helpers.ts';
 
-const BOND = 10n * CGPT;
-const STAKE = 2_000n * CGPT;
 const FAULT_CUT = STAKE / 10n; // faultSlashBps 1000
 const MIN_PRICE = 10n ** 15n;
 
-type Layers = { tensors: QuantTensor[]; leaves: Uint8Array[]; root: Uint8Array; output: Uint8Array };
-const names = [model.inputs[0]!, ...model.nodes.map((x) => x.outputs[0]!)];
-const n = model.nodes.length;
-
-/** The chain salts a slot's layer leaves with its provider's address. */
-type Who = { address: string };
-function layersOf(tensors: QuantTensor[], provider: Who): Layers {
-  const trace = new Map(tensors.map((t, i) => [names[i]!, t]));
-  const leaves = layerLeaves(model, trace, addressToBytes(provider.address));
-  return { tensors, leaves, root: merkleRoot(leaves), output: encodeOutput(tensors[tensors.length - 1]!) };
-}
-function honest(input: Uint8Array, provider: Who): Layers {
-  const { trace } = run(input);
-  return layersOf(
-    names.map((x) => trace.get(x)!),
-    provider,
-  );
-}
-function perturbed(input: Uint8Array, k: number, provider: Who): Layers {
-  const tensors = honest(input, provider).tensors.slice();
-  const bad = tensors[k + 1]!;
-  const data = bad.data.slice();
-  for (let i = 0; i < data.length; i += 3) data[i] = Math.min(127, data[i]! + 60);
-  tensors[k + 1] = { ...bad, data };
-  for (let j = k + 1; j < model.nodes.length; j++)
-    tensors[j + 1] = runIntNode(model, j, { [names[j]!]: tensors[j]! });
-  return layersOf(tensors, provider);
-}
-const resultMsg = (id: bigint, l: Layers) => ({
-  requestId: id,
-  output: l.output,
-  layerRoot: l.root,
-  inputProof: merkleProof(l.leaves, 0),
-  outputProof: merkleProof(l.leaves, n),
-});
-const challengeMsg = (id: bigint, l: Layers, slot = 0) => ({ ...resultMsg(id, l), slot, bondWei: BOND });
-const revealMsg = (id: bigint, l: Layers, mid: number, slot = 0) => ({
-  requestId: id,
-  slot,
-  leaf: l.leaves[mid]!,
-  proof: merkleProof(l.leaves, mid),
-});
-const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`;
-
-type ProviderJson = { stakeWei: string; unbondingWei: string; openJobs: number; openWork: number };
-type DisputeJson = { lo: number; hi: number; phase: string; deadline: string };
-
-/** A chain with providers a[2..] (optimistic only, STAKE each) and helpers to find them. */
-async function providerChain(indices: number[], opts: Parameters<typeof setupChain>[0] = {}) {
-  const f = await setupChain({ tiers: 5, ...opts });
-  await block(
-    f.tc,
-    indices.map((i) => ({
-      from: f.a[i]!,
-      type: 'inference/registerProvider',
-      msg: registerMsg({ tiers: 4, stakeWei: STAKE }),
-    })),
-  );
-  const account = (a: string) => f.a.find((t) => t.address.toLowerCase() === a.toLowerCase())!;
-  const provider = (a: string) => query<ProviderJson>(f.tc, 'inference/provider', { address: a });
-  return { f, account, provider };
-}
-
 describe('F1: a dispute the provider wins reopens a full challenge window', () => {
   let f: Fixture;
-  let account: (a: string) => Fixture['a'][number];
-  let provider: (a: string) => Promise<ProviderJson>;
   before(async () => {
-    ({ f, account, provider } = await providerChain([2, 3, 4]));
+    f = await optimisticChain([2, 3, 4]);
   });
   after(() => f.tc.close());
 
   it("a sybil's deliberately lost challenge cannot run out the window: the honest challenge still lands", async () => {
     const x = digit(10);
-    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(x.bytes));
-    const id = requestIdOf(r.events);
-    const cheat = account(eventsOf(r.events, 'assigned')[0]!.provider!);
+    const { id, provider: cheat } = await newRequest(f, x.bytes);
     const lie = perturbed(x.bytes, 1, cheat);
     const truth = honest(x.bytes, cheat);
     const sybil = f.a[8]!;
@@ -185,25 +123,21 @@ describe('F1: a dispute the provider wins reopens a full challenge window', () =
     assert.equal(await balance(f.tc, sybil.address), sybilBal - BOND);
     assert.equal(await balance(f.tc, cheat.address), cheatBal + BOND / 2n);
     assert.equal(await balance(f.tc, honestChallenger.address), honestBal + FAULT_CUT / 2n);
-    const pj = await provider(cheat.address);
+    const pj = await providerOf(f, cheat.address);
     assert.deepEqual([pj.stakeWei, pj.openJobs, pj.openWork], [(STAKE - FAULT_CUT).toString(), 0, 0]);
   });
 });
 
 describe('F2: stake stays slashable while the provider has open work', () => {
   let f: Fixture;
-  let account: (a: string) => Fixture['a'][number];
-  let provider: (a: string) => Promise<ProviderJson>;
   before(async () => {
-    ({ f, account, provider } = await providerChain([2, 3, 4]));
+    f = await optimisticChain([2, 3, 4]);
   });
   after(() => f.tc.close());
 
   it('a provider that unbonds everything right after a wrong result is still slashed exactly', async () => {
     const x = digit(11);
-    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(x.bytes));
-    const id = requestIdOf(r.events);
-    const cheat = account(eventsOf(r.events, 'assigned')[0]!.provider!);
+    const { id, provider: cheat } = await newRequest(f, x.bytes);
     const challenger = f.a[9]!;
     const lie = perturbed(x.bytes, 1, cheat);
     const truth = honest(x.bytes, cheat);
@@ -231,7 +165,7 @@ describe('F2: stake stays slashable while the provider has open work', () => {
     // The unbonding matured during the dispute but is held: nothing paid, record kept.
     assert.ok(f.tc.head.height >= releaseAt);
     assert.equal(await balance(f.tc, cheat.address), startBal);
-    let pj = await provider(cheat.address);
+    let pj = await providerOf(f, cheat.address);
     assert.deepEqual([pj.stakeWei, pj.unbondingWei, pj.openJobs, pj.openWork], ['0', STAKE.toString(), 0, 1]);
     const chBefore = await balance(f.tc, challenger.address);
     const d = (await getReq(f.tc, id)).slots[0]!.dispute as DisputeJson;
@@ -255,36 +189,26 @@ describe('F2: stake stays slashable while the provider has open work', () => {
     ]);
     assert.equal(await balance(f.tc, cheat.address), startBal + STAKE - FAULT_CUT);
     assert.equal(await balance(f.tc, challenger.address), chBefore + BOND + FAULT_CUT / 2n);
-    await assert.rejects(provider(cheat.address), /is not a registered provider/);
-    pj = await provider((await getReq(f.tc, id)).slots[0]!.provider);
+    await assert.rejects(providerOf(f, cheat.address), /is not a registered provider/);
+    pj = await providerOf(f, (await getReq(f.tc, id)).slots[0]!.provider);
     assert.deepEqual([pj.openJobs, pj.openWork], [1, 1]); // the new provider of the slot
   });
 
   it('a second node replays every block to the same roots', async () => {
-    clearModelCache();
-    const g = await setupChain({ tiers: 5 });
-    try {
-      await replay(f.tc, g.tc);
-    } finally {
-      await g.tc.close();
-    }
+    await replayOnSecondNode(f.tc, { tiers: 5 });
   });
 });
 
 describe('F3: price floor and inference/decline', () => {
   let f: Fixture;
-  let account: (a: string) => Fixture['a'][number];
-  let provider: (a: string) => Promise<ProviderJson>;
   before(async () => {
-    ({ f, account, provider } = await providerChain([2, 3, 4]));
+    f = await optimisticChain([2, 3, 4]);
   });
   after(() => f.tc.close());
 
   it('declining gives the slot back without a slash; the slot is reassigned to someone else', async () => {
-    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(14).bytes));
-    const id = requestIdOf(r.events);
-    const first = account(eventsOf(r.events, 'assigned')[0]!.provider!);
-    const firstBefore = await provider(first.address);
+    const { id, provider: first } = await newRequest(f, digit(14).bytes);
+    const firstBefore = await providerOf(f, first.address);
     const other = f.a.slice(2, 5).find((a) => a.address !== first.address)!;
     await fails(f.tc, other, 'inference/decline', { requestId: id }, /holds no assigned slot of request/);
     const d = await ok(f.tc, first, 'inference/decline', { requestId: id });
@@ -296,14 +220,14 @@ describe('F3: price floor and inference/decline', () => {
     assert.notEqual(second.provider!.toLowerCase(), first.address.toLowerCase());
     const q = await getReq(f.tc, id);
     assert.deepEqual([q.status, q.slots[0]!.attempts], ['assigned', 2]);
-    const after = await provider(first.address);
+    const after = await providerOf(f, first.address);
     assert.equal(after.stakeWei, firstBefore.stakeWei);
     assert.deepEqual([after.openJobs, after.openWork], [firstBefore.openJobs - 1, firstBefore.openWork - 1]);
     // Declined providers are never drawn for the request again: after every provider declined,
     // the slot's attempts are used up and it fails alone (the request: failed, full refund).
     const before = await balance(f.tc, f.requester.address);
-    const s = await ok(f.tc, account(second.provider!), 'inference/decline', { requestId: id });
-    const third = account(eventsOf(s.events, 'assigned')[0]!.provider!);
+    const s = await ok(f.tc, accountOf(f, second.provider!), 'inference/decline', { requestId: id });
+    const third = accountOf(f, eventsOf(s.events, 'assigned')[0]!.provider!);
     assert.equal(
       new Set([first.address, second.provider, third.address].map((a) => a!.toLowerCase())).size,
       3,
@@ -319,9 +243,7 @@ describe('F3: price floor and inference/decline', () => {
   });
 
   it('a decline after the deadline is refused (the missed deadline is slashed as before)', async () => {
-    const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(15).bytes));
-    const id = requestIdOf(r.events);
-    const p = account(eventsOf(r.events, 'assigned')[0]!.provider!);
+    const { id, provider: p } = await newRequest(f, digit(15).bytes);
     const deadline = BigInt((await getReq(f.tc, id)).slots[0]!.deadline);
     const miss = await advanceTo(f.tc, deadline);
     assert.equal(eventsOf(miss, 'slashed')[0]!.provider, p.address);
@@ -354,15 +276,9 @@ describe('F3: price floor and inference/decline', () => {
       /below minPriceWei/,
     );
     await ok(f.tc, f.owner, 'models/setPrice', { id: MODEL_ID, priceWei: MIN_PRICE });
-    const r = await ok(
-      f.tc,
-      f.requester,
-      'inference/request',
-      requestMsg(digit(13).bytes, { maxFeeWei: MIN_PRICE }),
-    );
+    const { id, provider: p } = await newRequest(f, digit(13).bytes, { maxFeeWei: MIN_PRICE });
     // Given back at once: no slash.
-    const p = account(eventsOf(r.events, 'assigned')[0]!.provider!);
-    const d = await ok(f.tc, p, 'inference/decline', { requestId: requestIdOf(r.events) });
+    const d = await ok(f.tc, p, 'inference/decline', { requestId: id });
     assert.equal(eventsOf(d.events, 'slashed').length, 0);
     await ok(f.tc, f.owner, 'models/setPrice', { id: MODEL_ID, priceWei: PRICE });
   });
@@ -370,9 +286,8 @@ describe('F3: price floor and inference/decline', () => {
 
 describe('F4: slots fail alone, disputes run to their end, paid slots finalize the request', () => {
   let f: Fixture;
-  let account: (a: string) => Fixture['a'][number];
   before(async () => {
-    ({ f, account } = await providerChain([2, 3, 4], { inference: { maxAttempts: 1 } }));
+    f = await optimisticChain([2, 3, 4], { inference: { maxAttempts: 1 } });
   });
   after(() => f.tc.close());
 
@@ -402,7 +317,7 @@ describe('F4: slots fail alone, disputes run to their end, paid slots finalize t
     const id = requestIdOf(r.events);
     const h = f.tc.head.height;
     const assigned = eventsOf(r.events, 'assigned');
-    const [p0, p1, idle] = assigned.map((e) => account(e.provider!));
+    const [p0, p1, idle] = assigned.map((e) => accountOf(f, e.provider!));
     const balances = await Promise.all([p0!, p1!].map((p) => balance(f.tc, p.address)));
     // Each slot's leaves are salted with its own provider's address.
     const [l0, l1] = [honest(x.bytes, p0!), honest(x.bytes, p1!)];
@@ -413,8 +328,16 @@ describe('F4: slots fail alone, disputes run to their end, paid slots finalize t
     ]);
     // The requester's sybil challenges both honest results and then goes silent.
     await block(f.tc, [
-      { from: sybil, type: 'inference/challenge', msg: challengeMsg(id, perturbed(x.bytes, 1, p0!), 0) },
-      { from: sybil, type: 'inference/challenge', msg: challengeMsg(id, perturbed(x.bytes, 1, p1!), 1) },
+      {
+        from: sybil,
+        type: 'inference/challenge',
+        msg: challengeMsg(id, perturbed(x.bytes, 1, p0!), { slot: 0 }),
+      },
+      {
+        from: sybil,
+        type: 'inference/challenge',
+        msg: challengeMsg(id, perturbed(x.bytes, 1, p1!), { slot: 1 }),
+      },
     ]);
     // Height h + 4: slot 2's deadline (maxAttempts 1: it fails alone) and both dispute timeouts.
     const ev = await advanceTo(f.tc, h + 4n);
@@ -461,14 +384,10 @@ describe('F4: slots fail alone, disputes run to their end, paid slots finalize t
 describe('F10: end-block assignment budget and the per-requester cap', () => {
   let f: Fixture;
   before(async () => {
-    f = await setupChain({ tiers: 5, inference: { maxAssignPerBlock: 1, maxPendingPerRequester: 3 } });
-    await block(
-      f.tc,
-      [2, 3, 4].map((i) => ({
-        from: f.a[i]!,
-        type: 'inference/registerProvider',
-        msg: registerMsg({ tiers: 4, stakeWei: STAKE, capacity: 1 }),
-      })),
+    f = await optimisticChain(
+      [2, 3, 4],
+      { inference: { maxAssignPerBlock: 1, maxPendingPerRequester: 3 } },
+      { capacity: 1 },
     );
   });
   after(() => f.tc.close());
@@ -588,17 +507,7 @@ describe('F8: reviewers cannot escape a modelFault slash by unreviewing during t
   });
   after(() => f.tc.close());
 
-  const proposal = {
-    kind: 'modelFault',
-    title: 'wrong digits',
-    description: '',
-    paramModule: '',
-    paramsJson: '',
-    recipient: ZERO,
-    amountWei: 0n,
-    initialDepositWei: 100n * CGPT,
-    modelId: MODEL_ID,
-  };
+  const proposal = faultProposal('wrong digits');
   const modelQ = () =>
     query<{ status: string; faultProposalsOpen: number }>(f.tc, 'models/model', { id: MODEL_ID });
   const reviewQ = () =>
@@ -652,17 +561,7 @@ describe('F8: a fault proposal that does not pass releases in full when it ends'
   it('rejected (no votes): counter back to 0, the held stake paid whole', async () => {
     const r = f.a[6]!;
     await ok(f.tc, r, 'models/review', { id: MODEL_ID, stakeWei: 50n * CGPT, rating: 2 });
-    await ok(f.tc, f.requester, 'gov/submitProposal', {
-      kind: 'modelFault',
-      title: 'maybe',
-      description: '',
-      paramModule: '',
-      paramsJson: '',
-      recipient: ZERO,
-      amountWei: 0n,
-      initialDepositWei: 100n * CGPT,
-      modelId: MODEL_ID,
-    });
+    await ok(f.tc, f.requester, 'gov/submitProposal', faultProposal('maybe'));
     const bal = await balance(f.tc, r.address);
     await ok(f.tc, r, 'models/unreview', { id: MODEL_ID, amountWei: 50n * CGPT });
     await advanceTo(f.tc, f.tc.head.height + 3n);

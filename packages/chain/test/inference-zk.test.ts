@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Address } from '@aivm/crypto';
 import { argmaxOf } from '@aivm/runtime';
 import { FEE_COLLECTOR, getSupply, INFERENCE_ACCOUNT, inferenceParams } from '../src/index.ts';
-import { clearModelCache } from '../src/modules/models/keeper.ts';
 import { MODELS_ACCOUNT } from '../src/modules/models/store.ts';
 import {
+  accountOf,
   balance,
   block,
   CGPT,
@@ -19,14 +19,15 @@ import {
   type Fixture,
   fails,
   getReq,
+  hex,
   MODEL_ID,
   ok,
   PRICE,
   proveInput,
   query,
-  registerMsg,
+  registerTxs,
   releaseZk,
-  replay,
+  replayOnSecondNode,
   requestIdOf,
   requestMsg,
   run,
@@ -34,27 +35,19 @@ import {
   zkKeys,
 } from './inference-helpers.ts';
 
-const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`;
-
 describe('inference: zk tier', () => {
   let f: Fixture;
   let proof0: { output: Uint8Array; proof: Uint8Array };
   let proof1: { output: Uint8Array; proof: Uint8Array };
   const x0 = digit(0);
   const x1 = digit(1);
-  const byAddress = new Map<string, number>();
-  const account = (a: string) => f.a[byAddress.get(a.toLowerCase())!]!;
+  const account = (a: string) => accountOf(f, a);
 
   before(async () => {
     const zk = await zkKeys();
     f = await setupChain({ tiers: 7, vk: zk.vkBytes });
-    for (const i of [2, 3, 4, 5]) byAddress.set(f.a[i]!.address.toLowerCase(), i);
     await block(f.tc, [
-      ...[2, 3, 4, 5].map((i) => ({
-        from: f.a[i]!,
-        type: 'inference/registerProvider',
-        msg: registerMsg({ tiers: 2, stakeWei: 2_000n * CGPT }),
-      })),
+      ...registerTxs(f, [2, 3, 4, 5], { tiers: 2, stakeWei: 2_000n * CGPT }),
       { from: f.a[7]!, type: 'models/review', msg: { id: MODEL_ID, stakeWei: 10n * CGPT, rating: 4 } },
     ]);
     proof0 = await proveInput(x0.bytes);
@@ -224,12 +217,6 @@ describe('inference: zk tier', () => {
   });
 
   it('a second node replays every block (decoded-model cache cold) to the same roots', async () => {
-    clearModelCache();
-    const g = await setupChain({ tiers: 7, vk: (await zkKeys()).vkBytes });
-    try {
-      await replay(f.tc, g.tc);
-    } finally {
-      await g.tc.close();
-    }
+    await replayOnSecondNode(f.tc, { tiers: 7, vk: (await zkKeys()).vkBytes });
   });
 });

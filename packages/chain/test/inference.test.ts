@@ -4,8 +4,8 @@
 // slashing and reassignment until attempts run out, and pending requests without providers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Address, addressToBytes } from '@aivm/crypto';
-import { argmaxOf, decodeOutput, estimateGas, layerLeaves } from '@aivm/runtime';
+import type { Address } from '@aivm/crypto';
+import { argmaxOf, decodeOutput, estimateGas } from '@aivm/runtime';
 import {
   assignmentSeed,
   drawProvider,
@@ -14,10 +14,7 @@ import {
   headerHash,
   INFERENCE_ACCOUNT,
   inferenceParams,
-  merkleProof,
-  merkleRoot,
 } from '../src/index.ts';
-import { clearModelCache } from '../src/modules/models/keeper.ts';
 import { MODELS_ACCOUNT } from '../src/modules/models/store.ts';
 import {
   advanceTo,
@@ -28,30 +25,25 @@ import {
   eventsOf,
   type Fixture,
   fails,
+  faultProposal,
   getReq,
+  honest,
   INPUT_NAME,
   MODEL_ID,
   model,
   ok,
   PRICE,
+  providerOf,
   query,
   registerMsg,
-  replay,
+  registerTxs,
+  replayOnSecondNode,
   requestIdOf,
   requestMsg,
+  resultMsg,
   run,
   setupChain,
-  ZERO,
 } from './inference-helpers.ts';
-
-type ProviderJson = {
-  stakeWei: string;
-  openJobs: number;
-  unbondingWei: string;
-  faults: string;
-  slashedWei: string;
-};
-const provider = (f: Fixture, a: Address) => query<ProviderJson>(f.tc, 'inference/provider', { address: a });
 
 describe('inference: on-chain tier and request validation', () => {
   let f: Fixture;
@@ -254,7 +246,7 @@ describe('inference: providers and assignment', () => {
     assert.equal(new Set(drawn).size, 3);
     const q = await getReq(f.tc, id);
     assert.equal(q.status, 'assigned');
-    for (const a of p) assert.equal((await provider(f, a)).openJobs, 1);
+    for (const a of p) assert.equal((await providerOf(f, a)).openJobs, 1);
   });
 
   it('the draw follows stake: r = seed mod total picks the cumulative interval', () => {
@@ -333,10 +325,7 @@ describe('inference: deadlines, reassignment and failure', () => {
   before(async () => {
     f = await setupChain({ tiers: 5 });
     p = [2, 3, 4].map((i) => f.a[i]!.address);
-    await block(
-      f.tc,
-      [2, 3, 4].map((i) => ({ from: f.a[i]!, type: 'inference/registerProvider', msg: registerMsg() })),
-    );
+    await block(f.tc, registerTxs(f, [2, 3, 4]));
   });
   after(() => f.tc.close());
 
@@ -364,7 +353,7 @@ describe('inference: deadlines, reassignment and failure', () => {
     let q = await getReq(f.tc, id);
     assert.equal(q.slots[0]!.attempts, 2);
     assert.equal(q.status, 'assigned');
-    const pj = await provider(f, first as Address);
+    const pj = await providerOf(f, first as Address);
     assert.equal(pj.stakeWei, (1_000n * CGPT - cut).toString());
     assert.equal(pj.openJobs, 0);
     assert.equal(pj.faults, '1');
@@ -381,7 +370,7 @@ describe('inference: deadlines, reassignment and failure', () => {
     assert.equal(new Set(q.tried.map((x) => x.toLowerCase())).size, 3);
     assert.equal(await getSupply(f.tc.state), supply - 3n * cut);
     assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 3n * (1_000n * CGPT - cut));
-    for (const a of p) assert.equal((await provider(f, a)).openJobs, 0);
+    for (const a of p) assert.equal((await providerOf(f, a)).openJobs, 0);
   });
 
   it('a slot left without a provider waits, is picked up when one appears, else fails alone', async () => {
@@ -457,7 +446,7 @@ describe('inference: deadlines, reassignment and failure', () => {
 
   it('unbonding leaves the stake slashable and releases it after providerUnbondingBlocks', async () => {
     const a = f.a[4]!; // no open work (a3 holds a job from the test above)
-    const before = await provider(f, a.address);
+    const before = await providerOf(f, a.address);
     const bal = await balance(f.tc, a.address);
     await fails(
       f.tc,
@@ -468,7 +457,7 @@ describe('inference: deadlines, reassignment and failure', () => {
     );
     await ok(f.tc, a, 'inference/unbond', { amountWei: 100n * CGPT });
     const at = f.tc.head.height;
-    let pj = await provider(f, a.address);
+    let pj = await providerOf(f, a.address);
     assert.equal(BigInt(pj.stakeWei), BigInt(before.stakeWei) - 100n * CGPT);
     assert.equal(pj.unbondingWei, (100n * CGPT).toString());
     await advanceTo(f.tc, at + 4n);
@@ -478,7 +467,7 @@ describe('inference: deadlines, reassignment and failure', () => {
       { provider: a.address, amountWei: (100n * CGPT).toString() },
     ]);
     assert.equal(await balance(f.tc, a.address), bal + 100n * CGPT);
-    pj = await provider(f, a.address);
+    pj = await providerOf(f, a.address);
     assert.equal(pj.unbondingWei, '0');
     // Below the minimum: no new jobs.
     assert.equal(
@@ -488,13 +477,7 @@ describe('inference: deadlines, reassignment and failure', () => {
   });
 
   it('a second node replays every block to the same roots', async () => {
-    clearModelCache();
-    const g = await setupChain({ tiers: 5 });
-    try {
-      await replay(f.tc, g.tc);
-    } finally {
-      await g.tc.close();
-    }
+    await replayOnSecondNode(f.tc, { tiers: 5 });
   });
 });
 
@@ -516,7 +499,7 @@ describe('inference: slashing reaches unbonding stake', () => {
     const miss = await advanceTo(f.tc, h + 4n);
     // 75% of bonded (1000) + unbonding (1000): all the bonded stake and 500 of the unbonding.
     assert.equal(eventsOf(miss, 'slashed')[0]!.amountWei, (1_500n * CGPT).toString());
-    const pj = await provider(f, a.address);
+    const pj = await providerOf(f, a.address);
     assert.deepEqual([pj.stakeWei, pj.unbondingWei], ['0', (500n * CGPT).toString()]);
     assert.equal((await getReq(f.tc, id)).status, 'pending'); // nobody else to take it
     const rel = await advanceTo(f.tc, h + 6n);
@@ -554,27 +537,9 @@ describe('inference: a model shown faulty stops its requests', () => {
     const [id1, id2] = eventsOf(r.events, 'status')
       .filter((e) => e.status === 'pending')
       .map((e) => BigInt(e.id!));
-    const { bytes } = run(digit(0).bytes);
     // An honest result for request 1.
-    const leaves = layerLeaves(model, run(digit(0).bytes).trace, addressToBytes(a.address));
-    await ok(f.tc, a, 'inference/submitResult', {
-      requestId: id1,
-      output: bytes,
-      layerRoot: merkleRoot(leaves),
-      inputProof: merkleProof(leaves, 0),
-      outputProof: merkleProof(leaves, leaves.length - 1),
-    });
-    await ok(f.tc, f.requester, 'gov/submitProposal', {
-      kind: 'modelFault',
-      title: 'wrong digits',
-      description: '',
-      paramModule: '',
-      paramsJson: '',
-      recipient: ZERO,
-      amountWei: 0n,
-      initialDepositWei: 100n * CGPT,
-      modelId: MODEL_ID,
-    });
+    await ok(f.tc, a, 'inference/submitResult', resultMsg(id1, honest(digit(0).bytes, a)));
+    await ok(f.tc, f.requester, 'gov/submitProposal', faultProposal('wrong digits'));
     await ok(f.tc, f.tc.validators[0]!.operator, 'gov/vote', { proposalId: 1n, option: 'yes' });
     await block(f.tc, [], { timeStepMs: 61_000n });
     const m = await query<{ status: string }>(f.tc, 'models/model', { id: MODEL_ID });
@@ -597,7 +562,7 @@ describe('inference: a model shown faulty stops its requests', () => {
     assert.equal((await getReq(f.tc, id1)).status, 'failed');
     assert.equal(await balance(f.tc, f.requester.address), before);
     assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), 1_000n * CGPT);
-    assert.equal((await provider(f, a.address)).openJobs, 0);
+    assert.equal((await providerOf(f, a.address)).openJobs, 0);
   });
 });
 

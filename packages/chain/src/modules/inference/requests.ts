@@ -51,6 +51,7 @@ import {
   indexByRequester,
   nextRequestId,
   type Request,
+  type Slot,
   sameAddress,
   scheduleDue,
   setInput,
@@ -207,19 +208,50 @@ async function executeOnChain(
   await advance(ctx, req, 'executed on chain');
 }
 
-/** The open slot of `req` assigned to `sender`, or a ModuleError. */
-function assignedSlot(req: Request, sender: Address): number {
-  const index = req.slots.findIndex((s) => s.status === 'assigned' && sameAddress(s.provider, sender));
-  requireThat(index >= 0, `${sender} holds no assigned slot of request ${req.id}`);
-  return index;
-}
-
-async function openRequest(ctx: ExecContext, id: bigint, tier: number): Promise<Request> {
+/**
+ * The open request `id` (of `tier`, when given), the sender's assigned slot in it and that slot,
+ * refused once the slot's deadline has passed.
+ */
+async function openAssignedSlot(
+  ctx: ExecContext,
+  id: bigint,
+  sender: Address,
+  tier?: number,
+): Promise<{ req: Request; index: number; slot: Slot }> {
   const req = await getRequest(ctx, id);
   requireThat(req !== undefined, `request ${id} does not exist`);
-  requireThat(req.tier === tier, `request ${id} is not a ${TIER_NAMES[tier]} request`);
+  if (tier !== undefined)
+    requireThat(req.tier === tier, `request ${id} is not a ${TIER_NAMES[tier]} request`);
   requireThat(!isTerminal(req), `request ${id} is ${req.status}`);
-  return req;
+  const index = req.slots.findIndex((s) => s.status === 'assigned' && sameAddress(s.provider, sender));
+  requireThat(index >= 0, `${sender} holds no assigned slot of request ${req.id}`);
+  const slot = req.slots[index]!;
+  requireThat(
+    ctx.block.height <= slot.deadline,
+    `the deadline of slot ${index} passed at height ${slot.deadline}`,
+  );
+  return { req, index, slot };
+}
+
+/**
+ * openAssignedSlot for a provider's answer (zk proof, optimistic result), with the request's
+ * model. When the model is gone or shown faulty the request fails and is stored instead, and the
+ * answer is not looked at: undefined.
+ */
+async function openSubmission(
+  ctx: ExecContext,
+  id: bigint,
+  sender: Address,
+  tier: number,
+): Promise<{ req: Request; index: number; slot: Slot; model: ModelRecord } | undefined> {
+  const open = await openAssignedSlot(ctx, id, sender, tier);
+  const model = await getModel(ctx, open.req.modelId);
+  if (!model || model.status === 'faulty') {
+    await failRequest(ctx, open.req, `model ${open.req.modelId} is faulty`);
+    setRequest(ctx, open.req);
+    return undefined;
+  }
+  return { ...open, model };
 }
 
 type Verifier = typeof import('@aivm/zk/verify');
@@ -287,19 +319,9 @@ export async function handleSubmitProof(
   sender: Address,
 ): Promise<void> {
   const params = await readParams(ctx, M, inferenceParams);
-  const req = await openRequest(ctx, msg.requestId, TIER_ZK);
-  const index = assignedSlot(req, sender);
-  const slot = req.slots[index]!;
-  requireThat(
-    ctx.block.height <= slot.deadline,
-    `the deadline of slot ${index} passed at height ${slot.deadline}`,
-  );
-  const model = await getModel(ctx, req.modelId);
-  if (!model || model.status === 'faulty') {
-    await failRequest(ctx, req, `model ${req.modelId} is faulty`);
-    setRequest(ctx, req);
-    return;
-  }
+  const open = await openSubmission(ctx, msg.requestId, sender, TIER_ZK);
+  if (!open) return;
+  const { req, index, slot, model } = open;
   checkOutput(model, msg.output);
   const input = await getInput(ctx, req.id);
   ctx.gas.consume(params.zkVerifyGas);
@@ -339,15 +361,7 @@ export async function handleDecline(
   sender: Address,
 ): Promise<void> {
   const params = await readParams(ctx, M, inferenceParams);
-  const req = await getRequest(ctx, msg.requestId);
-  requireThat(req !== undefined, `request ${msg.requestId} does not exist`);
-  requireThat(!isTerminal(req), `request ${req.id} is ${req.status}`);
-  const index = assignedSlot(req, sender);
-  const slot = req.slots[index]!;
-  requireThat(
-    ctx.block.height <= slot.deadline,
-    `the deadline of slot ${index} passed at height ${slot.deadline}`,
-  );
+  const { req, index } = await openAssignedSlot(ctx, msg.requestId, sender);
   await finishWork(ctx, sender, { job: true });
   ctx.emit(M, 'declined', { id: req.id.toString(), slot: index.toString(), provider: sender });
   await reassignSlot(ctx, params, req, index, 'declined by the provider', undefined);
@@ -360,19 +374,9 @@ export async function handleSubmitResult(
   sender: Address,
 ): Promise<void> {
   const params = await readParams(ctx, M, inferenceParams);
-  const req = await openRequest(ctx, msg.requestId, TIER_OPTIMISTIC);
-  const index = assignedSlot(req, sender);
-  const slot = req.slots[index]!;
-  requireThat(
-    ctx.block.height <= slot.deadline,
-    `the deadline of slot ${index} passed at height ${slot.deadline}`,
-  );
-  const model = await getModel(ctx, req.modelId);
-  if (!model || model.status === 'faulty') {
-    await failRequest(ctx, req, `model ${req.modelId} is faulty`);
-    setRequest(ctx, req);
-    return;
-  }
+  const open = await openSubmission(ctx, msg.requestId, sender, TIER_OPTIMISTIC);
+  if (!open) return;
+  const { req, index, slot, model } = open;
   checkOutput(model, msg.output);
   const qm = await loadQuantModel(ctx, req.modelId);
   const count = qm.nodes.length + 1;
