@@ -35,7 +35,8 @@ const ONNX = join(import.meta.dirname, '..', '..', 'runtime', 'models', 'mnist-m
 /** Shared by every process (and kept between runs): dev keys are cached by circuit hash. */
 const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 const PARAMS = {
-  resultDeadlineBlocks: '16',
+  // Proving takes about 2 s on an idle machine; a loaded CI machine needs several times that.
+  resultDeadlineBlocks: '40',
   challengeWindowBlocks: '10',
   disputeStepBlocks: '8',
   maxAttempts: 3,
