@@ -10,7 +10,8 @@
 //                                            only the named cases (comma-separated), each in full
 //   npm run bench:zk -- --count-only         constraint counts only
 // The MLP with private weights is ~1.16 M constraints (a 2^21 domain): give node a larger heap,
-// e.g. NODE_OPTIONS=--max-old-space-size=12000, and expect tens of minutes on 2 cores.
+// e.g. NODE_OPTIONS=--max-old-space-size=12000, and expect about ten minutes on 2 cores (the
+// development setup of its 2^21 domain about two, the compile one, proving four).
 
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -196,7 +197,10 @@ async function main(): Promise<void> {
     }
     log(`${c.id}: development setup`);
     const keys = await devSetup(built.r1cs);
-    log(`${c.id}: setup ${(keys.ms / 1000).toFixed(1)} s; proving`);
+    const tm = keys.timings;
+    log(
+      `${c.id}: setup ${(keys.ms / 1000).toFixed(1)} s (field part ${(tm.fieldMs / 1000).toFixed(1)} s, then curve ${(tm.curveMs / 1000).toFixed(1)} s; worker CPU ${(Object.values(tm.workerCpuMs).reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s on ${tm.threads} threads); proving`,
+    );
     const proof = await prove(keys.zkey, built.wtns, {
       onProgress: (p) => {
         // Only the phase boundaries: snarkjs logs every FFT and multiexp chunk.

@@ -1,6 +1,8 @@
 // Development setup on the MNIST MLP circuit (public weights): the < 60 s goal on this 2-core
-// machine, then a Groth16 proof of a real digit from the runtime's trace verifies. Prints timings.
+// machine, the same key bytes as the implementation before the wasm-comb rewrite, then a Groth16
+// proof of a real digit from the runtime's trace verifies. Prints timings.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { importOnnx, quantize, runInt } from '@aivm/runtime';
@@ -30,9 +32,15 @@ describe('MNIST MLP development setup', () => {
     const info = readR1csInfo(r1csBytes);
     const kp = await devSetup(r1csBytes, 'mnist-mlp');
     console.log(
-      `MNIST MLP: ${info.nConstraints} constraints, ${info.nVars} wires, domain 2^${domainPower(info)}, dev setup ${(kp.ms / 1000).toFixed(1)} s (field ${(kp.timings.fieldMs / 1000).toFixed(1)} s, curve ${(kp.timings.curveMs / 1000).toFixed(1)} s), zkey ${(kp.zkey.length / 1e6).toFixed(1)} MB`,
+      `MNIST MLP: ${info.nConstraints} constraints, ${info.nVars} wires, domain 2^${domainPower(info)}, dev setup ${(kp.ms / 1000).toFixed(1)} s (field ${(kp.timings.fieldMs / 1000).toFixed(1)} s, then curve ${(kp.timings.curveMs / 1000).toFixed(1)} s on ${kp.timings.threads} threads), zkey ${(kp.zkey.length / 1e6).toFixed(1)} MB`,
     );
     assert.ok(kp.ms < 60_000, `dev setup took ${kp.ms} ms`);
+    // sha256 of the key the previous implementation (bigint field part, 8-bit comb as ffjavascript
+    // task lists) wrote for this circuit and seed.
+    assert.equal(
+      createHash('sha256').update(kp.zkey).digest('hex'),
+      '692ea20be5f44fbda3d2ce0fd24f3a43c8d04f6680b545d9efb4f5d04694578d',
+    );
     const run = runInt(
       model,
       { [input]: { dtype: 'float32', shape: [1, 784], data: imageBatch(test, 0, 1) } },

@@ -3,6 +3,7 @@
 // with our .wtns, verifies; tampered public signals and a wrong witness fail. The production path
 // (newZKey + phase-2 contributions + verifyFromR1cs) on a tiny ptau, and the key cache.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import {
   setupFromPtau,
   zkeyFromToxicWaste,
 } from '../src/setup.ts';
+import { Bn254Wasm, windowsFor } from '../src/setup-wasm.ts';
 
 function tinyModel() {
   const r = rng(7);
@@ -147,6 +149,78 @@ describe('development setup (direct zkey from known toxic waste)', () => {
     const bad = await snarkjs.groth16.prove({ type: 'mem', data: kp.zkey } as never, writeWtns(w), quiet);
     assert.equal(await snarkjs.groth16.verify(kp.vk, bad.publicSignals, bad.proof, quiet), false);
     console.log(`  dev setup + checks ${(performance.now() - t0).toFixed(0)} ms`);
+  });
+});
+
+describe('development setup: wasm comb and worker threads', () => {
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+  it('writes exactly the bytes of the previous implementation (fixture hashes)', {
+    timeout: 120_000,
+  }, async () => {
+    // sha256 of the keys that the implementation before the wasm-comb rewrite (bigint field part,
+    // 8-bit comb as ffjavascript task lists) wrote for these inputs.
+    assert.equal(sha(r1csBytes), '8c6bb41a7503b301df4f207a6cff1588012cb787d87bf383b5f12bfa6a9dcf57');
+    const want: [string, string][] = [
+      ['test seed', '3878a3b74313288543ca3be85a7a240fe7f742e9461519d3cbfa07424f6fe082'],
+      ['other seed', '44d5b1accb0fb31ce98d1f72dd9f80db2b24cf3f833df6348503cb7b13ac3f2c'],
+    ];
+    for (const [seed, hash] of want) assert.equal(sha((await devSetup(r1csBytes, seed)).zkey), hash, seed);
+    const ones = await zkeyFromToxicWaste(r1csBytes, { tau: 1n, alpha: 1n, beta: 1n, gamma: 1n, delta: 1n });
+    assert.equal(sha(ones.zkey), '256592f1c2fd282c7f9bbd6a662a2fd4eef574df571331eeda8b9d5e281892d3');
+    const small = await zkeyFromToxicWaste(r1csBytes, {
+      tau: 5n,
+      alpha: 2n,
+      beta: 3n,
+      gamma: 7n,
+      delta: 11n,
+    });
+    assert.equal(sha(small.zkey), 'fa9aec8da20f109b7a9e3d16b43dbca30cec0fa6cf463f517e558117e9fa4b81');
+  });
+
+  it('comb multiplication matches ffjavascript timesScalar in G1 and G2 (edge scalars, odd windows)', {
+    timeout: 120_000,
+  }, async () => {
+    type C = {
+      G1: {
+        g: unknown;
+        timesScalar(p: unknown, s: bigint): unknown;
+        toRprLEM(b: Uint8Array, o: number, p: unknown): void;
+      };
+      G2: {
+        g: unknown;
+        timesScalar(p: unknown, s: bigint): unknown;
+        toRprLEM(b: Uint8Array, o: number, p: unknown): void;
+      };
+      tm: { code: Uint8Array };
+    };
+    const getCurve = snarkjs.curves.getCurveFromName as unknown as (n: string, o: object) => Promise<C>;
+    const curve = await getCurve('bn128', { singleThread: true });
+    const f = await Bn254Wasm.create(curve.tm.code);
+    const r = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+    const ks = [0n, 1n, 2n, 3n, r - 1n, r - 2n, (1n << 253n) + 12345n, 1n << 128n, (r * 2n) / 3n];
+    for (let i = 0; i < 6; i++) ks.push((BigInt(i + 1) * 0x9e3779b97f4a7c15f39cc0605cedc834n ** 3n) % r);
+    const sb = new Uint8Array(ks.length * 32);
+    ks.forEach((k, i) => {
+      for (let j = 0; j < 32; j++) sb[i * 32 + j] = Number((k >> BigInt(8 * j)) & 0xffn);
+    });
+    for (const group of ['G1', 'G2'] as const) {
+      const G = curve[group];
+      const s = group === 'G1' ? 64 : 128;
+      const gen = new Uint8Array(s);
+      G.toRprLEM(gen, 0, G.g);
+      for (const w of [7, 13]) {
+        const rows = f.combRows(group, gen, w, 0, windowsFor(w));
+        const table = f.alloc(rows.length);
+        f.set(table, rows);
+        const got = f.combMul(group, table, w, sb);
+        ks.forEach((k, i) => {
+          const want = new Uint8Array(s);
+          G.toRprLEM(want, 0, G.timesScalar(G.g, k));
+          assert.ok(Buffer.from(got.subarray(i * s, (i + 1) * s)).equals(want), `${group} w=${w} k=${k}`);
+        });
+      }
+    }
   });
 });
 
