@@ -1,15 +1,15 @@
 // Blob ids: CIDv1, raw codec (0x55), sha2-256 multihash, multibase base32 lower ('b' prefix) — the
-// same string as `modelId` in @aivm/runtime (tested for equality). Computed here without multiformats.
+// same string as `modelId` in @aivm/runtime (tested for equality), built with multiformats.
 
 import { createHash } from 'node:crypto';
+import { CID } from 'multiformats/cid';
+import * as Digest from 'multiformats/hashes/digest';
 import { InvalidBlobIdError } from './errors.ts';
 
-/** CID bytes before the digest: version 1, raw codec, sha2-256, 32-byte length. */
-const CID_PREFIX = Uint8Array.of(0x01, 0x55, 0x12, 0x20);
-const CID_BYTES = CID_PREFIX.length + 32;
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-/** 'b' + ceil(36 * 8 / 5) base32 characters. */
-export const BLOB_ID_LENGTH = 1 + Math.ceil((CID_BYTES * 8) / 5);
+const RAW_CODEC = 0x55;
+const SHA2_256 = 0x12;
+/** 'b' + ceil(36 * 8 / 5) base32 characters (CID prefix 4 bytes + 32-byte digest). */
+export const BLOB_ID_LENGTH = 1 + Math.ceil((36 * 8) / 5);
 
 export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
@@ -18,10 +18,7 @@ export function sha256(data: Uint8Array): Uint8Array {
 /** The blob id of a sha2-256 digest. */
 export function idFromDigest(digest: Uint8Array): string {
   if (digest.length !== 32) throw new Error('sha2-256 digest must be 32 bytes');
-  const bytes = new Uint8Array(CID_BYTES);
-  bytes.set(CID_PREFIX);
-  bytes.set(digest, CID_PREFIX.length);
-  return 'b' + base32(bytes);
+  return CID.createV1(RAW_CODEC, Digest.create(SHA2_256, digest)).toString();
 }
 
 /** The blob id of some bytes (equal to `modelId(bytes)`). */
@@ -35,47 +32,20 @@ export function parseBlobId(id: unknown): Uint8Array {
   if (id.length !== BLOB_ID_LENGTH)
     throw new InvalidBlobIdError(id, `length ${id.length}, want ${BLOB_ID_LENGTH}`);
   if (id[0] !== 'b') throw new InvalidBlobIdError(id, "multibase prefix must be 'b' (base32 lower)");
-  const bytes = unbase32(id, 1);
-  if (bytes === undefined) throw new InvalidBlobIdError(id, 'not base32 lower');
-  for (let i = 0; i < CID_PREFIX.length; i++) {
-    if (bytes[i] !== CID_PREFIX[i]) throw new InvalidBlobIdError(id, 'not a CIDv1 raw sha2-256 id');
+  let cid: CID;
+  try {
+    cid = CID.parse(id);
+  } catch {
+    throw new InvalidBlobIdError(id, 'not base32 lower');
   }
-  const digest = bytes.slice(CID_PREFIX.length);
+  if (
+    cid.version !== 1 ||
+    cid.code !== RAW_CODEC ||
+    cid.multihash.code !== SHA2_256 ||
+    cid.multihash.size !== 32
+  )
+    throw new InvalidBlobIdError(id, 'not a CIDv1 raw sha2-256 id');
   // Reject non-canonical encodings (non-zero padding bits) so one blob has exactly one id string.
-  if (idFromDigest(digest) !== id) throw new InvalidBlobIdError(id, 'non-canonical base32');
-  return digest;
-}
-
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let acc = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    acc = ((acc << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += ALPHABET[(acc >> bits) & 31];
-    }
-  }
-  if (bits > 0) out += ALPHABET[(acc << (5 - bits)) & 31];
-  return out;
-}
-
-function unbase32(s: string, start: number): Uint8Array | undefined {
-  const out = new Uint8Array(Math.floor(((s.length - start) * 5) / 8));
-  let acc = 0;
-  let bits = 0;
-  let n = 0;
-  for (let i = start; i < s.length; i++) {
-    const v = ALPHABET.indexOf(s[i]!);
-    if (v < 0) return undefined;
-    acc = ((acc << 5) | v) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out;
+  if (cid.toString() !== id) throw new InvalidBlobIdError(id, 'non-canonical base32');
+  return cid.multihash.digest.slice();
 }
