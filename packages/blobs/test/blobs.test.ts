@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { modelId } from '@aivm/runtime';
 import { Database } from '@aivm/state';
+import { seededBytes as randomBytes } from '../../../test-support/seeded-bytes.ts';
 import {
   BLOB_ID_LENGTH,
   BlobArgumentError,
@@ -25,21 +26,6 @@ import {
 import { chunkKey } from '../src/layout.ts';
 
 const CHUNK = 1024;
-
-/** Seeded xorshift32 bytes: reproducible "random" blobs. */
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_MAX_BLOB_BYTES, blobId as storeBlobId } from '@aivm/blobs';
 import { bytesToHex, ed25519GenerateKey, privateKeyToAddress, sha256 } from '@aivm/crypto';
 import { AivmClient, BLOB_CHUNK_BYTES, blobId, RpcError } from '@aivm/sdk';
+import { seededBytes as randomBytes } from '../../../test-support/seeded-bytes.ts';
 import { DEFAULT_BLOB_LIMITS } from '../src/blob-uploads.ts';
 import { buildGenesis, DEFAULT_SELF_STAKE_WEI } from '../src/genesis-builder.ts';
 import { createLogger } from '../src/logger.ts';
@@ -19,21 +20,6 @@ const CHUNK = DEFAULT_CHUNK_BYTES;
 const MAX_BLOB = 3 * CHUNK + 100;
 // Long enough that two uploads on a loaded 2-core CI machine never idle out between steps.
 const IDLE_MS = 2_000;
-
-/** Seeded xorshift32 bytes. */
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const chunkOf = (b: Uint8Array, i: number): Uint8Array =>
   b.subarray(i * CHUNK, Math.min(b.length, (i + 1) * CHUNK));

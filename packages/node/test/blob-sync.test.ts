@@ -11,6 +11,7 @@ import { authParams, type Receipt, readParams, signTx } from '@aivm/chain';
 import { decode, encode } from '@aivm/codec';
 import { ed25519GenerateKey, privateKeyToAddress, sha256 } from '@aivm/crypto';
 import { generatePrivateKey, P2P } from '@aivm/p2p';
+import { seededBytes as randomBytes } from '../../../test-support/seeded-bytes.ts';
 import {
   BlobChunkRequestSchema,
   BlobStatRequestSchema,
@@ -25,20 +26,6 @@ import { AivmNode } from '../src/node.ts';
 
 const CHUNK = DEFAULT_CHUNK_BYTES;
 const LISTEN = ['/ip4/127.0.0.1/tcp/0'];
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
