@@ -4,7 +4,8 @@
 // proof, and verify a zk proof locally. Browser-safe: no Node built-ins; snarkjs is loaded only
 // when a proof is verified.
 
-import { concatBytes, keccak256, utf8ToBytes } from '@aivm/crypto';
+import { bytesToHex, concatBytes, hexToBytes, isHex, keccak256, utf8ToBytes } from '@aivm/crypto';
+import { argmaxOf, decodeOutput } from '@aivm/runtime/core';
 import { verifyStateProof } from '@aivm/state/proof';
 import { blobId } from './blob-id.ts';
 import { type AivmClient, RpcError } from './client.ts';
@@ -89,18 +90,10 @@ function big(v: unknown): bigint {
   return 0n;
 }
 
-export function hexToBytesLoose(v: unknown): Uint8Array {
+/** Bytes of a hex field of a node answer; anything else (absent, malformed) is empty. */
+function bytesOf(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v;
-  if (typeof v !== 'string' || !v.startsWith('0x')) return new Uint8Array(0);
-  const out = new Uint8Array((v.length - 2) >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(v.slice(2 + 2 * i, 4 + 2 * i), 16);
-  return out;
-}
-
-export function bytesToHexLoose(b: Uint8Array): Hex {
-  let s = '0x';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s as Hex;
+  return isHex(v) ? hexToBytes(v) : new Uint8Array(0);
 }
 
 function tierNames(mask: number): TierName[] {
@@ -142,22 +135,13 @@ export function parseModel(raw: unknown): ModelInfo {
 }
 
 /** int32 little-endian output bytes as numbers. */
-export function outputValues(output: Uint8Array): number[] {
-  const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
-  const out: number[] = [];
-  for (let i = 0; i + 4 <= output.length; i += 4) out.push(view.getInt32(i, true));
-  return out;
-}
-
-function argmax(values: number[]): number {
-  let best = -1;
-  for (let i = 0; i < values.length; i++) if (best < 0 || values[i]! > values[best]!) best = i;
-  return best;
+function outputValues(output: Uint8Array): number[] {
+  return output.length % 4 === 0 ? Array.from(decodeOutput(output)) : [];
 }
 
 export function parseRequest(raw: unknown): RequestInfo {
   const r = ((raw as { request?: unknown })?.request ?? raw) as Record<string, unknown>;
-  const output = hexToBytesLoose(r.output);
+  const output = bytesOf(r.output);
   const values = outputValues(output);
   const fees = (r.fees ?? {}) as Record<string, unknown>;
   const tier = tierNumber(r.tier);
@@ -174,7 +158,7 @@ export function parseRequest(raw: unknown): RequestInfo {
     reason: String(r.reason ?? ''),
     output,
     values,
-    cls: argmax(values),
+    cls: argmaxOf(values),
     fees: {
       ownerWei: big(fees.ownerWei),
       providerWei: big(fees.providerWei),
@@ -187,10 +171,10 @@ export function parseRequest(raw: unknown): RequestInfo {
       provider: String(s.provider ?? ''),
       attempts: Number(big(s.attempts)),
       deadline: big(s.deadline),
-      output: hexToBytesLoose(s.output),
+      output: bytesOf(s.output),
       layerRoot: String(s.layerRoot ?? '0x') as Hex,
     })),
-    ...(typeof r.input === 'string' ? { input: hexToBytesLoose(r.input) } : {}),
+    ...(typeof r.input === 'string' ? { input: bytesOf(r.input) } : {}),
     raw: r,
   };
 }
@@ -442,7 +426,7 @@ export function requestResult(req: Pick<RequestInfo, 'slots' | 'redundancy' | 'o
     slot,
     output,
     values,
-    cls: argmax(values),
+    cls: argmaxOf(values),
     paid: req.slots.filter(isPaidSlot).length,
     slots: req.slots.length || req.redundancy,
   };
@@ -549,7 +533,7 @@ export async function getZkProof(
   if (!hash) return undefined;
   const tx = await client.getTx(hash);
   if (tx?.msgType !== 'inference/submitProof') return undefined;
-  return { proof: hexToBytesLoose(tx.msg.proof), output: hexToBytesLoose(tx.msg.output), txHash: hash };
+  return { proof: bytesOf(tx.msg.proof), output: bytesOf(tx.msg.output), txHash: hash };
 }
 
 /**
@@ -604,7 +588,7 @@ export async function getModelPart(
     const { proof } = await client.getProof(key);
     if (!verifyStateProof(proof)) throw new Error(`state proof of ${id} part ${part} chunk ${i} is invalid`);
     if (proof.value === null) throw new Error(`model ${id} has no on-chain part ${part} chunk ${i}`);
-    const c = hexToBytesLoose(proof.value);
+    const c = bytesOf(proof.value);
     chunks.push(c);
     got += c.length;
   }
@@ -614,7 +598,7 @@ export async function getModelPart(
 /** The model's verification key as stored on chain (encodeVerificationKey bytes), hash-checked. */
 export async function getModelVerificationKey(client: AivmClient, model: ModelInfo): Promise<Uint8Array> {
   const bytes = await getModelPart(client, model.id, 1, model.vkSize);
-  if (bytesToHexLoose(keccak256(bytes)).toLowerCase() !== model.vkHash.toLowerCase())
+  if (bytesToHex(keccak256(bytes)).toLowerCase() !== model.vkHash.toLowerCase())
     throw new Error(`the verification key stored for ${model.id} does not match its vkHash`);
   return bytes;
 }
