@@ -46,7 +46,6 @@ export {
 } from './modules/inference/store.ts';
 export { largestStepTensor } from './modules/models/handlers.ts';
 export {
-  acceptsRequests,
   artifactOnChain,
   clearModelCache,
   countQuery,

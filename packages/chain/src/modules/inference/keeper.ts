@@ -361,8 +361,7 @@ export async function reassignSlot(
   slot.provider = ZERO_ADDRESS;
   slot.pendingSince = 0n;
   slot.seq += 1;
-  const model = await getModel(ctx, req.modelId);
-  if (!model || model.status === 'faulty') {
+  if (await modelFaulty(ctx, req.modelId)) {
     await failRequest(ctx, req, `model ${req.modelId} is faulty`);
     return;
   }

@@ -28,11 +28,13 @@ import {
   scheduleDue,
   setProvider,
   setProviderList,
+  TIER_OPTIMISTIC,
+  TIER_ZK,
 } from './store.ts';
 
 function checkOffer(msg: { tiers: number; models: string[]; endpoint: string }): void {
   requireThat(
-    msg.tiers !== 0 && (msg.tiers & ~6) === 0,
+    msg.tiers !== 0 && (msg.tiers & ~(TIER_ZK | TIER_OPTIMISTIC)) === 0,
     'tiers must be a non-empty mask of 2 (zk) and 4 (optimistic); the on-chain tier needs no provider',
   );
   const seen = new Set<string>();

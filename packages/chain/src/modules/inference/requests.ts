@@ -4,7 +4,7 @@
 
 import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
-import { encodeOutput, estimateGas, runInt } from '@aivm/runtime/core';
+import { decodeOutput, encodeOutput, estimateGas, runInt } from '@aivm/runtime/core';
 import { decodeProofPoints, ProofFormatError, type VerificationKey, zkPublicSignals } from '@aivm/zk';
 import { ModuleError } from '../../errors.ts';
 import { verifyMerkleProof } from '../../merkle.ts';
@@ -302,13 +302,6 @@ async function verifyZk(
   return (await verifyProof(vk, { proof, publicSignals })) === true;
 }
 
-function int32s(bytes: Uint8Array): Int32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Int32Array(bytes.length >> 2);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true);
-  return out;
-}
-
 function int8s(bytes: Uint8Array): Int8Array {
   return new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
@@ -326,7 +319,7 @@ export async function handleSubmitProof(
   const input = await getInput(ctx, req.id);
   ctx.gas.consume(params.zkVerifyGas);
   const vk = await getVerificationKey(ctx, req.modelId);
-  const valid = await verifyZk(vk, msg.proof, model, int32s(msg.output), int8s(input));
+  const valid = await verifyZk(vk, msg.proof, model, decodeOutput(msg.output), int8s(input));
   if (valid) {
     await releaseJob(ctx, sender);
     slot.status = 'proven';

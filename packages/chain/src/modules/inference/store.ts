@@ -17,10 +17,9 @@ export const INFERENCE_ACCOUNT = moduleAddress('inference');
 export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as Address;
 export const ZERO32 = new Uint8Array(32);
 
-/** Tier bits (as in the models module). */
-export const TIER_ONCHAIN = 1;
-export const TIER_ZK = 2;
-export const TIER_OPTIMISTIC = 4;
+import { MODEL_ID, TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK } from '../models/store.ts';
+
+export { TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK };
 export const TIER_NAMES: Record<number, string> = { 1: 'onchain', 2: 'zk', 4: 'optimistic' };
 
 /** Hard cap on provider records (assignment reads the one sorted list). */
@@ -47,8 +46,6 @@ export type SlotStatus =
   | 'proven'
   | 'finalized'
   | 'failed';
-
-const MODEL_ID = t.string(128);
 
 export const ProviderUnbondingSchema = t.struct('InferenceProviderUnbonding', {
   amountWei: t.uint256,

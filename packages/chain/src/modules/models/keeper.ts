@@ -58,11 +58,6 @@ export async function requireModel(state: KVReader, id: string): Promise<ModelRe
   return m;
 }
 
-/** Whether the model takes new requests (deprecated, faulty and uploading models do not). */
-export function acceptsRequests(m: ModelRecord): boolean {
-  return m.status === 'active';
-}
-
 export function hasTier(m: Pick<ModelRecord, 'tiers'>, tier: number): boolean {
   return (m.tiers & tier) !== 0;
 }
