@@ -151,7 +151,6 @@ export async function handleChallenge(
     challenger: sender,
     bondWei: msg.bondWei,
     challengerRoot: msg.layerRoot,
-    challengerOutput: msg.output,
     n,
     lo: 0,
     hi: n,

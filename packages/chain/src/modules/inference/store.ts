@@ -135,7 +135,6 @@ export const DisputeSchema = t.struct('InferenceDispute', {
   challenger: t.address,
   bondWei: t.uint256,
   challengerRoot: t.bytes32,
-  challengerOutput: t.bytes(MAX_OUTPUT_BYTES),
   /** Leaves 0..n: node count of the model. */
   n: t.uint32,
   /** Both agree on leaf lo and disagree on leaf hi. */

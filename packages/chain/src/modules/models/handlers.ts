@@ -44,13 +44,12 @@ import { type ModelsParams, modelsParams } from './params.ts';
 import {
   ALL_TIERS,
   appendPart,
+  enqueueRelease,
   getModelRecord,
-  getQueue,
   getReview,
   getReviewers,
   indexModel,
   MAX_ARTIFACT_SIZE,
-  MAX_QUEUE_BUCKET,
   MAX_REVIEWERS_PER_MODEL,
   MAX_STEP_TENSOR_BYTES,
   MAX_UNBONDING_ENTRIES,
@@ -63,11 +62,11 @@ import {
   type Review,
   readPart,
   setModelRecord,
-  setQueue,
   setReview,
   setReviewers,
   TIER_OPTIMISTIC,
   TIER_ZK,
+  takeQueue,
 } from './store.ts';
 
 const M = 'models';
@@ -474,13 +473,8 @@ export async function handleUnreview(
     entry !== undefined || r.unbonding.length < MAX_UNBONDING_ENTRIES,
     `at most ${MAX_UNBONDING_ENTRIES} unbonding entries per review`,
   );
-  const queue = await getQueue(ctx, release);
-  const queued = queue.some((q) => q.id === m.id && same(q.reviewer, sender));
-  if (!queued) {
-    requireThat(queue.length < MAX_QUEUE_BUCKET, 'too many releases at this height; retry in the next block');
-    queue.push({ id: m.id, reviewer: sender });
-    setQueue(ctx, release, queue);
-  }
+  // An entry maturing at `release` exists exactly when this pair is already queued there.
+  if (!entry) await enqueueRelease(ctx, release, { id: m.id, reviewer: sender });
   await settleReward(ctx, m, sender, r);
   if (entry) entry.amountWei += msg.amountWei;
   else r.unbonding.push({ amountWei: msg.amountWei, releaseHeight: release });
@@ -517,8 +511,7 @@ export async function handleClaimRewards(
  */
 export async function releaseUnbonded(ctx: ExecContext): Promise<void> {
   const height = ctx.block.height;
-  const queue = await getQueue(ctx, height);
-  if (queue.length === 0) return;
+  const queue = await takeQueue(ctx, height);
   const held = new Map<string, boolean>();
   for (const item of queue) {
     let h = held.get(item.id);
@@ -529,5 +522,4 @@ export async function releaseUnbonded(ctx: ExecContext): Promise<void> {
     if (h) continue;
     await releaseMatured(ctx, item.id, item.reviewer);
   }
-  setQueue(ctx, height, []);
 }

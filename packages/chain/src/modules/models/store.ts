@@ -46,8 +46,6 @@ export const MAX_ARTIFACT_SIZE = 64 * 1024 * 1024;
 export const MAX_REVIEWERS_PER_MODEL = 1_000;
 /** Unbonding entries one reviewer may have on one model at a time. */
 export const MAX_UNBONDING_ENTRIES = 16;
-/** Releases one block's queue bucket may hold. */
-export const MAX_QUEUE_BUCKET = 10_000;
 
 export const MODEL_STATUSES = ['uploading', 'active', 'deprecated', 'faulty'] as const;
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
@@ -114,13 +112,16 @@ export type Review = Infer<typeof ReviewSchema>;
 
 const ReviewerListSchema = t.array(t.address, MAX_REVIEWERS_PER_MODEL);
 export const QueueItemSchema = t.struct('ModelReviewRelease', { id: MODEL_ID, reviewer: t.address });
-const QueueSchema = t.array(QueueItemSchema, MAX_QUEUE_BUCKET);
+type QueueItem = Infer<typeof QueueItemSchema>;
 
 const P = (s: string) => utf8ToBytes(`models/${s}`);
 const modelKey = (id: string) => P(`m/${id}`);
 const reviewKey = (id: string, reviewer: Address) => concatBytes(P(`rv/${id}/`), addressToBytes(reviewer));
 const reviewersKey = (id: string) => P(`reviewers/${id}`);
-const queueKey = (height: bigint) => concatBytes(P('unbq/'), u64be(height));
+// One key per release (plus a count per height), so queueing one costs the same however many
+// others mature at that height.
+const queueKey = (height: bigint, i: bigint) => concatBytes(P('unbq/'), u64be(height), u64be(i));
+const queueCountKey = (height: bigint) => concatBytes(P('unbqn/'), u64be(height));
 const COUNT = P('count');
 const faultOpenKey = (id: string) => P(`faultOpen/${id}`);
 const indexKey = (n: bigint) => concatBytes(P('ids/'), u64be(n));
@@ -184,14 +185,29 @@ export function setReviewers(ctx: ExecContext, id: string, list: Address[]): voi
   else ctx.set(reviewersKey(id), encode(ReviewerListSchema, list));
 }
 
-export async function getQueue(state: KVReader, height: bigint): Promise<Infer<typeof QueueItemSchema>[]> {
-  const raw = await state.get(queueKey(height));
-  return raw ? decode(QueueSchema, raw) : [];
+async function queueCount(state: KVReader, height: bigint): Promise<bigint> {
+  const raw = await state.get(queueCountKey(height));
+  return raw ? decode(t.uint64, raw) : 0n;
 }
 
-export function setQueue(ctx: ExecContext, height: bigint, items: Infer<typeof QueueItemSchema>[]): void {
-  if (items.length === 0) ctx.delete(queueKey(height));
-  else ctx.set(queueKey(height), encode(QueueSchema, items));
+/** Queues the release of (model, reviewer) at `height`. */
+export async function enqueueRelease(ctx: ExecContext, height: bigint, item: QueueItem): Promise<void> {
+  const n = await queueCount(ctx, height);
+  ctx.set(queueKey(height, n), encode(QueueItemSchema, item));
+  ctx.set(queueCountKey(height), encode(t.uint64, n + 1n));
+}
+
+/** Takes (reads and deletes) every release queued at `height`, in queueing order. */
+export async function takeQueue(ctx: ExecContext, height: bigint): Promise<QueueItem[]> {
+  const n = await queueCount(ctx, height);
+  const items: QueueItem[] = [];
+  for (let i = 0n; i < n; i++) {
+    const raw = await ctx.get(queueKey(height, i));
+    if (raw) items.push(decode(QueueItemSchema, raw));
+    ctx.delete(queueKey(height, i));
+  }
+  if (n > 0n) ctx.delete(queueCountKey(height));
+  return items;
 }
 
 /** modelFault proposals naming the model that have not ended (gov keeps the count). */
