@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DEV_MNEMONIC } from '@aivm/cli';
 import { mnemonicToPrivateKey } from '@aivm/crypto';
 import { execute, quantizeInput } from '@aivm/node';
 import { decodeArtifact } from '@aivm/runtime';
@@ -15,7 +16,6 @@ import { AivmClient, requestInference, TIERS, type TierName, Wallet, waitForRequ
 
 const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'bin.ts');
 const ASSETS = join(import.meta.dirname, '..', 'packages', 'cli', 'assets');
-const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 const BLOCK_MS = Number(process.env.BENCH_BLOCK_MS ?? 250);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONCHAIN_BATCH = Number(process.env.BENCH_ONCHAIN_REQUESTS ?? 200);

@@ -125,3 +125,6 @@ export async function loadValidatorKey(home: string, password: string): Promise<
   const json = await readJson<unknown>(paths(home).validatorKey, 'validator key');
   return decryptKeystore(json, password);
 }
+
+/** The public Hardhat/Anvil test mnemonic: dev accounts only, never for real funds. */
+export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';

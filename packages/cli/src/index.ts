@@ -1,2 +1,3 @@
-export { DEV_CHAIN_ID, DEV_MNEMONIC, DEV_PASSWORD } from './commands/node.ts';
+export { DEV_CHAIN_ID, DEV_PASSWORD } from './commands/node.ts';
+export { DEV_MNEMONIC } from './home.ts';
 export { createProgram, main } from './program.ts';

@@ -10,7 +10,6 @@ import {
   getModel,
   getModelPart,
   getModelVerificationKey,
-  getRequest,
   getZkProof,
   InferenceRequestRefused,
   type ModelInfo,
@@ -24,14 +23,11 @@ import {
 } from '@aivm/sdk';
 import type { Command } from 'commander';
 import { globals, intArg } from '../args.ts';
-import { UsageError } from '../home.ts';
+import { DEV_MNEMONIC, UsageError } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
 import { unlockKey } from './keys.ts';
 import { readInputs } from './model.ts';
-
-/** The public dev mnemonic (kept in sync with node.ts DEV_MNEMONIC). */
-const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 
 export function rpcClient(cmd: Command, timeoutMs = 30_000): AivmClient {
   return new AivmClient(globals(cmd).rpc, { timeoutMs });
@@ -201,7 +197,10 @@ export function registerInferCommand(program: Command): void {
         let proof: { proof: Uint8Array; txHash: Hex } | undefined;
         let verified: boolean | undefined;
         // A finalized request may be partial (k of r slots paid): its result is the first PAID slot's.
-        const paidSlot = requestResult(done).slot;
+        // `done` is the request as read once it was finalized or failed: nothing changes after that.
+        const final = done;
+        const res = requestResult(final);
+        const paidSlot = res.slot;
         if (tier === TIERS.zk && done.status === 'finalized' && paidSlot >= 0) {
           const p = await getZkProof(client, done, paidSlot);
           if (p) {
@@ -221,8 +220,6 @@ export function registerInferCommand(program: Command): void {
           }
         }
         status.done();
-        const final = await getRequest(client, sent.requestId);
-        const res = requestResult(final);
         const finalized = final.status === 'finalized' && res.slot >= 0;
         const paid = `${res.paid} of ${res.slots} slots paid`;
         const result = {

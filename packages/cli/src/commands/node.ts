@@ -31,6 +31,7 @@ import { type Command, Option } from 'commander';
 import { globals, intArg } from '../args.ts';
 import {
   DEFAULT_CONFIG,
+  DEV_MNEMONIC,
   type HomeKeys,
   loadConfig,
   loadGenesis,
@@ -48,8 +49,6 @@ import { readPassword } from '../password.ts';
 import { parseTiers } from './infer.ts';
 import { shapeSchema, zkPublication } from './model.ts';
 
-/** The public Hardhat/Anvil test mnemonic: dev accounts only, never for real funds. */
-export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 export const DEV_CHAIN_ID = 7331;
 export const DEV_PASSWORD = 'devnet';
 export const DEV_FUNDS_CGPT = 1_000_000n;

@@ -10,16 +10,9 @@ import { mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
 import { buildGenesis } from '@aivm/node';
 import type { Command } from 'commander';
 import { globals, intArg } from '../args.ts';
-import { DEFAULT_CONFIG, type NodeConfig, paths, UsageError, writeHome } from '../home.ts';
+import { DEFAULT_CONFIG, DEV_MNEMONIC, type NodeConfig, paths, UsageError, writeHome } from '../home.ts';
 import { print } from '../output.ts';
-import {
-  DEV_FUNDS_CGPT,
-  DEV_MNEMONIC,
-  DEV_PASSWORD,
-  generateHomeKeys,
-  homeInfo,
-  validatorSpec,
-} from './node.ts';
+import { DEV_FUNDS_CGPT, DEV_PASSWORD, generateHomeKeys, homeInfo, validatorSpec } from './node.ts';
 
 export const TESTNET_CHAIN_ID = 7333;
 
