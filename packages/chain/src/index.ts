@@ -80,6 +80,7 @@ export { createModelsModule, type ModelsModule, modelsModule } from './modules/m
 export { modelsParams } from './modules/models/params.ts';
 export {
   CHUNK_BYTES,
+  chunkKey as modelChunkKey,
   MAX_UPLOAD_BYTES,
   MAX_VK_BYTES,
   MODELS_ACCOUNT,

@@ -4,7 +4,8 @@
 // proof, and verify a zk proof locally. Browser-safe: no Node built-ins; snarkjs is loaded only
 // when a proof is verified.
 
-import { bytesToHex, concatBytes, hexToBytes, isHex, keccak256, utf8ToBytes } from '@aivm/crypto';
+import { CHUNK_BYTES, MAX_UPLOAD_BYTES, modelChunkKey } from '@aivm/chain';
+import { bytesToHex, concatBytes, hexToBytes, isHex, keccak256 } from '@aivm/crypto';
 import { argmaxOf, decodeOutput } from '@aivm/runtime/core';
 import { verifyStateProof } from '@aivm/state/proof';
 import { blobId } from './blob-id.ts';
@@ -16,7 +17,7 @@ export const TIERS = { onchain: 1, zk: 2, optimistic: 4 } as const;
 export type TierName = keyof typeof TIERS;
 
 /** Largest data of one models/upload. */
-export const MODEL_UPLOAD_BYTES = 48 * 1024;
+export const MODEL_UPLOAD_BYTES = MAX_UPLOAD_BYTES;
 
 export type ModelInfo = {
   id: string;
@@ -566,7 +567,7 @@ export async function verifyZkResult(p: {
 }
 
 /** Chunk size of a model's on-chain data (models module CHUNK_BYTES). */
-export const MODEL_CHUNK_BYTES = 48 * 1024;
+export const MODEL_CHUNK_BYTES = CHUNK_BYTES;
 
 /**
  * A model's on-chain part (0 artifact, 1 verification key) read chunk by chunk with state proofs,
@@ -581,11 +582,7 @@ export async function getModelPart(
   const chunks: Uint8Array[] = [];
   let got = 0;
   for (let i = 0; got < size; i++) {
-    const key = concatBytes(
-      utf8ToBytes(`models/data/${id}/${part}/`),
-      Uint8Array.of(i >>> 24, (i >>> 16) & 255, (i >>> 8) & 255, i & 255),
-    );
-    const { proof } = await client.getProof(key);
+    const { proof } = await client.getProof(modelChunkKey(id, part, i));
     if (!verifyStateProof(proof)) throw new Error(`state proof of ${id} part ${part} chunk ${i} is invalid`);
     if (proof.value === null) throw new Error(`model ${id} has no on-chain part ${part} chunk ${i}`);
     const c = bytesOf(proof.value);

@@ -6,17 +6,9 @@
 // optimistic results, challenging the wrong ones. A bad job is logged, never fatal to the node.
 
 import { join } from 'node:path';
-import { authParams, merkleProof, type Registry, readParams, signTx } from '@aivm/chain';
+import { authParams, merkleProof, modelChunkKey, type Registry, readParams, signTx } from '@aivm/chain';
 import { toJson } from '@aivm/codec';
-import {
-  type Address,
-  bytesToHex,
-  concatBytes,
-  type Hex,
-  privateKeyToAddress,
-  u64be,
-  utf8ToBytes,
-} from '@aivm/crypto';
+import { type Address, bytesToHex, concatBytes, type Hex, privateKeyToAddress } from '@aivm/crypto';
 import { decodeArtifact, encodeTensor, modelId, type QuantModel } from '@aivm/runtime';
 import type { KVReader } from '@aivm/state';
 import type * as ZkModule from '@aivm/zk';
@@ -149,13 +141,11 @@ export function parseRequest(raw: unknown): RequestView {
   };
 }
 
-/** The request input: from the query answer, or read from state (key inference/in/<id>). */
-async function requestInput(host: ProviderHost, id: bigint, raw: unknown): Promise<Uint8Array> {
+/** The request input, as the inference/request query answers it. */
+function requestInput(id: bigint, raw: unknown): Uint8Array {
   const r = ((raw as { request?: unknown })?.request ?? raw) as Record<string, unknown>;
   if (typeof r.input === 'string' || r.input instanceof Uint8Array) return asBytes(r.input);
-  const bytes = await host.store.state.get(concatBytes(utf8ToBytes('inference/in/'), u64be(id)));
-  if (!bytes) throw new Error(`request ${id} has no stored input`);
-  return bytes;
+  throw new Error(`the answer for request ${id} carries no input`);
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -416,11 +406,7 @@ export class Provider {
       if (size > 0 && Number(asBig(record.artifactUploaded)) === size) {
         const chunks: Uint8Array[] = [];
         for (let i = 0, off = 0; off < size; i++) {
-          const key = concatBytes(
-            utf8ToBytes(`models/data/${id}/0/`),
-            Uint8Array.of(i >>> 24, i >>> 16, i >>> 8, i),
-          );
-          const c = await this.#host.store.state.get(key);
+          const c = await this.#host.store.state.get(modelChunkKey(id, 0, i));
           if (!c) throw err;
           chunks.push(c);
           off += c.length;
@@ -604,7 +590,7 @@ export class Provider {
     } catch (err) {
       throw new CannotServe(`cannot prepare model ${view.modelId}: ${(err as Error).message}`);
     }
-    const input = await requestInput(this.#host, view.id, raw);
+    const input = requestInput(view.id, raw);
     try {
       if (view.tier === TIER_ZK) return await this.#proveJob(prepared, view.id, input);
       return this.#resultJob(prepared, view.id, slot, input);
@@ -712,7 +698,7 @@ export class Provider {
     if (!d || d.role !== role) {
       const { view, raw } = await this.#request(id);
       const p = await this.#prepare(view.modelId);
-      const input = await requestInput(this.#host, id, raw);
+      const input = requestInput(id, raw);
       const faulty = role === 'provider' && this.#opts.faulty !== undefined;
       // Leaves salted with the challenged provider's address, whichever side this node is on.
       const provider = role === 'provider' ? this.address : (view.slots[slot]?.provider ?? '');
@@ -761,7 +747,7 @@ export class Provider {
     if (!s || same(s.provider, this.address)) return;
     if (s.status !== 'computed' && s.status !== 'challenged') return;
     const p = await this.#prepare(view.modelId);
-    const input = await requestInput(this.#host, id, raw);
+    const input = requestInput(id, raw);
     // As a watcher: leaves salted with the watched (challenged) provider's address.
     const run = this.#layerRun(p, input, s.provider, false);
     if (sameBytes(run.output, s.output)) {
