@@ -9,9 +9,8 @@
 //   npm run bench:zk -- --only mlp-private-committed
 //                                            only the named cases (comma-separated), each in full
 //   npm run bench:zk -- --count-only         constraint counts only
-// The MLP with private weights is ~1.16 M constraints (a 2^21 domain): give node a larger heap,
-// e.g. NODE_OPTIONS=--max-old-space-size=12000, and expect about ten minutes on 2 cores (the
-// development setup of its 2^21 domain about two, the compile one, proving four).
+// The private-weights circuits are large (MLP ~0.49 M constraints, a 2^19 domain; CNN ~1 M, 2^20):
+// give node a larger heap, e.g. NODE_OPTIONS=--max-old-space-size=12000.
 
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';

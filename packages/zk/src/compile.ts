@@ -5,12 +5,13 @@
 // only derives the auxiliary values and the constraint check decides whether the trace is right.
 //
 // Weights: 'public' (default) makes weights and biases circuit constants (a multiply-accumulate is
-// a free linear term). 'private' makes them private witness values: every int8 weight is 8 boolean
-// bits (the weight, and the packed commitment elements, are free linear combinations of the
-// bits), every int32 bias 32 bits, each multiply-accumulate costs one constraint w·x = p, and the
-// Poseidon commitment of weights.ts over the packed elements is one public signal. The circuit then
-// reads no weight value, so every W of an architecture (with the same rescale multipliers and
-// shifts, which stay constants) has the same R1CS and the same keys.
+// a free linear term). 'private' makes them private witness values: the packed weight elements of
+// weights.ts (n weights of n outputs in L-bit slots of one field element) and one field element per
+// bias. One constraint E·x multiplies n weights by the same input at once; the n accumulators are
+// then split out of the sum's slots with L bit checks each, and the Poseidon commitment of
+// weights.ts over the elements and biases is one public signal. The circuit then reads no weight
+// value, so every W of an architecture (with the same rescale multipliers and shifts, which stay
+// constants) has the same R1CS and the same keys.
 // Browser-safe: no node: imports.
 import { ModelError, type QuantModel, type QuantNode, type QuantTensor } from '@aivm/runtime/core';
 import { commitGadget, lcSignal } from './poseidon.ts';
@@ -30,7 +31,14 @@ import {
   sig,
   toSigned,
 } from './r1cs.ts';
-import { committedWeightLayout, nodeWeights, WEIGHTS_PER_ELEMENT } from './weights.ts';
+import {
+  committedWeightLayout,
+  nodeWeights,
+  type PackLayout,
+  packedElements,
+  packLayout,
+  privateBiases,
+} from './weights.ts';
 
 export type CompileOptions = {
   /** Value bound to symbolic (batch) dimensions; default 1. */
@@ -49,11 +57,17 @@ export type CompileOptions = {
   inputs?: 'public' | 'committed';
   /**
    * 'public' (default): weights and biases are circuit constants. 'private': they are private
-   * witness values (range-checked: 8 bits per weight, 32 per bias) bound by one public signal, the
+   * witness values (packed weight elements and biases, weights.ts) bound by one public signal, the
    * weightCommitment(model) of weights.ts, which follows every other public signal. Rescale
    * multipliers and shifts stay circuit constants (published with the circuit, not secret).
    */
   weights?: 'public' | 'private';
+  /**
+   * Fuse a linear or conv layer with a ReLU that alone reads its output (default true): the
+   * rescale then clamps to [0, 127] and writes the ReLU's output, and the layer's own value is no
+   * wire. false keeps both values as wires (one ReLU gadget per element more).
+   */
+  fuseRelu?: boolean;
 };
 
 export type ValueLayout = { name: string; shape: number[] };
@@ -128,14 +142,17 @@ function boolean(b: R1csBuilder, id: number, label: string): void {
 }
 
 /**
- * y = clamp(rescale(acc, m, s), -127, 127) for an accumulator with |acc| ≤ maxAcc.
+ * y = clamp(rescale(acc, m, s), lb, 127) for an accumulator with |acc| ≤ maxAcc; lb is −127 (the
+ * runtime's saturation) or 0 (saturation then a ReLU, fused: max(clamp(q, −127, 127), 0) equals
+ * clamp(q, 0, 127)).
  *
  * Rescale: q is a signal and acc·m + 2^(s-1) − q·2^s is range-checked to [0, 2^s) (s bits).
- * Clamp (only when |q| can exceed 127): flags hi (q > 127), lo (q < −127), t1 = hi·(127 − q),
- * lo·(−127 − q) = y − q − t1, and d_hi = 127 − q − hi − 2·t1 (= 127 − q, or q − 128 when hi),
- * d_lo = 127 − q − lo + 2·y − 2·t1 (= q + 127, or −q − 128 when lo) range-checked to B bits.
+ * Clamp (only when |q| can exceed 127): flags hi (q > 127), lo (q < lb), t1 = hi·(127 − q),
+ * lo·(lb − q) = y − q − t1, and d_hi = 127 − q − hi − 2·t1 (= 127 − q, or q − 128 when hi),
+ * d_lo = −lb − q − lo + 2·y − 2·t1 (= q − lb, or lb − 1 − q when lo) range-checked to B bits.
  * Both bound q, so q·2^s + r cannot wrap the field and q is the integer quotient. When |q| ≤ 127 is
- * provable from maxAcc, y is q itself and y + 128 is range-checked to 8 bits.
+ * provable from maxAcc: with lb = −127, y is q itself and y + 128 is range-checked to 8 bits; with
+ * lb = 0, y = max(q, 0) by the ReLU gadget, whose range check also bounds q.
  */
 function requant(
   b: R1csBuilder,
@@ -145,14 +162,15 @@ function requant(
   maxAcc: bigint,
   y: number,
   label: string,
+  lb: -127 | 0 = -127,
 ): void {
   const M = BigInt(m);
   const S = 1n << BigInt(s);
   const half = s > 0 ? 1n << BigInt(s - 1) : 0n;
   const maxQ = floorDiv(maxAcc * (M < 0n ? -M : M) + half, S) + 1n;
   const saturating = maxQ > 127n;
-  const q = saturating ? b.signal(`${label}.q`) : y;
-  if (saturating)
+  const q = saturating || lb === 0 ? b.signal(`${label}.q`) : y;
+  if (q !== y)
     b.hint((w) => {
       w[q] = fmod(floorDiv(toSigned(evalLC(acc, w)) * M + half, S));
     });
@@ -160,9 +178,11 @@ function requant(
   if (s === 0) b.zero(rem, `${label}: q = acc·m`);
   else rangeCheck(b, rem, s, `${label}.r`);
   if (!saturating) {
-    rangeCheck(b, lcSum([1, sig(y)], [128, constLC(1)]), 8, `${label}.y+128`);
+    if (lb === 0) reluGadget(b, q, y, label);
+    else rangeCheck(b, lcSum([1, sig(y)], [128, constLC(1)]), 8, `${label}.y+128`);
     return;
   }
+  const LB = BigInt(lb);
   const hi = b.signal(`${label}.hi`);
   const lo = b.signal(`${label}.lo`);
   const t1 = b.signal(`${label}.t1`);
@@ -170,7 +190,7 @@ function requant(
     const qv = toSigned(w[q] as bigint);
     const h = qv > 127n ? 1n : 0n;
     w[hi] = h;
-    w[lo] = qv < -127n ? 1n : 0n;
+    w[lo] = qv < LB ? 1n : 0n;
     w[t1] = fmod(h * (127n - qv));
   });
   boolean(b, hi, `${label}.hi`);
@@ -179,15 +199,15 @@ function requant(
   b.constrain(sig(hi), lcSum([127, constLC(1)], [-1, qs]), sig(t1), `${label}: t1 = hi·(127 − q)`);
   b.constrain(
     sig(lo),
-    lcSum([-127, constLC(1)], [-1, qs]),
+    lcSum([LB, constLC(1)], [-1, qs]),
     lcSum([1, sig(y)], [-1, qs], [-1, sig(t1)]),
-    `${label}: lo·(−127 − q) = y − q − t1`,
+    `${label}: lo·(${lb} − q) = y − q − t1`,
   );
   const B = bitLen(maxQ + 255n);
   rangeCheck(b, lcSum([127, constLC(1)], [-1, qs], [-1, sig(hi)], [-2, sig(t1)]), B, `${label}.dhi`);
   rangeCheck(
     b,
-    lcSum([127, constLC(1)], [-1, qs], [-1, sig(lo)], [2, sig(y)], [-2, sig(t1)]),
+    lcSum([-LB, constLC(1)], [-1, qs], [-1, sig(lo)], [2, sig(y)], [-2, sig(t1)]),
     B,
     `${label}.dlo`,
   );
@@ -329,60 +349,97 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
     return ids;
   };
 
-  // Private weights: the first of the 8 bit signals of every weight (commitment order) and the
-  // linear combination of every bias, for the commitment at the end.
-  const weightBits: number[] = [];
-  const biasLCs: LC[] = [];
+  // Private weights: the packed weight elements and the biases of every weighted node as private
+  // signals (weights.ts), in commitment order, for the commitment at the end.
+  const elementIds: number[] = [];
+  const biasIds: number[] = [];
   /**
-   * A weighted node's weights and biases as private bits: returns each weight as the linear
-   * combination Σ 2^i·b_i − 128 of 8 boolean signals and each bias as Σ 2^i·c_i − 2^31 of 32. The
-   * hint reads the model's values (the prover knows W); the constraints never do.
+   * A weighted node's packed weight elements and biases as private signals. The hint reads the
+   * model's values (the prover knows W); the constraints never do.
    */
-  const privateParams = (node: QuantNode): { w: LC[]; bias: LC[] } => {
-    const { weight, bias } = nodeWeights(node);
-    const bits = (n: number, width: number, label: string): number[] => {
-      const first: number[] = [];
-      for (let k = 0; k < n; k++) {
-        first.push(b.signal(`${label}${k}.b0`));
-        for (let i = 1; i < width; i++) b.signal(`${label}${k}.b${i}`);
-        for (let i = 0; i < width; i++) boolean(b, first[k] + i, `${label}${k}.b${i}`);
-      }
-      return first;
-    };
-    const wFirst = bits(weight.length, 8, `${node.name}.w`);
-    const bFirst = bits(bias.length, 32, `${node.name}.bias`);
+  const privateParams = (node: QuantNode): { layout: PackLayout; elements: number[]; bias: number[] } => {
+    const layout = packLayout(node);
+    const bias = nodeWeights(node).bias;
+    const elements = Array.from({ length: layout.packs.length * layout.K }, (_, i) =>
+      b.signal(`${node.name}.e${i}`),
+    );
+    const biases = Array.from(bias, (_, i) => b.signal(`${node.name}.bias${i}`));
     b.hint((w) => {
-      for (let k = 0; k < weight.length; k++) {
-        const u = weight[k] + 128;
-        for (let i = 0; i < 8; i++) w[wFirst[k] + i] = BigInt((u >> i) & 1);
-      }
-      for (let k = 0; k < bias.length; k++) {
-        const u = BigInt(bias[k]) + (1n << 31n);
-        for (let i = 0; i < 32; i++) w[bFirst[k] + i] = (u >> BigInt(i)) & 1n;
-      }
+      packedElements(node, layout).forEach((v, i) => {
+        w[elements[i]] = v;
+      });
+      privateBiases(node, layout).forEach((v, i) => {
+        w[biases[i]] = fmod(BigInt(v));
+      });
     });
-    const asLC = (first: number, width: number): LC => {
-      const l = constLC(-(1n << BigInt(width - 1)));
-      for (let i = 0; i < width; i++) addTerm(l, first + i, 1n << BigInt(i));
-      return l;
-    };
-    weightBits.push(...wFirst);
-    const biasLC = bFirst.map((f) => asLC(f, 32));
-    biasLCs.push(...biasLC);
-    return { w: wFirst.map((f) => asLC(f, 8)), bias: biasLC };
+    // |bias| < 2^(L−1): with |Σ w·x| < 2^(L−1) it bounds every accumulator to 2^L (weights.ts).
+    const half = 1n << BigInt(layout.slotBits - 1);
+    biases.forEach((id, i) => {
+      rangeCheck(
+        b,
+        lcSum([1, sig(id)], [half, constLC(1)]),
+        layout.slotBits,
+        `${node.name}.bias${i}+2^${layout.slotBits - 1}`,
+      );
+    });
+    elementIds.push(...elements);
+    biasIds.push(...biases);
+    return { layout, elements, bias: biases };
   };
-  /** p = w·x for a private weight w and a signal x: one constraint; returns p. */
-  const mac = (wl: LC, x: number, label: string): number => {
-    const p = b.signal(label);
+  /**
+   * The accumulators of one pack of outputs at one position. S = Σ E_k·x_k over the (element,
+   * input) pairs, one constraint per product, holds acc_i + 2^(L−1) in slot i of L bits (the
+   * offset makes every slot non-negative: |acc_i − bias_i| < 2^(L−1)). Every slot is split into L
+   * boolean bits with S + offsets = Σ_i 2^(L·i)·slot_i; as n·L ≤ 253 bits, S never wraps the field,
+   * so the split, and with it every accumulator, is unique. Returns acc_i = slot_i − 2^(L−1) + bias_i.
+   */
+  const packedMacs = (
+    L: number,
+    pairs: [element: number, x: number][],
+    bias: number[],
+    label: string,
+  ): LC[] => {
+    const S: LC = new Map();
+    pairs.forEach(([e, x], k) => {
+      const t = b.signal(`${label}.p${k}`);
+      b.hint((w) => {
+        w[t] = fmod((w[e] as bigint) * (w[x] as bigint));
+      });
+      b.constrain(sig(e), sig(x), sig(t), `${label}.p${k} = E·x`);
+      addTerm(S, t, 1n);
+    });
+    const half = 1n << BigInt(L - 1);
+    const first: number[] = [];
+    for (let i = 0; i < bias.length; i++) {
+      addTerm(S, ONE, half << BigInt(L * i));
+      first.push(b.signal(`${label}.s${i}.b0`));
+      for (let j = 1; j < L; j++) b.signal(`${label}.s${i}.b${j}`);
+    }
+    const split = new Map(S);
+    const accs = first.map((f, i) => {
+      const acc: LC = new Map([
+        [ONE, -half],
+        [bias[i], 1n],
+      ]);
+      for (let j = 0; j < L; j++) {
+        boolean(b, f + j, `${label}.s${i}.b${j}`);
+        addTerm(acc, f + j, 1n << BigInt(j));
+        addTerm(split, f + j, -(1n << BigInt(L * i + j)));
+      }
+      return acc;
+    });
+    b.zero(split, `${label}: products = slots`);
     b.hint((w) => {
-      w[p] = fmod(evalLC(wl, w) * (w[x] as bigint));
+      // The slots of S as an integer: a wrong trace gives bits that fail the split constraint.
+      const v = evalLC(S, w);
+      first.forEach((f, i) => {
+        for (let j = 0; j < L; j++) w[f + j] = (v >> BigInt(L * i + j)) & 1n;
+      });
     });
-    b.constrain(wl, sig(x), sig(p), `${label} = w·x`);
-    return p;
+    return accs;
   };
-  // |bias| ≤ 2^31 and |w·x| ≤ 128·128: the accumulator bound with private weights, independent of W.
-  const BIAS_MAX = 1n << 31n;
-  const MAC_MAX = 128n * 128n;
+  /** |acc| < 2^L for private weights: |bias| < 2^(L−1) and |Σ w·x| ≤ K·128·128 < 2^(L−1). */
+  const privateMaxAcc = (layout: PackLayout): bigint => 1n << BigInt(layout.slotBits);
 
   const publicInputs: ValueLayout[] = [];
   for (const name of model.inputs) {
@@ -404,9 +461,34 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
     byNode.push({ node: '<inputs>', kernel: 'range', constraints: b.constraints.length - before });
   }
 
+  // A linear or conv whose output only a ReLU reads (and which is no graph output) is fused with
+  // it: the rescale clamps to [0, 127] and writes the ReLU's output (requant, lb = 0), and the
+  // unclamped-below value is no wire. That saves the ReLU gadget (or the 8-bit check) per element.
+  const readers = new Map<string, QuantNode[]>();
+  for (const n of model.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const fuse = opts.fuseRelu ?? true;
+  const fusedRelus = new Set<QuantNode>();
+  /** The layer's output wires and the rescale's lower bound, fusing a ReLU that alone reads it. */
+  const layerOutput = (node: QuantNode): { y: number[]; lb: -127 | 0 } => {
+    const out = node.outputs[0];
+    const r = readers.get(out);
+    const relu =
+      fuse && r?.length === 1 && r[0].kernel === 'relu' && !model.outputs.includes(out) ? r[0] : undefined;
+    if (!relu) return { y: traced(out, `${node.name}.y`), lb: -127 };
+    fusedRelus.add(relu);
+    const y = traced(relu.outputs[0], `${relu.name}.y`);
+    if (y.length !== count(shapeOf(out)))
+      throw new ModelError(`relu output does not fit the input`, { node: relu.name, op: relu.op });
+    return { y, lb: 0 };
+  };
+
   for (const node of model.nodes) {
     const before = b.constraints.length;
     const where = { node: node.name, op: node.op };
+    if (fusedRelus.has(node)) {
+      byNode.push({ node: node.name, kernel: node.kernel, constraints: 0 });
+      continue;
+    }
     const x = signals.get(node.inputs[0]);
     if (!x) throw new ModelError(`input "${node.inputs[0]}" is not computed`, where);
     const out = node.outputs[0];
@@ -459,19 +541,60 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
         if (!Number.isInteger(Cg) || W.length !== O * Kc || O % G !== 0)
           throw new ModelError(`weights of ${W.length} do not fit ${O} outputs of ${C}/${G} channels`, where);
         const Og = O / G;
-        const y = traced(out, `${node.name}.y`);
+        const { y, lb } = layerOutput(node);
         const [, O2, OH, OW] = shapeOf(out);
         if (O2 !== O || y.length !== B * O * OH * OW)
           throw new ModelError(`output shape does not fit ${O} channels`, where);
+        if (priv) {
+          const { layout } = priv;
+          for (let bb = 0; bb < B; bb++)
+            for (let oh = 0; oh < OH; oh++)
+              for (let ow = 0; ow < OW; ow++)
+                layout.packs.forEach(({ first, count: n }, pk) => {
+                  const g = Math.floor(first / Og);
+                  const pairs: [number, number][] = [];
+                  for (let c = 0; c < Cg; c++)
+                    for (let i = 0; i < kh; i++) {
+                      const ih = oh * sh - pt + i * dh;
+                      if (ih < 0 || ih >= H) continue;
+                      for (let j = 0; j < kw; j++) {
+                        const iw = ow * sw - pl + j * dw;
+                        if (iw < 0 || iw >= Wd) continue;
+                        pairs.push([
+                          priv.elements[pk * Kc + (c * kh + i) * kw + j],
+                          x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw],
+                        ]);
+                      }
+                    }
+                  const label = `${node.name}[${bb},${first}+${n},${oh},${ow}]`;
+                  const accs = packedMacs(layout.slotBits, pairs, priv.bias.slice(first, first + n), label);
+                  const maxAcc = privateMaxAcc(layout);
+                  accs.forEach((acc, i) => {
+                    const o = first + i;
+                    const at = ((bb * O + o) * OH + oh) * OW + ow;
+                    requant(
+                      b,
+                      acc,
+                      mult[o],
+                      shift[o],
+                      maxAcc,
+                      y[at],
+                      `${node.name}[${bb},${o},${oh},${ow}]`,
+                      lb,
+                    );
+                  });
+                });
+          break;
+        }
         for (let bb = 0; bb < B; bb++)
           for (let o = 0; o < O; o++) {
             const g = Math.floor(o / Og);
             for (let oh = 0; oh < OH; oh++)
               for (let ow = 0; ow < OW; ow++) {
                 const label = `${node.name}[${bb},${o},${oh},${ow}]`;
-                const acc: LC = priv ? new Map(priv.bias[o]) : new Map();
-                if (!priv) addTerm(acc, ONE, BigInt(bias[o]));
-                let maxAcc = priv ? BIAS_MAX : BigInt(Math.abs(bias[o]));
+                const acc: LC = new Map();
+                addTerm(acc, ONE, BigInt(bias[o]));
+                let maxAcc = BigInt(Math.abs(bias[o]));
                 for (let c = 0; c < Cg; c++)
                   for (let i = 0; i < kh; i++) {
                     const ih = oh * sh - pt + i * dh;
@@ -479,21 +602,14 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
                     for (let j = 0; j < kw; j++) {
                       const iw = ow * sw - pl + j * dw;
                       if (iw < 0 || iw >= Wd) continue;
-                      const wi = ((o * Cg + c) * kh + i) * kw + j;
-                      const xi = x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw];
-                      if (priv) {
-                        addTerm(acc, mac(priv.w[wi], xi, `${label}.p${c},${i},${j}`), 1n);
-                        maxAcc += MAC_MAX;
-                        continue;
-                      }
-                      const wv = W[wi];
+                      const wv = W[((o * Cg + c) * kh + i) * kw + j];
                       if (wv === 0) continue;
-                      addTerm(acc, xi, BigInt(wv));
+                      addTerm(acc, x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw], BigInt(wv));
                       maxAcc += BigInt(Math.abs(wv)) * 128n;
                     }
                   }
                 const at = ((bb * O + o) * OH + oh) * OW + ow;
-                requant(b, acc, mult[o], shift[o], maxAcc, y[at], label);
+                requant(b, acc, mult[o], shift[o], maxAcc, y[at], label, lb);
               }
           }
         break;
@@ -577,20 +693,29 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
         if (shape[shape.length - 1] !== K)
           throw new ModelError(`input shape ${shape} does not end in K = ${K}`, where);
         const rows = xs.length / K;
-        const y = traced(out, `${node.name}.y`);
+        const { y, lb } = layerOutput(node);
         if (y.length !== rows * N)
           throw new ModelError(`output has ${y.length} elements, expected ${rows * N}`, where);
-        for (let r = 0; r < rows; r++)
+        for (let r = 0; r < rows; r++) {
+          if (priv) {
+            const { layout } = priv;
+            layout.packs.forEach(({ first, count: n }, pk) => {
+              const pairs = Array.from({ length: K }, (_, k): [number, number] => [
+                priv.elements[pk * K + k],
+                xs[r * K + k],
+              ]);
+              const label = `${node.name}[${r},${first}+${n}]`;
+              const accs = packedMacs(layout.slotBits, pairs, priv.bias.slice(first, first + n), label);
+              const maxAcc = privateMaxAcc(layout);
+              accs.forEach((acc, i) => {
+                const o = first + i;
+                requant(b, acc, mult[o], shift[o], maxAcc, y[r * N + o], `${node.name}[${r},${o}]`, lb);
+              });
+            });
+            continue;
+          }
           for (let n = 0; n < N; n++) {
             const label = `${node.name}[${r},${n}]`;
-            if (priv) {
-              const acc: LC = new Map(priv.bias[n]);
-              for (let k = 0; k < K; k++)
-                addTerm(acc, mac(priv.w[n * K + k], xs[r * K + k], `${label}.p${k}`), 1n);
-              const maxAcc = BIAS_MAX + BigInt(K) * MAC_MAX;
-              requant(b, acc, mult[n], shift[n], maxAcc, y[r * N + n], label);
-              continue;
-            }
             const acc: LC = new Map();
             addTerm(acc, ONE, BigInt(bias[n]));
             let maxAcc = BigInt(Math.abs(bias[n]));
@@ -600,8 +725,9 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
               addTerm(acc, xs[r * K + k], BigInt(wv));
               maxAcc += BigInt(Math.abs(wv)) * 128n;
             }
-            requant(b, acc, mult[n], shift[n], maxAcc, y[r * N + n], label);
+            requant(b, acc, mult[n], shift[n], maxAcc, y[r * N + n], label, lb);
           }
+        }
         break;
       }
     }
@@ -650,16 +776,8 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
   if (privateW) {
     // After the input signals and the input commitment, so it is the last public signal.
     const before = b.constraints.length;
-    const elements: LC[] = [];
-    for (let j = 0; j < weightBits.length; j += WEIGHTS_PER_ELEMENT) {
-      const pack: LC = new Map();
-      const end = Math.min(j + WEIGHTS_PER_ELEMENT, weightBits.length);
-      for (let k = j; k < end; k++)
-        for (let i = 0; i < 8; i++) addTerm(pack, weightBits[k] + i, 1n << BigInt(8 * (k - j) + i));
-      elements.push(pack);
-    }
-    elements.push(...biasLCs);
-    if (elements.length === 0)
+    const elements = [...elementIds, ...biasIds].map((id) => sig(id));
+    if (elementIds.length === 0)
       throw new ModelError('weights: private needs a weighted (linear or conv) node to commit to');
     lcSignal(b, commitGadget(b, elements, 'weightCommitment'), 'weightCommitment', 'input');
     byNode.push({

@@ -128,8 +128,12 @@ describe('circuit of a tiny CNN (Conv 1→2 3x3 pad 1, Relu, MaxPool 2x2, Flatte
     console.log(`tiny CNN: ${circuit.r1cs.constraints.length} constraints, ${n} mutations`);
   });
 
-  it('refuses a wrong conv output and a wrong pool output', () => {
-    assert.throws(() => witnessFromTrace(circuit, bumped(trace, 'c', 5)), /violates constraint/);
+  it('refuses a wrong conv+ReLU output and a wrong pool output', () => {
+    // The conv is fused with the ReLU that alone reads it: its rescale clamps to [0, 127] and writes
+    // the ReLU's output, so the ReLU output is checked and the conv's own value is no wire.
+    assert.equal(circuit.constraintsByNode.find((n) => n.kernel === 'relu')?.constraints, 0);
+    for (let i = 0; i < 32; i += 5)
+      assert.throws(() => witnessFromTrace(circuit, bumped(trace, 'h', i)), /violates constraint/);
     for (let i = 0; i < 8; i++)
       assert.throws(() => witnessFromTrace(circuit, bumped(trace, 'p', i)), /violates constraint/);
   });

@@ -1,7 +1,8 @@
-// compile(model, { weights: 'private' }) on the tiny MLP: weights and biases are private bits bound
-// by weightCommitment(model), the last public signal; the honest trace satisfies, ±1 on any private
-// wire (weight bit, product, bias bit, intermediate, Poseidon state) violates a constraint, the R1CS
-// does not depend on W, and a witness for other weights cannot claim W's commitment.
+// compile(model, { weights: 'private' }) on the tiny MLP: packed weight elements and biases are
+// private values bound by weightCommitment(model), the last public signal; the honest trace
+// satisfies (also at the extreme weights and inputs the slot width is sized for), ±1 on any private
+// wire (element, bias, product, slot bit, intermediate, Poseidon state) violates a constraint, the
+// R1CS does not depend on W, and a witness for other weights cannot claim W's commitment.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type QuantModel, type QuantTensor, quantize, runInt } from '@aivm/runtime';
@@ -13,7 +14,7 @@ import {
   firstViolation,
   fmod,
   type R1cs,
-  WEIGHTS_PER_ELEMENT,
+  slotBits,
   weightCommitment,
   weightCommitmentElements,
   witnessFromTrace,
@@ -53,8 +54,8 @@ describe("compile(model, { weights: 'private' }) on the tiny MLP", () => {
     assert.deepEqual(pub.w.publicSignals, [...y, ...xq, wc]);
     assert.equal(firstViolation(pub.circuit.r1cs, pub.w.wires), -1);
     assert.deepEqual(pub.circuit.committedWeights, [
-      { node: 'Gemm_0', weights: 32, biases: 4 },
-      { node: 'Gemm_2', weights: 12, biases: 3 },
+      { node: 'Gemm_0', weights: 32, biases: 4, elements: 8 },
+      { node: 'Gemm_2', weights: 12, biases: 3, elements: 4 },
     ]);
 
     const com = witnessOf(model, { weights: 'private', inputs: 'committed' });
@@ -65,23 +66,85 @@ describe("compile(model, { weights: 'private' }) on the tiny MLP", () => {
     assert.deepEqual(witnessOf(model, {}).w.publicSignals.slice(0, 3), y);
   });
 
-  it('weightCommitment packs 31 weight bytes per element, then the biases, and hashes them', () => {
+  it('weightCommitment packs each input column of a layer into signed slots, then the biases', () => {
     const gemms = model.nodes.filter((n) => n.kernel === 'linear');
-    const ws = gemms.flatMap((n) => [...(n.params.weight as Int8Array)]);
-    const bs = gemms.flatMap((n) => [...(n.params.bias as Int32Array)]);
-    assert.equal(ws.length, 44);
-    const expected: bigint[] = [];
-    for (let j = 0; j < ws.length; j += 31) {
-      let p = 0n;
-      ws.slice(j, j + 31).forEach((w, i) => {
-        p += BigInt(w + 128) * 256n ** BigInt(i);
-      });
-      expected.push(p);
+    // Slot widths: K·128·128 < 2^(L−1): K = 8 → 2^17 < 2^18, L = 19; K = 4 → 2^16 < 2^17, L = 18.
+    assert.deepEqual([slotBits(8), slotBits(4), slotBits(784), slotBits(9)], [19, 18, 25, 19]);
+    const elements = weightCommitmentElements(model);
+    assert.equal(elements.length, 8 + 4 + 4 + 3);
+    // Every element decodes (signed base-2^L digits) back to the column of weights it packs.
+    const decode = (e: bigint, L: number, n: number): number[] => {
+      let v = e > BN254_R / 2n ? e - BN254_R : e;
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        let d = v & ((1n << BigInt(L)) - 1n);
+        if (d >= 1n << BigInt(L - 1)) d -= 1n << BigInt(L);
+        out.push(Number(d));
+        v = (v - d) >> BigInt(L);
+      }
+      assert.equal(v, 0n);
+      return out;
+    };
+    let at = 0;
+    for (const [node, L] of [
+      [gemms[0], 19],
+      [gemms[1], 18],
+    ] as const) {
+      const W = node.params.weight as Int8Array;
+      const N = (node.params.bias as Int32Array).length;
+      const K = W.length / N;
+      for (let k = 0; k < K; k++)
+        assert.deepEqual(
+          decode(elements[at++], L, N),
+          Array.from({ length: N }, (_, n) => W[n * K + k]),
+        );
     }
-    expected.push(...bs.map((b) => (b < 0 ? BN254_R + BigInt(b) : BigInt(b))));
-    assert.equal(WEIGHTS_PER_ELEMENT, 31);
-    assert.deepEqual(weightCommitmentElements(model), expected);
-    assert.equal(wc, commitInputs(expected));
+    const bs = gemms.flatMap((n) => [...(n.params.bias as Int32Array)]);
+    assert.deepEqual(
+      elements.slice(at),
+      bs.map((b) => (b < 0 ? BN254_R + BigInt(b) : BigInt(b))),
+    );
+    assert.equal(wc, commitInputs(elements));
+  });
+
+  it('the slots hold the extreme accumulators: every weight −127 or 127 against inputs of −127', () => {
+    for (const w of [-127, 127]) {
+      const m = structuredClone(model);
+      for (const n of m.nodes) if (n.kernel === 'linear') (n.params.weight as Int8Array).fill(w);
+      const input = { x: { ...x, data: new Float32Array(x.data.length).fill(-1e6) } };
+      const run = runInt(m, input, { trace: true });
+      const trace = run.trace as NonNullable<typeof run.trace>;
+      assert.ok([...(trace.get('x') as { data: Int8Array }).data].every((v) => v === -127));
+      const circuit = compile(m, { weights: 'private' });
+      const wit = witnessFromTrace(circuit, trace);
+      assert.equal(firstViolation(circuit.r1cs, wit.wires), -1);
+      assert.equal(wit.publicSignals.at(-1), weightCommitment(m));
+    }
+  });
+
+  it('refuses a bias outside the slot range ±2^(L−1), with the node named', () => {
+    for (const b of [1 << 18, -(1 << 18) - 1]) {
+      const m = structuredClone(model);
+      (m.nodes[0].params.bias as Int32Array)[1] = b;
+      assert.throws(() => weightCommitment(m), /node "Gemm_0".*bias -?\d+ of output 1 is outside ±2\^18/s);
+      const run = runInt(m, { x }, { trace: true });
+      assert.throws(
+        () =>
+          witnessFromTrace(compile(m, { weights: 'private' }), run.trace as NonNullable<typeof run.trace>),
+        /outside ±2\^18/,
+      );
+    }
+    // The largest allowed biases prove.
+    for (const b of [(1 << 18) - 1, -(1 << 18)]) {
+      const m = structuredClone(model);
+      (m.nodes[0].params.bias as Int32Array)[1] = b;
+      const run = runInt(m, { x }, { trace: true });
+      const wit = witnessFromTrace(
+        compile(m, { weights: 'private' }),
+        run.trace as NonNullable<typeof run.trace>,
+      );
+      assert.equal(wit.publicSignals.at(-1), weightCommitment(m));
+    }
   });
 
   it('changing any single weight or bias changes the commitment', () => {
@@ -112,7 +175,7 @@ describe("compile(model, { weights: 'private' }) on the tiny MLP", () => {
     r.constraints.forEach((c, i) => {
       for (const l of [c.a, c.b, c.c]) for (const s of l.keys()) if (uses[s].at(-1) !== i) uses[s].push(i);
     });
-    const kinds = { weightBit: 0, biasBit: 0, product: 0, other: 0 };
+    const kinds = { element: 0, bias: 0, product: 0, slotBit: 0, other: 0 };
     for (let s = 1 + r.nOutputs + r.nPubInputs; s < r.nWires; s++) {
       for (const delta of [1n, -1n]) {
         const bad = w.wires.slice();
@@ -120,22 +183,25 @@ describe("compile(model, { weights: 'private' }) on the tiny MLP", () => {
         assert.notEqual(firstViolation(r, bad, uses[s]), -1, `${r.labels[s]} ${delta}`);
       }
       const l = r.labels[s];
-      if (/\.w\d+\.b\d$/.test(l)) kinds.weightBit++;
-      else if (/\.bias\d+\.b\d+$/.test(l)) kinds.biasBit++;
+      if (/\.e\d+$/.test(l)) kinds.element++;
+      else if (/\.bias\d+$/.test(l)) kinds.bias++;
       else if (/\.p\d+$/.test(l)) kinds.product++;
+      else if (/\.s\d+\.b\d+$/.test(l)) kinds.slotBit++;
       else kinds.other++;
     }
     assert.deepEqual(
       { ...kinds, other: kinds.other > 1000 },
       {
-        weightBit: 44 * 8,
-        biasBit: 7 * 32,
-        product: 44,
+        element: 8 + 4,
+        bias: 7,
+        product: 8 + 4,
+        slotBit: 4 * 19 + 3 * 18,
         other: true,
       },
     );
-    // A flipped weight bit alone (still boolean) breaks the product and the commitment.
-    const bit = r.labels.indexOf('Gemm_0.w3.b2');
+    // A flipped slot bit alone (still boolean) breaks the split of the products into slots.
+    const bit = r.labels.indexOf('Gemm_0[0,0+4].s2.b3');
+    assert.ok(bit > 0);
     const flipped = w.wires.slice();
     flipped[bit] = 1n - flipped[bit];
     assert.notEqual(firstViolation(r, flipped), -1);
@@ -212,8 +278,8 @@ describe("compile(model, { weights: 'private' }) on a tiny CNN (Conv 1→2 3x3 p
     const w = witnessFromTrace(circuit, trace);
     const rr = circuit.r1cs;
     assert.deepEqual(circuit.committedWeights, [
-      { node: cnn.nodes[0].name, weights: 18, biases: 2 },
-      { node: cnn.nodes.at(-1)?.name, weights: 24, biases: 3 },
+      { node: cnn.nodes[0].name, weights: 18, biases: 2, elements: 9 },
+      { node: cnn.nodes.at(-1)?.name, weights: 24, biases: 3, elements: 8 },
     ]);
     assert.equal(w.publicSignals.length, 5);
     assert.equal(w.publicSignals[4], weightCommitment(cnn));
@@ -229,10 +295,11 @@ describe("compile(model, { weights: 'private' }) on a tiny CNN (Conv 1→2 3x3 p
         bad[s] = fmod(bad[s] + delta);
         assert.notEqual(firstViolation(rr, bad, uses[s]), -1, `${rr.labels[s]} ${delta}`);
       }
-      if (/\.p[\d,]+$/.test(rr.labels[s])) products++;
+      if (/\.p\d+$/.test(rr.labels[s])) products++;
     }
-    // 2 channels × 16 positions × the in-image taps of a 3x3 window with pad 1 (100 of 144), + 3×8.
-    assert.equal(products, 2 * 100 + 24);
+    // One product per in-image tap of a 3x3 window with pad 1 (100 over the 16 positions), both
+    // channels in one pack; + 8 for the Gemm (its 3 outputs in one pack).
+    assert.equal(products, 100 + 8);
     // Other conv weights, same R1CS, honest for themselves, but not with this commitment.
     const other = structuredClone(cnn);
     const k = other.nodes[0].params.weight as Int8Array;

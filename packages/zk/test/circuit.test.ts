@@ -78,11 +78,41 @@ describe('circuit of a tiny MLP (Gemm 8→4, Relu, Gemm 4→3)', () => {
 
   it('refuses a trace that does not follow the semantics', () => {
     const trace = new Map(run.trace);
-    const h = trace.get('h') as NonNullable<ReturnType<typeof trace.get>>;
-    const bad = Int8Array.from(h.data);
-    bad[0] = bad[0] === 127 ? 126 : bad[0] + 1;
-    trace.set('h', { ...h, data: bad });
+    // The first Gemm is fused with the ReLU that alone reads it (its rescale clamps to [0, 127]):
+    // its ReLU output 'hr' is a wire, checked; the Gemm's own value 'h' is not.
+    for (let i = 0; i < 4; i++) {
+      const hr = trace.get('hr') as NonNullable<ReturnType<typeof trace.get>>;
+      const bad = Int8Array.from(hr.data);
+      bad[i] = bad[i] === 127 ? 126 : bad[i] + 1;
+      trace.set('hr', { ...hr, data: bad });
+      assert.throws(() => witnessFromTrace(circuit, trace), /violates constraint/);
+      trace.set('hr', hr);
+    }
+    const y = trace.get('y') as NonNullable<ReturnType<typeof trace.get>>;
+    trace.set('y', {
+      ...y,
+      data: Int8Array.from(y.data, (v, i) => (i === 1 ? (v === 127 ? 126 : v + 1) : v)),
+    });
     assert.throws(() => witnessFromTrace(circuit, trace), /violates constraint/);
+  });
+
+  it('fusing the ReLU drops its gadget and its input wires, not the outputs', () => {
+    const unfused = compile(model, { fuseRelu: false });
+    const w = witnessFromTrace(unfused, run.trace as NonNullable<typeof run.trace>);
+    assert.deepEqual(w.publicSignals, witness.publicSignals);
+    const relu = unfused.constraintsByNode.find((n) => n.kernel === 'relu');
+    assert.ok(relu && relu.constraints > 0);
+    assert.equal(circuit.constraintsByNode.find((n) => n.kernel === 'relu')?.constraints, 0);
+    assert.ok(circuit.r1cs.constraints.length < unfused.r1cs.constraints.length);
+    // The fused circuit has no wire for the Gemm's own value 'h'; the unfused one does.
+    assert.deepEqual(
+      circuit.traceSignals.map((t) => t.value),
+      ['x', 'hr', 'y'],
+    );
+    assert.deepEqual(
+      unfused.traceSignals.map((t) => t.value),
+      ['x', 'h', 'hr', 'y'],
+    );
   });
 
   it('refuses an unsupported kernel at compile time, naming node and kernel', () => {
