@@ -235,6 +235,197 @@ export class Bn254Wasm {
     this.top = mark;
     return out;
   }
+
+  // ---- variable-base multi-scalar multiplication (the Groth16 prover, prover-worker.ts)
+
+  /**
+   * Σ s_i·P_i for n affine LEM bases at `bases` (a zero point, all bytes 0, is skipped) and scalars
+   * in standard form at `scalars` (32 bytes LE each, below 2^254), into the Jacobian point at `out`
+   * (Montgomery). Pippenger's bucket method with signed c-bit digits (2^(c−1) buckets per window)
+   * and affine buckets: each window's additions go in batches sharing one inversion (Montgomery's
+   * trick, AffineAdder), about half the field multiplications of a mixed Jacobian addition. A bucket
+   * gets at most one point per batch: a point whose bucket is taken waits for the next pass, and in
+   * that pass goes to the bucket's Jacobian side sum if the bucket is taken again (crowded buckets,
+   * as in the top window or for many equal small scalars, would otherwise take a batch each); a
+   * point with the bucket's x coordinate (equal or opposite points) is doubled or cancelled on the
+   * spot. The buckets are then summed (Σ_b b·B_b by running sums, Jacobian) and the windows joined
+   * by c doublings each.
+   */
+  msm(group: Group, bases: number, scalars: number, n: number, out: number, c = msmWindow(n)): void {
+    const { sOut, sMid } = pointSizes(group);
+    const fs = sOut / 2;
+    const pre = group === 'G1' ? 'g1m' : 'g2m';
+    const F = group === 'G1' ? 'f1m' : 'f2m';
+    const ex = this.ex;
+    const addJ = ex[`${pre}_add`];
+    const addMixed = ex[`${pre}_addMixed`];
+    const double = ex[`${pre}_double`];
+    const neg = ex[`${F}_neg`];
+    const doubleAffine = ex[`${pre}_doubleAffine`];
+    const toAffine = ex[`${pre}_toAffine`];
+    const subMixed = ex[`${pre}_subMixed`];
+    const zeroJ = ex[`${pre}_zero`];
+    const mark = this.top;
+    const half = 1 << (c - 1);
+    const batch = Math.max(16, Math.min(1024, half >> 2));
+    const buckets = this.alloc((half + 1) * sOut);
+    const negs = this.alloc(batch * sOut);
+    const over = this.alloc((half + 1) * sMid);
+    const running = this.alloc(sMid);
+    const sum = this.alloc(sMid);
+    const win = this.alloc(sMid);
+    const jac = this.alloc(sMid);
+    const adder = new AffineAdder(this, group, batch);
+    ex[`${pre}_zero`](out);
+    const u32 = new Uint32Array(this.memory.buffer);
+    const fw = fs >>> 2;
+    const pw = sOut >>> 2;
+    // Zero bases are skipped; signed digits need each point's carry into the next window.
+    const skip = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const q = (bases + i * sOut) >>> 2;
+      let z = 1;
+      for (let k = 0; k < pw; k++)
+        if (u32[q + k] !== 0) {
+          z = 0;
+          break;
+        }
+      skip[i] = z;
+    }
+    const carry = new Uint8Array(n);
+    const nWin = Math.ceil(255 / c);
+    const empty = new Uint8Array(half + 1);
+    const overUsed = new Uint8Array(half + 1);
+    const stamp = new Int32Array(half + 1);
+    const ps = new Int32Array(batch);
+    const qs = new Int32Array(batch);
+    const digits = new Int32Array(n);
+    let pending = new Int32Array(n);
+    let next = new Int32Array(n);
+    const mask = (1 << c) - 1;
+    const sw = scalars >>> 2;
+    const windows: Uint8Array[] = [];
+    for (let j = 0; j < nWin; j++) {
+      const bit = c * j;
+      const wo = bit >>> 5;
+      const sh = bit & 31;
+      const two = sh + c > 32 && wo < 7;
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        if (skip[i]) continue;
+        let v = 0;
+        if (wo < 8) {
+          const wi = sw + i * 8 + wo;
+          v = u32[wi] >>> sh;
+          if (two) v |= u32[wi + 1] << (32 - sh);
+          v &= mask;
+        }
+        v += carry[i];
+        if (v > half) {
+          v -= 1 << c;
+          carry[i] = 1;
+        } else carry[i] = 0;
+        if (v !== 0) {
+          digits[i] = v;
+          pending[count++] = i;
+        }
+      }
+      empty.fill(1);
+      stamp.fill(-1);
+      overUsed.fill(0);
+      let round = 0;
+      for (let pass = 0; count > 0; pass++) {
+        let m = 0;
+        let left = 0;
+        for (let e = 0; e < count; e++) {
+          const i = pending[e];
+          const d = digits[i];
+          const b = d < 0 ? -d : d;
+          if (stamp[b] === round) {
+            if (pass === 0) next[left++] = i;
+            else {
+              // Still busy in the second pass (a crowded bucket): a Jacobian side sum.
+              const o = over + b * sMid;
+              if (!overUsed[b]) {
+                zeroJ(o);
+                overUsed[b] = 1;
+              }
+              (d < 0 ? subMixed : addMixed)(o, bases + i * sOut, o);
+            }
+            continue;
+          }
+          const bp = buckets + b * sOut;
+          let pt = bases + i * sOut;
+          if (d < 0) {
+            const t = negs + m * sOut;
+            const tw = t >>> 2;
+            const pw0 = pt >>> 2;
+            for (let k = 0; k < fw; k++) u32[tw + k] = u32[pw0 + k];
+            neg(pt + fs, t + fs);
+            pt = t;
+          }
+          const bx = bp >>> 2;
+          const px = pt >>> 2;
+          if (empty[b]) {
+            for (let k = 0; k < pw; k++) u32[bx + k] = u32[px + k];
+            empty[b] = 0;
+            continue;
+          }
+          // Same x coordinate: P + P (doubling) or P + (−P) (the bucket empties).
+          let same = true;
+          for (let k = 0; k < fw; k++)
+            if (u32[bx + k] !== u32[px + k]) {
+              same = false;
+              break;
+            }
+          if (same) {
+            let sameY = true;
+            for (let k = fw; k < pw; k++)
+              if (u32[bx + k] !== u32[px + k]) {
+                sameY = false;
+                break;
+              }
+            if (sameY) {
+              doubleAffine(bp, jac);
+              toAffine(jac, bp);
+            } else empty[b] = 1;
+            continue;
+          }
+          stamp[b] = round;
+          ps[m] = bp;
+          qs[m] = pt;
+          m++;
+          if (m === batch) {
+            adder.add(m, ps, qs, -1);
+            m = 0;
+            round++;
+          }
+        }
+        if (m > 0) adder.add(m, ps, qs, -1);
+        round++;
+        const t = pending;
+        pending = next;
+        next = t;
+        count = left;
+      }
+      // Σ_b b·B_b = Σ_b (B_half + … + B_b), from the top bucket down.
+      ex[`${pre}_zero`](running);
+      ex[`${pre}_zero`](win);
+      for (let b = half; b >= 1; b--) {
+        if (!empty[b]) addMixed(running, buckets + b * sOut, running);
+        if (overUsed[b]) addJ(running, over + b * sMid, running);
+        addJ(win, running, win);
+      }
+      windows.push(this.get(win, sMid));
+    }
+    // Σ_j 2^(cj)·W_j, from the top window down.
+    for (let j = nWin - 1; j >= 0; j--) {
+      if (j < nWin - 1) for (let k = 0; k < c; k++) double(out, out);
+      this.set(sum, windows[j]);
+      addJ(out, sum, out);
+    }
+    this.top = mark;
+  }
 }
 
 type Fn = (...a: number[]) => number;
@@ -348,6 +539,24 @@ export function combWindow(count: number): number {
     if (cost < bestCost) {
       bestCost = cost;
       best = w;
+    }
+  }
+  return best;
+}
+
+/**
+ * Signed-digit window for a Pippenger multi-scalar multiplication of n points: minimises the
+ * per-window work, n affine bucket additions plus 2^c Jacobian ones for the bucket sums (each about
+ * two affine additions), times ⌈255/c⌉ windows.
+ */
+export function msmWindow(n: number): number {
+  let best = 2;
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (let c = 2; c <= 18; c++) {
+    const cost = Math.ceil(255 / c) * (n + 2 * (1 << c));
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = c;
     }
   }
   return best;
