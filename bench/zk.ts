@@ -1,15 +1,15 @@
 // bench:zk — Groth16 proofs of the MNIST MLP and CNN in every visibility mode (weights public or
 // private, inputs public or committed by Poseidon hash): constraints, development setup, proving
-// (worker thread), verification, proof size and the gas of verifying on a real EVM, next to the
+// (worker threads), verification, proof size and the gas of verifying on a real EVM, next to the
 // issue's goals and the ezkl anchor.
 //
 //   npm run bench:zk                         every case compiled (constraint counts); the cases of
-//                                            at most --max-constraints (default 300,000) set up,
-//                                            proven and verified
+//                                            at most --max-constraints (default 1,100,000: all
+//                                            eight, ~12 minutes) set up, proven and verified
 //   npm run bench:zk -- --only mlp-private-committed
 //                                            only the named cases (comma-separated), each in full
 //   npm run bench:zk -- --count-only         constraint counts only
-// The private-weights circuits are large (MLP ~0.49 M constraints, a 2^19 domain; CNN ~1 M, 2^20):
+// The private-weights circuits are large (MLP ~0.49 M constraints, a 2^19 domain; CNN ~0.9 M, 2^20):
 // give node a larger heap, e.g. NODE_OPTIONS=--max-old-space-size=12000.
 
 import { readFile } from 'node:fs/promises';
@@ -65,7 +65,7 @@ const args = parseArgs({
   options: {
     only: { type: 'string' },
     'count-only': { type: 'boolean', default: false },
-    'max-constraints': { type: 'string', default: '300000' },
+    'max-constraints': { type: 'string', default: '1100000' },
   },
 }).values;
 const only = args.only?.split(',').map((s) => s.trim());
@@ -117,7 +117,7 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 async function main(): Promise<void> {
   console.log(
-    `machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}, snarkjs 0.7.6 Groth16 (BN254), load average ${loadavg()
+    `machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}, Groth16 (BN254) on snarkjs 0.7.6's wasm, load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );

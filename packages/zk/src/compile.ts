@@ -545,43 +545,39 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
         const [, O2, OH, OW] = shapeOf(out);
         if (O2 !== O || y.length !== B * O * OH * OW)
           throw new ModelError(`output shape does not fit ${O} channels`, where);
+        /** The in-image taps of output (oh, ow), batch bb, conv group g: [kernel index, input wire]. */
+        const taps = (bb: number, g: number, oh: number, ow: number): [number, number][] => {
+          const out: [number, number][] = [];
+          for (let c = 0; c < Cg; c++)
+            for (let i = 0; i < kh; i++) {
+              const ih = oh * sh - pt + i * dh;
+              if (ih < 0 || ih >= H) continue;
+              for (let j = 0; j < kw; j++) {
+                const iw = ow * sw - pl + j * dw;
+                if (iw < 0 || iw >= Wd) continue;
+                out.push([(c * kh + i) * kw + j, x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw]]);
+              }
+            }
+          return out;
+        };
         if (priv) {
           const { layout } = priv;
+          const maxAcc = privateMaxAcc(layout);
           for (let bb = 0; bb < B; bb++)
             for (let oh = 0; oh < OH; oh++)
               for (let ow = 0; ow < OW; ow++)
                 layout.packs.forEach(({ first, count: n }, pk) => {
-                  const g = Math.floor(first / Og);
-                  const pairs: [number, number][] = [];
-                  for (let c = 0; c < Cg; c++)
-                    for (let i = 0; i < kh; i++) {
-                      const ih = oh * sh - pt + i * dh;
-                      if (ih < 0 || ih >= H) continue;
-                      for (let j = 0; j < kw; j++) {
-                        const iw = ow * sw - pl + j * dw;
-                        if (iw < 0 || iw >= Wd) continue;
-                        pairs.push([
-                          priv.elements[pk * Kc + (c * kh + i) * kw + j],
-                          x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw],
-                        ]);
-                      }
-                    }
+                  const pairs = taps(bb, Math.floor(first / Og), oh, ow).map(([kk, xi]): [number, number] => [
+                    priv.elements[pk * Kc + kk],
+                    xi,
+                  ]);
                   const label = `${node.name}[${bb},${first}+${n},${oh},${ow}]`;
                   const accs = packedMacs(layout.slotBits, pairs, priv.bias.slice(first, first + n), label);
-                  const maxAcc = privateMaxAcc(layout);
                   accs.forEach((acc, i) => {
                     const o = first + i;
                     const at = ((bb * O + o) * OH + oh) * OW + ow;
-                    requant(
-                      b,
-                      acc,
-                      mult[o],
-                      shift[o],
-                      maxAcc,
-                      y[at],
-                      `${node.name}[${bb},${o},${oh},${ow}]`,
-                      lb,
-                    );
+                    const lbl = `${node.name}[${bb},${o},${oh},${ow}]`;
+                    requant(b, acc, mult[o], shift[o], maxAcc, y[at], lbl, lb);
                   });
                 });
           break;
@@ -595,19 +591,12 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
                 const acc: LC = new Map();
                 addTerm(acc, ONE, BigInt(bias[o]));
                 let maxAcc = BigInt(Math.abs(bias[o]));
-                for (let c = 0; c < Cg; c++)
-                  for (let i = 0; i < kh; i++) {
-                    const ih = oh * sh - pt + i * dh;
-                    if (ih < 0 || ih >= H) continue;
-                    for (let j = 0; j < kw; j++) {
-                      const iw = ow * sw - pl + j * dw;
-                      if (iw < 0 || iw >= Wd) continue;
-                      const wv = W[((o * Cg + c) * kh + i) * kw + j];
-                      if (wv === 0) continue;
-                      addTerm(acc, x.ids[((bb * C + g * Cg + c) * H + ih) * Wd + iw], BigInt(wv));
-                      maxAcc += BigInt(Math.abs(wv)) * 128n;
-                    }
-                  }
+                for (const [kk, xi] of taps(bb, g, oh, ow)) {
+                  const wv = W[o * Kc + kk];
+                  if (wv === 0) continue;
+                  addTerm(acc, xi, BigInt(wv));
+                  maxAcc += BigInt(Math.abs(wv)) * 128n;
+                }
                 const at = ((bb * O + o) * OH + oh) * OW + ow;
                 requant(b, acc, mult[o], shift[o], maxAcc, y[at], label, lb);
               }

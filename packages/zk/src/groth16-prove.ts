@@ -29,6 +29,7 @@ import type {
   ProveTask,
   ProveWorkerData,
 } from './prover-worker.ts';
+import { scalarLE } from './setup-wasm.ts';
 
 const N8 = 32;
 /** BN254's base field order q and scalar field order r. */
@@ -96,16 +97,6 @@ function readBig(bytes: Uint8Array, o: number, len: number): bigint {
   let x = 0n;
   for (let i = len - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes[o + i]);
   return x;
-}
-
-function leBytes(x: bigint): Uint8Array {
-  const out = new Uint8Array(N8);
-  let v = x;
-  for (let i = 0; i < N8; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }
 
 /** Uniform in [1, r): 254 random bits, rejected until below r (and non-zero). */
@@ -349,9 +340,9 @@ export async function groth16Prove(
       {
         op: 'finish',
         parts: { A: [], B1: [], B2: [], C: [], H: [] },
-        r: leBytes(rs.r),
-        s: leBytes(rs.s),
-        negRs: leBytes(negRs),
+        r: scalarLE(rs.r),
+        s: scalarLE(rs.s),
+        negRs: scalarLE(negRs),
       },
       'finish',
       'finish',

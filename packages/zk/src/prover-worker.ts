@@ -3,7 +3,7 @@
 // handled in order; the .zkey, the witness and the QAP evaluations live in shared memory, so a
 // request names only ranges. Node only.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Bn254Wasm } from './setup-wasm.ts';
+import { Bn254Wasm, rootOfUnity } from './setup-wasm.ts';
 
 const N8 = 32;
 
@@ -176,30 +176,6 @@ function abc(lo: number, hi: number): void {
     const p = [pA, pB, pC][j];
     qap.set(w.u8.subarray(p, p + rows * N8), (j * L.n + lo) * N8);
   }
-}
-
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-
-function powmod(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  let x = b % R;
-  let k = e;
-  while (k > 0n) {
-    if (k & 1n) r = (r * x) % R;
-    x = (x * x) % R;
-    k >>= 1n;
-  }
-  return r;
-}
-
-/**
- * The primitive 2^k-th root of unity of the wasm's FFT (and of ffjavascript's Fr): g^((r−1)/2^28)
- * for the smallest quadratic non-residue g, squared down to order 2^k.
- */
-function rootOfUnity(k: number): bigint {
-  let g = 2n;
-  while (powmod(g, (R - 1n) >> 1n) === 1n) g++;
-  return powmod(powmod(g, (R - 1n) >> 28n), 1n << BigInt(28 - k));
 }
 
 /**

@@ -25,6 +25,39 @@ export function windowsFor(w: number): number {
   return Math.ceil(254 / w);
 }
 
+/** b^e mod r (b may be negative). */
+export function powmod(b: bigint, e: bigint): bigint {
+  let r = 1n;
+  let x = ((b % R) + R) % R;
+  let k = e;
+  while (k > 0n) {
+    if (k & 1n) r = (r * x) % R;
+    x = (x * x) % R;
+    k >>= 1n;
+  }
+  return r;
+}
+
+/** The 2^k-th root of unity of BN254's Fr as ffjavascript (and so the wasm's FFT) defines it. */
+export function rootOfUnity(k: number): bigint {
+  // ffjavascript: w[s] = nqr^t with r-1 = 2^s·t, s = 28, nqr = 5; w[i] = w[i+1]^2.
+  const s = 28;
+  let w = powmod(5n, (R - 1n) >> BigInt(s));
+  for (let i = s; i > k; i--) w = (w * w) % R;
+  return w;
+}
+
+/** x (0 ≤ x < 2^256) as 32 little-endian bytes. */
+export function scalarLE(x: bigint): Uint8Array {
+  const out = new Uint8Array(N8);
+  let v = x;
+  for (let i = 0; i < N8; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
 type Exports = Record<string, (...a: number[]) => number>;
 
 export class Bn254Wasm {

@@ -27,7 +27,16 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as snarkjs from 'snarkjs';
 import { BN254_R } from './r1cs.ts';
-import { Bn254Wasm, combWindow, type Group, pointSizes, windowsFor } from './setup-wasm.ts';
+import {
+  Bn254Wasm,
+  combWindow,
+  type Group,
+  pointSizes,
+  powmod,
+  rootOfUnity,
+  scalarLE,
+  windowsFor,
+} from './setup-wasm.ts';
 import type { SetupWorkerReply, SetupWorkerRequest } from './setup-worker.ts';
 
 const R = BN254_R;
@@ -38,18 +47,6 @@ const N8 = 32;
 function mod(x: bigint): bigint {
   const m = x % R;
   return m < 0n ? m + R : m;
-}
-
-function powmod(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  let x = mod(b);
-  let k = e;
-  while (k > 0n) {
-    if (k & 1n) r = (r * x) % R;
-    x = (x * x) % R;
-    k >>= 1n;
-  }
-  return r;
 }
 
 function inv(x: bigint): bigint {
@@ -73,16 +70,6 @@ function batchInv(xs: bigint[]): bigint[] {
     ia = (ia * xs[i]) % R;
   }
   return out;
-}
-
-/** The 2^k-th root of unity of BN254's Fr as ffjavascript (and so snarkjs' FFT) defines it. */
-function rootOfUnity(k: number): bigint {
-  // ffjavascript: w[s] = nqr^t with r-1 = 2^s·t, s = 28, nqr = 5; w[i] = w[i+1]^2.
-  const s = 28;
-  const t = (R - 1n) >> BigInt(s);
-  let w = powmod(5n, t);
-  for (let i = s; i > k; i--) w = (w * w) % R;
-  return w;
 }
 
 /** L_j(τ) for j < m over the domain {ω^j} of size m = 2^k: ω^j (τ^m − 1) / (m (τ − ω^j)). */
@@ -561,10 +548,7 @@ export async function zkeyFromToxicWaste(
     }
     zv.setUint32(off[1], 1, true);
     const q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
-    z.set(
-      [...u32b(N8), ...scalarBytesRaw(q), ...u32b(N8), ...scalarBytesRaw(R), ...u32b(nVars, nPublic, n)],
-      off[2],
-    );
+    z.set([...u32b(N8), ...scalarLE(q), ...u32b(N8), ...scalarLE(R), ...u32b(nVars, nPublic, n)], off[2]);
     z.set(marker, off[10]);
     // L_j(τ) over the n domain (Montgomery), and the H scalars L^{(2n)}_{2i+1}(τ)/δ (standard form).
     const pL = f.alloc(n * N8);
@@ -741,16 +725,6 @@ export async function zkeyFromToxicWaste(
   } finally {
     await pool.close();
   }
-}
-
-function scalarBytesRaw(x: bigint): Uint8Array {
-  const out = new Uint8Array(N8);
-  let v = x;
-  for (let i = 0; i < N8; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }
 
 /** 64 bytes for the circuit-hash slot: the ASCII marker, then the start of sha256 of the r1cs. */

@@ -8,9 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { quantize, runInt } from '@aivm/runtime';
+import { runInt } from '@aivm/runtime';
 import * as snarkjs from 'snarkjs';
-import { buildGraph, randTensor, rng } from '../../runtime/test/quant-helpers.ts';
 import { compile, fmod, witnessFromTrace, writeR1cs, writeWtns } from '../src/index.ts';
 import {
   _lagrangeAt,
@@ -23,27 +22,7 @@ import {
   zkeyFromToxicWaste,
 } from '../src/setup.ts';
 import { Bn254Wasm, windowsFor } from '../src/setup-wasm.ts';
-
-function tinyModel() {
-  const r = rng(7);
-  const graph = buildGraph({
-    inputs: { x: ['N', 8] },
-    initializers: {
-      w1: randTensor([8, 4], r, -0.6, 0.6),
-      b1: randTensor([4], r, -0.2, 0.2),
-      w2: randTensor([4, 3], r, -0.6, 0.6),
-      b2: randTensor([3], r, -0.2, 0.2),
-    },
-    nodes: [
-      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'] },
-      { op: 'Relu', inputs: ['h'], outputs: ['hr'] },
-      { op: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['y'] },
-    ],
-    outputs: ['y'],
-  });
-  const model = quantize(graph, [{ x: randTensor([16, 8], r, -1, 1) }]);
-  return { model, x: randTensor([1, 8], r, -2.5, 2.5) };
-}
+import { tinyModel } from './helpers/tiny.ts';
 
 const { model, x } = tinyModel();
 // Unfused: the circuit the fixture keys below were written for (fusing the ReLU is newer).

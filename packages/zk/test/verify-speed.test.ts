@@ -4,9 +4,9 @@
 // byte for byte, and the warm timing of both (median of 20) on a 12-signal proof.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { quantize, runInt } from '@aivm/runtime';
+import { runInt } from '@aivm/runtime';
 import * as snarkjs from 'snarkjs';
-import { buildGraph, randTensor, rng } from '../../runtime/test/quant-helpers.ts';
+import { rng } from '../../runtime/test/quant-helpers.ts';
 import {
   compile,
   type ProofArtifact,
@@ -19,31 +19,13 @@ import {
 import { devSetup } from '../src/setup.ts';
 import { releaseCurve, verifyProof } from '../src/verify.ts';
 import { _publicCommitment, groth16Verify } from '../src/verify-groth16.ts';
+import { tinyModel } from './helpers/tiny.ts';
 
 const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 const quiet = { warn() {}, info() {}, error() {}, debug() {} };
 
 /** Gemm 9→4, Relu, Gemm 4→3 with public inputs: 3 outputs + 9 inputs = 12 public signals. */
-function model12() {
-  const r = rng(12);
-  const graph = buildGraph({
-    inputs: { x: ['N', 9] },
-    initializers: {
-      w1: randTensor([9, 4], r, -0.6, 0.6),
-      b1: randTensor([4], r, -0.2, 0.2),
-      w2: randTensor([4, 3], r, -0.6, 0.6),
-      b2: randTensor([3], r, -0.2, 0.2),
-    },
-    nodes: [
-      { op: 'Gemm', inputs: ['x', 'w1', 'b1'], outputs: ['h'] },
-      { op: 'Relu', inputs: ['h'], outputs: ['hr'] },
-      { op: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['y'] },
-    ],
-    outputs: ['y'],
-  });
-  const model = quantize(graph, [{ x: randTensor([16, 9], r, -1, 1) }]);
-  return { model, x: randTensor([1, 9], r, -1.5, 1.5) };
-}
+const model12 = () => tinyModel({ inputs: 9, seed: 12, xRange: 1.5 });
 
 let vkA: VerificationKey;
 let vkB: VerificationKey;

@@ -19,13 +19,17 @@ export type TinySetup = {
   nConstraints: number;
 };
 
-/** The tiny MLP (Gemm 8->4, Relu, Gemm 4->3) and an input beyond its calibrated range, so some outputs saturate. */
-export function tinyModel() {
-  const r = rng(7);
+/**
+ * The tiny MLP (Gemm K->4, Relu, Gemm 4->3; K = 8 by default) and an input beyond its calibrated
+ * range, so some outputs saturate.
+ */
+export function tinyModel(opts: { inputs?: number; seed?: number; xRange?: number } = {}) {
+  const { inputs: K = 8, seed = 7, xRange = 2.5 } = opts;
+  const r = rng(seed);
   const graph = buildGraph({
-    inputs: { x: ['N', 8] },
+    inputs: { x: ['N', K] },
     initializers: {
-      w1: randTensor([8, 4], r, -0.6, 0.6),
+      w1: randTensor([K, 4], r, -0.6, 0.6),
       b1: randTensor([4], r, -0.2, 0.2),
       w2: randTensor([4, 3], r, -0.6, 0.6),
       b2: randTensor([3], r, -0.2, 0.2),
@@ -37,9 +41,9 @@ export function tinyModel() {
     ],
     outputs: ['y'],
   });
-  const calib = randTensor([16, 8], r, -1, 1);
+  const calib = randTensor([16, K], r, -1, 1);
   const model = quantize(graph, [{ x: calib }]);
-  const x = randTensor([1, 8], r, -2.5, 2.5);
+  const x = randTensor([1, K], r, -xRange, xRange);
   return { model, x };
 }
 
