@@ -158,6 +158,40 @@ export type ZkPublication = {
   cached: boolean;
 };
 
+/** The zk key cache: the option, else AIVM_ZK_KEYS, else `fallback` (~/.aivm/zk-keys). */
+export function zkKeysDir(opt: string | undefined, fallback = join(homedir(), '.aivm', 'zk-keys')): string {
+  return opt ?? process.env.AIVM_ZK_KEYS ?? fallback;
+}
+
+/** Development keys, or production keys from --ptau with at least one --contribution name:entropy. */
+export function zkSetupMode(opts: {
+  ptau?: string;
+  contribution?: string[];
+  seed?: string;
+}): import('@aivm/zk/node').SetupMode {
+  if (!opts.ptau) return { kind: 'dev', seed: opts.seed };
+  const contributions = (opts.contribution ?? []).map((c) => {
+    const at = c.indexOf(':');
+    if (at < 1) throw new UsageError(`--contribution expects name:entropy, got "${c}"`);
+    return { name: c.slice(0, at), entropy: c.slice(at + 1) };
+  });
+  if (contributions.length === 0)
+    throw new UsageError('--ptau needs at least one --contribution name:entropy');
+  return { kind: 'ptau', ptauPath: opts.ptau, contributions };
+}
+
+/** Adds --ptau (with what it is for in this command) and the repeatable --contribution. */
+export function withZkKeySource(c: Command, ptauHelp: string): Command {
+  return c
+    .option('--ptau <file>', ptauHelp)
+    .option(
+      '--contribution <name:entropy>',
+      'a phase-2 contribution for --ptau (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    );
+}
+
 /**
  * The verification key a model is published with: its circuit in the given modes, keys from the
  * cache (dev setup, or a ceremony ptau), encoded the way the chain stores them.
@@ -340,10 +374,13 @@ export function registerModelCommands(program: Command): void {
       );
     });
 
-  withSigner(
-    model
-      .command('publish <model>')
-      .description('publish an .onnx file (quantized first) or an artifact on chain, with its zk key'),
+  withZkKeySource(
+    withSigner(
+      model
+        .command('publish <model>')
+        .description('publish an .onnx file (quantized first) or an artifact on chain, with its zk key'),
+    ),
+    'production keys from a ceremony ptau (default: development keys)',
   )
     .requiredOption('--name <name>', 'model name')
     .option('--price <CGPT>', 'price per request (per provider slot)', '0.01')
@@ -361,13 +398,6 @@ export function registerModelCommands(program: Command): void {
     .option('--zk-inputs <mode>', 'public or committed', 'public')
     .option('--zk-weights <mode>', 'public or private', 'public')
     .option('--keys <dir>', 'zk key cache (or AIVM_ZK_KEYS; default ~/.aivm/zk-keys)')
-    .option('--ptau <file>', 'production keys from a ceremony ptau (default: development keys)')
-    .option(
-      '--contribution <name:entropy>',
-      'a phase-2 contribution for --ptau (repeatable)',
-      (v: string, p: string[]) => [...p, v],
-      [],
-    )
     .action(async (file: string, opts, cmd: Command) => {
       const g = globals(cmd);
       const tiers = parseTiers(opts.tiers);
@@ -402,22 +432,11 @@ export function registerModelCommands(program: Command): void {
         const wallet = await signerWallet(cmd, opts, client);
         let zk: ZkPublication | undefined;
         if (tiers & 2) {
-          let setup: import('@aivm/zk/node').SetupMode = { kind: 'dev' };
-          if (opts.ptau) {
-            const contributions = (opts.contribution as string[]).map((c) => {
-              const at = c.indexOf(':');
-              if (at < 1) throw new UsageError(`--contribution expects name:entropy, got "${c}"`);
-              return { name: c.slice(0, at), entropy: c.slice(at + 1) };
-            });
-            if (contributions.length === 0) throw new UsageError('--ptau needs at least one --contribution');
-            setup = { kind: 'ptau', ptauPath: opts.ptau, contributions };
-          }
-          const keysDir = opts.keys ?? process.env.AIVM_ZK_KEYS ?? join(homedir(), '.aivm', 'zk-keys');
           zk = await zkPublication(
             qm,
             { inputs: opts.zkInputs, weights: opts.zkWeights },
-            keysDir,
-            setup,
+            zkKeysDir(opts.keys),
+            zkSetupMode({ ptau: opts.ptau, contribution: opts.contribution }),
             (s) => status.update(s),
           );
           const { releaseCurve } = await import('@aivm/zk/node');

@@ -2,7 +2,6 @@
 
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { defaultModules, type GenesisDoc, genesisChainId, Registry, WEI_PER_CGPT } from '@aivm/chain';
 import {
@@ -47,7 +46,7 @@ import {
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
 import { parseTiers } from './infer.ts';
-import { shapeSchema, zkPublication } from './model.ts';
+import { shapeSchema, zkKeysDir, zkPublication } from './model.ts';
 
 export const DEV_CHAIN_ID = 7331;
 export const DEV_PASSWORD = 'devnet';
@@ -59,11 +58,6 @@ export const DEV_PUBLISHER_INDEX = 101;
 export const MNIST_ARTIFACT = join(import.meta.dirname, '..', '..', 'assets', 'mnist-mlp.aivm');
 export const MNIST_DIGIT = join(import.meta.dirname, '..', '..', 'assets', 'mnist-digit-7.json');
 const MNIST_PRICE_WEI = WEI_PER_CGPT / 100n;
-
-/** Key cache of zk circuits: --zk-cache, AIVM_ZK_KEYS, or the zk commands' default. */
-function zkCacheDir(opt: string | undefined, fallback = join(homedir(), '.aivm', 'zk-keys')): string {
-  return resolve(opt ?? process.env.AIVM_ZK_KEYS ?? fallback);
-}
 
 /** The models genesis section of the devnet: the MNIST MLP with every tier, public inputs and weights. */
 async function devnetModels(zkCache: string, owner: string): Promise<Record<string, unknown>> {
@@ -237,7 +231,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (opts, cmd: Command) => {
       const home = resolve(opts.home);
       const n = intArg(opts.accounts, '--accounts', 1, 1_000);
-      const zkCache = zkCacheDir(opts.zkCache, join(home, '..', 'zk-cache'));
+      const zkCache = resolve(zkKeysDir(opts.zkCache, join(home, '..', 'zk-cache')));
       // Only when this build's chain has the inference modules.
       const inference =
         opts.provider !== false &&
@@ -397,7 +391,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
       capacity: intArg(opts.capacity ?? '2', '--capacity', 1, 1_000),
       tiers: parseTiers(opts.tiers ?? 'zk,optimistic') & 6,
       models: splitList(opts.models),
-      zkCacheDir: zkCacheDir(opts.zkCache),
+      zkCacheDir: resolve(zkKeysDir(opts.zkCache)),
       watch: opts.watch !== false,
       faulty: opts.faulty,
     });

@@ -3,8 +3,6 @@
 // --weights public|private; keys are cached by circuit hash, so the modes never share keys.
 
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { decodeArtifact, modelId, type QuantModel, runInt } from '@aivm/runtime';
 import type * as ZkModule from '@aivm/zk';
 import type { Circuit, CompileOptions } from '@aivm/zk';
@@ -15,7 +13,7 @@ import { globals } from '../args.ts';
 import { readJson, UsageError, writeFileAtomic } from '../home.ts';
 import { print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
-import { readInputs } from './model.ts';
+import { readInputs, withZkKeySource, zkKeysDir, zkSetupMode } from './model.ts';
 
 // snarkjs and solc take seconds to load: every other aivm command (a node's start above all) must
 // not pay for them, so the zk modules are loaded when a zk command runs.
@@ -39,20 +37,7 @@ async function loadArtifact(path: string): Promise<{ model: QuantModel; id: stri
 }
 
 function keysDir(cmd: Command): string {
-  const o = cmd.optsWithGlobals() as { keys?: string };
-  return o.keys ?? process.env.AIVM_ZK_KEYS ?? join(homedir(), '.aivm', 'zk-keys');
-}
-
-function setupMode(opts: { ptau?: string; contribution?: string[]; seed?: string }): SetupMode {
-  if (!opts.ptau) return { kind: 'dev', seed: opts.seed };
-  const contributions = (opts.contribution ?? []).map((c) => {
-    const at = c.indexOf(':');
-    if (at < 1) throw new UsageError(`--contribution expects name:entropy, got "${c}"`);
-    return { name: c.slice(0, at), entropy: c.slice(at + 1) };
-  });
-  if (contributions.length === 0)
-    throw new UsageError('--ptau needs at least one --contribution name:entropy');
-  return { kind: 'ptau', ptauPath: opts.ptau, contributions };
+  return zkKeysDir((cmd.optsWithGlobals() as { keys?: string }).keys);
 }
 
 type ModeOpts = { inputs?: string; weights?: string };
@@ -80,18 +65,6 @@ function withModes(c: Command): Command {
       '--weights <mode>',
       'public (circuit constants) or private (bound by the weight commitment)',
       'public',
-    );
-}
-
-/** Adds --ptau (with what it is for in this command) and the repeatable --contribution. */
-function withKeySource(c: Command, ptauHelp: string): Command {
-  return c
-    .option('--ptau <file>', ptauHelp)
-    .option(
-      '--contribution <name:entropy>',
-      'a phase-2 contribution for --ptau (repeatable)',
-      (v: string, p: string[]) => [...p, v],
-      [],
     );
 }
 
@@ -182,7 +155,7 @@ export function registerZkCommands(program: Command): void {
     );
   });
 
-  withKeySource(
+  withZkKeySource(
     withModes(zk.command('setup <model>')),
     'prepared powers-of-tau file from a public ceremony (production path)',
   )
@@ -193,7 +166,7 @@ export function registerZkCommands(program: Command): void {
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { circuit, keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
+        const { circuit, keys } = await keysFor(model, cmd, zkSetupMode(opts), status, opts);
         status.done();
         const result = {
           model: id,
@@ -223,7 +196,7 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  withKeySource(
+  withZkKeySource(
     withModes(zk.command('prove <model>')),
     'use production keys from this ptau instead of development keys',
   )
@@ -235,7 +208,7 @@ export function registerZkCommands(program: Command): void {
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { circuit, keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
+        const { circuit, keys } = await keysFor(model, cmd, zkSetupMode(opts), status, opts);
         const inputs = await readInputs(opts.input, model.inputs);
         status.update('running the model');
         const run = runInt(model, inputs, { trace: true });
@@ -275,7 +248,7 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  withKeySource(withModes(zk.command('verify <proof>')), 'verify against production keys from this ptau')
+  withZkKeySource(withModes(zk.command('verify <proof>')), 'verify against production keys from this ptau')
     .description("verify a proof against a model's verification key")
     .requiredOption('--model <artifact>', 'the model artifact the proof is about')
     .option(
@@ -296,7 +269,7 @@ export function registerZkCommands(program: Command): void {
         throw new UsageError('--commitment applies to --weights private only');
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
+        const { keys } = await keysFor(model, cmd, zkSetupMode(opts), status, opts);
         status.update('verifying');
         let valid = await N.verifyProof(keys.vk as never, artifact);
         let reason = valid ? undefined : 'the Groth16 proof does not verify';
@@ -323,7 +296,10 @@ export function registerZkCommands(program: Command): void {
       }
     });
 
-  withKeySource(withModes(zk.command('export-verifier <model>')), 'export for production keys from this ptau')
+  withZkKeySource(
+    withModes(zk.command('export-verifier <model>')),
+    'export for production keys from this ptau',
+  )
     .description("write the Solidity verifier contract for a model's keys")
     .option('--out <file>', 'Solidity file', 'Verifier.sol')
     .action(async (file: string, opts, cmd: Command) => {
@@ -331,7 +307,7 @@ export function registerZkCommands(program: Command): void {
       const { model, id } = await loadArtifact(file);
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { keys } = await keysFor(model, cmd, setupMode(opts), status, opts);
+        const { keys } = await keysFor(model, cmd, zkSetupMode(opts), status, opts);
         const source = await N.exportSolidityVerifier(keys.vk as never);
         await writeFileAtomic(opts.out, source, 0o644);
         status.done();
