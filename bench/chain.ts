@@ -2,51 +2,15 @@
 // process. Reports committed tx/s and commit latency, next to the raw signature-verification
 // rate of the crypto in use measured in the same run (the ceiling of a single core).
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { secp256k1Backend } from '@aivm/crypto';
+import { startDevnet } from './lib/devnet.ts';
 import { measureCeiling, runLoad, signTransfers } from './lib/load.ts';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 200);
 const TXS_PER_ACCOUNT = Number(process.env.BENCH_TXS_PER_ACCOUNT ?? 50);
-const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'bin.ts');
-
-async function startDevnet(home: string): Promise<{ proc: ChildProcess; rpcUrl: string; wsUrl: string }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      '--json',
-      'devnet',
-      '--home',
-      home,
-      '--rpc-port',
-      '0',
-      '--block-time',
-      '250',
-      '--accounts',
-      String(ACCOUNTS),
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: proc.stdout! });
-  let buffer = '';
-  for await (const line of lines) {
-    buffer += line;
-    try {
-      const info = JSON.parse(buffer) as { rpcUrl: string; wsUrl: string };
-      return { proc, ...info };
-    } catch {
-      // banner spans several lines
-    }
-  }
-  throw new Error('devnet did not start');
-}
 
 async function main(): Promise<void> {
   console.log(
@@ -55,7 +19,12 @@ async function main(): Promise<void> {
   const ceiling = measureCeiling();
 
   const home = await mkdtemp(join(tmpdir(), 'aivm-bench-'));
-  const node = await startDevnet(home);
+  const node = await startDevnet<{ rpcUrl: string; wsUrl: string }>(home, [
+    '--block-time',
+    '250',
+    '--accounts',
+    String(ACCOUNTS),
+  ]);
   try {
     console.log(`signing ${ACCOUNTS * TXS_PER_ACCOUNT} transfers from ${ACCOUNTS} accounts...`);
     const txs = signTransfers(7331n, ACCOUNTS, TXS_PER_ACCOUNT);
@@ -93,8 +62,7 @@ async function main(): Promise<void> {
     console.log('\n| metric | value | reference | ratio |\n|---|---:|---|---:|');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
   } finally {
-    node.proc.kill('SIGTERM');
-    await new Promise((r) => node.proc.once('exit', r));
+    await node.stop();
     await rm(home, { recursive: true, force: true });
   }
 }

@@ -3,60 +3,21 @@
 // its provider, and on-chain inferences per block, next to an in-process reference measured in
 // the same run: the integer runtime's time for one inference (runInt).
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { DEV_MNEMONIC } from '@aivm/cli';
 import { mnemonicToPrivateKey } from '@aivm/crypto';
 import { execute, quantizeInput } from '@aivm/node';
 import { decodeArtifact } from '@aivm/runtime';
 import { AivmClient, requestInference, TIERS, type TierName, Wallet, waitForRequest } from '@aivm/sdk';
+import { startDevnet } from './lib/devnet.ts';
 
-const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'bin.ts');
 const ASSETS = join(import.meta.dirname, '..', 'packages', 'cli', 'assets');
 const BLOCK_MS = Number(process.env.BENCH_BLOCK_MS ?? 250);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONCHAIN_BATCH = Number(process.env.BENCH_ONCHAIN_REQUESTS ?? 200);
 const ACCOUNTS = 10;
-
-async function startDevnet(
-  home: string,
-): Promise<{ proc: ChildProcess; rpcUrl: string; model: string; provider: string }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      '--json',
-      'devnet',
-      '--home',
-      home,
-      '--rpc-port',
-      '0',
-      '--block-time',
-      String(BLOCK_MS),
-      '--accounts',
-      String(ACCOUNTS),
-      '--zk-cache',
-      join(tmpdir(), 'aivm-bench-zk-cache'),
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: proc.stdout! });
-  let buffer = '';
-  for await (const line of lines) {
-    buffer += line;
-    try {
-      return { proc, ...(JSON.parse(buffer) as { rpcUrl: string; model: string; provider: string }) };
-    } catch {
-      // banner spans several lines
-    }
-  }
-  throw new Error('devnet did not start');
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -75,7 +36,14 @@ async function main(): Promise<void> {
   const runIntMs = (performance.now() - t0) / refRuns;
 
   const home = await mkdtemp(join(tmpdir(), 'aivm-bench-inference-'));
-  const node = await startDevnet(home);
+  const node = await startDevnet<{ rpcUrl: string; model: string; provider: string }>(home, [
+    '--block-time',
+    String(BLOCK_MS),
+    '--accounts',
+    String(ACCOUNTS),
+    '--zk-cache',
+    join(tmpdir(), 'aivm-bench-zk-cache'),
+  ]);
   const client = new AivmClient(node.rpcUrl, { timeoutMs: 60_000 });
   try {
     // The provider registers once its zk keys are ready.
@@ -154,8 +122,7 @@ async function main(): Promise<void> {
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
   } finally {
     client.close();
-    node.proc.kill('SIGTERM');
-    await new Promise((r) => node.proc.once('exit', r));
+    await node.stop();
     await rm(home, { recursive: true, force: true });
   }
 }
