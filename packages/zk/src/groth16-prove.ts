@@ -29,6 +29,7 @@ import type {
   ProveTask,
   ProveWorkerData,
 } from './prover-worker.ts';
+import { binSections } from './r1cs.ts';
 import { scalarLE } from './setup-wasm.ts';
 
 const N8 = 32;
@@ -67,24 +68,6 @@ export class Groth16InputError extends Error {
 
 type Section = { start: number; size: number };
 
-function sections(bytes: Uint8Array, magic: string): Map<number, Section> {
-  if (bytes.length < 12 || String.fromCharCode(...bytes.subarray(0, 4)) !== magic)
-    throw new Groth16InputError(`not a .${magic} file`);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = v.getUint32(8, true);
-  const out = new Map<number, Section>();
-  let p = 12;
-  for (let i = 0; i < n; i++) {
-    if (p + 12 > bytes.length) throw new Groth16InputError(`.${magic} file truncated`);
-    const type = v.getUint32(p, true);
-    const size = Number(v.getBigUint64(p + 4, true));
-    if (p + 12 + size > bytes.length) throw new Groth16InputError(`.${magic} file truncated`);
-    out.set(type, { start: p + 12, size });
-    p += 12 + size;
-  }
-  return out;
-}
-
 function need(secs: Map<number, Section>, type: number, size: number, what: string): Section {
   const s = secs.get(type);
   if (!s) throw new Groth16InputError(`${what}: section ${type} missing`);
@@ -111,7 +94,7 @@ function randomScalar(): bigint {
 
 /** Reads and checks the key and witness headers: the layout of everything the workers read. */
 export function readLayout(zkey: Uint8Array, wtns: Uint8Array): ProveLayout & { zkeyEnd: number } {
-  const zs = sections(zkey, 'zkey');
+  const zs = binSections(zkey, 'zkey');
   const h1 = need(zs, 1, 4, '.zkey header');
   const zv = new DataView(zkey.buffer, zkey.byteOffset, zkey.byteLength);
   if (zv.getUint32(h1.start, true) !== 1) throw new Groth16InputError('.zkey is not a Groth16 key');
@@ -135,7 +118,7 @@ export function readLayout(zkey: Uint8Array, wtns: Uint8Array): ProveLayout & { 
   const pointsC = need(zs, 8, (nVars - nPublic - 1) * 64, '.zkey C points').start;
   const pointsH = need(zs, 9, n * 64, '.zkey H points').start;
 
-  const ws = sections(wtns, 'wtns');
+  const ws = binSections(wtns, 'wtns');
   const w1 = need(ws, 1, -1, '.wtns header');
   const wv = new DataView(wtns.buffer, wtns.byteOffset, wtns.byteLength);
   if (wv.getUint32(w1.start, true) !== N8 || readBig(wtns, w1.start + 4, N8) !== R)

@@ -2,7 +2,7 @@
 // FFTs, multi-scalar multiplications) across worker threads (prover-worker.ts), so that the
 // calling thread's event loop keeps running; progress is reported at start, at every step (reading,
 // each task started and done) and at the end. Node only.
-import { Groth16InputError, groth16Prove } from './groth16-prove.ts';
+import { groth16Prove } from './groth16-prove.ts';
 import type { ProofArtifact } from './proof.ts';
 
 export type ProveProgress = {
@@ -55,7 +55,6 @@ export async function prove(
     };
   } catch (e) {
     if (signal?.aborted && e === signal.reason) throw e;
-    if (e instanceof Groth16InputError) throw new ProveError(`proving failed: ${e.message}`);
     throw new ProveError(`proving failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

@@ -220,6 +220,30 @@ class ByteWriter {
   }
 }
 
+/** A malformed binfile (.r1cs, .wtns, .zkey). */
+export class BinFileError extends Error {
+  override name = 'BinFileError';
+}
+
+/** The sections of a binfile with this magic: type → where its bytes start and how many. */
+export function binSections(bytes: Uint8Array, magic: string): Map<number, { start: number; size: number }> {
+  if (bytes.length < 12 || String.fromCharCode(...bytes.subarray(0, 4)) !== magic)
+    throw new BinFileError(`not a .${magic} file`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = v.getUint32(8, true);
+  const out = new Map<number, { start: number; size: number }>();
+  let p = 12;
+  for (let i = 0; i < n; i++) {
+    if (p + 12 > bytes.length) throw new BinFileError(`.${magic} file truncated`);
+    const type = v.getUint32(p, true);
+    const size = Number(v.getBigUint64(p + 4, true));
+    if (p + 12 + size > bytes.length) throw new BinFileError(`.${magic} file truncated`);
+    out.set(type, { start: p + 12, size });
+    p += 12 + size;
+  }
+  return out;
+}
+
 /** snarkjs/circom `.r1cs` version 1: header, constraints and the wire-to-label map. */
 export function writeR1cs(r: R1cs): Uint8Array {
   const w = new ByteWriter();

@@ -26,7 +26,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as snarkjs from 'snarkjs';
-import { BN254_R } from './r1cs.ts';
+import { BN254_R, binSections } from './r1cs.ts';
 import {
   Bn254Wasm,
   combWindow,
@@ -108,22 +108,6 @@ function readFe(v: DataView, o: number): bigint {
     (v.getBigUint64(o + 16, true) << 128n) |
     (v.getBigUint64(o + 24, true) << 192n)
   );
-}
-
-function binSections(bytes: Uint8Array, magic: string): Map<number, { start: number; size: number }> {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const m = String.fromCharCode(...bytes.subarray(0, 4));
-  if (m !== magic) throw new Error(`not a .${magic} file`);
-  const n = v.getUint32(8, true);
-  const out = new Map<number, { start: number; size: number }>();
-  let p = 12;
-  for (let i = 0; i < n; i++) {
-    const type = v.getUint32(p, true);
-    const size = Number(v.getBigUint64(p + 4, true));
-    out.set(type, { start: p + 12, size });
-    p += 12 + size;
-  }
-  return out;
 }
 
 /** The .r1cs header and where its constraints section starts. */
