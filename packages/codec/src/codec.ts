@@ -1,6 +1,7 @@
 // Canonical binary encoding (RLP with strict, schema-checked decoding), JSON form and EIP-712
-// shape for every schema. RLP comes from @ethereumjs/rlp; the schema layer on top is ours because
-// no library types RLP by schema with the limits a public decoder needs.
+// shape for every schema. RLP encoding comes from @ethereumjs/rlp; decoding (rlp.ts) and the
+// schema layer on top are ours because no library bounds nesting or types RLP by schema with the
+// limits a public decoder needs.
 
 import {
   addressToBytes,
@@ -14,18 +15,14 @@ import {
   isHex,
   utf8ToBytes,
 } from '@aivm/crypto';
-import { type NestedUint8Array, decode as rlpDecode, encode as rlpEncode } from '@ethereumjs/rlp';
+import { type NestedUint8Array, encode as rlpEncode } from '@ethereumjs/rlp';
+import { CodecError } from './errors.ts';
+import { decodeRlp, MAX_RLP_DEPTH, MAX_RLP_ITEMS } from './rlp.ts';
 import type { FieldType, Infer, StructType } from './schema.ts';
 import { typeName } from './schema.ts';
 
-export class CodecError extends Error {
-  override name = 'CodecError';
-  readonly path: string;
-  constructor(path: string, message: string) {
-    super(path ? `${path}: ${message}` : message);
-    this.path = path;
-  }
-}
+export { CODEC_ERROR_REASONS, CodecError, type CodecErrorReason, codecErrorReason } from './errors.ts';
+export { decodeRlp, MAX_RLP_DEPTH, MAX_RLP_ITEMS, type RlpItem, type RlpLimits } from './rlp.ts';
 
 type Raw = Uint8Array | NestedUint8Array;
 
@@ -53,17 +50,17 @@ function toRaw(type: FieldType, value: unknown, path: string): Raw {
       return value;
     case 'bytes':
       if (!(value instanceof Uint8Array)) throw new CodecError(path, 'expected bytes');
-      if (value.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`);
+      if (value.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`, 'too-large');
       return value;
     case 'string': {
       if (typeof value !== 'string') throw new CodecError(path, 'expected a string');
       const b = utf8ToBytes(value);
-      if (b.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`);
+      if (b.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`, 'too-large');
       return b;
     }
     case 'array': {
       if (!Array.isArray(value)) throw new CodecError(path, 'expected an array');
-      if (value.length > type.max) throw new CodecError(path, `more than ${type.max} items`);
+      if (value.length > type.max) throw new CodecError(path, `more than ${type.max} items`, 'too-large');
       return value.map((item, i) => toRaw(type.of, item, `${path}[${i}]`)) as NestedUint8Array;
     }
     case 'struct': {
@@ -83,7 +80,7 @@ function fromRaw(type: FieldType, raw: Raw, path: string): unknown {
   if (type.kind === 'array' || type.kind === 'struct') {
     if (raw instanceof Uint8Array) throw new CodecError(path, `expected a list for ${typeName(type)}`);
     if (type.kind === 'array') {
-      if (raw.length > type.max) throw new CodecError(path, `more than ${type.max} items`);
+      if (raw.length > type.max) throw new CodecError(path, `more than ${type.max} items`, 'too-large');
       return raw.map((item, i) => fromRaw(type.of, item, `${path}[${i}]`));
     }
     const entries = Object.entries(type.fields);
@@ -100,7 +97,9 @@ function fromRaw(type: FieldType, raw: Raw, path: string): unknown {
   switch (type.kind) {
     case 'uint': {
       if (raw.length > type.bits / 8) throw new CodecError(path, `out of range for uint${type.bits}`);
-      if (raw.length > 0 && raw[0] === 0) throw new CodecError(path, 'non-canonical integer (leading zero)');
+      if (raw.length > 0 && raw[0] === 0) {
+        throw new CodecError(path, 'non-canonical integer (leading zero)', 'non-canonical');
+      }
       const v = bytesToBigint(raw);
       return type.bits <= 32 ? Number(v) : v;
     }
@@ -110,15 +109,15 @@ function fromRaw(type: FieldType, raw: Raw, path: string): unknown {
     case 'bool':
       if (raw.length === 0) return false;
       if (raw.length === 1 && raw[0] === 1) return true;
-      throw new CodecError(path, 'non-canonical boolean');
+      throw new CodecError(path, 'non-canonical boolean', 'non-canonical');
     case 'bytes32':
       if (raw.length !== 32) throw new CodecError(path, 'expected 32 bytes');
       return raw;
     case 'bytes':
-      if (raw.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`);
+      if (raw.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`, 'too-large');
       return raw;
     case 'string':
-      if (raw.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`);
+      if (raw.length > type.max) throw new CodecError(path, `longer than ${type.max} bytes`, 'too-large');
       try {
         return bytesToUtf8(raw);
       } catch {
@@ -129,6 +128,7 @@ function fromRaw(type: FieldType, raw: Raw, path: string): unknown {
 
 /** Canonical bytes of `value`; throws CodecError naming the offending field. */
 export function encode<S extends FieldType>(schema: S, value: Infer<S>): Uint8Array {
+  schemaBounds(schema); // refuses a schema too deep to ever decode
   return rlpEncode(toRaw(schema, value, ''));
 }
 
@@ -137,22 +137,59 @@ export function encodeRaw<S extends FieldType>(schema: S, value: Infer<S>): Raw 
   return toRaw(schema, value, '');
 }
 
+type SchemaBounds = { depth: number; items: number };
+const boundsCache = new WeakMap<FieldType, SchemaBounds>();
+
+/**
+ * How deep a schema nests lists and the most RLP items one of its values can hold. Walks the
+ * schema, not the input, so its recursion is as deep as our own type definitions.
+ */
+function schemaBounds(type: FieldType): SchemaBounds {
+  const cached = boundsCache.get(type);
+  if (cached) return cached;
+  let bounds: SchemaBounds;
+  if (type.kind === 'array') {
+    const of = schemaBounds(type.of);
+    bounds = { depth: of.depth + 1, items: Math.min(Number.MAX_SAFE_INTEGER, 1 + type.max * of.items) };
+  } else if (type.kind === 'struct') {
+    bounds = { depth: 1, items: 1 };
+    for (const ft of Object.values(type.fields)) {
+      const f = schemaBounds(ft);
+      bounds = {
+        depth: Math.max(bounds.depth, f.depth + 1),
+        items: Math.min(Number.MAX_SAFE_INTEGER, bounds.items + f.items),
+      };
+    }
+  } else {
+    bounds = { depth: 0, items: 1 };
+  }
+  if (bounds.depth > MAX_RLP_DEPTH) {
+    // A bug in our own schema, not in the input: such values could never be decoded.
+    throw new Error(
+      `schema ${typeName(type)} nests ${bounds.depth} lists, more than MAX_RLP_DEPTH ${MAX_RLP_DEPTH}`,
+    );
+  }
+  boundsCache.set(type, bounds);
+  return bounds;
+}
+
 /** Strict decoding: only the canonical encoding of a valid value is accepted. */
 export function decode<S extends FieldType>(schema: S, bytes: Uint8Array): Infer<S> {
-  return fromRaw(schema, decodeRlp(bytes), '') as Infer<S>;
+  // Nothing nested deeper than the schema allows is even parsed: such input fails fast as
+  // too-deep whatever it holds further on. The item cap is the schema's bound only where that is
+  // above the default, so a small oversized array still fails with its field's name in fromRaw.
+  const { depth, items } = schemaBounds(schema);
+  const maxItems = Math.max(items, MAX_RLP_ITEMS);
+  const raw = decodeRlp(bytes, { maxDepth: depth, maxItems, what: typeName(schema) });
+  return fromRaw(schema, raw, '') as Infer<S>;
 }
 
+/**
+ * Decodes an item of decodeRlp's output (e.g. one field of a hand-assembled list). Its recursion
+ * follows the schema: a list where the schema has none is refused, never descended into.
+ */
 export function decodeRaw<S extends FieldType>(schema: S, raw: Raw, path = ''): Infer<S> {
   return fromRaw(schema, raw, path) as Infer<S>;
-}
-
-export function decodeRlp(bytes: Uint8Array): Raw {
-  if (!(bytes instanceof Uint8Array)) throw new CodecError('', 'expected bytes');
-  try {
-    return rlpDecode(bytes);
-  } catch (err) {
-    throw new CodecError('', `malformed RLP: ${(err as Error).message}`);
-  }
 }
 
 export { rlpEncode as encodeRlp };
@@ -205,7 +242,7 @@ function jsonIn(type: FieldType, json: unknown, path: string): unknown {
       return hexToBytes(json);
     case 'array':
       if (!Array.isArray(json)) throw new CodecError(path, 'expected an array');
-      if (json.length > type.max) throw new CodecError(path, `more than ${type.max} items`);
+      if (json.length > type.max) throw new CodecError(path, `more than ${type.max} items`, 'too-large');
       return json.map((v, i) => jsonIn(type.of, v, `${path}[${i}]`));
     case 'struct': {
       if (typeof json !== 'object' || json === null || Array.isArray(json)) {
