@@ -26,6 +26,11 @@ export const ARTIFACT_MAGIC = 'aivm-model/1';
 const RAW_CODEC = 0x55;
 const SHA2_256 = 0x12;
 export const MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
+/**
+ * Deepest list nesting of an artifact: root > nodes > node > attrs > entry > tagged value >
+ * number list. Every decoder below follows this fixed shape, so none recurses on the input.
+ */
+export const ARTIFACT_DEPTH = 7;
 
 type Item = Uint8Array | Item[];
 
@@ -113,8 +118,8 @@ export function encodeArtifact(model: QuantModel): Uint8Array {
 
 // ---- decoding: strict, every field checked, errors name what is wrong ----
 
-function fail(what: string): never {
-  throw new ModelError(`invalid model artifact: ${what}`);
+function fail(what: string, cause?: unknown): never {
+  throw new ModelError(`invalid model artifact: ${what}`, cause === undefined ? undefined : { cause });
 }
 
 function list(item: Item | undefined, what: string, length?: number): Item[] {
@@ -186,9 +191,11 @@ export function decodeArtifact(data: Uint8Array): QuantModel {
   if (data.length > MAX_ARTIFACT_BYTES) fail(`larger than ${MAX_ARTIFACT_BYTES} bytes`);
   let root: Item;
   try {
-    root = decodeRlp(data) as Item;
+    // No list deeper than the format's own nesting is even parsed (see ARTIFACT_DEPTH); the
+    // CodecError stays the cause, so callers can read its machine-independent reason.
+    root = decodeRlp(data, { maxDepth: ARTIFACT_DEPTH, what: 'a model artifact' });
   } catch (err) {
-    fail((err as Error).message);
+    fail((err as Error).message, err);
   }
   const f = list(root, 'artifact', 10);
   if (text(f[0], 'magic') !== ARTIFACT_MAGIC) fail('not an AIVM model artifact');

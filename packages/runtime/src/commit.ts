@@ -43,11 +43,14 @@ export function decodeTensor(bytes: Uint8Array): DecodedTensor {
   try {
     raw = decode(TensorSchema, bytes);
   } catch (err) {
-    throw new ModelError(`invalid tensor encoding: ${(err as Error).message}`);
+    throw new ModelError(`invalid tensor encoding: ${(err as Error).message}`, { cause: err });
   }
   const dtype = raw.dtype as IntDtype;
   const width = WIDTH[dtype];
   if (!width) throw new ModelError(`invalid tensor encoding: unknown dtype ${raw.dtype}`);
+  // The data's length (at most MAX_TENSOR_BYTES, already in hand) must match the shape before
+  // anything is allocated: a product of up to eight uint32 dimensions is exact enough in a double
+  // to be refused, and never allocated, when it is huge.
   let n = 1;
   for (const d of raw.shape) n *= d;
   if (n * width !== raw.data.length)

@@ -82,8 +82,12 @@ export class ModelError extends Error {
   override name = 'ModelError';
   readonly node: string | undefined;
   readonly op: string | undefined;
-  constructor(message: string, where?: { node?: string; op?: string }) {
-    super(where?.node ? `node "${where.node}" (${where.op ?? '?'}): ${message}` : message);
+  /** `cause`: the error underneath (a CodecError from a decoder keeps its stable `reason` there). */
+  constructor(message: string, where?: { node?: string; op?: string; cause?: unknown }) {
+    super(
+      where?.node ? `node "${where.node}" (${where.op ?? '?'}): ${message}` : message,
+      where && 'cause' in where ? { cause: where.cause } : undefined,
+    );
     this.node = where?.node;
     this.op = where?.op;
   }

@@ -22,6 +22,8 @@ export function readNpy(bytes: Uint8Array, maxElements = 16 * 1024 * 1024): Floa
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) bad('missing \\x93NUMPY magic');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6];
+  // Versions 2 and 3 carry a 4-byte header length: a 10- or 11-byte file must not reach getUint32.
+  if (major !== 1 && bytes.length < 12) bad('truncated header');
   const headerLen =
     major === 1
       ? view.getUint16(8, true)
