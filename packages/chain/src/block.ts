@@ -58,15 +58,39 @@ export const EventSchema = t.struct('Event', {
   attributes: t.array(t.struct('Attribute', { key: t.string(64), value: t.string(4096) }), 64),
 });
 
-export const ReceiptSchema = t.struct('Receipt', {
+/**
+ * What a block commits to for each transaction (hashed into resultsRoot), as CometBFT hashes a
+ * result's code and gas but never its log: the failure code (0 for success, else a code of the
+ * ERR table), gas, fee and events. Error text can depend on the machine, so it is not here.
+ */
+export const ConsensusReceiptSchema = t.struct('ConsensusReceipt', {
   txHash: t.bytes32,
-  success: t.bool,
+  code: t.uint32,
   gasUsed: t.uint64,
   feeWei: t.uint256,
-  error: t.string(1024),
   events: t.array(EventSchema, 1_000),
 });
+
+/** Bytes of error text a receipt keeps for people (longer text is cut at a character boundary). */
+export const MAX_ERROR_TEXT_BYTES = 512;
+
+/** A receipt as nodes store and serve it: the consensus fields plus the error text, not hashed. */
+export const ReceiptSchema = t.struct('Receipt', {
+  ...ConsensusReceiptSchema.fields,
+  error: t.string(MAX_ERROR_TEXT_BYTES),
+});
 export type Receipt = Infer<typeof ReceiptSchema>;
+
+/** The canonical bytes of a receipt's consensus part: what resultsRoot commits to. */
+export function encodeConsensusReceipt(r: Receipt): Uint8Array {
+  return encode(ConsensusReceiptSchema, {
+    txHash: r.txHash,
+    code: r.code,
+    gasUsed: r.gasUsed,
+    feeWei: r.feeWei,
+    events: r.events,
+  });
+}
 
 /** A validator as hashed into validatorSetHash: consensus address, ed25519 key, voting power. */
 export const ValidatorSchema = t.struct('Validator', {

@@ -1,4 +1,9 @@
-// Typed errors of the state machine. Each carries a stable numeric code that RPC clients can rely on.
+// Typed errors of the state machine. Each carries a stable numeric code that RPC clients can rely on;
+// the code, never the text, is what a receipt hashes into the block's resultsRoot.
+
+import { CodecError } from '@aivm/codec';
+import { ModelError } from '@aivm/runtime/core';
+import { ProofFormatError } from '@aivm/zk';
 
 export class ChainError extends Error {
   readonly code: number;
@@ -31,6 +36,27 @@ export class InsufficientFunds extends ModuleError {
   }
 }
 
+/**
+ * Something other than a typed, deterministic failure was thrown while executing a block (a
+ * RangeError, a wasm or worker failure, running out of memory, a bug). Its outcome may differ
+ * between machines, so it never becomes a committed result: the executor reverts the transaction
+ * or hook and throws this, and the node neither proposes nor votes for a block that needs it.
+ */
+export class ExecutionFault extends Error {
+  override name = 'ExecutionFault';
+  /** Where it happened: "tx <hash> (<msgType>)", "beginBlock of <module>"... */
+  readonly where: string;
+  constructor(where: string, cause: unknown) {
+    super(
+      `execution fault in ${where}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`,
+      {
+        cause,
+      },
+    );
+    this.where = where;
+  }
+}
+
 /** A block that breaks the rules: the proposer is faulty, the block is refused as a whole. */
 export class InvalidBlock extends ChainError {
   constructor(message: string) {
@@ -54,6 +80,48 @@ export const ERR = {
   ALREADY_KNOWN: 1012,
   MODULE: 1100,
   OUT_OF_GAS: 1101,
+  /** An event beyond the receipt's bounds (EVENT_LIMITS). */
+  EVENT_TOO_LARGE: 1102,
+  /** Data in the message that does not decode (a CodecError). */
+  MALFORMED: 1103,
+  /** Data nested deeper than the decoders allow (CodecError reason 'too-deep'). */
+  TOO_DEEP: 1104,
+  /** A model the runtime refuses or cannot run (ModelError). */
+  MODEL: 1105,
+  /** Proof bytes or public signals that do not decode (ProofFormatError). */
+  PROOF_FORMAT: 1106,
+  /** A state key or value beyond the state tree's limits. */
+  VALUE_TOO_LARGE: 1107,
+  /** Module parameters that do not decode or break their bounds (a governance param change). */
+  INVALID_PARAMS: 1108,
   INVALID_BLOCK: 1200,
   NOT_FOUND: 1300,
 } as const;
+
+/** Receipt code of a successful transaction. */
+export const OK = 0;
+
+/**
+ * The receipt code of a typed, deterministic failure, or undefined for anything else (which is
+ * then an ExecutionFault). Only these error classes may decide a transaction's outcome: each is
+ * thrown by checks over the transaction and committed state alone, identically on every machine.
+ */
+export function failureCode(err: unknown): number | undefined {
+  if (err instanceof ModuleError) return err.code;
+  if (err instanceof CodecError)
+    return (err as { reason?: string }).reason === 'too-deep' ? ERR.TOO_DEEP : ERR.MALFORMED;
+  if (err instanceof ModelError) return ERR.MODEL;
+  if (err instanceof ProofFormatError) return ERR.PROOF_FORMAT;
+  return undefined;
+}
+
+/**
+ * Rethrows `err` with `what` in front of its text when it is a typed failure (same code), and
+ * untouched otherwise, so that only typed failures become receipts and the rest stay faults.
+ */
+export function rethrowWithContext(what: string, err: unknown): never {
+  if (err instanceof ModuleError) throw err;
+  const code = failureCode(err);
+  if (code === undefined) throw err;
+  throw new ModuleError(`${what}: ${(err as Error).message}`, code);
+}

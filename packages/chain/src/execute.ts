@@ -7,17 +7,26 @@ import type { KVReader, StagedState, StateChange } from '@aivm/state';
 import { FEE_COLLECTOR } from './accounts.ts';
 import {
   type Block,
+  encodeConsensusReceipt,
   type Header,
   headerHash,
   LastCommitSchema,
+  MAX_ERROR_TEXT_BYTES,
   type Receipt,
-  ReceiptSchema,
   validatorSetHash,
 } from './block.ts';
-import { ERR, InvalidBlock, ModuleError, TxRejected } from './errors.ts';
+import { ERR, ExecutionFault, failureCode, InvalidBlock, OK, TxRejected } from './errors.ts';
 import { GAS, GasMeter } from './gas.ts';
 import { merkleRoot } from './merkle.ts';
-import { type BlockInfo, type ChainEvent, ExecContext, type Registry, readParams } from './module.ts';
+import {
+  type BlockInfo,
+  type ChainEvent,
+  ExecContext,
+  type Module,
+  type Registry,
+  readParams,
+  utf8Length,
+} from './module.ts';
 import { authParams } from './modules/auth/params.ts';
 import { getNonce, setNonce } from './modules/auth/store.ts';
 import { getBalance, transfer } from './modules/bank/store.ts';
@@ -46,10 +55,12 @@ export type BlockResult = {
   resultsRoot: Uint8Array;
   gasUsed: bigint;
   receipts: Receipt[];
-  /** Canonical encodings of `receipts` (hashed into resultsRoot; stored as they are). */
+  /** Canonical encodings of the receipts' consensus parts (the leaves of resultsRoot). */
   encodedReceipts: Uint8Array[];
-  /** Events of begin/end-block hooks (tx events are in their receipts). */
+  /** Events of begin/end-block hooks (tx events are in their receipts), chain/hookFailed included. */
   blockEvents: ChainEvent[];
+  /** Block hooks that failed with a typed error (undone; recorded as chain/hookFailed events). */
+  hookFailures: BlockExecution['hookFailures'];
   /** The validator set of the next height, canonical order, with proposer priorities. */
   validators: SetMember[];
   staged: StagedState;
@@ -95,6 +106,8 @@ export class BlockExecution {
   readonly info: BlockInfo;
   readonly receipts: Receipt[] = [];
   readonly txs: Uint8Array[] = [];
+  /** Hooks that failed with a typed error in this block (the node logs them loudly). */
+  readonly hookFailures: { module: string; hook: string; code: number; error: string }[] = [];
   gasUsed = 0n;
   readonly #state: StateOverlay;
   readonly #backend: StateBackend;
@@ -113,13 +126,37 @@ export class BlockExecution {
   static async begin(backend: StateBackend, info: BlockInfo, chain: ChainContext): Promise<BlockExecution> {
     const exec = new BlockExecution(backend, info, chain);
     exec.#params = await readParams(exec.#state, 'auth', authParams);
-    for (const m of chain.registry.modules) {
-      if (!m.beginBlock) continue;
-      const ctx = unmetered(exec.#state, info);
-      await m.beginBlock(ctx);
-      exec.#blockEvents.push(...ctx.events);
-    }
+    for (const m of chain.registry.modules) await exec.#runHook(m, 'beginBlock');
     return exec;
+  }
+
+  /**
+   * Runs one module's block hook. A typed failure (failureCode) undoes the hook's writes and is
+   * recorded as a chain/hookFailed block event with its code, and the block goes on; anything
+   * else is an ExecutionFault.
+   */
+  async #runHook(m: Module, hook: 'beginBlock' | 'endBlock'): Promise<void> {
+    const run = m[hook];
+    if (!run) return;
+    const ctx = unmetered(this.#state, this.info);
+    const snap = ctx.snapshot();
+    try {
+      await run(ctx);
+      this.#blockEvents.push(...ctx.events);
+    } catch (err) {
+      const code = failureCode(err);
+      if (code === undefined) {
+        this.#state.revertTo(snap.journal);
+        throw new ExecutionFault(`${hook} of ${m.name}`, err);
+      }
+      ctx.revertTo(snap);
+      this.hookFailures.push({ module: m.name, hook, code, error: errorText(err) });
+      this.#blockEvents.push({
+        module: 'chain',
+        type: 'hookFailed',
+        attributes: { module: m.name, hook, code: code.toString() },
+      });
+    }
   }
 
   /** Space left for transactions, by their gas limits. */
@@ -164,6 +201,7 @@ export class BlockExecution {
     }
 
     // Ante: take the maximum fee and the nonce; these stay even if the message fails.
+    const beforeAnte = this.#state.snapshot();
     const ante = unmetered(this.#state, this.info);
     await transfer(ante, sender, FEE_COLLECTOR, maxFee);
     setNonce(ante, sender, nonce + 1n);
@@ -171,25 +209,33 @@ export class BlockExecution {
     const snapshot = this.#state.snapshot();
     const meter = new GasMeter(tx.gasLimit);
     const ctx = new ExecContext(this.#state, this.info, meter);
+    let code = OK;
     let error = '';
     try {
       meter.consume(intrinsicGas(raw));
       await this.#chain.registry.message(tx.msgType)!.handler(ctx, tx.msg as never, sender);
     } catch (err) {
+      const failed = failureCode(err);
+      if (failed === undefined) {
+        // Not a typed failure: its outcome may differ between machines. Nothing of the
+        // transaction stays (not even its fee and nonce) and the caller decides what to do.
+        this.#state.revertTo(beforeAnte);
+        throw new ExecutionFault(`tx ${tx.hash} (${tx.msgType})`, err);
+      }
       this.#state.revertTo(snapshot);
-      // Only a ModuleError's text is part of consensus; anything else is a bug, reported generically.
-      error = err instanceof ModuleError ? err.message : 'internal error in message handler';
+      code = failed;
+      error = errorText(err);
     }
     const feeWei = meter.used * tx.gasPrice;
     await transfer(ante, FEE_COLLECTOR, sender, maxFee - feeWei);
 
     const receipt: Receipt = {
       txHash: hexToBytes(tx.hash),
-      success: error === '',
+      code,
       gasUsed: meter.used,
       feeWei,
+      events: code === OK ? ctx.events.map(toEventRecord) : [],
       error,
-      events: error === '' ? ctx.events.map(toEventRecord) : [],
     };
     this.txs.push(raw);
     this.receipts.push(receipt);
@@ -199,15 +245,16 @@ export class BlockExecution {
   }
 
   async finish(): Promise<BlockResult> {
-    for (const m of this.#chain.registry.modules) {
-      if (!m.endBlock) continue;
-      const ctx = unmetered(this.#state, this.info);
-      await m.endBlock(ctx);
-      this.#blockEvents.push(...ctx.events);
+    for (const m of this.#chain.registry.modules) await this.#runHook(m, 'endBlock');
+    let validators: SetMember[];
+    let staged: StagedState;
+    try {
+      validators = await rotateValidatorSets(unmetered(this.#state, this.info));
+      staged = await this.#backend.stage(this.#state.changes(), this.info.height);
+    } catch (err) {
+      throw new ExecutionFault('sealing the block', err);
     }
-    const validators = await rotateValidatorSets(unmetered(this.#state, this.info));
-    const staged = await this.#backend.stage(this.#state.changes(), this.info.height);
-    const encodedReceipts = this.receipts.map((r) => encode(ReceiptSchema, r));
+    const encodedReceipts = this.receipts.map(encodeConsensusReceipt);
     return {
       stateRoot: staged.root,
       txRoot: merkleRoot(this.txs),
@@ -216,10 +263,25 @@ export class BlockExecution {
       receipts: this.receipts,
       encodedReceipts,
       blockEvents: this.#blockEvents,
+      hookFailures: this.hookFailures,
       validators,
       staged,
     };
   }
+}
+
+/** The text of a failure for people: at most MAX_ERROR_TEXT_BYTES of UTF-8, cut at a character. */
+export function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  if (utf8Length(text) <= MAX_ERROR_TEXT_BYTES) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    bytes += utf8Length(ch);
+    if (bytes > MAX_ERROR_TEXT_BYTES - 3) break;
+    end += ch.length;
+  }
+  return `${text.slice(0, end)}...`;
 }
 
 function toEventRecord(e: ChainEvent): Receipt['events'][number] {
@@ -273,6 +335,8 @@ export async function executeBlock(
     try {
       await exec.applyTx(raw);
     } catch (err) {
+      // An ExecutionFault goes on to the caller: this node cannot judge the block, which is not
+      // the same as the block being invalid.
       if (err instanceof TxRejected) throw new InvalidBlock(`tx ${i} is not admissible: ${err.message}`);
       throw err;
     }

@@ -135,6 +135,7 @@ export async function initGenesis(
     receipts: [],
     encodedReceipts: [],
     blockEvents: [],
+    hookFailures: [],
     validators,
     staged,
   };

@@ -5,8 +5,8 @@ import type { FieldType, Infer, StructType } from '@aivm/codec';
 import { decode, encode, fromJson, toJson } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { utf8ToBytes } from '@aivm/crypto';
-import type { KVReader } from '@aivm/state';
-import { ModuleError } from './errors.ts';
+import { type KVReader, type KVScanner, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '@aivm/state';
+import { ERR, ModuleError } from './errors.ts';
 import { GAS, type GasMeter } from './gas.ts';
 import type { StateOverlay } from './overlay.ts';
 
@@ -25,6 +25,18 @@ export type BlockInfo = {
   parentHash: Uint8Array;
   lastCommit: { round: number; signers: readonly Address[] };
 };
+
+/** Bounds of one event, the receipt schema's (EventSchema in block.ts): checked when emitted. */
+export const EVENT_LIMITS = {
+  name: 64,
+  attributes: 64,
+  key: 64,
+  valueBytes: 4_096,
+  perContext: 1_000,
+} as const;
+
+/** A point to return to: the state journal and the events emitted so far. */
+export type Snapshot = { journal: number; events: number };
 
 /** Gas-metered state access plus event emission for one message, hook or genesis step. */
 export class ExecContext {
@@ -48,6 +60,12 @@ export class ExecContext {
 
   set(key: Uint8Array, value: Uint8Array): void {
     this.gas.consume(GAS.WRITE + GAS.WRITE_BYTE * BigInt(key.length + value.length));
+    // The state tree refuses these when the block is sealed; refused here, they fail only this message.
+    if (key.length === 0 || key.length > MAX_KEY_BYTES || value.length > MAX_VALUE_BYTES)
+      throw new ModuleError(
+        `state entry of ${key.length} + ${value.length} bytes is beyond the state's limits`,
+        ERR.VALUE_TOO_LARGE,
+      );
     this.#state.set(key, value);
   }
 
@@ -56,12 +74,67 @@ export class ExecContext {
     this.#state.set(key, null);
   }
 
+  /**
+   * Records an event. An event outside the receipt's bounds fails the message (or hook) with a
+   * typed error here, so sealing the block can never fail on what a transaction put in an event.
+   */
   emit(module: string, type: string, attributes: Record<string, string>): void {
+    const entries = Object.entries(attributes);
     let size = 0;
-    for (const [k, v] of Object.entries(attributes)) size += k.length + v.length;
+    let fits =
+      this.events.length < EVENT_LIMITS.perContext &&
+      entries.length <= EVENT_LIMITS.attributes &&
+      utf8Length(module) <= EVENT_LIMITS.name &&
+      utf8Length(type) <= EVENT_LIMITS.name;
+    for (const [k, v] of entries) {
+      const valueBytes = utf8Length(v);
+      fits &&= utf8Length(k) <= EVENT_LIMITS.key && valueBytes <= EVENT_LIMITS.valueBytes;
+      size += k.length + valueBytes;
+    }
+    if (!fits)
+      throw new ModuleError(`event ${module}/${type} exceeds the event size limits`, ERR.EVENT_TOO_LARGE);
     this.gas.consume(GAS.EVENT + GAS.EVENT_BYTE * BigInt(size));
     this.events.push({ module, type, attributes });
   }
+
+  snapshot(): Snapshot {
+    return { journal: this.#state.snapshot(), events: this.events.length };
+  }
+
+  /** Undoes every write and event since `snap` (gas already consumed stays consumed). */
+  revertTo(snap: Snapshot): void {
+    this.#state.revertTo(snap.journal);
+    this.events.length = snap.events;
+  }
+
+  /**
+   * Runs `fn` all or nothing: when it throws, its writes and events are undone and the error goes
+   * on. For multi-step changes whose later checks can fail after earlier writes.
+   */
+  async atomic<T>(fn: () => Promise<T>): Promise<T> {
+    const snap = this.snapshot();
+    try {
+      return await fn();
+    } catch (err) {
+      this.revertTo(snap);
+      throw err;
+    }
+  }
+}
+
+/** Byte length of the UTF-8 encoding of `s` (a lone surrogate encodes as U+FFFD, 3 bytes), without encoding it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 export type MsgDef<S extends StructType = StructType> = {
@@ -92,9 +165,31 @@ export type Module = {
   params?: ParamsDef;
   /** Genesis section of this module, as JSON (from genesis.json). */
   initGenesis?: (ctx: ExecContext, genesis: unknown) => Promise<void>;
+  /** This module's section of a genesis file, written from a running chain's state. */
+  exportGenesis?: (state: KVScanner) => Promise<unknown>;
   beginBlock?: (ctx: ExecContext) => Promise<void>;
   endBlock?: (ctx: ExecContext) => Promise<void>;
+  /** Properties of committed state that must hold after every block (Cosmos' crisis invariants). */
+  invariants?: Invariant[];
 };
+
+/**
+ * A property of committed state. `check` returns undefined when it holds, otherwise what is wrong
+ * (with the numbers), for the operator who must stop the node.
+ */
+export type Invariant = { name: string; check: (state: KVScanner) => Promise<string | undefined> };
+
+/** Runs every module's invariants over `state`; returns "module/name: what is wrong" for each broken one. */
+export async function checkInvariants(state: KVScanner, registry: Registry): Promise<string[]> {
+  const broken: string[] = [];
+  for (const m of registry.modules) {
+    for (const inv of m.invariants ?? []) {
+      const problem = await inv.check(state);
+      if (problem !== undefined) broken.push(`${m.name}/${inv.name}: ${problem}`);
+    }
+  }
+  return broken;
+}
 
 /** Declares a message with its handler typed from its schema. */
 export function defineMsg<S extends StructType>(def: {

@@ -40,7 +40,7 @@ describe('bank and block execution', () => {
     const amount = 5n * WEI_PER_CGPT;
     const { result } = await buildBlock(tc, [signMsg(tc, a, 0n, 'bank/send', { to: b.address, amount })]);
     const receipt = result.receipts[0]!;
-    assert.equal(receipt.success, true, receipt.error);
+    assert.equal(receipt.code, 0, receipt.error);
     assert.equal(receipt.feeWei, receipt.gasUsed * GAS_PRICE);
     assert.ok(receipt.gasUsed > 10_000n && receipt.gasUsed < 200_000n);
     assert.equal(await getBalance(tc.state, a.address), beforeA - amount - receipt.feeWei);
@@ -71,7 +71,7 @@ describe('bank and block execution', () => {
     });
     const { result } = await buildBlock(tc, [raw]);
     const r = result.receipts[0]!;
-    assert.equal(r.success, false);
+    assert.notEqual(r.code, 0);
     assert.match(r.error, /insufficient funds/);
     assert.deepEqual(r.events, []);
     assert.equal(await getBalance(tc.state, b.address), beforeB, 'the first output was reverted too');
@@ -96,7 +96,7 @@ describe('bank and block execution', () => {
         ],
       }),
     ]);
-    assert.equal(result.receipts[0]!.success, true);
+    assert.equal(result.receipts[0]!.code, 0);
     assert.equal(await getBalance(tc.state, b.address), bB + 7n);
     assert.equal(await getBalance(tc.state, c.address), bC + 9n);
   });

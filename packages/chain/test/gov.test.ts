@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Address, bytesToHex, ed25519PublicKey } from '@aivm/crypto';
 import { DEC } from '../src/dec.ts';
-import { authParams, bankParams, getBalance, getSupply, readParams, WEI_PER_CGPT } from '../src/index.ts';
+import {
+  authParams,
+  bankParams,
+  ERR,
+  getBalance,
+  getSupply,
+  readParams,
+  WEI_PER_CGPT,
+} from '../src/index.ts';
 import type { Module } from '../src/module.ts';
 import { createDistributionHooks } from '../src/modules/distribution/hooks.ts';
 import {
@@ -32,7 +40,7 @@ const C2 = '0x00000000000000000000000000000000000000c2' as Address;
 const MIN_DEPOSIT = 10n * CGPT;
 const PERIOD_MS = 60_000n;
 
-type Proposal = { id: string; status: string; failReason: string; finalTally: Record<string, string> };
+type Proposal = { id: string; status: string; failCode: number; finalTally: Record<string, string> };
 
 describe('gov', () => {
   let h: Harness;
@@ -207,7 +215,7 @@ describe('gov', () => {
     assert.equal((await proposal(p1)).status, 'passed');
     const failed = await proposal(p2);
     assert.equal(failed.status, 'failed');
-    assert.match(failed.failReason, /auth.blockGasLimit must be >= auth.maxTxGas/);
+    assert.equal(failed.failCode, ERR.INVALID_PARAMS);
     const auth = await readParams(h.state, 'auth', authParams);
     assert.equal(auth.maxTxGas, 150_000_000n);
     assert.equal(auth.blockGasLimit, 200_000_000n);
@@ -240,7 +248,7 @@ describe('gov', () => {
       ],
     );
     assert.equal(tooMuch.status, 'failed');
-    assert.match(tooMuch.failReason, /community pool holds/);
+    assert.equal(tooMuch.failCode, ERR.INSUFFICIENT_FUNDS);
     assert.equal(await getBalance(h.state, recipient), before + 3n * CGPT);
   });
 
@@ -274,7 +282,7 @@ describe('gov', () => {
     ]);
     nextId += 3n;
     assert.deepEqual(
-      r.receipts.slice(0, 3).map((x) => x.success),
+      r.receipts.slice(0, 3).map((x) => x.code === 0),
       [true, true, true],
     );
     assert.match(r.receipts[3]!.error, /too many active proposals/);

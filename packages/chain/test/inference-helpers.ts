@@ -283,7 +283,7 @@ export async function block(
 export async function ok(tc: TestChain, from: TestAccount, type: string, msg: Record<string, unknown>) {
   const r = await block(tc, [{ from, type, msg }]);
   const receipt = r.receipts[0]!;
-  assert.ok(receipt.success, `${type} failed: ${receipt.error}`);
+  assert.equal(receipt.code, 0, `${type} failed: ${receipt.error}`);
   return r;
 }
 
@@ -297,7 +297,7 @@ export async function fails(
 ) {
   const r = await block(tc, [{ from, type, msg }]);
   const receipt = r.receipts[0]!;
-  assert.equal(receipt.success, false, `${type} should have failed`);
+  assert.notEqual(receipt.code, 0, `${type} should have failed`);
   assert.match(receipt.error, re);
   return r;
 }

@@ -70,7 +70,7 @@ describe('inference: optimistic tier', () => {
         { from: challenger, type: 'inference/reveal', msg: revealMsg(id, cl, mid) },
       ]);
       assert.ok(
-        r.receipts.every((x) => x.success),
+        r.receipts.every((x) => x.code === 0),
         r.receipts.map((x) => x.error).join('; '),
       );
     }

@@ -148,7 +148,7 @@ describe('F2: stake stays slashable while the provider has open work', () => {
       { from: cheat, type: 'inference/submitResult', msg: resultMsg(id, lie) },
     ]);
     assert.ok(
-      b.receipts.every((x) => x.success),
+      b.receipts.every((x) => x.code === 0),
       b.receipts.map((x) => x.error).join('; '),
     );
     const releaseAt = f.tc.head.height + 5n; // providerUnbondingBlocks
@@ -401,7 +401,7 @@ describe('F10: end-block assignment budget and the per-requester cap', () => {
       },
       { from: f.requester, type: 'inference/request', msg: requestMsg(digit(31).bytes) },
     ]);
-    assert.ok(r.receipts.every((x) => x.success));
+    assert.ok(r.receipts.every((x) => x.code === 0));
     const [id1, id2] = eventsOf(r.events, 'status')
       .filter((e) => e.status === 'pending')
       .map((e) => BigInt(e.id!));

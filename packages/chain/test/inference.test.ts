@@ -418,7 +418,7 @@ describe('inference: deadlines, reassignment and failure', () => {
         msg: { capacity: 1, tiers: 6, models: [], endpoint: '' },
       },
     ]);
-    assert.ok(back.receipts.every((x) => x.success));
+    assert.ok(back.receipts.every((x) => x.code === 0));
     assert.deepEqual(
       eventsOf(back.events, 'assigned').map((e) => [e.id, e.provider!.toLowerCase()]),
       [[waiting!.toString(), p[1]!.toLowerCase()]],

@@ -136,12 +136,12 @@ describe('models', () => {
   async function ok(from: TestAccount, msgType: string, msg: Json, gasLimit?: bigint) {
     const r = await run1(from, msgType, msg, gasLimit);
     assert.equal(r.error, '', `${msgType} failed`);
-    assert.equal(r.success, true);
+    assert.equal(r.code, 0);
     return r;
   }
   async function refused(from: TestAccount, msgType: string, msg: Json, error: RegExp) {
     const r = await run1(from, msgType, msg);
-    assert.equal(r.success, false, `${msgType} should fail with ${error}`);
+    assert.notEqual(r.code, 0, `${msgType} should fail with ${error}`);
     assert.match(r.error, error);
     return r;
   }

@@ -48,7 +48,7 @@ export async function ok(
   opts: { timeStepMs?: bigint; signers?: readonly Address[] } = {},
 ): Promise<BlockResult> {
   const { receipt, result } = await send(tc, from, type, msg, opts);
-  if (!receipt.success) throw new Error(`${type} failed: ${receipt.error}`);
+  if (receipt.code !== 0) throw new Error(`${type} failed: ${receipt.error}`);
   return result;
 }
 

@@ -12,6 +12,7 @@ import {
   type BlockResult,
   type Proposal as ChainProposal,
   type Commit,
+  ExecutionFault,
   encodeBlock,
   executeBlock,
   headerHash,
@@ -596,6 +597,16 @@ export class BftEngine implements ConsensusEngine {
     try {
       return await executeBlock(store.state, block, { chain: store.chain, parent: store.head });
     } catch (err) {
+      if (err instanceof ExecutionFault) {
+        // Not a verdict on the block: this machine cannot execute it. Prevote nil rather than
+        // vote on a guess; if the rest of the network commits it, this node stops at that
+        // height (commit and sync fail the same way) until an operator looks.
+        this.#o.logger.error(
+          { height: h.height.toString(), err },
+          'execution fault: cannot execute the proposed block on this machine; not voting for it',
+        );
+        return null;
+      }
       if (!(err instanceof InvalidBlock)) throw err;
       this.#o.logger.info({ height: h.height.toString(), reason: err.message }, 'invalid proposed block');
       return null;

@@ -66,7 +66,7 @@ type Manifest = { size: number; chunkBytes: number; chunkHashes: string[] };
 export function publishedBlobIds(receipts: readonly Receipt[]): string[] {
   const ids = new Set<string>();
   for (const r of receipts) {
-    if (!r.success) continue;
+    if (r.code !== 0) continue;
     for (const e of r.events) {
       if (e.module !== 'models' || e.type !== 'published') continue;
       const id = e.attributes.find((a) => a.key === 'id')?.value;

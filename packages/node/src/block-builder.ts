@@ -6,6 +6,7 @@ import {
   BlockExecution,
   type BlockResult,
   ERR,
+  ExecutionFault,
   type Header,
   headerHash,
   type LastCommit,
@@ -53,6 +54,14 @@ export async function buildBlock(
     try {
       await exec.applyTx(tx.raw);
     } catch (err) {
+      if (err instanceof ExecutionFault) {
+        // This machine could not execute it (nothing of it stayed): never a reason to stop
+        // building. Dropped here; another proposer may include it, and this node then refuses
+        // to vote for that block unless the fault is gone.
+        opts.logger.error({ tx: tx.hash, err }, 'execution fault: dropping pending transaction');
+        mempool.drop(tx.hash);
+        continue;
+      }
       if (!(err instanceof TxRejected)) throw err;
       // Too big for the room left in this block: it may fit the next one.
       if (err.code === ERR.GAS_LIMIT && tx.gasLimit > exec.gasRemaining) continue;

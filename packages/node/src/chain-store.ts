@@ -138,7 +138,7 @@ export class ChainStore {
     result.receipts.forEach((r, i) => {
       const loc = txLocationBytes(h.height, i);
       ops.push({ type: 'put', key: concatBytes(P_TX, r.txHash), value: loc });
-      ops.push({ type: 'put', key: concatBytes(P_RECEIPTS, loc), value: result.encodedReceipts[i]! });
+      ops.push({ type: 'put', key: concatBytes(P_RECEIPTS, loc), value: encode(ReceiptSchema, r) });
     });
     ops.push({ type: 'put', key: K_HEAD, value: height });
     await this.db.write(ops);

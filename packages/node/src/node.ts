@@ -288,6 +288,12 @@ export class AivmNode implements NodeApi {
     m.mempoolTxs.set(this.mempool.size);
     m.mempoolBytes.set(this.mempool.bytes);
     this.logger.debug({ height: height.toString(), txs: block.txs.length }, 'block committed');
+    for (const e of blockEvents)
+      if (e.module === 'chain' && e.type === 'hookFailed')
+        this.logger.error(
+          { height: height.toString(), ...e.attributes },
+          'a block hook failed with a typed error; its changes were undone and the chain goes on',
+        );
     this.#blobSync?.onCommitted(receipts); // background fetches of newly published artifacts
     const record: BlockRecord = { hash, block, receipts };
     this.#events.emit('block', record);

@@ -210,6 +210,7 @@ describe('methods: happy paths', () => {
     assert.deepEqual(tx.receipt, {
       txHash: hash,
       success: true,
+      code: 0,
       gasUsed: '21500',
       feeWei: '21500000000000',
       error: '',

@@ -121,6 +121,7 @@ export function parseReceipt(v: unknown, field = 'receipt'): ReceiptView {
   return {
     txHash: hex(o.txHash, `${field}.txHash`),
     success: bool(o.success, `${field}.success`),
+    code: num(o.code, `${field}.code`),
     gasUsed: big(o.gasUsed, `${field}.gasUsed`),
     feeWei: big(o.feeWei, `${field}.feeWei`),
     error: str(o.error, `${field}.error`),

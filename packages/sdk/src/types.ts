@@ -36,10 +36,13 @@ export type ReceiptEventView = { module: string; type: string; attributes: { key
 
 export type ReceiptView = {
   txHash: Hex;
+  /** code === 0. */
   success: boolean;
+  /** 0 on success, else the chain's failure code (ERR in @aivm/chain): stable, what the block hashes. */
+  code: number;
   gasUsed: bigint;
   feeWei: bigint;
-  /** Empty on success. */
+  /** Empty on success; the failure for people (at most 512 bytes, not part of consensus). */
   error: string;
   events: ReceiptEventView[];
 };

@@ -25,6 +25,7 @@ const headerJson = {
 const receiptJson = {
   txHash: H('aa'),
   success: true,
+  code: 0,
   gasUsed: '21500',
   feeWei: '21500000000000',
   error: '',
@@ -46,6 +47,7 @@ const txJson = {
 const parsedReceipt = {
   txHash: H('aa'),
   success: true,
+  code: 0,
   gasUsed: 21_500n,
   feeWei: 21_500_000_000_000n,
   error: '',

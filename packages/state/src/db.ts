@@ -11,6 +11,11 @@ export interface KVReader {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
 }
 
+/** A reader that can also list the pairs under a key prefix, in key order (StateTree.scan). */
+export interface KVScanner extends KVReader {
+  scan(prefix: Uint8Array): AsyncIterable<[Uint8Array, Uint8Array]>;
+}
+
 export type IterateOptions = { gte?: Uint8Array; lt?: Uint8Array; reverse?: boolean; limit?: number };
 
 export class Database implements KVReader {

@@ -1,6 +1,13 @@
 // @aivm/state: the chain's authenticated key-value state (sparse Merkle tree in LevelDB) and its proofs.
 
-export { type BatchOp, type Bytes, Database, type IterateOptions, type KVReader } from './db.ts';
+export {
+  type BatchOp,
+  type Bytes,
+  Database,
+  type IterateOptions,
+  type KVReader,
+  type KVScanner,
+} from './db.ts';
 export {
   CorruptStateError,
   EmptyKeyError,

@@ -26,7 +26,7 @@
 import { Buffer } from 'node:buffer';
 import { hash as nativeHash } from 'node:crypto';
 import { bytesToHex, concatBytes, u64be } from '@aivm/crypto';
-import type { BatchOp, Database, KVReader } from './db.ts';
+import type { BatchOp, Database, KVScanner } from './db.ts';
 import {
   CorruptStateError,
   EmptyKeyError,
@@ -187,7 +187,7 @@ type StagedInternals = {
   values: Change[];
 };
 
-export class StateTree implements KVReader {
+export class StateTree implements KVScanner {
   readonly #db: Database;
   #root: Uint8Array;
   #version: bigint;
@@ -247,6 +247,18 @@ export class StateTree implements KVReader {
       this.#values.set(k, value === undefined ? null : value.slice());
     }
     return value;
+  }
+
+  /**
+   * Latest committed (key, value) pairs whose key starts with `prefix`, in key order: a read of the flat index for
+   * invariant checks and genesis export, never for consensus reads (those go through get()).
+   */
+  async *scan(prefix: Uint8Array): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const gte = concatBytes(PREFIX_FLAT, prefix);
+    const lt = prefixEnd(gte);
+    for await (const [k, v] of this.#db.iterate(lt ? { gte, lt } : { gte })) {
+      yield [k.subarray(PREFIX_FLAT.length), v];
+    }
   }
 
   /**
@@ -656,4 +668,16 @@ function build(leaves: Leaf[], lo: number, hi: number, d: number, ctx: StageCont
   node.rehash(mask);
   ctx.created.push(node);
   return node;
+}
+
+/** The smallest byte string above every string that starts with `prefix` (undefined when there is none). */
+function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
+  const end = prefix.slice();
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return undefined;
 }

@@ -330,6 +330,6 @@ export async function runOk(
   opts: { signers?: readonly Address[]; timeStepMs?: bigint } = {},
 ): Promise<BlockResult> {
   const result = await runBlock(h, txs, opts);
-  for (const r of result.receipts) if (!r.success) throw new Error(`tx failed: ${r.error}`);
+  for (const r of result.receipts) if (r.code !== 0) throw new Error(`tx failed: ${r.error}`);
   return result;
 }

@@ -192,7 +192,7 @@ export class Provider {
     };
     this.#onBlock = () => this.#pruneRuns();
     this.#onTx = (rec) => {
-      if (same(rec.tx.from, this.address) && !rec.receipt.success)
+      if (same(rec.tx.from, this.address) && rec.receipt.code !== 0)
         this.#log.warn({ msgType: rec.tx.msgType, error: rec.receipt.error }, 'provider transaction failed');
     };
   }

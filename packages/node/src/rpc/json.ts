@@ -58,7 +58,8 @@ export function statusJson(s: NodeStatus): Json {
 }
 
 export function receiptJson(r: Receipt): Json {
-  return toJson(ReceiptSchema, r) as Json;
+  const { txHash, ...rest } = toJson(ReceiptSchema, r) as Record<string, Json>;
+  return { txHash: txHash!, success: r.code === 0, ...rest };
 }
 
 /** A decoded transaction without its block context. */

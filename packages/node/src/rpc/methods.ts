@@ -136,10 +136,11 @@ const HeaderOut = z.strictObject({
 
 const ReceiptOut = z.strictObject({
   txHash: hashOut,
-  success: z.boolean(),
+  success: z.boolean().describe('code is 0'),
+  code: z.number().int().describe('0 on success, else the failure code (ERR table); hashed into resultsRoot'),
   gasUsed: uintOut,
   feeWei: uintOut,
-  error: z.string().describe('empty on success'),
+  error: z.string().describe('empty on success; for people, not hashed, at most 512 bytes'),
   events: z.array(
     z.strictObject({
       module: z.string(),
@@ -310,7 +311,8 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
 
   defineMethod({
     name: 'aivm_getReceipt',
-    description: 'The receipt of a committed transaction: success, gas used, fee, error and events.',
+    description:
+      'The receipt of a committed transaction: success and failure code, gas used, fee, error text and events.',
     params: z.strictObject({ hash: hash32Param.describe('transaction hash') }),
     result: {
       name: 'receipt',

@@ -6,7 +6,7 @@ import type { Address } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import { FEE_COLLECTOR } from '../../accounts.ts';
 import { DEC } from '../../dec.ts';
-import { ModuleError } from '../../errors.ts';
+import { ERR, ModuleError } from '../../errors.ts';
 import { type ExecContext, readParams } from '../../module.ts';
 import { getBalance, mint, transfer } from '../bank/store.ts';
 import { distributionParams } from './params.ts';
@@ -261,7 +261,10 @@ export async function spendCommunityPool(
 ): Promise<void> {
   const pool = await getCommunityPoolDec(ctx);
   if (amountWei * DEC > pool) {
-    throw new ModuleError(`community pool holds ${pool / DEC} wei, cannot spend ${amountWei} wei`);
+    throw new ModuleError(
+      `community pool holds ${pool / DEC} wei, cannot spend ${amountWei} wei`,
+      ERR.INSUFFICIENT_FUNDS,
+    );
   }
   setCommunityPoolDec(ctx, pool - amountWei * DEC);
   await transfer(ctx, DISTRIBUTION_ACCOUNT, recipient, amountWei);

@@ -4,7 +4,7 @@ import { fromJson, type Infer, toJson } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import { DEC } from '../../dec.ts';
-import { ModuleError } from '../../errors.ts';
+import { ERR, failureCode, ModuleError } from '../../errors.ts';
 import {
   type ExecContext,
   type Module,
@@ -77,14 +77,14 @@ export async function resolveParamChange(
   }
   const current = await readParams(state, moduleName, def);
   const merged = { ...(toJson(def.schema, current) as Record<string, unknown>), ...changes };
-  let params: Record<string, unknown>;
   try {
-    params = fromJson(def.schema, merged) as Record<string, unknown>;
+    const params = fromJson(def.schema, merged) as Record<string, unknown>;
+    def.validate(params as never);
+    return { def, params };
   } catch (err) {
-    throw new ModuleError(`invalid ${moduleName} params: ${(err as Error).message}`);
+    if (failureCode(err) === undefined) throw err;
+    throw new ModuleError(`invalid ${moduleName} params: ${(err as Error).message}`, ERR.INVALID_PARAMS);
   }
-  def.validate(params as never);
-  return { def, params };
 }
 
 /** The models keeper, for modelFault proposals. */
@@ -163,7 +163,7 @@ export async function handleSubmitProposal(
     totalDepositWei: msg.initialDepositWei,
     deposits: msg.initialDepositWei > 0n ? [{ depositor: sender, amountWei: msg.initialDepositWei }] : [],
     finalTally: { yes: 0n, no: 0n, abstain: 0n, veto: 0n },
-    failReason: '',
+    failCode: 0,
   };
   if (p.totalDepositWei >= params.minDepositWei) startVoting(p, now, params);
   setProposal(ctx, p);
@@ -284,13 +284,16 @@ export async function processProposals(ctx: ExecContext, deps: GovDeps): Promise
       reason = outcome.reason;
       if (outcome.result === 'passed') {
         try {
-          await executeProposal(ctx, deps, p);
+          // All or nothing: a later check failing leaves none of the earlier writes behind.
+          await ctx.atomic(() => executeProposal(ctx, deps, p));
         } catch (err) {
-          // A proposal that cannot be applied fails on its own; the chain goes on. Its checks all
-          // run before it writes anything, so nothing partial stays behind.
+          // A proposal that cannot be applied fails on its own with its code; the chain goes on.
+          // Anything but a typed failure propagates (the node stops rather than guess).
+          const code = failureCode(err);
+          if (code === undefined) throw err;
           p.status = 'failed';
-          p.failReason = err instanceof ModuleError ? err.message : 'internal error while executing';
-          reason = p.failReason;
+          p.failCode = code;
+          reason = 'execution failed';
         }
       }
     } else {
@@ -301,7 +304,12 @@ export async function processProposals(ctx: ExecContext, deps: GovDeps): Promise
     // reviewer releases held for it may go ahead once no other fault proposal is open.
     if (p.kind === 'modelFault') await modelsKeeper(deps.modules()).closeFaultProposal(ctx, p.modelId);
     setProposal(ctx, p);
-    ctx.emit(M, 'proposalFinished', { id: id.toString(), status: p.status, reason });
+    ctx.emit(M, 'proposalFinished', {
+      id: id.toString(),
+      status: p.status,
+      reason,
+      code: p.failCode.toString(),
+    });
   }
   if (keep.length !== ids.length) setActiveIds(ctx, keep);
 }

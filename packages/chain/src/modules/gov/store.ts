@@ -53,8 +53,8 @@ export const ProposalSchema = t.struct('GovProposal', {
     MAX_DEPOSITORS_PER_PROPOSAL,
   ),
   finalTally: TallySchema,
-  /** Why execution failed (status "failed"), empty otherwise. */
-  failReason: t.string(512),
+  /** Why execution failed (status "failed"): its failure code (ERR table), 0 otherwise. */
+  failCode: t.uint32,
 });
 export type Proposal = Omit<Infer<typeof ProposalSchema>, 'status'> & { status: ProposalStatus };
 

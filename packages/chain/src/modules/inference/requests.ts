@@ -6,7 +6,7 @@ import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { decodeOutput, encodeOutput, estimateGas, runInt } from '@aivm/runtime/core';
 import { decodeProofPoints, ProofFormatError, type VerificationKey, zkPublicSignals } from '@aivm/zk';
-import { ModuleError } from '../../errors.ts';
+import { rethrowWithContext } from '../../errors.ts';
 import { verifyMerkleProof } from '../../merkle.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { transfer } from '../bank/store.ts';
@@ -188,7 +188,7 @@ async function executeOnChain(
   try {
     gas = estimateGas(qm, { [name]: x.shape }).gas;
   } catch (err) {
-    throw new ModuleError(`model ${req.modelId} cannot be priced: ${(err as Error).message}`);
+    rethrowWithContext(`model ${req.modelId} cannot be priced`, err);
   }
   requireThat(gas <= limit, `execution needs ${gas} gas, above maxOnchainGas ${limit}`);
   ctx.gas.consume(gas);
@@ -196,7 +196,7 @@ async function executeOnChain(
     const run = runInt(qm, { [name]: x });
     output = encodeOutput(run.outputs[qm.outputs[0]!]!);
   } catch (err) {
-    throw new ModuleError(`model ${req.modelId} failed to execute: ${(err as Error).message}`);
+    rethrowWithContext(`model ${req.modelId} failed to execute`, err);
   }
   req.computeGas = gas;
   const slot = req.slots[0]!;

@@ -13,7 +13,7 @@ import {
 } from '@aivm/runtime/core';
 import { BN254_R, decodeVerificationKey } from '@aivm/zk';
 import { CID } from 'multiformats/cid';
-import { ModuleError } from '../../errors.ts';
+import { ModuleError, rethrowWithContext } from '../../errors.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { authParams } from '../auth/params.ts';
 import { transfer } from '../bank/store.ts';
@@ -199,13 +199,12 @@ export async function handlePublish(ctx: ExecContext, msg: Publish, sender: Addr
   await publishModel(ctx, msg, sender);
 }
 
-/** A runtime or zk error as consensus text (their messages are deterministic). */
+/** Runs `fn`, naming `what` in a typed failure (a RangeError or the like stays an execution fault). */
 function wrap<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ModuleError) throw err;
-    throw new ModuleError(`${what}: ${(err as Error).message}`);
+    rethrowWithContext(what, err);
   }
 }
 

@@ -59,7 +59,7 @@ export function fakeTransfer(nonce: bigint, amountWei: bigint): Uint8Array {
 function receiptFor(raw: Uint8Array, amountWei: bigint): Receipt {
   return {
     txHash: keccak256(raw),
-    success: true,
+    code: 0,
     gasUsed: 21_500n,
     feeWei: 21_500n * 1_000_000_000n,
     error: '',
