@@ -87,9 +87,14 @@ function onG2(x: F2, y: F2): boolean {
 // ---------------------------------------------------------------------------------------------
 // Parsing snarkjs' JSON
 
+/** Longest text a field element may take (78 decimal digits, or 0x and 64 hex digits, with room). */
+const MAX_NUMBER_CHARS = 100;
+
 function num(v: unknown, bound: bigint, what: string): bigint {
   if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint')
     throw new ProofFormatError(`${what} is not a number`);
+  // BigInt() of a megabyte of digits takes quadratic time before the range check could refuse it.
+  if (typeof v === 'string' && v.length > MAX_NUMBER_CHARS) throw new ProofFormatError(`${what} is too long`);
   let x: bigint;
   try {
     x = BigInt(v);
@@ -233,7 +238,11 @@ export function encodeProof(artifact: ProofArtifact): Uint8Array {
   return out;
 }
 
-/** Strict decoding of encodeProof's output; throws ProofFormatError on any deviation. */
+/**
+ * Strict decoding of encodeProof's output; throws ProofFormatError on any deviation. A flat layout
+ * with nothing to recurse into: the exact length for the declared signal count is checked before
+ * anything is read, so the signals it allocates are bounded by the input's own size.
+ */
 export function decodeProof(bytes: Uint8Array): ProofArtifact {
   if (!(bytes instanceof Uint8Array)) throw new ProofFormatError('binary proof must be a Uint8Array');
   if (bytes.length < HEADER + POINTS)
@@ -424,7 +433,10 @@ export function encodeVerificationKey(vk: VerificationKey): Uint8Array {
   return out;
 }
 
-/** Strict inverse of encodeVerificationKey (snarkjs JSON form, without vk_alphabeta_12). */
+/**
+ * Strict inverse of encodeVerificationKey (snarkjs JSON form, without vk_alphabeta_12). Flat like
+ * decodeProof: at most 100,000 signals, and the exact length is checked before the IC is built.
+ */
 export function decodeVerificationKey(bytes: Uint8Array): VerificationKey {
   if (!(bytes instanceof Uint8Array) || bytes.length < HEADER)
     throw new ProofFormatError('binary verification key is too short');

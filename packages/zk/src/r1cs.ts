@@ -225,7 +225,11 @@ export class BinFileError extends Error {
   override name = 'BinFileError';
 }
 
-/** The sections of a binfile with this magic: type → where its bytes start and how many. */
+/**
+ * The sections of a binfile with this magic: type → where its bytes start and how many. Read only
+ * from files this machine wrote or was handed by its operator (setup, keys, witnesses), never from
+ * the network or a transaction; still bounded: every section is checked against the file's end.
+ */
 export function binSections(bytes: Uint8Array, magic: string): Map<number, { start: number; size: number }> {
   if (bytes.length < 12 || String.fromCharCode(...bytes.subarray(0, 4)) !== magic)
     throw new BinFileError(`not a .${magic} file`);
