@@ -1,7 +1,7 @@
 // Typed errors of the state machine. Each carries a stable numeric code that RPC clients can rely on;
 // the code, never the text, is what a receipt hashes into the block's resultsRoot.
 
-import { CodecError } from '@aivm/codec';
+import { CodecError, codecErrorReason } from '@aivm/codec';
 import { ModelError } from '@aivm/runtime/core';
 import { ProofFormatError } from '@aivm/zk';
 
@@ -108,8 +108,10 @@ export const OK = 0;
  */
 export function failureCode(err: unknown): number | undefined {
   if (err instanceof ModuleError) return err.code;
-  if (err instanceof CodecError)
-    return (err as { reason?: string }).reason === 'too-deep' ? ERR.TOO_DEEP : ERR.MALFORMED;
+  // Data nested too deep is that on every machine, also inside a model or proof that wraps it.
+  const typed = err instanceof CodecError || err instanceof ModelError || err instanceof ProofFormatError;
+  if (typed && codecErrorReason(err) === 'too-deep') return ERR.TOO_DEEP;
+  if (err instanceof CodecError) return ERR.MALFORMED;
   if (err instanceof ModelError) return ERR.MODEL;
   if (err instanceof ProofFormatError) return ERR.PROOF_FORMAT;
   return undefined;

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FieldType } from '@aivm/codec';
-import { CodecError } from '@aivm/codec';
-import { type Address, utf8ToBytes } from '@aivm/crypto';
-import { ModelError } from '@aivm/runtime/core';
+import { CodecError, decodeRlp } from '@aivm/codec';
+import { type Address, concatBytes, utf8ToBytes } from '@aivm/crypto';
+import { decodeArtifact, ModelError } from '@aivm/runtime/core';
 import { ProofFormatError } from '@aivm/zk';
 import {
   BlockExecution,
@@ -170,8 +170,23 @@ describe('failures as codes: receipts and the results root', () => {
     assert.equal(failureCode(new ModuleError('x')), ERR.MODULE);
     assert.equal(failureCode(new ModuleError('x', ERR.OUT_OF_GAS)), ERR.OUT_OF_GAS);
     assert.equal(failureCode(new CodecError('a', 'bad')), ERR.MALFORMED);
-    const deep = Object.assign(new CodecError('', 'nested too deep'), { reason: 'too-deep' });
-    assert.equal(failureCode(deep), ERR.TOO_DEEP);
+    // The artifact nested 5,500 levels deep that once split nodes by their stack size.
+    let artifact: Uint8Array = Uint8Array.of(0xc0);
+    for (let i = 0; i < 5_500; i++) {
+      const n = artifact.length;
+      const header = n < 56 ? [0xc0 + n] : n < 256 ? [0xf8, n] : [0xf9, n >> 8, n & 0xff];
+      artifact = concatBytes(Uint8Array.from(header), artifact);
+    }
+    const thrown = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return err;
+      }
+    };
+    assert.ok(thrown(() => decodeArtifact(artifact)) instanceof ModelError);
+    assert.equal(failureCode(thrown(() => decodeArtifact(artifact))), ERR.TOO_DEEP);
+    assert.equal(failureCode(thrown(() => decodeRlp(artifact))), ERR.TOO_DEEP);
     assert.equal(failureCode(new ModelError('bad model')), ERR.MODEL);
     assert.equal(failureCode(new ProofFormatError('bad proof')), ERR.PROOF_FORMAT);
     for (const e of [
