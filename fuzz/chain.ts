@@ -24,6 +24,7 @@ const { values } = parseArgs({
     'block-time': { type: 'string', default: '200' },
     'keep-going': { type: 'boolean', default: false },
     errors: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '8' },
   },
 });
 
@@ -91,6 +92,7 @@ if (mode !== 'testnet') {
 
 if (mode !== 'inprocess') {
   const t0 = Date.now();
+  let lastTable = t0;
   const r: LiveReport = await runTestnet({
     seed,
     txs,
@@ -105,6 +107,13 @@ if (mode !== 'inprocess') {
       log(
         `[testnet] checked to height ${p.checkedHeight}, ${done} txs sent (${rate}/s), ${p.findings.length} findings`,
       );
+      // Long runs: the table so far every minute or so, in case the run is cut short.
+      if (Date.now() - lastTable > 60_000) {
+        lastTable = Date.now();
+        log(summaryTable(p.tallies));
+        for (const f of p.findings.slice(-3))
+          log(`finding: ${f.kind} at ${f.height} ${f.msgType ?? ''}: ${f.detail}`);
+      }
     },
   });
   const secs = r.elapsedMs / 1000;
