@@ -11,7 +11,7 @@ import {
   runInProcess,
   summaryTable,
 } from '../packages/chain/src/testing/fuzz.ts';
-import { type LiveReport, runTestnet } from './testnet.ts';
+import type { LiveReport } from './testnet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -93,6 +93,8 @@ if (mode !== 'testnet') {
 if (mode !== 'inprocess') {
   const t0 = Date.now();
   let lastTable = t0;
+  // Loaded only for this mode: it pulls in the CLI and the node.
+  const { runTestnet } = await import('./testnet.ts');
   const r: LiveReport = await runTestnet({
     seed,
     txs,

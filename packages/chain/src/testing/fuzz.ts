@@ -731,7 +731,12 @@ export class TxFuzzer {
     const name = this.rng.pick(names);
     const type = schema.fields[name]!;
     const special = this.#adversarialField(name, msg);
-    if (special !== undefined) msg[name] = special;
+    // Field-aware values only where they fit the field's type and byte limit.
+    const fits =
+      (type.kind === 'string' && typeof special === 'string' && utf8Length(special) <= type.max) ||
+      (type.kind === 'uint' && type.bits <= 32 && typeof special === 'number') ||
+      (type.kind === 'bytes32' && special instanceof Uint8Array);
+    if (fits) msg[name] = special;
     else if (type.kind === 'struct' && this.rng.chance(1, 2))
       this.#mutateOne(msg[name] as Record<string, unknown>, type as StructType);
     else msg[name] = this.#edgeValue(type, name);
