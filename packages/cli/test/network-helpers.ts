@@ -96,10 +96,14 @@ export class NodeProcess {
   #log = '';
   #exited: Promise<void> = Promise.resolve();
 
-  constructor(name: string, home: string, rpcUrl: string) {
+  /** A command the node runs under (e.g. `ip netns exec <ns>`); empty: run directly. */
+  readonly launcher: string[];
+
+  constructor(name: string, home: string, rpcUrl: string, launcher: string[] = []) {
     this.name = name;
     this.home = home;
     this.rpcUrl = rpcUrl;
+    this.launcher = launcher;
     this.client = new AivmClient(rpcUrl, { timeoutMs: 5_000 });
   }
 
@@ -118,7 +122,8 @@ export class NodeProcess {
     const args = [BIN, 'start', '--home', this.home, '--log-level', 'warn'];
     args.push('--block-time', String(opts.blockTimeMs));
     if (opts.equivocate) args.push('--equivocate');
-    const proc = spawn(process.execPath, args, {
+    const [command, ...prefix] = [...this.launcher, process.execPath];
+    const proc = spawn(command!, [...prefix, ...args], {
       env: { ...process.env, AIVM_VALIDATOR_PASSWORD: PASSWORD },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -218,12 +223,20 @@ export class Network {
     this.operators = operators;
   }
 
-  /** Writes the homes of `validators` validators on free ports; starts nothing. */
-  static async create(opts: { validators: number; blockTimeMs: number }): Promise<Network> {
+  /**
+   * Writes the homes of `validators` validators; starts nothing. By default every node listens on
+   * 127.0.0.1 on free ports; `placement` puts node i on its own addresses (fixed ports: each
+   * address is the node's alone) and runs it under `launcher` (e.g. inside a network namespace).
+   */
+  static async create(opts: {
+    validators: number;
+    blockTimeMs: number;
+    placement?: { hosts: (i: number) => { p2p: string; rpc: string }; launcher: (i: number) => string[] };
+  }): Promise<Network> {
     const tmp = await tempDir('aivm-network-');
     try {
       const n = opts.validators;
-      const base = await freePortRange(2 * n);
+      const base = opts.placement ? 26_656 : await freePortRange(2 * n);
       const testnet = await createTestnet({
         dir: tmp.path,
         validators: n,
@@ -231,12 +244,13 @@ export class Network {
         p2pBasePort: base,
         rpcBasePort: base + n,
         blockTimeMs: opts.blockTimeMs,
+        hosts: opts.placement?.hosts,
       });
       return new Network(
         tmp.path,
         tmp.remove,
         opts.blockTimeMs,
-        testnet.map((t) => new NodeProcess(t.name, t.home, t.rpcUrl)),
+        testnet.map((t, i) => new NodeProcess(t.name, t.home, t.rpcUrl, opts.placement?.launcher(i))),
         testnet.map((t) => t.p2p),
         testnet.map((t) => t.operator as Address),
       );

@@ -26,7 +26,13 @@ export async function createTestnet(opts: {
   p2pBasePort: number;
   rpcBasePort: number;
   blockTimeMs: number;
+  /**
+   * Address of validator i's p2p listener and of its RPC server (default 127.0.0.1 for both);
+   * tests put each validator on its own address in its own network namespace.
+   */
+  hosts?: (i: number) => { p2p: string; rpc: string };
 }): Promise<TestnetNode[]> {
+  const hosts = opts.hosts ?? (() => ({ p2p: '127.0.0.1', rpc: '127.0.0.1' }));
   const keys = await Promise.all(Array.from({ length: opts.validators }, () => generateHomeKeys()));
   const accounts = mnemonicToPrivateKeys(DEV_MNEMONIC, 0, opts.accounts).map(privateKeyToAddress);
   const genesis = buildGenesis({
@@ -35,16 +41,17 @@ export async function createTestnet(opts: {
     validators: keys.map((k, i) => validatorSpec(`validator-${i}`, k)),
     balances: accounts.map((address) => ({ address, amountWei: DEV_FUNDS_CGPT * WEI_PER_CGPT })),
   });
-  const addr = (i: number) => `/ip4/127.0.0.1/tcp/${opts.p2pBasePort + i}/p2p/${homeInfo(keys[i]!).peerId}`;
+  const addr = (i: number) =>
+    `/ip4/${hosts(i).p2p}/tcp/${opts.p2pBasePort + i}/p2p/${homeInfo(keys[i]!).peerId}`;
   const nodes: TestnetNode[] = [];
   for (const [i, k] of keys.entries()) {
     const home = join(opts.dir, `validator-${i}`);
     const config: NodeConfig = {
       ...DEFAULT_CONFIG,
-      rpc: { host: '127.0.0.1', port: opts.rpcBasePort + i },
+      rpc: { host: hosts(i).rpc, port: opts.rpcBasePort + i },
       blockIntervalMs: opts.blockTimeMs,
       p2p: {
-        listen: [`/ip4/127.0.0.1/tcp/${opts.p2pBasePort + i}`],
+        listen: [`/ip4/${hosts(i).p2p}/tcp/${opts.p2pBasePort + i}`],
         peers: keys
           .map((_, j) => j)
           .filter((j) => j !== i)
@@ -57,7 +64,7 @@ export async function createTestnet(opts: {
     nodes.push({
       name: `validator-${i}`,
       home,
-      rpcUrl: `http://127.0.0.1:${opts.rpcBasePort + i}`,
+      rpcUrl: `http://${hosts(i).rpc}:${opts.rpcBasePort + i}`,
       p2p: addr(i),
       operator: homeInfo(k).operator,
     });
