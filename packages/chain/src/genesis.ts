@@ -1,16 +1,31 @@
 // Genesis: the JSON document every node of a chain starts from, and the state it produces.
 // The genesis header (height 0) commits to that state, so block 1's parent hash pins the genesis.
 
-import { type Address, type Hex, hexToBytes, isHex } from '@aivm/crypto';
+import { toJson } from '@aivm/codec';
+import {
+  type Address,
+  bytesToHex,
+  concatBytes,
+  type Hex,
+  hexToBytes,
+  isHex,
+  utf8ToBytes,
+} from '@aivm/crypto';
+import type { KVScanner } from '@aivm/state';
 import { validatorAddress } from './accounts.ts';
 import { type Header, type Validator, validatorSetHash } from './block.ts';
 import { ChainError, ERR } from './errors.ts';
 import type { BlockResult, StateBackend } from './execute.ts';
 import { GasMeter } from './gas.ts';
 import { merkleRoot } from './merkle.ts';
-import { ExecContext, type Registry } from './module.ts';
+import { ExecContext, type Module, paramsKey, type Registry, readParams } from './module.ts';
 import { StateOverlay } from './overlay.ts';
-import { readNextValidatorSet, type SetMember, writeGenesisValidatorSet } from './validators.ts';
+import {
+  readNextValidatorSet,
+  readValidatorSet,
+  type SetMember,
+  writeGenesisValidatorSet,
+} from './validators.ts';
 
 export type GenesisValidator = { name?: string; pubKey: Hex; power: string | number };
 
@@ -140,4 +155,109 @@ export async function initGenesis(
     staged,
   };
   return { header, result, validators };
+}
+
+// ---- export: a running chain's state as a genesis file ----
+//
+// Each module writes its own section (Module.exportGenesis), in the shape its initGenesis reads:
+// params as JSON, bank balances and auth nonces as lists, and for the modules whose state is a web
+// of records and indexes (staking, distribution, slashing, models, inference, gov) the module's
+// committed entries themselves (`state`), so the new chain starts from exactly the same records.
+//
+// Heights are not rebased. The new chain counts heights from 1 again, and its genesis time is the
+// exported block's time, so a time-based date (staking unbonding and redelegation completion, gov
+// deposit and voting ends, jails) falls due exactly as on the old chain, while a height-based one
+// (models review releases, inference deadlines, challenge windows, dispute steps and provider
+// unbonding releases, staking creationHeight of entries) keeps its height number and so comes due
+// that many blocks after the new genesis (later by the export height, never earlier, never lost).
+// Slashing's downtime window is the exception: its start height is exported as 0, so each
+// validator's window restarts at the new genesis (a window starting at an old height would exempt it
+// from downtime jailing until the new chain reached that height).
+
+/** One committed entry: the key's leading text up to its last '/', the rest of the key and the value in hex. */
+export type StateEntry = [prefix: string, rest: Hex, value: Hex];
+
+/** Splits a key after the last '/' of its leading printable-ASCII run (any split decodes back the same). */
+function splitKey(key: Uint8Array): [string, Hex] {
+  let run = 0;
+  while (run < key.length && key[run]! >= 0x20 && key[run]! <= 0x7e) run++;
+  let cut = 0;
+  for (let i = 0; i < run; i++) if (key[i] === 0x2f) cut = i + 1;
+  return [String.fromCharCode(...key.subarray(0, cut)), bytesToHex(key.subarray(cut))];
+}
+
+/** The params section of a module: its current params as JSON (what paramsFromJson reads back). */
+export async function exportParams(state: KVScanner, m: Pick<Module, 'name' | 'params'>): Promise<unknown> {
+  if (!m.params) return undefined;
+  return toJson(m.params.schema, await readParams(state, m.name, m.params));
+}
+
+/** `{ params, state }`: the section of a module exported entry by entry (initGenesis: importModuleState). */
+export async function exportStateSection(
+  state: KVScanner,
+  m: Pick<Module, 'name' | 'params'>,
+): Promise<{ params: unknown; state: StateEntry[] }> {
+  return { params: await exportParams(state, m), state: await exportModuleState(state, m.name) };
+}
+
+/** Every committed entry under "<module>/" except its params, in key order. */
+export async function exportModuleState(state: KVScanner, module: string): Promise<StateEntry[]> {
+  const params = bytesToHex(paramsKey(module));
+  const out: StateEntry[] = [];
+  for await (const [key, value] of state.scan(utf8ToBytes(`${module}/`))) {
+    if (bytesToHex(key) === params) continue;
+    out.push([...splitKey(key), bytesToHex(value)]);
+  }
+  return out;
+}
+
+/** Writes entries exported by exportModuleState; each must lie under "<module>/" and not be its params. */
+export function importModuleState(ctx: ExecContext, module: string, entries: unknown): void {
+  if (entries === undefined) return;
+  if (!Array.isArray(entries)) throw new GenesisError(`${module}.state must be an array`);
+  const params = bytesToHex(paramsKey(module));
+  for (const [i, e] of entries.entries()) {
+    if (
+      !Array.isArray(e) ||
+      e.length !== 3 ||
+      typeof e[0] !== 'string' ||
+      !e[0].startsWith(`${module}/`) ||
+      !isHex(e[1]) ||
+      !isHex(e[2])
+    )
+      throw new GenesisError(`${module}.state[${i}] must be ["${module}/...", "0x..", "0x.."]`);
+    const key = concatBytes(utf8ToBytes(e[0]), hexToBytes(e[1]));
+    if (bytesToHex(key) === params) throw new GenesisError(`${module}.state[${i}] writes the params key`);
+    ctx.set(key, hexToBytes(e[2]));
+  }
+}
+
+/**
+ * A genesis document from committed state: every module's exportGenesis section. Started with
+ * initGenesis, it gives a chain with the same balances, supply, validators, delegations, models
+ * and open requests (see the height rule above). With the staking module there is no top-level
+ * validator list: the set is rebuilt from the staking section.
+ */
+export async function exportGenesis(
+  state: KVScanner,
+  registry: Registry,
+  opts: { chainId: bigint | string | number; genesisTimeMs: bigint | string | number },
+): Promise<GenesisDoc> {
+  const app: Record<string, unknown> = {};
+  for (const m of registry.modules) {
+    if (m.exportGenesis) app[m.name] = await m.exportGenesis(state);
+    else if (m.params) app[m.name] = { params: await exportParams(state, m) };
+  }
+  const doc: GenesisDoc = {
+    chainId: opts.chainId.toString(),
+    genesisTimeMs: opts.genesisTimeMs.toString(),
+    app,
+  };
+  if (!registry.modules.some((m) => m.name === 'staking')) {
+    doc.validators = (await readValidatorSet(state, 'current')).map((v) => ({
+      pubKey: bytesToHex(v.pubKey),
+      power: v.power.toString(),
+    }));
+  }
+  return doc;
 }

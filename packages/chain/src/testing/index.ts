@@ -31,7 +31,7 @@ import {
   lastCommitHash,
 } from '../execute.ts';
 import { type GenesisDoc, initGenesis } from '../genesis.ts';
-import { Registry } from '../module.ts';
+import { checkInvariants, Registry } from '../module.ts';
 import { WEI_PER_CGPT } from '../modules/bank/module.ts';
 import { defaultModules } from '../modules/index.ts';
 import { signTx } from '../tx.ts';
@@ -59,6 +59,8 @@ export type TestChain = {
   consensusKeys: Map<string, Uint8Array>;
   proposer: Address;
   dir: string;
+  /** Run every module's invariants after each block and throw when one is broken. */
+  checkInvariants?: boolean;
   close(): Promise<void>;
 };
 
@@ -84,6 +86,8 @@ export async function createTestChain(
     validatorStakes?: bigint[];
     /** Module sections; `staking.params`, `slashing.params` and `distribution.params` merge with the kit's. */
     app?: Record<string, unknown>;
+    /** Check every module's invariants after each block (off by default: it scans the state). */
+    checkInvariants?: boolean;
   } = {},
 ): Promise<TestChain> {
   const dir = await mkdtemp(join(tmpdir(), 'aivm-chain-'));
@@ -156,6 +160,7 @@ export async function createTestChain(
     consensusKeys: new Map(validators.map((v) => [v.address.toLowerCase(), v.secretKey])),
     proposer: validators[0]!.address,
     dir,
+    checkInvariants: opts.checkInvariants === true,
     async close() {
       await db.close();
       await rm(dir, { recursive: true, force: true });
@@ -259,4 +264,9 @@ async function commit(tc: TestChain, block: Block, result: BlockResult): Promise
   await tc.db.write(result.staged.ops);
   tc.state.applyStaged(result.staged);
   tc.head = block.header;
+  if (tc.checkInvariants) {
+    const broken = await checkInvariants(tc.state, tc.chain.registry);
+    if (broken.length > 0)
+      throw new Error(`invariants broken after block ${block.header.height}:\n${broken.join('\n')}`);
+  }
 }

@@ -1,9 +1,12 @@
 // bank: the CGPT native token (18 decimals): balances, transfers, multi-send, total supply.
 
 import { fromJson, t } from '@aivm/codec';
+import { bytesToAddress, bytesToBigint, utf8ToBytes } from '@aivm/crypto';
 import { ModuleError } from '../../errors.ts';
+import { exportParams } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
 import { handleMultiSend, handleSend } from './handlers.ts';
+import { bankInvariants } from './invariants.ts';
 import { BankMultiSend, BankSend } from './messages.ts';
 import { bankParams } from './params.ts';
 import { bankQueries } from './queries.ts';
@@ -13,7 +16,7 @@ export const CGPT_DECIMALS = 18;
 export const WEI_PER_CGPT = 10n ** 18n;
 
 const BankGenesis = t.struct('BankGenesis', {
-  balances: t.array(t.struct('GenesisBalance', { address: t.address, amount: t.uint256 }), 100_000),
+  balances: t.array(t.struct('GenesisBalance', { address: t.address, amount: t.uint256 }), 10_000_000),
 });
 
 export const bankModule: Module = {
@@ -44,4 +47,12 @@ export const bankModule: Module = {
       await mint(ctx, b.address, b.amount);
     }
   },
+  // Every balance, module accounts included; the supply is their sum again when minted back.
+  async exportGenesis(state) {
+    const balances = [];
+    for await (const [key, value] of state.scan(utf8ToBytes('bank/bal/')))
+      balances.push({ address: bytesToAddress(key.subarray(9)), amount: bytesToBigint(value).toString() });
+    return { params: await exportParams(state, { name: 'bank', params: bankParams }), balances };
+  },
+  invariants: bankInvariants,
 };

@@ -1,10 +1,12 @@
 // distribution: block rewards (fees + emission) split among the validators that signed, commission
 // to operators, the rest to delegators through F1 lazy accounting, and a community pool.
 
+import { exportStateSection, importModuleState } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
 import { allocateBlockRewards } from './f1.ts';
 import { handleWithdrawCommission, handleWithdrawRewards } from './handlers.ts';
 import { createDistributionHooks, type DistributionHooks } from './hooks.ts';
+import { distributionInvariants } from './invariants.ts';
 import { DistributionWithdrawCommission, DistributionWithdrawRewards } from './messages.ts';
 import { distributionParams } from './params.ts';
 import { distributionQueries } from './queries.ts';
@@ -28,14 +30,17 @@ export function createDistributionModule(view: StakingView): Module {
     queries: distributionQueries(view),
     params: distributionParams,
     async initGenesis(ctx, json) {
-      const section = (json ?? {}) as { params?: unknown };
+      const section = (json ?? {}) as { params?: unknown; state?: unknown };
       writeParams(
         ctx,
         'distribution',
         distributionParams,
         paramsFromJson(distributionParams, section.params),
       );
+      importModuleState(ctx, 'distribution', section.state);
     },
+    exportGenesis: (state) => exportStateSection(state, { name: 'distribution', params: distributionParams }),
+    invariants: distributionInvariants,
     // Rewards of block H are allocated at the start of H+1, when its commit (who signed) is known.
     beginBlock: (ctx) => allocateBlockRewards(ctx, view),
   };

@@ -2,6 +2,7 @@
 // stake-weighted voting with delegator inheritance, tally at the end of the voting period and
 // execution of passed proposals.
 
+import { exportStateSection, importModuleState } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
 import { type StakingView, stakingStoreView } from '../distribution/staking-view.ts';
 import {
@@ -11,6 +12,7 @@ import {
   handleVote,
   processProposals,
 } from './handlers.ts';
+import { govInvariants } from './invariants.ts';
 import { GovDeposit, GovSubmitProposal, GovVote } from './messages.ts';
 import { govParams } from './params.ts';
 import { govQueries } from './queries.ts';
@@ -47,9 +49,12 @@ export function createGovModule(
     queries: govQueries(staking),
     params: govParams,
     async initGenesis(ctx, json) {
-      const section = (json ?? {}) as { params?: unknown };
+      const section = (json ?? {}) as { params?: unknown; state?: unknown };
       writeParams(ctx, 'gov', govParams, paramsFromJson(govParams, section.params));
+      importModuleState(ctx, 'gov', section.state);
     },
+    exportGenesis: (state) => exportStateSection(state, { name: 'gov', params: govParams }),
+    invariants: govInvariants,
     endBlock: (ctx) => processProposals(ctx, deps),
   };
 }

@@ -4,9 +4,11 @@
 // re-execution). Stake-weighted assignment from the parent block hash, deadlines with
 // reassignment, slashing, fee split among owner, provider, reviewers and validators, escrow refund.
 
+import { exportStateSection, importModuleState } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
 import { handleChallenge, handleOneStep, handleReveal } from './dispute.ts';
 import { inferenceEndBlock } from './endblock.ts';
+import { inferenceInvariants } from './invariants.ts';
 import {
   InferenceAddStake,
   InferenceChallenge,
@@ -90,9 +92,13 @@ export function createInferenceModule(): Module {
     queries: inferenceQueries,
     params: inferenceParams,
     async initGenesis(ctx, json) {
-      const section = (json ?? {}) as { params?: unknown };
+      const section = (json ?? {}) as { params?: unknown; state?: unknown };
       writeParams(ctx, 'inference', inferenceParams, paramsFromJson(inferenceParams, section.params));
+      // Providers, requests (open ones with their escrow), disputes and the due and pending queues.
+      importModuleState(ctx, 'inference', section.state);
     },
+    exportGenesis: (state) => exportStateSection(state, { name: 'inference', params: inferenceParams }),
+    invariants: inferenceInvariants,
     endBlock: inferenceEndBlock,
   };
 }

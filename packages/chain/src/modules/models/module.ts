@@ -7,6 +7,7 @@ import { fromJson, t } from '@aivm/codec';
 import { bytesToHex, hexToBytes, isHex, keccak256 } from '@aivm/crypto';
 import { modelId } from '@aivm/runtime/core';
 import { ModuleError } from '../../errors.ts';
+import { exportStateSection, importModuleState } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, readParams, writeParams } from '../../module.ts';
 import {
   handleClaimRewards,
@@ -21,6 +22,7 @@ import {
   releaseUnbonded,
   uploadPart,
 } from './handlers.ts';
+import { modelsInvariants } from './invariants.ts';
 import { type ModelsKeeper, modelsKeeper } from './keeper.ts';
 import {
   ModelsClaimRewards,
@@ -105,8 +107,10 @@ export function createModelsModule(): ModelsModule {
      * checks and must bring all of its on-chain data (it starts active).
      */
     async initGenesis(ctx, json) {
-      const section = (json ?? {}) as { params?: unknown; models?: unknown };
+      const section = (json ?? {}) as { params?: unknown; models?: unknown; state?: unknown };
       writeParams(ctx, 'models', modelsParams, paramsFromJson(modelsParams, section.params));
+      // An exported chain's records: models with their artifact and key chunks, reviews, queues.
+      importModuleState(ctx, 'models', section.state);
       const params = await readParams(ctx, 'models', modelsParams);
       const list = section.models ?? [];
       if (!Array.isArray(list)) throw new ModuleError('models.models must be an array');
@@ -153,6 +157,8 @@ export function createModelsModule(): ModelsModule {
           );
       }
     },
+    exportGenesis: (state) => exportStateSection(state, { name: 'models', params: modelsParams }),
+    invariants: modelsInvariants,
     endBlock: releaseUnbonded,
   };
 }

@@ -2,10 +2,11 @@
 // anyone) burns slashFractionDoubleSign and tombstones; downtime (too few signatures in a sliding
 // window of commits) burns slashFractionDowntime and jails for downtimeJailDurationMs.
 
-import { type Infer, t, toJson } from '@aivm/codec';
-import { type Address, ed25519Verify, equalBytes } from '@aivm/crypto';
+import { decode, encode, type Infer, t, toJson } from '@aivm/codec';
+import { type Address, bytesToHex, ed25519Verify, equalBytes, hexToBytes } from '@aivm/crypto';
 import { type SignedVote, VOTE_PRECOMMIT, VOTE_PREVOTE, type VoteKind, voteSignBytes } from '../../block.ts';
 import { decMul } from '../../dec.ts';
+import { exportStateSection, importModuleState } from '../../genesis.ts';
 import {
   defineMsg,
   defineQuery,
@@ -183,8 +184,19 @@ export function createSlashingModule(keeper: StakingKeeper): Module {
     },
     params: slashingParams,
     async initGenesis(ctx, json) {
-      const section = (json ?? {}) as { params?: unknown };
+      const section = (json ?? {}) as { params?: unknown; state?: unknown };
       writeParams(ctx, 'slashing', slashingParams, paramsFromJson(slashingParams, section.params));
+      importModuleState(ctx, 'slashing', section.state);
+    },
+    // Signing infos and missed-block bits; each window's start height is exported as 0 (genesis.ts).
+    async exportGenesis(state) {
+      const section = await exportStateSection(state, { name: 'slashing', params: slashingParams });
+      for (const e of section.state) {
+        if (!e[0].startsWith('slashing/info/')) continue;
+        const info = decode(SigningInfoSchema, hexToBytes(e[2]));
+        e[2] = bytesToHex(encode(SigningInfoSchema, { ...info, startHeight: 0n }));
+      }
+      return section;
     },
     async beginBlock(ctx) {
       await trackLiveness(ctx, keeper, await readParams(ctx, 'slashing', slashingParams));

@@ -4,6 +4,7 @@
 import { fromJson, t } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { ModuleError } from '../../errors.ts';
+import { exportStateSection, importModuleState } from '../../genesis.ts';
 import {
   defineMsg,
   type ExecContext,
@@ -13,6 +14,7 @@ import {
   writeParams,
 } from '../../module.ts';
 import { NO_HOOKS, type StakingHooks } from './hooks.ts';
+import { stakingInvariants } from './invariants.ts';
 import {
   createValidator,
   delegate,
@@ -138,8 +140,10 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
       unjail,
     },
     async initGenesis(ctx, json) {
-      const section = (json ?? {}) as { params?: unknown; validators?: unknown };
+      const section = (json ?? {}) as { params?: unknown; validators?: unknown; state?: unknown };
       writeParams(ctx, 'staking', stakingParams, paramsFromJson(stakingParams, section.params));
+      // An exported chain's records (validators, delegations, unbondings, queue) come back as they were.
+      importModuleState(ctx, 'staking', section.state);
       const list = section.validators ?? [];
       if (!Array.isArray(list)) throw new ModuleError('staking.validators must be an array');
       for (const [i, raw] of list.entries()) {
@@ -153,6 +157,8 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
       }
       await updateActiveSet(ctx);
     },
+    exportGenesis: (state) => exportStateSection(state, { name: 'staking', params: stakingParams }),
+    invariants: stakingInvariants,
     async endBlock(ctx) {
       await matureQueue(ctx);
       await updateActiveSet(ctx);
