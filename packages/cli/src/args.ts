@@ -1,6 +1,7 @@
+import { TIERS, type TierName } from '@aivm/sdk';
 import type { Command } from 'commander';
 import { UsageError } from './home.ts';
-import type { Printer } from './output.ts';
+import { type Printer, parseCgpt } from './output.ts';
 
 export function intArg(value: string | number, name: string, min: number, max: number): number {
   const n = typeof value === 'number' ? value : /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
@@ -13,4 +14,25 @@ export function intArg(value: string | number, name: string, min: number, max: n
 export function globals(cmd: Command): Printer & { rpc: string } {
   const o = cmd.optsWithGlobals() as { json?: boolean; rpc?: string };
   return { json: Boolean(o.json), rpc: o.rpc ?? process.env.AIVM_RPC ?? 'http://127.0.0.1:8545' };
+}
+
+export function parseTiers(text: string): number {
+  let mask = 0;
+  for (const name of text
+    .split(/[,|]/)
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(name in TIERS)) throw new UsageError(`unknown tier "${name}" (onchain, zk, optimistic)`);
+    mask |= TIERS[name as TierName];
+  }
+  if (mask === 0) throw new UsageError('give at least one tier');
+  return mask;
+}
+
+export function cgptArg(value: string, name: string): bigint {
+  try {
+    return parseCgpt(value);
+  } catch (err) {
+    throw new UsageError(`${name}: ${(err as Error).message}`);
+  }
 }

@@ -2,17 +2,16 @@
 
 import { resolve } from 'node:path';
 import { type Address, bytesToHex, ed25519PublicKey, type Hex, isAddress, isHex } from '@aivm/crypto';
-import { AivmClient, Wallet } from '@aivm/sdk';
+import { type AivmClient, Wallet } from '@aivm/sdk';
 import type { Command } from 'commander';
 import { globals } from '../args.ts';
 import { loadOperatorKey, loadValidatorKey, UsageError } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
+import { rpcClient } from '../signer.ts';
 import { unlockKey } from './keys.ts';
 
-function client(cmd: Command): AivmClient {
-  return new AivmClient(globals(cmd).rpc, { timeoutMs: 10_000 });
-}
+const client = (cmd: Command) => rpcClient(cmd, 10_000);
 
 function address(value: string): Address {
   if (!isAddress(value)) throw new UsageError(`not an address: ${value}`);

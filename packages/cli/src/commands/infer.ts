@@ -1,12 +1,11 @@
 // aivm infer: request a verifiable inference of a published model and follow it to its final
-// result, with the proof (verified locally for zk) and the fee breakdown. Also the helpers the
-// model commands share (signing account, client).
+// result, with the proof (verified locally for zk) and the fee breakdown.
 
-import { type Hex, mnemonicToPrivateKey, bytesToHex as toHex } from '@aivm/crypto';
+import { type Hex, bytesToHex as toHex } from '@aivm/crypto';
 import { execute, quantizeInput } from '@aivm/node';
 import { decodeArtifact, modelId, type QuantModel } from '@aivm/runtime';
 import {
-  AivmClient,
+  type AivmClient,
   getModel,
   getModelPart,
   getModelVerificationKey,
@@ -18,62 +17,15 @@ import {
   TIERS,
   type TierName,
   verifyZkResult,
-  Wallet,
   waitForRequest,
 } from '@aivm/sdk';
 import type { Command } from 'commander';
-import { globals, intArg } from '../args.ts';
-import { DEV_MNEMONIC, UsageError } from '../home.ts';
-import { formatCgpt, parseCgpt, print } from '../output.ts';
+import { cgptArg, globals, intArg } from '../args.ts';
+import { UsageError } from '../home.ts';
+import { formatCgpt, print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
-import { unlockKey } from './keys.ts';
+import { rpcClient, signerWallet, withSigner } from '../signer.ts';
 import { readInputs } from './model.ts';
-
-export function rpcClient(cmd: Command, timeoutMs = 30_000): AivmClient {
-  return new AivmClient(globals(cmd).rpc, { timeoutMs });
-}
-
-export type SignerOpts = { from?: string; devAccount?: string; passwordFile?: string };
-
-/** Adds --from / --dev-account / --password-file to a command. */
-export function withSigner(c: Command): Command {
-  return c
-    .option('--from <key>', 'signing key name in the keystore (or a keystore .json file)')
-    .option('--dev-account <n>', 'sign with dev mnemonic account n (devnet only: the keys are public)')
-    .option('--password-file <file>', 'file holding the key password (or AIVM_PASSWORD)');
-}
-
-export async function signerWallet(cmd: Command, opts: SignerOpts, client: AivmClient): Promise<Wallet> {
-  if (opts.from !== undefined && opts.devAccount !== undefined)
-    throw new UsageError('give either --from or --dev-account');
-  if (opts.devAccount !== undefined) {
-    const i = intArg(opts.devAccount, '--dev-account', 0, 1_000);
-    return Wallet.fromPrivateKey(mnemonicToPrivateKey(DEV_MNEMONIC, i), client);
-  }
-  if (opts.from === undefined) throw new UsageError('give --from <key> (or --dev-account <n> on a devnet)');
-  return Wallet.fromPrivateKey(await unlockKey(cmd, opts.from, opts.passwordFile), client);
-}
-
-export function parseTiers(text: string): number {
-  let mask = 0;
-  for (const name of text
-    .split(/[,|]/)
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    if (!(name in TIERS)) throw new UsageError(`unknown tier "${name}" (onchain, zk, optimistic)`);
-    mask |= TIERS[name as TierName];
-  }
-  if (mask === 0) throw new UsageError('give at least one tier');
-  return mask;
-}
-
-export function cgptArg(value: string, name: string): bigint {
-  try {
-    return parseCgpt(value);
-  } catch (err) {
-    throw new UsageError(`${name}: ${(err as Error).message}`);
-  }
-}
 
 /**
  * The model's artifact: from the node's blob store over RPC, else (models with an on-chain tier)

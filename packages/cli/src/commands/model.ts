@@ -23,11 +23,11 @@ import {
 } from '@aivm/runtime';
 import { getModel, listModels, type ModelInfo, publishModel, TIERS } from '@aivm/sdk';
 import type { Command } from 'commander';
-import { globals, intArg } from '../args.ts';
+import { cgptArg, globals, intArg, parseTiers } from '../args.ts';
 import { UsageError, writeFileAtomic } from '../home.ts';
 import { formatCgpt, print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
-import { cgptArg, parseTiers, rpcClient, signerWallet, withSigner } from './infer.ts';
+import { rpcClient, signerWallet, withSigner } from '../signer.ts';
 
 /**
  * Why the chain would refuse `model` for the optimistic tier at upload, or undefined: it must be

@@ -27,7 +27,7 @@ import {
 import { generatePrivateKey, peerIdOf } from '@aivm/p2p';
 import { decodeArtifact, modelId } from '@aivm/runtime';
 import { type Command, Option } from 'commander';
-import { globals, intArg } from '../args.ts';
+import { globals, intArg, parseTiers } from '../args.ts';
 import {
   DEFAULT_CONFIG,
   DEV_MNEMONIC,
@@ -45,7 +45,6 @@ import {
 } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
-import { parseTiers } from './infer.ts';
 import { shapeSchema, zkKeysDir, zkPublication } from './model.ts';
 
 export const DEV_CHAIN_ID = 7331;
