@@ -85,12 +85,24 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Removes namespaces of earlier test processes that died before cleaning up. */
+/**
+ * Removes the namespaces of earlier test processes that died without cleaning up (SIGKILL), after
+ * killing the nodes those runs left inside them.
+ */
 async function removeStale(): Promise<void> {
   for (const line of (await ip(['netns', 'list'])).split('\n')) {
     const name = line.split(' ')[0]!;
     const m = /^aivmnt-(\d+)-/.exec(name);
-    if (m && !pidAlive(Number(m[1]))) await ip(['netns', 'del', name]).catch(() => undefined);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    const pids = await ip(['netns', 'pids', name]).catch(() => '');
+    for (const pid of pids.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await ip(['netns', 'del', name]).catch(() => undefined);
   }
 }
 
