@@ -9,6 +9,7 @@ import {
   type BlockResult,
   blockHash,
   type ChainEvent,
+  checkInvariants,
   decodeTx,
   defaultModules,
   ERR,
@@ -32,6 +33,7 @@ import { fromJson } from '@aivm/codec';
 import type { TimeoutConfig } from '@aivm/consensus';
 import { type Address, bytesToHex, ed25519PublicKey, type Hex, privateKeyToAddress } from '@aivm/crypto';
 import { P2P } from '@aivm/p2p';
+import type { KVScanner } from '@aivm/state';
 import type {
   AccountInfo,
   BlobInfo,
@@ -118,7 +120,25 @@ export type NodeOptions = {
   /** Artifact blob store in <home>/blobs: size limit (default 64 MiB) and RPC upload limits. */
   blobs?: Partial<BlobLimits>;
   logger: Logger;
+  /** Run every module's invariants on committed state after each block whose height is a multiple of this (0 or absent: never). */
+  checkInvariantsEvery?: number;
+  /** Called once the node stopped itself because an invariant broke (the CLI exits non-zero). */
+  onHalt?: (message: string) => void;
 };
+
+/**
+ * The registry's invariants over committed state at `height` when it is a multiple of `every`
+ * (never when `every` is 0); returns the broken ones as "module/name: what is wrong".
+ */
+export async function checkInvariantsAt(
+  state: KVScanner,
+  registry: Registry,
+  height: bigint,
+  every: number,
+): Promise<string[]> {
+  if (!(every > 0) || height % BigInt(every) !== 0n) return [];
+  return checkInvariants(state, registry);
+}
 
 export class AivmNode implements NodeApi {
   readonly registry: Registry;
@@ -141,6 +161,10 @@ export class AivmNode implements NodeApi {
   #txGossip: TxGossip | undefined;
   readonly #uploads: BlobUploads;
   #blobSync: BlobSync | undefined;
+  readonly #checkInvariantsEvery: number;
+  readonly #onHalt: ((message: string) => void) | undefined;
+  /** Why the node stopped itself (a broken invariant), once it has. */
+  halted: string | undefined;
 
   private constructor(
     store: ChainStore,
@@ -163,6 +187,8 @@ export class AivmNode implements NodeApi {
     this.mempool = new Mempool(store.chain, store.state, opts.mempool);
     this.#signatures = new SignaturePool(store.chain);
     this.#events.setMaxListeners(0);
+    this.#checkInvariantsEvery = opts.checkInvariantsEvery ?? 0;
+    this.#onHalt = opts.onHalt;
   }
 
   get chainId(): bigint {
@@ -288,6 +314,17 @@ export class AivmNode implements NodeApi {
     m.mempoolTxs.set(this.mempool.size);
     m.mempoolBytes.set(this.mempool.bytes);
     this.logger.debug({ height: height.toString(), txs: block.txs.length }, 'block committed');
+    if (this.halted) return;
+    const broken = await checkInvariantsAt(
+      this.store.state,
+      this.registry,
+      height,
+      this.#checkInvariantsEvery,
+    );
+    if (broken.length > 0) {
+      this.#halt(height, broken);
+      return;
+    }
     for (const e of blockEvents)
       if (e.module === 'chain' && e.type === 'hookFailed')
         this.logger.error(
@@ -508,6 +545,21 @@ export class AivmNode implements NodeApi {
         this.logger.warn({ validator: a.validator, tx: hash }, 'submitted double-sign evidence');
       })
       .catch((err) => this.logger.error({ err }, 'could not submit evidence'));
+  }
+
+  /**
+   * A broken invariant: the state is wrong and every later block would build on it. Log at fatal
+   * level, stop the node (outside the commit callback that found it) and tell the owner.
+   */
+  #halt(height: bigint, broken: string[]): void {
+    const message = `invariant broken at height ${height}, node halted:\n  ${broken.join('\n  ')}`;
+    this.halted = message;
+    this.logger.fatal({ height: height.toString(), broken }, 'invariant broken: halting the node');
+    setImmediate(() => {
+      this.close()
+        .catch((err) => this.logger.error({ err }, 'error while halting'))
+        .finally(() => this.#onHalt?.(message));
+    });
   }
 
   async close(): Promise<void> {
