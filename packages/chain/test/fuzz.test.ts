@@ -42,7 +42,6 @@ describe('state-machine fuzzing (in process)', { timeout: 300_000 }, () => {
       (f) => `${f.kind} at ${f.height} ${f.msgType ?? ''}: ${f.detail}\n${f.msg ?? ''}`,
     );
     assert.deepEqual(findings, [], context);
-    assert.ok(report.invariantsChecked, 'checkInvariants is exported by @aivm/chain');
     for (const [type, tally] of report.tallies) {
       assert.ok(tally.sent >= 25, `${type}: ${tally.sent} sent\n${context}`);
       assert.ok(tally.included > 0, `${type}: none included\n${context}`);

@@ -30,7 +30,7 @@ import {
 import { DEC } from '../dec.ts';
 import { TxRejected } from '../errors.ts';
 import { BlockExecution, type BlockResult, lastCommitHash } from '../execute.ts';
-import { type Registry, readParams } from '../module.ts';
+import { checkInvariants, type Registry, readParams } from '../module.ts';
 import { authParams } from '../modules/auth/params.ts';
 import { WEI_PER_CGPT } from '../modules/bank/module.ts';
 import { PROPOSAL_KINDS, VOTE_OPTIONS } from '../modules/gov/messages.ts';
@@ -996,15 +996,6 @@ export function describeMsg(msg: unknown): string {
   return text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text;
 }
 
-/** The invariant check of '@aivm/chain' when it exists (it is being added): string[] of broken ones. */
-export type InvariantCheck = (state: TestChain['state'], registry: Registry) => Promise<string[]> | string[];
-
-export async function loadInvariantCheck(): Promise<InvariantCheck | undefined> {
-  const mod = (await import('../index.ts')) as Record<string, unknown>;
-  const fn = mod.checkInvariants;
-  return typeof fn === 'function' ? (fn as InvariantCheck) : undefined;
-}
-
 // ---------------------------------------------------------------------------------------------
 // In-process runner
 
@@ -1030,7 +1021,6 @@ export type InProcessReport = {
   height: bigint;
   tallies: Map<string, TypeTally>;
   findings: Finding[];
-  invariantsChecked: boolean;
   /** Most frequent failure texts per type (first 60 chars), for a feel of which paths were hit. */
   errors: Map<string, Map<string, number>>;
 };
@@ -1081,14 +1071,12 @@ async function fuzzChains(a: TestChain, b: TestChain, opts: InProcessOptions): P
     types: opts.types,
     perType: opts.perType,
   });
-  const check = await loadInvariantCheck();
   const report: InProcessReport = {
     seed: opts.seed,
     blocks: 0,
     height: a.head.height,
     tallies: new Map(fuzzer.types.map((t) => [t, newTally()])),
     findings: [],
-    invariantsChecked: check !== undefined,
     errors: new Map(),
   };
   const finished = runDone(opts, report.tallies);
@@ -1120,7 +1108,7 @@ async function fuzzChains(a: TestChain, b: TestChain, opts: InProcessOptions): P
       noteError(report, entry.tx.msgType, `rejected: ${built.rejections.get(i) ?? 'excluded'}`);
     }
     resyncNonces(batch, built.included, nonces);
-    if (!(await verifyBlock(b, built.block, built.result, report, check))) break;
+    if (!(await verifyBlock(b, built.block, built.result, report))) break;
     const receipts = built.result.receipts;
     fuzzer.observeReceipts(receipts);
     fuzzer.observe(built.result.blockEvents);
@@ -1351,7 +1339,6 @@ async function verifyBlock(
   block: Block,
   built: BlockResult,
   report: InProcessReport,
-  check: InvariantCheck | undefined,
 ): Promise<boolean> {
   const height = block.header.height;
   let result: BlockResult;
@@ -1385,10 +1372,9 @@ async function verifyBlock(
         height,
         detail: `${name}: built ${bytesToHex(x)}, imported ${bytesToHex(y)}`,
       });
-  if (!check) return true;
   let broken: string[];
   try {
-    broken = await check(tc.state, tc.chain.registry);
+    broken = await checkInvariants(tc.state, tc.chain.registry);
   } catch (err) {
     broken = [`checkInvariants threw: ${stackOf(err)}`];
   }
