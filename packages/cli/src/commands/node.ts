@@ -45,6 +45,7 @@ import {
 } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
+import { registerExportGenesisCommand } from './export-genesis.ts';
 import { shapeSchema, zkKeysDir, zkPublication } from './model.ts';
 
 export const DEV_CHAIN_ID = 7331;
@@ -88,6 +89,7 @@ async function devnetModels(zkCache: string, owner: string): Promise<Record<stri
 }
 
 export function registerNodeCommands(program: Command): void {
+  registerExportGenesisCommand(program);
   program
     .command('init')
     .description(
@@ -182,6 +184,10 @@ export function registerNodeCommands(program: Command): void {
     .option('--block-time <ms>', 'override the block interval (network: pause after each commit)')
     .option('--no-empty-blocks', 'only make blocks when there are transactions (single validator)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option(
+      '--check-invariants <n>',
+      "check every module's invariants every n blocks; a broken one stops the node (exit code 3)",
+    )
     .addOption(new Option('--equivocate', 'TEST ONLY: double-sign every vote').hideHelp())
     .option(
       '--role <role>',
@@ -328,6 +334,7 @@ type RunOptions = {
   blockTime?: string;
   emptyBlocks?: boolean;
   logLevel?: string;
+  checkInvariants?: string;
   devnet?: boolean;
   role?: string;
   providerStake?: string;
@@ -373,6 +380,15 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     blockIntervalMs: config.blockIntervalMs,
     emptyBlocks: config.emptyBlocks,
     logger,
+    checkInvariantsEvery:
+      opts.checkInvariants !== undefined
+        ? intArg(opts.checkInvariants, '--check-invariants', 1, 1_000_000)
+        : undefined,
+    // The node already logged the broken invariants at fatal level and closed its database.
+    onHalt: (message) => {
+      process.stderr.write(`aivm: ${message}\n`);
+      process.exit(3);
+    },
   });
   let provider: Provider | undefined;
   let devModelId: string | undefined;
