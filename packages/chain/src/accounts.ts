@@ -7,6 +7,9 @@ export function moduleAddress(name: string): Address {
   return bytesToAddress(keccak256(utf8ToBytes(`aivm/module/${name}`)).subarray(12));
 }
 
+/** The all-zero address: 'none' in an address field (no recipient, no provider yet). */
+export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as Address;
+
 export const FEE_COLLECTOR = moduleAddress('fee_collector');
 /** Holds the tokens of bonded validators (staking). */
 export const BONDED_POOL = moduleAddress('bonded_pool');

@@ -16,7 +16,14 @@ import {
   privateKeyToAddress,
 } from '@aivm/crypto';
 import { buildOnnxModel, encodeArtifact, importOnnx, modelId, quantize } from '@aivm/runtime';
-import { BONDED_POOL, FEE_COLLECTOR, moduleAddress, NOT_BONDED_POOL, validatorAddress } from '../accounts.ts';
+import {
+  BONDED_POOL,
+  FEE_COLLECTOR,
+  moduleAddress,
+  NOT_BONDED_POOL,
+  validatorAddress,
+  ZERO_ADDRESS,
+} from '../accounts.ts';
 import {
   type Block,
   headerHash,
@@ -160,7 +167,6 @@ export function fuzzModel(): FuzzModel {
 
 const CGPT = WEI_PER_CGPT;
 const U256_MAX = (1n << 256n) - 1n;
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as Address;
 const FF_ADDRESS = '0xffffffffffffffffffffffffffffffffffffffff' as Address;
 
 /** Unicode pieces of 1..4 UTF-8 bytes, plus the troublemakers (NUL, BOM, RTL, zero width). */

@@ -3,6 +3,7 @@
 import { fromJson, type Infer, toJson } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
+import { ZERO_ADDRESS } from '../../accounts.ts';
 import { DEC } from '../../dec.ts';
 import { ERR, failureCode, ModuleError } from '../../errors.ts';
 import {
@@ -37,7 +38,6 @@ import {
 import { decide, optionIndex, tallyVotes } from './tally.ts';
 
 const M = 'gov';
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as Address;
 
 export type GovDeps = { modules: () => readonly Module[]; staking: StakingView };
 

@@ -13,6 +13,7 @@ import {
   saltedLeaf,
   tensorLeaf,
 } from '@aivm/runtime/core';
+import { ZERO_ADDRESS } from '../../accounts.ts';
 import { verifyMerkleProof } from '../../merkle.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
@@ -44,7 +45,6 @@ import {
   setDispute,
   setRequest,
   TIER_OPTIMISTIC,
-  ZERO_ADDRESS,
 } from './store.ts';
 import { batchOne, inputLeaf, inputValue, layerValue, leafSalt, outputLeaf } from './tensors.ts';
 

@@ -4,7 +4,7 @@
 // Provider records are written where they change.
 
 import type { Address } from '@aivm/crypto';
-import { FEE_COLLECTOR } from '../../accounts.ts';
+import { FEE_COLLECTOR, ZERO_ADDRESS } from '../../accounts.ts';
 import type { ExecContext } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
 import { countQuery, creditReviewers, getModel } from '../models/keeper.ts';
@@ -27,7 +27,6 @@ import {
   setProvider,
   TIER_ONCHAIN,
   TIER_ZK,
-  ZERO_ADDRESS,
   ZERO32,
 } from './store.ts';
 

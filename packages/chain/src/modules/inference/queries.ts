@@ -4,6 +4,7 @@ import { t, toJson } from '@aivm/codec';
 import { bytesToHex } from '@aivm/crypto';
 import { argmaxOf, decodeOutput } from '@aivm/runtime/core';
 import type { KVReader } from '@aivm/state';
+import { ZERO_ADDRESS } from '../../accounts.ts';
 import { ModuleError } from '../../errors.ts';
 import { defineQuery, readParams } from '../../module.ts';
 import { inferenceParams } from './params.ts';
@@ -23,7 +24,6 @@ import {
   requesterCount,
   requesterRequestAt,
   TIER_NAMES,
-  ZERO_ADDRESS,
 } from './store.ts';
 
 /** Most requests one list query returns, and most records it reads to find them. */

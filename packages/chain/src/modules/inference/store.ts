@@ -14,13 +14,11 @@ import { MAX_ATTEMPTS, MAX_REDUNDANCY } from './params.ts';
 /** Holds request escrow, provider stake (bonded and unbonding) and challenger bonds. */
 export const INFERENCE_ACCOUNT = moduleAddress('inference');
 
-export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as Address;
 export const ZERO32 = new Uint8Array(32);
 
-import { MODEL_ID, TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK } from '../models/store.ts';
+import { MODEL_ID, TIER_NAMES, TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK } from '../models/store.ts';
 
-export { TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK };
-export const TIER_NAMES: Record<number, string> = { 1: 'onchain', 2: 'zk', 4: 'optimistic' };
+export { TIER_NAMES, TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK };
 
 /** Hard cap on provider records (assignment reads the one sorted list). */
 export const MAX_PROVIDERS = 1_000;

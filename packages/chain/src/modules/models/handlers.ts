@@ -13,6 +13,7 @@ import {
 } from '@aivm/runtime/core';
 import { BN254_R, decodeVerificationKey } from '@aivm/zk';
 import { CID } from 'multiformats/cid';
+import { ZERO_ADDRESS } from '../../accounts.ts';
 import { ModuleError, rethrowWithContext } from '../../errors.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { authParams } from '../auth/params.ts';
@@ -70,7 +71,6 @@ import {
 } from './store.ts';
 
 const M = 'models';
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 const RAW_CODEC = 0x55;
 const SHA2_256 = 0x12;
 

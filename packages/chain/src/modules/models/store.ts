@@ -16,6 +16,15 @@ export const TIER_ONCHAIN = 1;
 export const TIER_ZK = 2;
 export const TIER_OPTIMISTIC = 4;
 export const ALL_TIERS = TIER_ONCHAIN | TIER_ZK | TIER_OPTIMISTIC;
+/** The tiers by name (RPC, SDK and CLI spell them so). */
+export const TIERS = { onchain: TIER_ONCHAIN, zk: TIER_ZK, optimistic: TIER_OPTIMISTIC } as const;
+export type TierName = keyof typeof TIERS;
+/** Name of a single tier bit. */
+export const TIER_NAMES: Record<number, TierName> = {
+  [TIER_ONCHAIN]: 'onchain',
+  [TIER_ZK]: 'zk',
+  [TIER_OPTIMISTIC]: 'optimistic',
+};
 
 /** Part numbers of models/upload. */
 export const PART_ARTIFACT = 0;
