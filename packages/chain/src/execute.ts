@@ -21,6 +21,7 @@ import { merkleRoot } from './merkle.ts';
 import {
   type BlockInfo,
   type ChainEvent,
+  defineEvents,
   ExecContext,
   type Module,
   type Registry,
@@ -67,6 +68,9 @@ export type BlockResult = {
 };
 
 const UNMETERED = 2n ** 63n;
+
+/** Events of the executor itself, among a block's hook events. */
+export const chainEvents = defineEvents('chain', { hookFailed: ['module', 'hook', 'code'] });
 
 function unmetered(state: StateOverlay, info: BlockInfo): ExecContext {
   return new ExecContext(state, info, new GasMeter(UNMETERED));
@@ -152,10 +156,10 @@ export class BlockExecution {
       ctx.revertTo(snap);
       this.hookFailures.push({ module: m.name, hook, code, error: errorText(err) });
       this.#blockEvents.push({
-        module: 'chain',
+        module: chainEvents.module,
         type: 'hookFailed',
         attributes: { module: m.name, hook, code: code.toString() },
-      });
+      } satisfies ChainEvent & { type: keyof typeof chainEvents.types });
     }
   }
 

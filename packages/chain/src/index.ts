@@ -9,14 +9,18 @@ export * from './merkle.ts';
 export * from './module.ts';
 export { authParams } from './modules/auth/params.ts';
 export { getNonce } from './modules/auth/store.ts';
+export { bankEvents } from './modules/bank/events.ts';
 export { BankMultiSend, BankSend } from './modules/bank/messages.ts';
 export { CGPT_DECIMALS, WEI_PER_CGPT } from './modules/bank/module.ts';
 export { bankParams } from './modules/bank/params.ts';
 export { getBalance, getSupply } from './modules/bank/store.ts';
+export { distributionEvents } from './modules/distribution/events.ts';
 export { DISTRIBUTION_ACCOUNT } from './modules/distribution/store.ts';
+export { govEvents } from './modules/gov/events.ts';
 export { GOV_ACCOUNT } from './modules/gov/store.ts';
 export * from './modules/index.ts';
 export { assignmentSeed, drawProvider } from './modules/inference/assign.ts';
+export { inferenceEvents } from './modules/inference/events.ts';
 export {
   InferenceAddStake,
   InferenceChallenge,
@@ -44,6 +48,7 @@ export {
   type Request as InferenceRequestRecord,
   type RequestStatus as InferenceRequestStatus,
 } from './modules/inference/store.ts';
+export { modelsEvents } from './modules/models/events.ts';
 export { largestStepTensor } from './modules/models/handlers.ts';
 export {
   artifactOnChain,
@@ -93,8 +98,10 @@ export {
   TIER_OPTIMISTIC,
   TIER_ZK,
 } from './modules/models/store.ts';
+export { slashingEvents } from './modules/slashing/events.ts';
 export { SlashingSubmitEvidence, SlashingUnjail } from './modules/slashing/messages.ts';
 export { slashingParams } from './modules/slashing/params.ts';
+export { stakingEvents } from './modules/staking/events.ts';
 export { NO_HOOKS } from './modules/staking/hooks.ts';
 export { POWER_REDUCTION, powerOf } from './modules/staking/keeper.ts';
 export {

@@ -5,7 +5,8 @@ import type { FieldType, Infer, StructType } from '@aivm/codec';
 import { decode, encode, fromJson, toJson } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { utf8ToBytes } from '@aivm/crypto';
-import { type KVReader, type KVScanner, MAX_KEY_BYTES, MAX_VALUE_BYTES } from '@aivm/state';
+import type { KVReader, KVScanner } from '@aivm/state';
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '@aivm/state/proof';
 import { ERR, ModuleError } from './errors.ts';
 import { GAS, type GasMeter } from './gas.ts';
 import type { StateOverlay } from './overlay.ts';
@@ -135,6 +136,44 @@ export function utf8Length(s: string): number {
     } else n += 3;
   }
   return n;
+}
+
+/** Attribute names of each event type of a module. */
+export type EventSpec = Record<string, readonly string[]>;
+type Attrs<E extends EventSpec, K extends keyof E> = { [A in E[K][number]]: string };
+
+/**
+ * A module's events, declared once (its events.ts): the emitter its code calls and the matcher
+ * the node, SDK and tests read events with, both typed by the same declaration.
+ */
+export type ModuleEvents<E extends EventSpec> = {
+  readonly module: string;
+  readonly types: E;
+  emit<K extends keyof E & string>(ctx: ExecContext, type: K, attributes: Attrs<E, K>): void;
+  /** Whether `ev` (with attributes in either form) is this module's event `type`. */
+  is(ev: { module: string; type: string }, type: keyof E & string): boolean;
+  /** The attributes of `ev` if it is this module's event `type`, else undefined. */
+  match<K extends keyof E & string>(
+    ev: { module: string; type: string; attributes: Record<string, string> },
+    type: K,
+  ): Attrs<E, K> | undefined;
+};
+
+export function defineEvents<const E extends EventSpec>(module: string, types: E): ModuleEvents<E> {
+  return {
+    module,
+    types,
+    emit(ctx, type, attributes) {
+      ctx.emit(module, type, attributes as Record<string, string>);
+    },
+    is(ev, type) {
+      return ev.module === module && ev.type === type;
+    },
+    match(ev, type) {
+      if (ev.module !== module || ev.type !== type) return undefined;
+      return ev.attributes as never;
+    },
+  };
 }
 
 export type MsgDef<S extends StructType = StructType> = {

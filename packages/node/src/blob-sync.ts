@@ -13,7 +13,7 @@ import {
   type BlobStore,
   parseBlobId,
 } from '@aivm/blobs';
-import type { Receipt } from '@aivm/chain';
+import { modelsEvents, type Receipt } from '@aivm/chain';
 import { decode, encode, type Infer, t } from '@aivm/codec';
 import { bytesToHex, sha256 } from '@aivm/crypto';
 import type { P2P } from '@aivm/p2p';
@@ -68,7 +68,7 @@ export function publishedBlobIds(receipts: readonly Receipt[]): string[] {
   for (const r of receipts) {
     if (r.code !== 0) continue;
     for (const e of r.events) {
-      if (e.module !== 'models' || e.type !== 'published') continue;
+      if (!modelsEvents.is(e, 'published')) continue;
       const id = e.attributes.find((a) => a.key === 'id')?.value;
       if (id === undefined) continue;
       try {

@@ -9,6 +9,7 @@ import {
   type BlockResult,
   blockHash,
   type ChainEvent,
+  chainEvents,
   checkInvariants,
   decodeTx,
   defaultModules,
@@ -326,7 +327,7 @@ export class AivmNode implements NodeApi {
       return;
     }
     for (const e of blockEvents)
-      if (e.module === 'chain' && e.type === 'hookFailed')
+      if (chainEvents.is(e, 'hookFailed'))
         this.logger.error(
           { height: height.toString(), ...e.attributes },
           'a block hook failed with a typed error; its changes were undone and the chain goes on',

@@ -4,7 +4,7 @@
 // proof, and verify a zk proof locally. Browser-safe: no Node built-ins; snarkjs is loaded only
 // when a proof is verified.
 
-import { CHUNK_BYTES, MAX_UPLOAD_BYTES, modelChunkKey } from '@aivm/chain';
+import { CHUNK_BYTES, inferenceEvents, MAX_UPLOAD_BYTES, modelChunkKey } from '@aivm/chain';
 import { bytesToHex, concatBytes, hexToBytes, isHex, keccak256 } from '@aivm/crypto';
 import { argmaxOf, decodeOutput } from '@aivm/runtime/core';
 import { verifyStateProof } from '@aivm/state/proof';
@@ -396,7 +396,7 @@ export async function requestInference(
   const record = await wallet.client.waitForTx(txHash, { timeoutMs: opts.timeoutMs ?? 60_000 });
   if (!record.receipt.success)
     throw new InferenceRequestRefused(record.receipt.error ?? 'the request failed');
-  const ev = record.receipt.events.find((e) => e.module === 'inference' && e.type === 'status');
+  const ev = record.receipt.events.find((e) => inferenceEvents.is(e, 'status'));
   const id = ev?.attributes.find((a) => a.key === 'id')?.value;
   if (id === undefined) throw new Error('the request transaction emitted no inference/status event');
   return { requestId: BigInt(id), txHash, record };
@@ -449,7 +449,7 @@ export function subscribeRequest(
   onEvent: (event: ModuleEvent) => void,
 ): Promise<() => Promise<void>> {
   const want = id.toString();
-  return client.subscribe('events', { module: 'inference' }, (ev) => {
+  return client.subscribe('events', { module: inferenceEvents.module }, (ev) => {
     if (ev.attributes.id === want) onEvent(ev);
   });
 }
@@ -491,9 +491,10 @@ export async function waitForRequest(
   try {
     unsubscribe = await subscribeRequest(client, id, (ev) => {
       opts.onEvent?.(ev);
-      if ((ev.type === 'proven' || ev.type === 'computed') && ev.txHash)
+      if ((inferenceEvents.is(ev, 'proven') || inferenceEvents.is(ev, 'computed')) && ev.txHash)
         resultTxs[Number(ev.attributes.slot ?? 0)] = ev.txHash;
-      if (ev.type === 'status') report(ev.attributes.status ?? '', ev.attributes.reason ?? '', ev.height);
+      const status = inferenceEvents.match(ev, 'status');
+      if (status) report(status.status, status.reason, ev.height);
       wake?.();
     });
   } catch {

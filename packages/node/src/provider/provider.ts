@@ -6,7 +6,19 @@
 // optimistic results, challenging the wrong ones. A bad job is logged, never fatal to the node.
 
 import { join } from 'node:path';
-import { authParams, merkleProof, modelChunkKey, type Registry, readParams, signTx } from '@aivm/chain';
+import {
+  authParams,
+  inferenceEvents,
+  merkleProof,
+  modelChunkKey,
+  modelsEvents,
+  type Registry,
+  readParams,
+  signTx,
+} from '@aivm/chain';
+
+type InferenceEventType = keyof typeof inferenceEvents.types;
+
 import { toJson } from '@aivm/codec';
 import { type Address, bytesToHex, concatBytes, type Hex, privateKeyToAddress } from '@aivm/crypto';
 import { decodeArtifact, encodeTensor, modelId, type QuantModel } from '@aivm/runtime';
@@ -179,16 +191,10 @@ export class Provider {
     this.address = privateKeyToAddress(opts.privateKey);
     this.#log = host.logger.child({ component: 'provider', provider: this.address, faulty: opts.faulty });
     this.#onEvent = (ev) => {
-      if (ev.module === 'inference') this.#dispatch(ev.type, ev.attributes);
-      else if (
-        ev.module === 'models' &&
-        ev.type === 'activated' &&
-        this.#serves(ev.attributes.id ?? '') &&
-        this.#opts.faulty !== 'silent'
-      )
-        this.#background(`prepare ${ev.attributes.id}`, () =>
-          this.#prepare(ev.attributes.id!).then(() => {}),
-        );
+      if (ev.module === inferenceEvents.module) this.#dispatch(ev.type as InferenceEventType, ev.attributes);
+      const activated = modelsEvents.match(ev, 'activated');
+      if (activated && this.#serves(activated.id) && this.#opts.faulty !== 'silent')
+        this.#background(`prepare ${activated.id}`, () => this.#prepare(activated.id).then(() => {}));
     };
     this.#onBlock = () => this.#pruneRuns();
     this.#onTx = (rec) => {
@@ -455,7 +461,8 @@ export class Provider {
 
   // ---- events ----
 
-  #dispatch(type: string, a: Record<string, string>): void {
+  /** `type` is one of inferenceEvents' types, so a misspelt name below fails the type check. */
+  #dispatch(type: InferenceEventType, a: Record<string, string>): void {
     if (this.#stopped) return;
     const mine = a.provider !== undefined && same(a.provider, this.address);
     if (type === 'assigned' && mine) {

@@ -6,7 +6,7 @@ import { exportParams } from '../../genesis.ts';
 import { defineQuery, type Module, paramsFromJson, readParams, writeParams } from '../../module.ts';
 import { getBalance } from '../bank/store.ts';
 import { authParams } from './params.ts';
-import { getNonce, setNonce } from './store.ts';
+import { getNonce, M, setNonce } from './store.ts';
 
 const NONCES = utf8ToBytes('auth/nonce/');
 const AuthGenesisNonces = t.array(
@@ -15,7 +15,7 @@ const AuthGenesisNonces = t.array(
 );
 
 export const authModule: Module = {
-  name: 'auth',
+  name: M,
   messages: {},
   queries: {
     account: defineQuery({
@@ -47,6 +47,6 @@ export const authModule: Module = {
         address: bytesToAddress(key.subarray(NONCES.length)),
         nonce: bytesToBigint(value).toString(),
       });
-    return { params: await exportParams(state, { name: 'auth', params: authParams }), nonces };
+    return { params: await exportParams(state, { name: M, params: authParams }), nonces };
   },
 };

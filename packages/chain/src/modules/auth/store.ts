@@ -11,6 +11,9 @@ import {
 import type { KVReader } from '@aivm/state';
 import type { ExecContext } from '../../module.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'auth';
+
 const NONCE = utf8ToBytes('auth/nonce/');
 
 export function nonceKey(address: Address): Uint8Array {

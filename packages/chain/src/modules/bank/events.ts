@@ -1,6 +1,8 @@
-import type { Address } from '@aivm/crypto';
-import type { ExecContext } from '../../module.ts';
+// Events of the bank module: each type with its attribute names, the one declaration that its code
+// emits with and that the node, SDK and tests read events by.
+import { defineEvents } from '../../module.ts';
+import { M } from './store.ts';
 
-export function emitTransfer(ctx: ExecContext, from: Address, to: Address, amountWei: bigint): void {
-  ctx.emit('bank', 'transfer', { from, to, amount: amountWei.toString() });
-}
+export const bankEvents = defineEvents(M, {
+  transfer: ['from', 'to', 'amount'],
+});

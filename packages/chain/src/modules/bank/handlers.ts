@@ -1,7 +1,7 @@
 import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
-import { emitTransfer } from './events.ts';
+import { bankEvents } from './events.ts';
 import type { BankMultiSend, BankSend } from './messages.ts';
 import { bankParams } from './params.ts';
 import { transfer } from './store.ts';
@@ -15,7 +15,7 @@ export async function handleSend(
   requireThat(params.sendEnabled, 'transfers are disabled by governance');
   requireThat(msg.amount > 0n, 'amount must be positive');
   await transfer(ctx, sender, msg.to, msg.amount);
-  emitTransfer(ctx, sender, msg.to, msg.amount);
+  bankEvents.emit(ctx, 'transfer', { from: sender, to: msg.to, amount: msg.amount.toString() });
 }
 
 export async function handleMultiSend(
@@ -33,6 +33,6 @@ export async function handleMultiSend(
   for (const out of msg.outputs) {
     requireThat(out.amount > 0n, 'every amount must be positive');
     await transfer(ctx, sender, out.to, out.amount);
-    emitTransfer(ctx, sender, out.to, out.amount);
+    bankEvents.emit(ctx, 'transfer', { from: sender, to: out.to, amount: out.amount.toString() });
   }
 }

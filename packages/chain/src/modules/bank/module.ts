@@ -10,7 +10,7 @@ import { bankInvariants } from './invariants.ts';
 import { BankMultiSend, BankSend } from './messages.ts';
 import { bankParams } from './params.ts';
 import { bankQueries } from './queries.ts';
-import { mint } from './store.ts';
+import { M, mint } from './store.ts';
 
 export const CGPT_DECIMALS = 18;
 export const WEI_PER_CGPT = 10n ** 18n;
@@ -20,7 +20,7 @@ const BankGenesis = t.struct('BankGenesis', {
 });
 
 export const bankModule: Module = {
-  name: 'bank',
+  name: M,
   messages: {
     'bank/send': defineMsg({
       schema: BankSend,
@@ -52,7 +52,7 @@ export const bankModule: Module = {
     const balances = [];
     for await (const [key, value] of state.scan(utf8ToBytes('bank/bal/')))
       balances.push({ address: bytesToAddress(key.subarray(9)), amount: bytesToBigint(value).toString() });
-    return { params: await exportParams(state, { name: 'bank', params: bankParams }), balances };
+    return { params: await exportParams(state, { name: M, params: bankParams }), balances };
   },
   invariants: bankInvariants,
 };

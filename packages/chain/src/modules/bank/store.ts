@@ -6,6 +6,9 @@ import type { KVReader } from '@aivm/state';
 import { InsufficientFunds } from '../../errors.ts';
 import type { ExecContext } from '../../module.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'bank';
+
 const BALANCE = utf8ToBytes('bank/bal/');
 const SUPPLY = utf8ToBytes('bank/supply');
 

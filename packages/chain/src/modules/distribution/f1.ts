@@ -9,6 +9,7 @@ import { DEC } from '../../dec.ts';
 import { ERR, ModuleError } from '../../errors.ts';
 import { type ExecContext, readParams } from '../../module.ts';
 import { getBalance, mint, transfer } from '../bank/store.ts';
+import { distributionEvents } from './events.ts';
 import { distributionParams } from './params.ts';
 import type { StakingView, ValidatorView } from './staking-view.ts';
 import {
@@ -21,6 +22,7 @@ import {
   getOutstandingDec,
   getStartingInfo,
   type Historical,
+  M,
   setCommissionDec,
   setCommunityPoolDec,
   setCurrentRewards,
@@ -28,8 +30,6 @@ import {
   setOutstandingDec,
   setStartingInfo,
 } from './store.ts';
-
-const M = 'distribution';
 
 export class NoDelegation extends ModuleError {
   constructor(delegator: Address, operator: Address) {
@@ -139,7 +139,11 @@ export async function withdrawDelegationRewards(
   await transfer(ctx, DISTRIBUTION_ACCOUNT, delegator, paid);
   setHistorical(ctx, operator, start.previousPeriod, { ...startH, refs: startH.refs - 1 });
   deleteStartingInfo(ctx, operator, delegator);
-  ctx.emit(M, 'withdrawRewards', { delegator, validator: operator, amount: paid.toString() });
+  distributionEvents.emit(ctx, 'withdrawRewards', {
+    delegator,
+    validator: operator,
+    amount: paid.toString(),
+  });
   return paid;
 }
 
@@ -155,7 +159,7 @@ export async function withdrawCommission(ctx: ExecContext, operator: Address): P
   setCommissionDec(ctx, operator, commission - paid * DEC);
   setOutstandingDec(ctx, operator, outstanding - paid * DEC);
   await transfer(ctx, DISTRIBUTION_ACCOUNT, operator, paid);
-  ctx.emit(M, 'withdrawCommission', { validator: operator, amount: paid.toString() });
+  distributionEvents.emit(ctx, 'withdrawCommission', { validator: operator, amount: paid.toString() });
   return paid;
 }
 
@@ -195,7 +199,11 @@ export async function recordSlash(
   const period = await incrementPeriod(ctx, view, operator);
   const h = await requireHistorical(ctx, operator, period);
   setHistorical(ctx, operator, period, { ...h, factor: (h.factor * (DEC - fraction)) / DEC });
-  ctx.emit(M, 'slash', { validator: operator, fraction: fraction.toString(), period: period.toString() });
+  distributionEvents.emit(ctx, 'slash', {
+    validator: operator,
+    fraction: fraction.toString(),
+    period: period.toString(),
+  });
 }
 
 async function allocateToValidator(
@@ -246,7 +254,7 @@ export async function allocateBlockRewards(ctx: ExecContext, view: StakingView):
     remaining -= reward;
   }
   setCommunityPoolDec(ctx, (await getCommunityPoolDec(ctx)) + remaining);
-  ctx.emit(M, 'allocate', {
+  distributionEvents.emit(ctx, 'allocate', {
     fees: fees.toString(),
     emission: params.emissionPerBlockWei.toString(),
     communityPoolDec: remaining.toString(),
@@ -268,5 +276,5 @@ export async function spendCommunityPool(
   }
   setCommunityPoolDec(ctx, pool - amountWei * DEC);
   await transfer(ctx, DISTRIBUTION_ACCOUNT, recipient, amountWei);
-  ctx.emit(M, 'communityPoolSpend', { recipient, amount: amountWei.toString() });
+  distributionEvents.emit(ctx, 'communityPoolSpend', { recipient, amount: amountWei.toString() });
 }

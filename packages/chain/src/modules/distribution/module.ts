@@ -11,10 +11,11 @@ import { DistributionWithdrawCommission, DistributionWithdrawRewards } from './m
 import { distributionParams } from './params.ts';
 import { distributionQueries } from './queries.ts';
 import { type StakingView, stakingStoreView } from './staking-view.ts';
+import { M } from './store.ts';
 
 export function createDistributionModule(view: StakingView): Module {
   return {
-    name: 'distribution',
+    name: M,
     messages: {
       'distribution/withdrawRewards': defineMsg({
         schema: DistributionWithdrawRewards,
@@ -39,7 +40,7 @@ export function createDistributionModule(view: StakingView): Module {
       );
       importModuleState(ctx, 'distribution', section.state);
     },
-    exportGenesis: (state) => exportStateSection(state, { name: 'distribution', params: distributionParams }),
+    exportGenesis: (state) => exportStateSection(state, { name: M, params: distributionParams }),
     invariants: distributionInvariants,
     // Rewards of block H are allocated at the start of H+1, when its commit (who signed) is known.
     beginBlock: (ctx) => allocateBlockRewards(ctx, view),

@@ -18,6 +18,9 @@ import type { KVReader } from '@aivm/state';
 import { moduleAddress } from '../../accounts.ts';
 import type { ExecContext } from '../../module.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'distribution';
+
 /** Holds every undistributed reward and the community pool. */
 export const DISTRIBUTION_ACCOUNT = moduleAddress('distribution');
 

@@ -19,6 +19,7 @@ import { spendCommunityPool } from '../distribution/f1.ts';
 import type { StakingView } from '../distribution/staking-view.ts';
 import type { ModelsKeeper } from '../models/keeper.ts';
 import type { ModelsModule } from '../models/module.ts';
+import { govEvents } from './events.ts';
 import { type GovDeposit, type GovSubmitProposal, type GovVote, PROPOSAL_KINDS } from './messages.ts';
 import { type GovParams, govParams } from './params.ts';
 import {
@@ -28,6 +29,7 @@ import {
   getProposal,
   getVote,
   getVoters,
+  M,
   nextProposalId,
   type Proposal,
   setActiveIds,
@@ -36,8 +38,6 @@ import {
   setVoters,
 } from './store.ts';
 import { decide, optionIndex, tallyVotes } from './tally.ts';
-
-const M = 'gov';
 
 export type GovDeps = { modules: () => readonly Module[]; staking: StakingView };
 
@@ -171,7 +171,12 @@ export async function handleSubmitProposal(
   setActiveIds(ctx, active);
   // Reviewers of the model cannot withdraw stake until the proposal ends (closeFaultProposal).
   if (isFault) await modelsKeeper(deps.modules()).openFaultProposal(ctx, msg.modelId);
-  ctx.emit(M, 'submitProposal', { id: id.toString(), kind: p.kind, proposer: sender, status: p.status });
+  govEvents.emit(ctx, 'submitProposal', {
+    id: id.toString(),
+    kind: p.kind,
+    proposer: sender,
+    status: p.status,
+  });
 }
 
 export async function handleDeposit(
@@ -201,7 +206,7 @@ export async function handleDeposit(
   if (p.status === 'deposit' && p.totalDepositWei >= params.minDepositWei)
     startVoting(p, ctx.block.timeMs, params);
   setProposal(ctx, p);
-  ctx.emit(M, 'deposit', {
+  govEvents.emit(ctx, 'deposit', {
     id: p.id.toString(),
     depositor: sender,
     amount: msg.amountWei.toString(),
@@ -240,7 +245,7 @@ export async function handleVote(
     setVoters(ctx, p.id, voters);
   }
   setVote(ctx, p.id, sender, option);
-  ctx.emit(M, 'vote', { id: p.id.toString(), voter: sender, option: msg.option });
+  govEvents.emit(ctx, 'vote', { id: p.id.toString(), voter: sender, option: msg.option });
 }
 
 async function executeProposal(ctx: ExecContext, deps: GovDeps, p: Proposal): Promise<void> {
@@ -304,7 +309,7 @@ export async function processProposals(ctx: ExecContext, deps: GovDeps): Promise
     // reviewer releases held for it may go ahead once no other fault proposal is open.
     if (p.kind === 'modelFault') await modelsKeeper(deps.modules()).closeFaultProposal(ctx, p.modelId);
     setProposal(ctx, p);
-    ctx.emit(M, 'proposalFinished', {
+    govEvents.emit(ctx, 'proposalFinished', {
       id: id.toString(),
       status: p.status,
       reason,

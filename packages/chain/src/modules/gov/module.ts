@@ -16,6 +16,7 @@ import { govInvariants } from './invariants.ts';
 import { GovDeposit, GovSubmitProposal, GovVote } from './messages.ts';
 import { govParams } from './params.ts';
 import { govQueries } from './queries.ts';
+import { M } from './store.ts';
 
 /**
  * `modules` returns the chain's module list (gov finds a parameter change's target and its
@@ -27,7 +28,7 @@ export function createGovModule(
 ): Module {
   const deps: GovDeps = { modules, staking };
   return {
-    name: 'gov',
+    name: M,
     messages: {
       'gov/submitProposal': defineMsg({
         schema: GovSubmitProposal,
@@ -53,7 +54,7 @@ export function createGovModule(
       writeParams(ctx, 'gov', govParams, paramsFromJson(govParams, section.params));
       importModuleState(ctx, 'gov', section.state);
     },
-    exportGenesis: (state) => exportStateSection(state, { name: 'gov', params: govParams }),
+    exportGenesis: (state) => exportStateSection(state, { name: M, params: govParams }),
     invariants: govInvariants,
     endBlock: (ctx) => processProposals(ctx, deps),
   };

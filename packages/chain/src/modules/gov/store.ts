@@ -8,6 +8,9 @@ import { moduleAddress } from '../../accounts.ts';
 import type { ExecContext } from '../../module.ts';
 import { MAX_ACTIVE_PROPOSALS, MAX_DEPOSITORS_PER_PROPOSAL, MAX_VOTERS_PER_PROPOSAL } from './params.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'gov';
+
 /** Escrow of proposal deposits. */
 export const GOV_ACCOUNT = moduleAddress('gov');
 

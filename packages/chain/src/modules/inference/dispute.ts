@@ -18,13 +18,13 @@ import { verifyMerkleProof } from '../../merkle.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
 import { getModel, loadQuantModel, modelShapes, shapeSize } from '../models/keeper.ts';
+import { inferenceEvents } from './events.ts';
 import {
   advance,
   type Budget,
   failSlot,
   finishWork,
   isTerminal,
-  M,
   modelFaulty,
   reassignSlot,
   slashProvider,
@@ -39,6 +39,7 @@ import {
   getInput,
   getRequest,
   INFERENCE_ACCOUNT,
+  M,
   type Request,
   sameAddress,
   scheduleDue,
@@ -89,7 +90,7 @@ async function nextStep(
     seq: s.seq,
     address: ZERO_ADDRESS,
   });
-  ctx.emit(M, 'disputeStep', {
+  inferenceEvents.emit(ctx, 'disputeStep', {
     id: req.id.toString(),
     slot: slot.toString(),
     lo: d.lo.toString(),
@@ -165,7 +166,7 @@ export async function handleChallenge(
     openedAt: ctx.block.height,
   };
   s.status = 'challenged';
-  ctx.emit(M, 'challenged', {
+  inferenceEvents.emit(ctx, 'challenged', {
     id: req.id.toString(),
     slot: msg.slot.toString(),
     provider: s.provider,
@@ -282,7 +283,7 @@ export async function resolveDispute(
   const s = req.slots[slot]!;
   const provider = s.provider;
   deleteDispute(ctx, req.id, slot);
-  ctx.emit(M, 'disputeResolved', {
+  inferenceEvents.emit(ctx, 'disputeResolved', {
     id: req.id.toString(),
     slot: slot.toString(),
     winner: providerWins ? provider : d.challenger,

@@ -9,6 +9,7 @@ import type { ExecContext } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
 import { countQuery, creditReviewers, getModel } from '../models/keeper.ts';
 import { assignmentSeed, type Candidate, drawProvider, eligibleCandidates } from './assign.ts';
+import { inferenceEvents } from './events.ts';
 import { BPS, type InferenceParams } from './params.ts';
 import { releaseUnbonding } from './providers.ts';
 import {
@@ -29,8 +30,6 @@ import {
   TIER_ZK,
   ZERO32,
 } from './store.ts';
-
-export const M = 'inference';
 
 /** How many assignments end-block processing may still make this block (handlers: unlimited). */
 export type Budget = { left: number } | undefined;
@@ -78,7 +77,7 @@ export function setStatus(ctx: ExecContext, req: Request, status: RequestStatus,
   req.status = status;
   req.reason = reason;
   req.updatedAt = ctx.block.height;
-  ctx.emit(M, 'status', { id: req.id.toString(), status, reason });
+  inferenceEvents.emit(ctx, 'status', { id: req.id.toString(), status, reason });
 }
 
 /**
@@ -123,7 +122,7 @@ async function refund(ctx: ExecContext, req: Request): Promise<void> {
   const amount = req.maxFeeWei - paidTotal(req);
   req.fees.refundWei = amount;
   if (amount > 0n) await transfer(ctx, INFERENCE_ACCOUNT, req.requester, amount);
-  ctx.emit(M, 'refunded', { id: req.id.toString(), amountWei: amount.toString() });
+  inferenceEvents.emit(ctx, 'refunded', { id: req.id.toString(), amountWei: amount.toString() });
 }
 
 /** The request's output is its first paid slot's. */
@@ -168,7 +167,7 @@ export async function paySlot(
   req.fees.providerWei += providerWei;
   req.fees.reviewersWei += reviewersWei;
   req.fees.protocolWei += protocolWei;
-  ctx.emit(M, 'paid', {
+  inferenceEvents.emit(ctx, 'paid', {
     id: req.id.toString(),
     slot: index.toString(),
     ownerWei: ownerWei.toString(),
@@ -239,7 +238,7 @@ export async function slashProvider(
   p.faults += 1n;
   p.slashedWei += cut;
   setProvider(ctx, p);
-  ctx.emit(M, 'slashed', { provider: address, amountWei: cut.toString(), reason });
+  inferenceEvents.emit(ctx, 'slashed', { provider: address, amountWei: cut.toString(), reason });
   return cut;
 }
 
@@ -332,7 +331,7 @@ export async function assignSlot(
     seq: slot.seq,
     address: drawn,
   });
-  ctx.emit(M, 'assigned', {
+  inferenceEvents.emit(ctx, 'assigned', {
     id: req.id.toString(),
     slot: index.toString(),
     provider: drawn,
@@ -380,7 +379,7 @@ async function failOne(ctx: ExecContext, req: Request, index: number, reason: st
   s.status = 'failed';
   s.seq += 1;
   await closeRequesterSlot(ctx, req);
-  ctx.emit(M, 'slotFailed', { id: req.id.toString(), slot: index.toString(), reason });
+  inferenceEvents.emit(ctx, 'slotFailed', { id: req.id.toString(), slot: index.toString(), reason });
 }
 
 /**

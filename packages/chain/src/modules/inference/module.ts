@@ -26,10 +26,11 @@ import { inferenceParams } from './params.ts';
 import { handleAddStake, handleRegisterProvider, handleUnbond, handleUpdateProvider } from './providers.ts';
 import { inferenceQueries } from './queries.ts';
 import { handleDecline, handleRequest, handleSubmitProof, handleSubmitResult } from './requests.ts';
+import { M } from './store.ts';
 
 export function createInferenceModule(): Module {
   return {
-    name: 'inference',
+    name: M,
     messages: {
       'inference/registerProvider': defineMsg({
         schema: InferenceRegisterProvider,
@@ -97,7 +98,7 @@ export function createInferenceModule(): Module {
       // Providers, requests (open ones with their escrow), disputes and the due and pending queues.
       importModuleState(ctx, 'inference', section.state);
     },
-    exportGenesis: (state) => exportStateSection(state, { name: 'inference', params: inferenceParams }),
+    exportGenesis: (state) => exportStateSection(state, { name: M, params: inferenceParams }),
     invariants: inferenceInvariants,
     endBlock: inferenceEndBlock,
   };

@@ -6,7 +6,7 @@ import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { transfer } from '../bank/store.ts';
-import { M } from './keeper.ts';
+import { inferenceEvents } from './events.ts';
 import type {
   InferenceAddStake,
   InferenceRegisterProvider,
@@ -21,6 +21,7 @@ import {
   getProvider,
   getProviderList,
   INFERENCE_ACCOUNT,
+  M,
   MAX_PROVIDERS,
   MAX_UNBONDING_ENTRIES,
   type Provider,
@@ -46,7 +47,7 @@ function checkOffer(msg: { tiers: number; models: string[]; endpoint: string }):
 }
 
 function emitProvider(ctx: ExecContext, p: Provider, action: string): void {
-  ctx.emit(M, 'provider', { provider: p.address, action, stakeWei: p.stakeWei.toString() });
+  inferenceEvents.emit(ctx, 'provider', { provider: p.address, action, stakeWei: p.stakeWei.toString() });
 }
 
 async function requireProvider(ctx: ExecContext, sender: Address): Promise<Provider> {
@@ -168,7 +169,7 @@ export async function releaseUnbonding(ctx: ExecContext, address: Address): Prom
   if (keep.length === p.unbonding.length) return;
   p.unbonding = keep;
   if (released > 0n) await transfer(ctx, INFERENCE_ACCOUNT, address, released);
-  ctx.emit(M, 'unbonded', { provider: address, amountWei: released.toString() });
+  inferenceEvents.emit(ctx, 'unbonded', { provider: address, amountWei: released.toString() });
   if (p.stakeWei === 0n && p.unbonding.length === 0 && p.openJobs === 0 && p.openWork === 0) {
     deleteProvider(ctx, address);
     setProviderList(

@@ -21,6 +21,7 @@ import {
 import { modelsParams } from '../models/params.ts';
 import type { ModelRecord } from '../models/store.ts';
 import { eligibleCandidates } from './assign.ts';
+import { inferenceEvents } from './events.ts';
 import {
   advance,
   assignSlot,
@@ -28,7 +29,6 @@ import {
   failRequest,
   finishWork,
   isTerminal,
-  M,
   paySlot,
   reassignSlot,
   releaseJob,
@@ -49,6 +49,7 @@ import {
   getRequest,
   INFERENCE_ACCOUNT,
   indexByRequester,
+  M,
   nextRequestId,
   type Request,
   type Slot,
@@ -155,7 +156,7 @@ export async function handleRequest(
   };
   setInput(ctx, id, msg.input);
   await indexByRequester(ctx, sender, id);
-  ctx.emit(M, 'status', { id: id.toString(), status: 'pending', reason: 'request accepted' });
+  inferenceEvents.emit(ctx, 'status', { id: id.toString(), status: 'pending', reason: 'request accepted' });
 
   if (!withProviders) await executeOnChain(ctx, params, req, msg.input);
   else {
@@ -326,7 +327,7 @@ export async function handleSubmitProof(
     slot.seq += 1;
     slot.output = msg.output;
     slot.computedAt = ctx.block.height;
-    ctx.emit(M, 'proven', { id: req.id.toString(), slot: index.toString(), provider: sender });
+    inferenceEvents.emit(ctx, 'proven', { id: req.id.toString(), slot: index.toString(), provider: sender });
     await paySlot(ctx, params, req, index);
     await advance(ctx, req, `proof of slot ${index} verified`);
   } else {
@@ -356,7 +357,7 @@ export async function handleDecline(
   const params = await readParams(ctx, M, inferenceParams);
   const { req, index } = await openAssignedSlot(ctx, msg.requestId, sender);
   await finishWork(ctx, sender, { job: true });
-  ctx.emit(M, 'declined', { id: req.id.toString(), slot: index.toString(), provider: sender });
+  inferenceEvents.emit(ctx, 'declined', { id: req.id.toString(), slot: index.toString(), provider: sender });
   await reassignSlot(ctx, params, req, index, 'declined by the provider', undefined);
   setRequest(ctx, req);
 }
@@ -399,7 +400,7 @@ export async function handleSubmitResult(
     seq: slot.seq,
     address: sender,
   });
-  ctx.emit(M, 'computed', { id: req.id.toString(), slot: index.toString(), provider: sender });
+  inferenceEvents.emit(ctx, 'computed', { id: req.id.toString(), slot: index.toString(), provider: sender });
   await advance(ctx, req, `result of slot ${index} submitted`);
   setRequest(ctx, req);
 }

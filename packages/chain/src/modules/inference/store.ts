@@ -18,6 +18,9 @@ export const ZERO32 = new Uint8Array(32);
 
 import { MODEL_ID, TIER_NAMES, TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK } from '../models/store.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'inference';
+
 export { TIER_NAMES, TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK };
 
 /** Hard cap on provider records (assignment reads the one sorted list). */

@@ -18,6 +18,7 @@ import { ModuleError, rethrowWithContext } from '../../errors.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { authParams } from '../auth/params.ts';
 import { transfer } from '../bank/store.ts';
+import { modelsEvents } from './events.ts';
 import {
   artifactOnChain,
   expectedPublicSignals,
@@ -50,6 +51,7 @@ import {
   getReview,
   getReviewers,
   indexModel,
+  M,
   MAX_ARTIFACT_SIZE,
   MAX_REVIEWERS_PER_MODEL,
   MAX_STEP_TENSOR_BYTES,
@@ -70,7 +72,6 @@ import {
   takeQueue,
 } from './store.ts';
 
-const M = 'models';
 const RAW_CODEC = 0x55;
 const SHA2_256 = 0x12;
 
@@ -190,8 +191,8 @@ export async function publishModel(ctx: ExecContext, msg: Publish, owner: Addres
   }
   setModelRecord(ctx, record);
   await indexModel(ctx, record.id);
-  ctx.emit(M, 'published', { id: record.id, owner, tiers: record.tiers.toString() });
-  if (record.status === 'active') ctx.emit(M, 'activated', { id: record.id });
+  modelsEvents.emit(ctx, 'published', { id: record.id, owner, tiers: record.tiers.toString() });
+  if (record.status === 'active') modelsEvents.emit(ctx, 'activated', { id: record.id });
   return record;
 }
 
@@ -338,7 +339,7 @@ export async function uploadPart(
   const total = stored + data.length;
   if (isArtifact) m.artifactUploaded = total;
   else m.vkUploaded = total;
-  ctx.emit(M, 'uploaded', { id: m.id, part: part.toString(), bytes: total.toString() });
+  modelsEvents.emit(ctx, 'uploaded', { id: m.id, part: part.toString(), bytes: total.toString() });
   if (total === size) {
     const bytes = await readPart(ctx, m.id, part, size);
     if (isArtifact) {
@@ -350,7 +351,7 @@ export async function uploadPart(
   const vkDone = !vkOnChain(m) || m.vkUploaded === m.vkSize;
   if (artifactDone && vkDone) {
     m.status = 'active';
-    ctx.emit(M, 'activated', { id: m.id });
+    modelsEvents.emit(ctx, 'activated', { id: m.id });
   }
   setModelRecord(ctx, m);
 }
@@ -375,7 +376,7 @@ export async function handleTransfer(
   requireThat(!same(msg.newOwner, m.owner), 'newOwner already owns the model');
   m.owner = msg.newOwner;
   setModelRecord(ctx, m);
-  ctx.emit(M, 'transferred', { id: m.id, from: sender, to: msg.newOwner });
+  modelsEvents.emit(ctx, 'transferred', { id: m.id, from: sender, to: msg.newOwner });
 }
 
 export async function handleDeprecate(
@@ -390,7 +391,7 @@ export async function handleDeprecate(
   );
   m.status = 'deprecated';
   setModelRecord(ctx, m);
-  ctx.emit(M, 'deprecated', { id: m.id });
+  modelsEvents.emit(ctx, 'deprecated', { id: m.id });
 }
 
 export async function handleSetPrice(
@@ -402,7 +403,7 @@ export async function handleSetPrice(
   requireThat(m.status !== 'faulty', `model ${m.id} is faulty`);
   m.priceWei = msg.priceWei;
   setModelRecord(ctx, m);
-  ctx.emit(M, 'priceSet', { id: m.id, priceWei: msg.priceWei.toString() });
+  modelsEvents.emit(ctx, 'priceSet', { id: m.id, priceWei: msg.priceWei.toString() });
 }
 
 const emptyReview = (): Review => ({ stakeWei: 0n, rating: 0, rewardEntry: 0n, unbonding: [] });
@@ -442,7 +443,7 @@ export async function handleReview(
   r.rating = msg.rating;
   setReview(ctx, m.id, sender, r);
   setModelRecord(ctx, m);
-  ctx.emit(M, 'reviewed', {
+  modelsEvents.emit(ctx, 'reviewed', {
     id: m.id,
     reviewer: sender,
     stakeWei: newStake.toString(),
@@ -482,7 +483,7 @@ export async function handleUnreview(
   r.stakeWei = rest;
   setReview(ctx, m.id, sender, r);
   setModelRecord(ctx, m);
-  ctx.emit(M, 'unreviewed', {
+  modelsEvents.emit(ctx, 'unreviewed', {
     id: m.id,
     reviewer: sender,
     amountWei: msg.amountWei.toString(),

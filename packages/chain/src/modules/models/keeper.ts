@@ -12,6 +12,7 @@ import { ModuleError } from '../../errors.ts';
 import { GAS } from '../../gas.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
+import { modelsEvents } from './events.ts';
 import { modelsParams } from './params.ts';
 import {
   chunkCount,
@@ -20,6 +21,7 @@ import {
   getModelRecord,
   getReview,
   getReviewers,
+  M,
   MODELS_ACCOUNT,
   type ModelRecord,
   PART_ARTIFACT,
@@ -34,8 +36,6 @@ import {
   TIER_OPTIMISTIC,
   TIER_ZK,
 } from './store.ts';
-
-const M = 'models';
 
 /** Where inference keeps request escrow: the default payer of creditReviewers. */
 const INFERENCE_ESCROW = moduleAddress('inference');
@@ -252,7 +252,7 @@ export async function settleReward(
   r.rewardEntry = m.accRewardPerStake;
   if (reward > 0n) {
     await transfer(ctx, MODELS_ACCOUNT, reviewer, reward);
-    ctx.emit(M, 'rewardsPaid', { id: m.id, reviewer, amount: reward.toString() });
+    modelsEvents.emit(ctx, 'rewardsPaid', { id: m.id, reviewer, amount: reward.toString() });
   }
   return reward;
 }
@@ -302,7 +302,7 @@ export async function markFaulty(ctx: ExecContext, id: string): Promise<bigint> 
   if (burned > 0n) await burn(ctx, MODELS_ACCOUNT, burned);
   m.status = 'faulty';
   setModelRecord(ctx, m);
-  ctx.emit(M, 'faulty', { id, burnedWei: burned.toString() });
+  modelsEvents.emit(ctx, 'faulty', { id, burnedWei: burned.toString() });
   return burned;
 }
 
@@ -360,7 +360,7 @@ export async function releaseMatured(ctx: ExecContext, id: string, reviewer: Add
       (await getReviewers(ctx, id)).filter((a) => a.toLowerCase() !== reviewer.toLowerCase()),
     );
   } else setReview(ctx, id, reviewer, r);
-  ctx.emit(M, 'unbonded', { id, reviewer, amountWei: amount.toString() });
+  modelsEvents.emit(ctx, 'unbonded', { id, reviewer, amountWei: amount.toString() });
   return amount;
 }
 

@@ -36,7 +36,7 @@ import {
 } from './messages.ts';
 import { modelsParams } from './params.ts';
 import { modelsQueries } from './queries.ts';
-import { PART_ARTIFACT, PART_VK } from './store.ts';
+import { M, PART_ARTIFACT, PART_VK } from './store.ts';
 
 export type ModelsModule = Module & { keeper: ModelsKeeper };
 
@@ -54,7 +54,7 @@ function hexField(raw: Record<string, unknown>, name: string, i: number): Uint8A
 
 export function createModelsModule(): ModelsModule {
   return {
-    name: 'models',
+    name: M,
     messages: {
       'models/publish': defineMsg({
         schema: ModelsPublish,
@@ -157,7 +157,7 @@ export function createModelsModule(): ModelsModule {
           );
       }
     },
-    exportGenesis: (state) => exportStateSection(state, { name: 'models', params: modelsParams }),
+    exportGenesis: (state) => exportStateSection(state, { name: M, params: modelsParams }),
     invariants: modelsInvariants,
     endBlock: releaseUnbonded,
   };

@@ -8,6 +8,9 @@ import type { KVReader } from '@aivm/state';
 import { moduleAddress } from '../../accounts.ts';
 import type { ExecContext } from '../../module.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'models';
+
 /** Holds reviewer stake (bonded and unbonding) and reviewer fees not yet claimed. */
 export const MODELS_ACCOUNT = moduleAddress('models');
 

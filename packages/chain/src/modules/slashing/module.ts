@@ -20,9 +20,17 @@ import {
 import { readValidatorSet } from '../../validators.ts';
 import type { StakingKeeper } from '../staking/module.ts';
 import { getValidator, getValidatorByConsensusAddress } from '../staking/store.ts';
+import { slashingEvents } from './events.ts';
 import { SlashingSubmitEvidence, SlashingUnjail } from './messages.ts';
 import { type SlashingParams, slashingParams } from './params.ts';
-import { getMissedBits, getSigningInfo, SigningInfoSchema, setMissedBits, setSigningInfo } from './store.ts';
+import {
+  getMissedBits,
+  getSigningInfo,
+  M,
+  SigningInfoSchema,
+  setMissedBits,
+  setSigningInfo,
+} from './store.ts';
 
 /** Jail end for a tombstoned validator: never. */
 const FOREVER = 2n ** 64n - 1n;
@@ -75,7 +83,7 @@ async function handleEvidence(
   requireThat(verifyVote(ctx, b, v.consensusPubKey), 'vote b: bad signature');
   const burned = await keeper.slash(ctx, v.operator, a.height, p.slashFractionDoubleSign);
   await keeper.jail(ctx, v.operator, FOREVER, true);
-  ctx.emit('slashing', 'doubleSign', {
+  slashingEvents.emit(ctx, 'doubleSign', {
     operator: v.operator,
     consensusAddress: v.consensusAddress,
     height: a.height.toString(),
@@ -120,12 +128,15 @@ async function trackLiveness(ctx: ExecContext, keeper: StakingKeeper, p: Slashin
     }
     info.indexOffset += 1n;
     if (missed)
-      ctx.emit('slashing', 'missedBlock', { consensusAddress: member.address, missed: String(info.missed) });
+      slashingEvents.emit(ctx, 'missedBlock', {
+        consensusAddress: member.address,
+        missed: String(info.missed),
+      });
     if (ctx.block.height > info.startHeight + window && BigInt(info.missed) > maxMissed) {
       // The missed block is the parent; stake that left after it is slashed too.
       const burned = await keeper.slash(ctx, v.operator, ctx.block.height - 1n, p.slashFractionDowntime);
       await keeper.jail(ctx, v.operator, ctx.block.timeMs + p.downtimeJailDurationMs, false);
-      ctx.emit('slashing', 'downtime', {
+      slashingEvents.emit(ctx, 'downtime', {
         operator: v.operator,
         missed: String(info.missed),
         burned: burned.toString(),
@@ -140,7 +151,7 @@ async function trackLiveness(ctx: ExecContext, keeper: StakingKeeper, p: Slashin
 
 export function createSlashingModule(keeper: StakingKeeper): Module {
   return {
-    name: 'slashing',
+    name: M,
     messages: {
       'slashing/submitEvidence': defineMsg({
         schema: SlashingSubmitEvidence,
@@ -190,7 +201,7 @@ export function createSlashingModule(keeper: StakingKeeper): Module {
     },
     // Signing infos and missed-block bits; each window's start height is exported as 0 (genesis.ts).
     async exportGenesis(state) {
-      const section = await exportStateSection(state, { name: 'slashing', params: slashingParams });
+      const section = await exportStateSection(state, { name: M, params: slashingParams });
       for (const e of section.state) {
         if (!e[0].startsWith('slashing/info/')) continue;
         const info = decode(SigningInfoSchema, hexToBytes(e[2]));

@@ -6,6 +6,9 @@ import { type Address, addressToBytes, concatBytes, utf8ToBytes } from '@aivm/cr
 import type { KVReader } from '@aivm/state';
 import type { ExecContext } from '../../module.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'slashing';
+
 export const SigningInfoSchema = t.struct('SigningInfo', {
   /** Height from which the window is counted (first seen, or unjailed). */
   startHeight: t.uint64,

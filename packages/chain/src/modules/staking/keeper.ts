@@ -12,6 +12,7 @@ import { DEC, decMul } from '../../dec.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { compareValidators, readValidatorSet, setNextValidatorSet } from '../../validators.ts';
 import { burn, transfer } from '../bank/store.ts';
+import { stakingEvents } from './events.ts';
 import type { StakingHooks } from './hooks.ts';
 import {
   MATURITY_BUCKET_MS,
@@ -140,7 +141,7 @@ export async function createValidator(
   setValidator(ctx, v);
   await hooks.afterValidatorCreated(ctx, operator);
   await delegate(ctx, hooks, operator, operator, input.selfStake, p);
-  ctx.emit('staking', 'createValidator', {
+  stakingEvents.emit(ctx, 'createValidator', {
     operator,
     consensusAddress,
     selfStake: input.selfStake.toString(),
@@ -241,7 +242,12 @@ async function removeShares(
     const selfTokens = v.delegatorShares === 0n ? 0n : ((held - shares) * v.tokens) / v.delegatorShares;
     if (selfTokens < p.minSelfDelegation) {
       v.jailed = true;
-      ctx.emit('staking', 'jail', { operator: v.operator, reason: 'self-delegation below minimum' });
+      stakingEvents.emit(ctx, 'jail', {
+        operator: v.operator,
+        reason: 'self-delegation below minimum',
+        untilMs: v.jailedUntilMs.toString(),
+        tombstoned: String(v.tombstoned),
+      });
     }
   }
   setValidator(ctx, v);
@@ -277,7 +283,7 @@ export async function undelegate(
     'too many accounts are unbonding from this validator',
   );
   await enqueue(ctx, completionTimeMs, { kind: 0, delegator, validator: operator, dst: operator });
-  ctx.emit('staking', 'undelegate', {
+  stakingEvents.emit(ctx, 'undelegate', {
     delegator,
     validator: operator,
     amount: tokens.toString(),
@@ -330,7 +336,7 @@ export async function redelegate(
     'too many maturing redelegations',
   );
   await enqueue(ctx, completionTimeMs, { kind: 1, delegator, validator: srcOp, dst: dstOp });
-  ctx.emit('staking', 'redelegate', {
+  stakingEvents.emit(ctx, 'redelegate', {
     delegator,
     src: srcOp,
     dst: dstOp,
@@ -402,7 +408,7 @@ async function matureItem(
         continue;
       }
       await transfer(ctx, NOT_BONDED_POOL, item.delegator, e.balance);
-      ctx.emit('staking', 'unbondingComplete', {
+      stakingEvents.emit(ctx, 'unbondingComplete', {
         delegator: item.delegator,
         validator: item.validator,
         amount: e.balance.toString(),
@@ -489,7 +495,7 @@ export async function slash(
   setValidator(ctx, fresh);
   await burn(ctx, poolOf(fresh), cut);
   burned += cut;
-  ctx.emit('staking', 'slash', {
+  stakingEvents.emit(ctx, 'slash', {
     operator,
     infractionHeight: infractionHeight.toString(),
     fraction: fraction.toString(),
@@ -510,7 +516,12 @@ export async function jail(
   if (untilMs > v.jailedUntilMs) v.jailedUntilMs = untilMs;
   if (tombstone) v.tombstoned = true;
   setValidator(ctx, v);
-  ctx.emit('staking', 'jail', { operator, untilMs: untilMs.toString(), tombstoned: String(v.tombstoned) });
+  stakingEvents.emit(ctx, 'jail', {
+    operator,
+    reason: tombstone ? 'double sign' : 'downtime',
+    untilMs: untilMs.toString(),
+    tombstoned: String(v.tombstoned),
+  });
 }
 
 /** Lifts a jail; the caller (slashing/unjail) checks who may and when. */
@@ -531,7 +542,7 @@ export async function unjail(ctx: ExecContext, operator: Address): Promise<void>
   );
   v.jailed = false;
   setValidator(ctx, v);
-  ctx.emit('staking', 'unjail', { operator });
+  stakingEvents.emit(ctx, 'unjail', { operator });
 }
 
 // --- active set ----------------------------------------------------------------------------------
@@ -559,7 +570,7 @@ export async function updateActiveSet(ctx: ExecContext): Promise<void> {
       await transfer(ctx, NOT_BONDED_POOL, BONDED_POOL, v.tokens);
       v.status = 'bonded';
       setValidator(ctx, v);
-      ctx.emit('staking', 'bonded', { operator: v.operator });
+      stakingEvents.emit(ctx, 'bonded', { operator: v.operator });
     } else if (!inSet && v.status === 'bonded') {
       await transfer(ctx, BONDED_POOL, NOT_BONDED_POOL, v.tokens);
       v.status = 'unbonding';
@@ -572,7 +583,7 @@ export async function updateActiveSet(ctx: ExecContext): Promise<void> {
         validator: v.operator,
         dst: v.operator,
       });
-      ctx.emit('staking', 'unbonding', { operator: v.operator });
+      stakingEvents.emit(ctx, 'unbonding', { operator: v.operator });
     }
   }
   // An empty set would halt the chain for good; keep the old one and let the chain keep running.

@@ -13,6 +13,7 @@ import {
   requireThat,
   writeParams,
 } from '../../module.ts';
+import { stakingEvents } from './events.ts';
 import { NO_HOOKS, type StakingHooks } from './hooks.ts';
 import { stakingInvariants } from './invariants.ts';
 import {
@@ -36,7 +37,7 @@ import {
 } from './messages.ts';
 import { COMMISSION_CHANGE_PERIOD_MS, stakingParams } from './params.ts';
 import { stakingQueries } from './queries.ts';
-import { getValidator, setValidator } from './store.ts';
+import { getValidator, M, setValidator } from './store.ts';
 
 /** What other modules (slashing) may do to validators; hooks are bound in. */
 export type StakingKeeper = {
@@ -89,13 +90,17 @@ async function editValidator(
   }
   v.moniker = moniker;
   setValidator(ctx, v);
-  ctx.emit('staking', 'editValidator', { operator, commissionRate: v.commissionRate.toString(), moniker });
+  stakingEvents.emit(ctx, 'editValidator', {
+    operator,
+    commissionRate: v.commissionRate.toString(),
+    moniker,
+  });
 }
 
 /** The staking module; `hooks` lets distribution follow every share and token change. */
 export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModule {
   return {
-    name: 'staking',
+    name: M,
     messages: {
       'staking/createValidator': defineMsg({
         schema: StakingCreateValidator,
@@ -113,7 +118,7 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
         description: 'Delegate CGPT to a validator',
         handler: async (ctx, msg, sender) => {
           await delegate(ctx, hooks, sender, msg.validator, msg.amount);
-          ctx.emit('staking', 'delegate', {
+          stakingEvents.emit(ctx, 'delegate', {
             delegator: sender,
             validator: msg.validator,
             amount: msg.amount.toString(),
@@ -157,7 +162,7 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
       }
       await updateActiveSet(ctx);
     },
-    exportGenesis: (state) => exportStateSection(state, { name: 'staking', params: stakingParams }),
+    exportGenesis: (state) => exportStateSection(state, { name: M, params: stakingParams }),
     invariants: stakingInvariants,
     async endBlock(ctx) {
       await matureQueue(ctx);

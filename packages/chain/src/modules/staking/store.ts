@@ -8,6 +8,9 @@ import type { KVReader } from '@aivm/state';
 import type { ExecContext } from '../../module.ts';
 import { MAX_BUCKET_ITEMS, MAX_VALIDATOR_RECORDS } from './params.ts';
 
+/** The module's name: its key prefix, its events' module and its account seed. */
+export const M = 'staking';
+
 export type ValidatorStatus = 'bonded' | 'unbonding' | 'unbonded';
 const STATUS: readonly ValidatorStatus[] = ['unbonded', 'unbonding', 'bonded'];
 

@@ -1,0 +1,18 @@
+// Events of the models module: each type with its attribute names, the one declaration that its code
+// emits with and that the node, SDK and tests read events by.
+import { defineEvents } from '../../module.ts';
+import { M } from './store.ts';
+
+export const modelsEvents = defineEvents(M, {
+  published: ['id', 'owner', 'tiers'],
+  activated: ['id'],
+  uploaded: ['id', 'part', 'bytes'],
+  transferred: ['id', 'from', 'to'],
+  deprecated: ['id'],
+  priceSet: ['id', 'priceWei'],
+  reviewed: ['id', 'reviewer', 'stakeWei', 'rating'],
+  unreviewed: ['id', 'reviewer', 'amountWei', 'releaseHeight'],
+  rewardsPaid: ['id', 'reviewer', 'amount'],
+  faulty: ['id', 'burnedWei'],
+  unbonded: ['id', 'reviewer', 'amountWei'],
+});
