@@ -2,17 +2,9 @@
 // The genesis header (height 0) commits to that state, so block 1's parent hash pins the genesis.
 
 import { toJson } from '@aivm/codec';
-import {
-  type Address,
-  bytesToHex,
-  concatBytes,
-  type Hex,
-  hexToBytes,
-  isHex,
-  utf8ToBytes,
-} from '@aivm/crypto';
+import { bytesToHex, concatBytes, type Hex, hexToBytes, isHex, utf8ToBytes } from '@aivm/crypto';
 import type { KVScanner } from '@aivm/state';
-import { validatorAddress } from './accounts.ts';
+import { validatorAddress, ZERO_ADDRESS } from './accounts.ts';
 import { type Header, type Validator, validatorSetHash } from './block.ts';
 import { ChainError, ERR } from './errors.ts';
 import type { BlockResult, StateBackend } from './execute.ts';
@@ -48,7 +40,6 @@ export class GenesisError extends ChainError {
 }
 
 const ZERO32 = new Uint8Array(32);
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as Address;
 
 function parseUint(value: unknown, what: string): bigint {
   if (

@@ -12,6 +12,7 @@ import {
   WEI_PER_CGPT,
 } from '../src/index.ts';
 import type { Module } from '../src/module.ts';
+import { spendCommunityPool } from '../src/modules/distribution/f1.ts';
 import { createDistributionHooks } from '../src/modules/distribution/hooks.ts';
 import {
   createDistributionModule,
@@ -22,6 +23,8 @@ import { getCommunityPoolDec } from '../src/modules/distribution/store.ts';
 import { createGovModule } from '../src/modules/gov/module.ts';
 import { GOV_ACCOUNT } from '../src/modules/gov/store.ts';
 import { authModule, bankModule, createStakingModule } from '../src/modules/index.ts';
+import { modelsKeeper } from '../src/modules/models/keeper.ts';
+import { stakingView } from '../src/modules/staking/keeper.ts';
 import {
   createFakeStakingModule,
   createHarness,
@@ -88,7 +91,14 @@ describe('gov', () => {
           createFakeStakingModule(hooks),
           createDistributionModule(fakeStakingView),
         ];
-        all.push(createGovModule(() => all, fakeStakingView));
+        all.push(
+          createGovModule({
+            modules: () => all,
+            staking: fakeStakingView,
+            models: modelsKeeper,
+            communityPool: { spend: spendCommunityPool },
+          }),
+        );
         return all;
       },
       {
@@ -330,7 +340,14 @@ describe('gov with the real staking module', () => {
           createStakingModule(distributionHooks),
           distributionModule,
         ];
-        all.push(createGovModule(() => all));
+        all.push(
+          createGovModule({
+            modules: () => all,
+            staking: stakingView,
+            models: modelsKeeper,
+            communityPool: { spend: spendCommunityPool },
+          }),
+        );
         void list;
         return all;
       },

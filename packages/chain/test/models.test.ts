@@ -11,6 +11,7 @@ import { encodeVerificationKey, type VerificationKey } from '@aivm/zk';
 import { imageBatch, loadMnistSplit } from '../../runtime/training/mnist-data.ts';
 import { DEC } from '../src/dec.ts';
 import { defineMsg, getBalance, getSupply, type Module, signTx, WEI_PER_CGPT } from '../src/index.ts';
+import { spendCommunityPool } from '../src/modules/distribution/f1.ts';
 import { createDistributionHooks } from '../src/modules/distribution/hooks.ts';
 import { createDistributionModule } from '../src/modules/distribution/module.ts';
 import { createGovModule } from '../src/modules/gov/module.ts';
@@ -20,6 +21,7 @@ import {
   creditReviewers,
   getVerificationKey,
   loadQuantModel,
+  modelsKeeper,
   partReadGas,
 } from '../src/modules/models/keeper.ts';
 import { createModelsModule } from '../src/modules/models/module.ts';
@@ -246,7 +248,14 @@ describe('models', () => {
           createModelsModule(),
           probe,
         ];
-        all.push(createGovModule(() => all, fakeStakingView));
+        all.push(
+          createGovModule({
+            modules: () => all,
+            staking: fakeStakingView,
+            models: modelsKeeper,
+            communityPool: { spend: spendCommunityPool },
+          }),
+        );
         return all;
       },
       {

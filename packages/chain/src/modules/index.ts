@@ -1,12 +1,14 @@
 import type { Module } from '../module.ts';
 import { authModule } from './auth/module.ts';
 import { bankModule } from './bank/module.ts';
+import { spendCommunityPool } from './distribution/f1.ts';
 import { distributionHooks, distributionModule } from './distribution/module.ts';
 import { createGovModule } from './gov/module.ts';
 import { createInferenceModule } from './inference/module.ts';
 import { createModelsModule } from './models/module.ts';
 import { createSlashingModule } from './slashing/module.ts';
 import type { StakingHooks } from './staking/hooks.ts';
+import { stakingView } from './staking/keeper.ts';
 import { createStakingModule } from './staking/module.ts';
 
 /**
@@ -21,16 +23,24 @@ import { createStakingModule } from './staking/module.ts';
  */
 export function defaultModules(opts: { stakingHooks?: StakingHooks } = {}): Module[] {
   const staking = createStakingModule(opts.stakingHooks ?? distributionHooks);
+  const models = createModelsModule();
   const modules: Module[] = [
     authModule,
     bankModule,
     staking,
     distributionModule,
     createSlashingModule(staking.keeper),
-    createModelsModule(),
+    models,
     createInferenceModule(),
   ];
-  modules.push(createGovModule(() => modules));
+  modules.push(
+    createGovModule({
+      modules: () => modules,
+      staking: stakingView,
+      models: models.keeper,
+      communityPool: { spend: spendCommunityPool },
+    }),
+  );
   return modules;
 }
 

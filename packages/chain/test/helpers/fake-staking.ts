@@ -34,8 +34,8 @@ import {
   WEI_PER_CGPT,
 } from '../../src/index.ts';
 import { burn, transfer } from '../../src/modules/bank/store.ts';
+import type { StakingView, ValidatorView } from '../../src/modules/distribution/expected.ts';
 import type { DistributionHooks } from '../../src/modules/distribution/hooks.ts';
-import type { StakingView, ValidatorView } from '../../src/modules/distribution/staking-view.ts';
 import { authModule, bankModule } from '../../src/modules/index.ts';
 
 const POOL = moduleAddress('fakestk_pool');

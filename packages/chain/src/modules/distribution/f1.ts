@@ -10,8 +10,8 @@ import { ERR, ModuleError } from '../../errors.ts';
 import { type ExecContext, readParams } from '../../module.ts';
 import { getBalance, mint, transfer } from '../bank/store.ts';
 import { distributionEvents } from './events.ts';
+import type { StakingView, ValidatorView } from './expected.ts';
 import { distributionParams } from './params.ts';
-import type { StakingView, ValidatorView } from './staking-view.ts';
 import {
   DISTRIBUTION_ACCOUNT,
   deleteStartingInfo,

@@ -1,10 +1,10 @@
 import type { Infer } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
+import type { StakingView } from './expected.ts';
 import { initDelegation, withdrawCommission, withdrawDelegationRewards } from './f1.ts';
 import type { DistributionWithdrawRewards } from './messages.ts';
 import { distributionParams } from './params.ts';
-import type { StakingView } from './staking-view.ts';
 
 export async function handleWithdrawRewards(
   ctx: ExecContext,

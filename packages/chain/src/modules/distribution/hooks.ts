@@ -2,6 +2,7 @@
 // stake changes, a new starting point is recorded after, and a slash closes a period.
 
 import type { StakingHooks } from '../staking/hooks.ts';
+import type { StakingView } from './expected.ts';
 import {
   incrementPeriod,
   initDelegation,
@@ -9,7 +10,6 @@ import {
   recordSlash,
   withdrawDelegationRewards,
 } from './f1.ts';
-import type { StakingView } from './staking-view.ts';
 import { getStartingInfo } from './store.ts';
 
 export type DistributionHooks = StakingHooks;

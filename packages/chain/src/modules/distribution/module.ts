@@ -3,6 +3,8 @@
 
 import { exportStateSection, importModuleState } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
+import { stakingView } from '../staking/keeper.ts';
+import type { StakingView } from './expected.ts';
 import { allocateBlockRewards } from './f1.ts';
 import { handleWithdrawCommission, handleWithdrawRewards } from './handlers.ts';
 import { createDistributionHooks, type DistributionHooks } from './hooks.ts';
@@ -10,7 +12,6 @@ import { distributionInvariants } from './invariants.ts';
 import { DistributionWithdrawCommission, DistributionWithdrawRewards } from './messages.ts';
 import { distributionParams } from './params.ts';
 import { distributionQueries } from './queries.ts';
-import { type StakingView, stakingStoreView } from './staking-view.ts';
 import { M } from './store.ts';
 
 export function createDistributionModule(view: StakingView): Module {
@@ -48,5 +49,5 @@ export function createDistributionModule(view: StakingView): Module {
 }
 
 /** Wired to the real staking store; pass these to defaultModules and createStakingModule. */
-export const distributionModule: Module = createDistributionModule(stakingStoreView);
-export const distributionHooks: DistributionHooks = createDistributionHooks(stakingStoreView);
+export const distributionModule: Module = createDistributionModule(stakingView);
+export const distributionHooks: DistributionHooks = createDistributionHooks(stakingView);

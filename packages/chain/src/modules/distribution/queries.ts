@@ -1,9 +1,9 @@
 import { t, toJson } from '@aivm/codec';
 import { DEC } from '../../dec.ts';
 import { defineQuery, type QueryDef, readParams } from '../../module.ts';
+import type { StakingView } from './expected.ts';
 import { pendingRewardsDec } from './f1.ts';
 import { distributionParams } from './params.ts';
-import type { StakingView } from './staking-view.ts';
 import { getCommissionDec, getCommunityPoolDec, getOutstandingDec } from './store.ts';
 
 /** Dec-wei amounts are shown both as whole wei (what a withdrawal pays) and exactly. */

@@ -15,11 +15,8 @@ import {
   writeParams,
 } from '../../module.ts';
 import { burn, transfer } from '../bank/store.ts';
-import { spendCommunityPool } from '../distribution/f1.ts';
-import type { StakingView } from '../distribution/staking-view.ts';
-import type { ModelsKeeper } from '../models/keeper.ts';
-import type { ModelsModule } from '../models/module.ts';
 import { govEvents } from './events.ts';
+import type { GovDeps } from './expected.ts';
 import { type GovDeposit, type GovSubmitProposal, type GovVote, PROPOSAL_KINDS } from './messages.ts';
 import { type GovParams, govParams } from './params.ts';
 import {
@@ -38,8 +35,6 @@ import {
   setVoters,
 } from './store.ts';
 import { decide, optionIndex, tallyVotes } from './tally.ts';
-
-export type GovDeps = { modules: () => readonly Module[]; staking: StakingView };
 
 export class ProposalNotFound extends ModuleError {
   constructor(id: bigint) {
@@ -87,13 +82,6 @@ export async function resolveParamChange(
   }
 }
 
-/** The models keeper, for modelFault proposals. */
-function modelsKeeper(modules: readonly Module[]): ModelsKeeper {
-  const models = modules.find((m) => m.name === 'models') as ModelsModule | undefined;
-  if (!models?.keeper) throw new ModuleError('the models module is not installed');
-  return models.keeper;
-}
-
 function startVoting(p: Proposal, nowMs: bigint, params: GovParams): void {
   p.status = 'voting';
   p.votingStartMs = nowMs;
@@ -126,7 +114,7 @@ export async function handleSubmitProposal(
   requireThat(isFault || msg.modelId === '', `a ${msg.kind} proposal takes no modelId`);
   if (isFault) {
     requireThat(msg.modelId !== '', 'modelId must be set');
-    await modelsKeeper(deps.modules()).checkCanMarkFaulty(ctx, msg.modelId);
+    await deps.models.checkCanMarkFaulty(ctx, msg.modelId);
   }
   if (isParam) await resolveParamChange(ctx, deps.modules(), msg.paramModule, msg.paramsJson);
   if (isSpend) {
@@ -170,7 +158,7 @@ export async function handleSubmitProposal(
   active.push(id);
   setActiveIds(ctx, active);
   // Reviewers of the model cannot withdraw stake until the proposal ends (closeFaultProposal).
-  if (isFault) await modelsKeeper(deps.modules()).openFaultProposal(ctx, msg.modelId);
+  if (isFault) await deps.models.openFaultProposal(ctx, msg.modelId);
   govEvents.emit(ctx, 'submitProposal', {
     id: id.toString(),
     kind: p.kind,
@@ -253,9 +241,9 @@ async function executeProposal(ctx: ExecContext, deps: GovDeps, p: Proposal): Pr
     const { def, params } = await resolveParamChange(ctx, deps.modules(), p.paramModule, p.paramsJson);
     writeParams(ctx, p.paramModule, def, params as never);
   } else if (p.kind === 'communityPoolSpend') {
-    await spendCommunityPool(ctx, p.recipient, p.amountWei);
+    await deps.communityPool.spend(ctx, p.recipient, p.amountWei);
   } else if (p.kind === 'modelFault') {
-    await modelsKeeper(deps.modules()).markFaulty(ctx, p.modelId);
+    await deps.models.markFaulty(ctx, p.modelId);
   }
 }
 
@@ -307,7 +295,7 @@ export async function processProposals(ctx: ExecContext, deps: GovDeps): Promise
     }
     // However it ended (expired, rejected, vetoed, passed and executed, failed): the model's
     // reviewer releases held for it may go ahead once no other fault proposal is open.
-    if (p.kind === 'modelFault') await modelsKeeper(deps.modules()).closeFaultProposal(ctx, p.modelId);
+    if (p.kind === 'modelFault') await deps.models.closeFaultProposal(ctx, p.modelId);
     setProposal(ctx, p);
     govEvents.emit(ctx, 'proposalFinished', {
       id: id.toString(),

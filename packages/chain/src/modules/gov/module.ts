@@ -4,29 +4,16 @@
 
 import { exportStateSection, importModuleState } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, writeParams } from '../../module.ts';
-import { type StakingView, stakingStoreView } from '../distribution/staking-view.ts';
-import {
-  type GovDeps,
-  handleDeposit,
-  handleSubmitProposal,
-  handleVote,
-  processProposals,
-} from './handlers.ts';
+import type { GovDeps } from './expected.ts';
+import { handleDeposit, handleSubmitProposal, handleVote, processProposals } from './handlers.ts';
 import { govInvariants } from './invariants.ts';
 import { GovDeposit, GovSubmitProposal, GovVote } from './messages.ts';
 import { govParams } from './params.ts';
 import { govQueries } from './queries.ts';
 import { M } from './store.ts';
 
-/**
- * `modules` returns the chain's module list (gov finds a parameter change's target and its
- * ParamsDef there); it is read lazily, so gov can be built before the list that contains it.
- */
-export function createGovModule(
-  modules: () => readonly Module[],
-  staking: StakingView = stakingStoreView,
-): Module {
-  const deps: GovDeps = { modules, staking };
+/** Gov with what it needs from other modules (expected.ts), handed in by defaultModules. */
+export function createGovModule(deps: GovDeps): Module {
   return {
     name: M,
     messages: {
@@ -47,7 +34,7 @@ export function createGovModule(
         handler: (ctx, msg, sender) => handleVote(ctx, deps, msg, sender),
       }),
     },
-    queries: govQueries(staking),
+    queries: govQueries(deps.staking),
     params: govParams,
     async initGenesis(ctx, json) {
       const section = (json ?? {}) as { params?: unknown; state?: unknown };

@@ -1,7 +1,7 @@
 import { t, toJson } from '@aivm/codec';
 import { ModuleError } from '../../errors.ts';
 import { defineQuery, type QueryDef, readParams } from '../../module.ts';
-import type { StakingView } from '../distribution/staking-view.ts';
+import type { GovStaking } from './expected.ts';
 import { VOTE_OPTIONS } from './messages.ts';
 import { govParams } from './params.ts';
 import { getActiveIds, getProposal, getVote, getVoters, ProposalSchema, TallySchema } from './store.ts';
@@ -9,7 +9,7 @@ import { tallyVotes } from './tally.ts';
 
 const IdQuery = (name: string) => t.struct(name, { id: t.uint64 });
 
-export function govQueries(view: StakingView): Record<string, QueryDef> {
+export function govQueries(view: GovStaking): Record<string, QueryDef> {
   return {
     proposal: defineQuery({
       params: IdQuery('GovProposalQuery'),

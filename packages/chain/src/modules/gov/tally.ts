@@ -4,7 +4,7 @@
 
 import type { KVReader } from '@aivm/state';
 import { DEC } from '../../dec.ts';
-import type { StakingView, ValidatorView } from '../distribution/staking-view.ts';
+import type { GovStaking, GovValidator } from './expected.ts';
 import { VOTE_OPTIONS } from './messages.ts';
 import type { GovParams } from './params.ts';
 import { getVote, getVoters, type Tally } from './store.ts';
@@ -13,9 +13,9 @@ export type TallyOutcome = { tally: Tally; result: 'passed' | 'rejected' | 'veto
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-export async function tallyVotes(state: KVReader, view: StakingView, id: bigint): Promise<Tally> {
+export async function tallyVotes(state: KVReader, view: GovStaking, id: bigint): Promise<Tally> {
   const totals = [0n, 0n, 0n, 0n];
-  const bonded: { v: ValidatorView; deducted: bigint; vote?: number }[] = (
+  const bonded: { v: GovValidator; deducted: bigint; vote?: number }[] = (
     await view.getBondedValidators(state)
   ).map((v) => ({ v, deducted: 0n }));
   for (const voter of await getVoters(state, id)) {

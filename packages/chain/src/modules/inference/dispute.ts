@@ -28,7 +28,7 @@ import {
   modelFaulty,
   reassignSlot,
   slashProvider,
-} from './keeper.ts';
+} from './lifecycle.ts';
 import type { InferenceChallenge, InferenceOneStep, InferenceReveal } from './messages.ts';
 import { BPS, type InferenceParams, inferenceParams } from './params.ts';
 import {

@@ -17,7 +17,7 @@ import {
   paySlot,
   reassignSlot,
   slashAndBurn,
-} from './keeper.ts';
+} from './lifecycle.ts';
 import { type InferenceParams, inferenceParams } from './params.ts';
 import { releaseUnbonding } from './providers.ts';
 import {

@@ -8,7 +8,7 @@ import type { KVScanner } from '@aivm/state';
 import type { Invariant } from '../../module.ts';
 import { backed } from '../bank/invariants.ts';
 import { getBalance } from '../bank/store.ts';
-import { isTerminal } from './keeper.ts';
+import { isTerminal } from './lifecycle.ts';
 import { DisputeSchema, INFERENCE_ACCOUNT, ProviderSchema, type Request, RequestSchema } from './store.ts';
 
 const REQUESTS = utf8ToBytes('inference/req/');

@@ -34,7 +34,7 @@ import {
   releaseJob,
   setStatus,
   slashAndBurn,
-} from './keeper.ts';
+} from './lifecycle.ts';
 import type {
   InferenceDecline,
   InferenceRequest,

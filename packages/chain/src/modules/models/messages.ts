@@ -1,7 +1,7 @@
 // Message schemas of the models module.
 
 import { t } from '@aivm/codec';
-import { MAX_UPLOAD_BYTES, MODEL_ID } from './store.ts';
+import { MAX_UPLOAD_BYTES, MODEL_FIELDS, MODEL_ID } from './store.ts';
 
 /**
  * Publishes a model version. Schemas are shapes at batch 1 ("[1,784]"); tiers a bit mask (1
@@ -9,21 +9,7 @@ import { MAX_UPLOAD_BYTES, MODEL_ID } from './store.ts';
  */
 export const ModelsPublish = t.struct('ModelsPublish', {
   id: MODEL_ID,
-  name: t.string(128),
-  task: t.string(64),
-  inputSchema: t.string(256),
-  outputSchema: t.string(256),
-  license: t.string(64),
-  version: t.string(32),
-  description: t.string(4_096),
-  priceWei: t.uint256,
-  tiers: t.uint8,
-  artifactSize: t.uint32,
-  vkHash: t.bytes32,
-  vkSize: t.uint32,
-  zkInputs: t.uint8,
-  zkWeights: t.uint8,
-  weightCommitment: t.uint256,
+  ...MODEL_FIELDS,
   previous: MODEL_ID,
 });
 

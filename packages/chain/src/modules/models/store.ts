@@ -64,9 +64,11 @@ export type ModelStatus = (typeof MODEL_STATUSES)[number];
 
 export const MODEL_ID = t.string(128);
 
-export const ModelRecordSchema = t.struct('ModelRecord', {
-  id: MODEL_ID,
-  owner: t.address,
+/**
+ * What a publisher declares about a model version: the fields models/publish carries and the
+ * model record keeps, in this order in both (the order is part of both encodings).
+ */
+export const MODEL_FIELDS = {
   name: t.string(128),
   task: t.string(64),
   /** Shape of the single input at batch 1, e.g. "[1,784]" (see keeper modelShapes). */
@@ -77,6 +79,7 @@ export const ModelRecordSchema = t.struct('ModelRecord', {
   version: t.string(32),
   description: t.string(4_096),
   priceWei: t.uint256,
+  /** A bit mask of TIER_ONCHAIN, TIER_ZK, TIER_OPTIMISTIC. */
   tiers: t.uint8,
   artifactSize: t.uint32,
   vkHash: t.bytes32,
@@ -86,6 +89,12 @@ export const ModelRecordSchema = t.struct('ModelRecord', {
   /** 0: weights are circuit constants; 1: private, bound by weightCommitment. */
   zkWeights: t.uint8,
   weightCommitment: t.uint256,
+} as const;
+
+export const ModelRecordSchema = t.struct('ModelRecord', {
+  id: MODEL_ID,
+  owner: t.address,
+  ...MODEL_FIELDS,
   /** Id of the first version of this model. */
   lineage: MODEL_ID,
   /** Id this version replaces, or ''. */

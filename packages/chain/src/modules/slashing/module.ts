@@ -18,9 +18,8 @@ import {
   writeParams,
 } from '../../module.ts';
 import { readValidatorSet } from '../../validators.ts';
-import type { StakingKeeper } from '../staking/module.ts';
-import { getValidator, getValidatorByConsensusAddress } from '../staking/store.ts';
 import { slashingEvents } from './events.ts';
+import type { SlashingStaking } from './expected.ts';
 import { SlashingSubmitEvidence, SlashingUnjail } from './messages.ts';
 import { type SlashingParams, slashingParams } from './params.ts';
 import {
@@ -48,7 +47,7 @@ function verifyVote(ctx: ExecContext, vote: SignedVote, pubKey: Uint8Array): boo
 
 async function handleEvidence(
   ctx: ExecContext,
-  keeper: StakingKeeper,
+  keeper: SlashingStaking,
   msg: Infer<typeof SlashingSubmitEvidence>,
   sender: Address,
 ): Promise<void> {
@@ -76,7 +75,7 @@ async function handleEvidence(
     ctx.block.height - a.height <= p.maxEvidenceAgeBlocks,
     `evidence is older than ${p.maxEvidenceAgeBlocks} blocks`,
   );
-  const v = await getValidatorByConsensusAddress(ctx, a.validator);
+  const v = await keeper.getValidatorByConsensusAddress(ctx, a.validator);
   requireThat(v !== undefined, `no validator with consensus address ${a.validator}`);
   requireThat(!v.tombstoned, `validator ${v.operator} is already tombstoned`);
   requireThat(verifyVote(ctx, a, v.consensusPubKey), 'vote a: bad signature');
@@ -97,13 +96,13 @@ function bitsFor(window: number): Uint8Array {
 }
 
 /** Records, for every member of the parent's set, whether it signed the parent's commit. */
-async function trackLiveness(ctx: ExecContext, keeper: StakingKeeper, p: SlashingParams): Promise<void> {
+async function trackLiveness(ctx: ExecContext, keeper: SlashingStaking, p: SlashingParams): Promise<void> {
   if (ctx.block.height < 2n) return; // block 1 carries no commit
   const signers = new Set(ctx.block.lastCommit.signers.map((s) => s.toLowerCase()));
   const window = BigInt(p.signedBlocksWindow);
   const maxMissed = window - decMul(window, p.minSignedPerWindow);
   for (const member of await readValidatorSet(ctx, 'previous')) {
-    const v = await getValidatorByConsensusAddress(ctx, member.address);
+    const v = await keeper.getValidatorByConsensusAddress(ctx, member.address);
     if (!v || v.jailed) continue;
     let info = await getSigningInfo(ctx, member.address);
     let bits = await getMissedBits(ctx, member.address);
@@ -149,7 +148,7 @@ async function trackLiveness(ctx: ExecContext, keeper: StakingKeeper, p: Slashin
   }
 }
 
-export function createSlashingModule(keeper: StakingKeeper): Module {
+export function createSlashingModule(keeper: SlashingStaking): Module {
   return {
     name: M,
     messages: {
@@ -163,7 +162,7 @@ export function createSlashingModule(keeper: StakingKeeper): Module {
         schema: SlashingUnjail,
         description: "Return the sender's jailed validator to the candidates once its jail time is over",
         handler: async (ctx, _msg, sender) => {
-          const v = await getValidator(ctx, sender);
+          const v = await keeper.getValidator(ctx, sender);
           requireThat(v !== undefined, `${sender} is not a validator operator`);
           await keeper.unjail(ctx, sender);
           // Count the window afresh, so past misses do not jail it again at once.

@@ -5,6 +5,7 @@
 
 import type { Address } from '@aivm/crypto';
 import { equalBytes } from '@aivm/crypto';
+import type { KVReader } from '@aivm/state';
 import { BONDED_POOL, NOT_BONDED_POOL, validatorAddress } from '../../accounts.ts';
 import type { Validator } from '../../block.ts';
 import { validatorSetHash } from '../../block.ts';
@@ -21,6 +22,7 @@ import {
   type StakingParams,
   stakingParams,
 } from './params.ts';
+import * as store from './store.ts';
 import {
   addPair,
   addToList,
@@ -592,3 +594,18 @@ export async function updateActiveSet(ctx: ExecContext): Promise<void> {
   const current = await readValidatorSet(ctx, 'current');
   if (!equalBytes(validatorSetHash(next), validatorSetHash(current))) setNextValidatorSet(ctx, next);
 }
+
+/**
+ * Staking's read-only view for other modules (distribution's and gov's StakingView, declared in
+ * their expected.ts): the store's own readers plus the set that signed the parent block.
+ */
+export const stakingView = {
+  getValidator: store.getValidator,
+  getValidatorByConsensusAddress: store.getValidatorByConsensusAddress,
+  getBondedValidators: store.getBondedValidators,
+  getDelegation: store.getDelegation,
+  getDelegatorValidators: store.getDelegatorValidators,
+  totalBondedTokens: store.totalBondedTokens,
+  tokensFromShares: store.tokensFromShares,
+  previousValidatorSet: (state: KVReader) => readValidatorSet(state, 'previous'),
+};

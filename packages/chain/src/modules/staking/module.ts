@@ -3,6 +3,7 @@
 
 import { fromJson, t } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
+import type { KVReader } from '@aivm/state';
 import { ModuleError } from '../../errors.ts';
 import { exportStateSection, importModuleState } from '../../genesis.ts';
 import {
@@ -37,10 +38,21 @@ import {
 } from './messages.ts';
 import { COMMISSION_CHANGE_PERIOD_MS, stakingParams } from './params.ts';
 import { stakingQueries } from './queries.ts';
-import { getValidator, M, setValidator } from './store.ts';
+import {
+  getValidator,
+  getValidatorByConsensusAddress,
+  M,
+  setValidator,
+  type ValidatorRecord,
+} from './store.ts';
 
-/** What other modules (slashing) may do to validators; hooks are bound in. */
+/** What other modules (slashing) may read of and do to validators; hooks are bound in. */
 export type StakingKeeper = {
+  getValidator(state: KVReader, operator: Address): Promise<ValidatorRecord | undefined>;
+  getValidatorByConsensusAddress(
+    state: KVReader,
+    consensusAddress: Address,
+  ): Promise<ValidatorRecord | undefined>;
   slash(ctx: ExecContext, operator: Address, infractionHeight: bigint, fraction: bigint): Promise<bigint>;
   jail(ctx: ExecContext, operator: Address, untilMs: bigint, tombstone: boolean): Promise<void>;
   unjail(ctx: ExecContext, operator: Address): Promise<void>;
@@ -140,6 +152,8 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
     queries: stakingQueries,
     params: stakingParams,
     keeper: {
+      getValidator,
+      getValidatorByConsensusAddress,
       slash: (ctx, operator, height, fraction) => slash(ctx, hooks, operator, height, fraction),
       jail,
       unjail,

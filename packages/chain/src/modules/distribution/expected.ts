@@ -1,11 +1,9 @@
-// The narrow view of staking that distribution and gov read. The modules take it as a parameter
-// rather than importing staking's store directly, so tests can drive them with a small staking
-// stand-in while the node wires the real store (stakingStoreView) in one place.
+// What distribution needs from other modules (Cosmos' expected keepers): a read-only view of
+// staking, handed to createDistributionModule/createDistributionHooks by defaultModules (the real
+// one is staking's stakingView), so tests can drive distribution with a small staking stand-in.
 
 import type { Address } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
-import { readValidatorSet } from '../../validators.ts';
-import * as staking from '../staking/store.ts';
 
 export type ValidatorView = {
   operator: Address;
@@ -38,15 +36,3 @@ export interface StakingView {
   /** The validator set that signed the parent block: consensus addresses with their powers. */
   previousValidatorSet(state: KVReader): Promise<readonly { address: Address; power: bigint }[]>;
 }
-
-/** The real staking module's store. */
-export const stakingStoreView: StakingView = {
-  getValidator: staking.getValidator,
-  getValidatorByConsensusAddress: staking.getValidatorByConsensusAddress,
-  getBondedValidators: staking.getBondedValidators,
-  getDelegation: staking.getDelegation,
-  getDelegatorValidators: staking.getDelegatorValidators,
-  totalBondedTokens: staking.totalBondedTokens,
-  tokensFromShares: staking.tokensFromShares,
-  previousValidatorSet: (state) => readValidatorSet(state, 'previous'),
-};

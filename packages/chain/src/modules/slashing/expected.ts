@@ -1,0 +1,26 @@
+// What slashing needs from other modules (Cosmos' expected keepers): staking's validators and its
+// penalties, handed to createSlashingModule by defaultModules (staking's StakingKeeper).
+
+import type { Address } from '@aivm/crypto';
+import type { KVReader } from '@aivm/state';
+import type { ExecContext } from '../../module.ts';
+
+export type SlashingValidator = {
+  operator: Address;
+  consensusAddress: Address;
+  consensusPubKey: Uint8Array;
+  jailed: boolean;
+  tombstoned: boolean;
+};
+
+export interface SlashingStaking {
+  getValidator(state: KVReader, operator: Address): Promise<SlashingValidator | undefined>;
+  getValidatorByConsensusAddress(
+    state: KVReader,
+    consensusAddress: Address,
+  ): Promise<SlashingValidator | undefined>;
+  /** Burns `fraction` (DEC) of the stake at risk since `infractionHeight`; returns the amount burned. */
+  slash(ctx: ExecContext, operator: Address, infractionHeight: bigint, fraction: bigint): Promise<bigint>;
+  jail(ctx: ExecContext, operator: Address, untilMs: bigint, tombstone: boolean): Promise<void>;
+  unjail(ctx: ExecContext, operator: Address): Promise<void>;
+}
