@@ -130,3 +130,4 @@ export {
 export * from './overlay.ts';
 export * from './tx.ts';
 export * from './validators.ts';
+export type * from './wire-types.ts';

@@ -1,34 +1,24 @@
 // What a running node offers to its interfaces (JSON-RPC, WebSocket, CLI in-process). The RPC layer
 // only translates between JSON and these calls; it holds no chain logic of its own.
 
-import type { Block, ChainEvent, Receipt, Registry, SignedTx } from '@aivm/chain';
-import type { Address, Hex } from '@aivm/crypto';
-import type { StateProof } from '@aivm/state';
+import type {
+  AccountInfo,
+  Block,
+  ChainEvent,
+  NodeStatus,
+  ProvenValue,
+  Receipt,
+  Registry,
+  SignedTx,
+  TxDraft,
+} from '@aivm/chain';
 
-export type NodeStatus = {
-  chainId: bigint;
-  genesisHash: Hex;
-  height: bigint;
-  headHash: Hex;
-  stateRoot: Hex;
-  timeMs: bigint;
-  mempool: { count: number; bytes: number };
-  validator: Address | null;
-  version: string;
-};
+import type { Address, Hex } from '@aivm/crypto';
+
+export type { AccountInfo, NodeStatus, ProvenValue, TxDraft };
 
 export type BlockRecord = { hash: Hex; block: Block; receipts: Receipt[] };
 export type TxRecord = { tx: SignedTx; blockHash: Hex; height: bigint; index: number; receipt: Receipt };
-export type AccountInfo = { address: Address; nonce: bigint; pendingNonce: bigint; balanceWei: bigint };
-export type ProvenValue = { height: bigint; proof: StateProof };
-
-/** An unsigned transaction in JSON form for gas estimation. */
-export type TxDraft = {
-  from: Address;
-  msgType: string;
-  msg: unknown; // JSON form of the message (codec fromJson)
-  gasPrice?: bigint;
-};
 
 /** A blob stored on the node (complete) or being uploaded to it (complete false, chunkHashes empty). */
 export type BlobInfo = {

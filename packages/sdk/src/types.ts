@@ -4,19 +4,8 @@
 import type { Address, Hex } from '@aivm/crypto';
 import type { StateProof } from '@aivm/state/proof';
 
+export type { AccountInfo, NodeStatus, ProvenValue, TxDraft } from '@aivm/chain';
 export type { Address, Hex, StateProof };
-
-export type NodeStatus = {
-  chainId: bigint;
-  genesisHash: Hex;
-  height: bigint;
-  headHash: Hex;
-  stateRoot: Hex;
-  timeMs: bigint;
-  mempool: { count: number; bytes: number };
-  validator: Address | null;
-  version: string;
-};
 
 export type HeaderView = {
   chainId: bigint;
@@ -80,13 +69,6 @@ export type BlockView = {
 };
 
 export type BlockRef = { height?: bigint | number; hash?: Hex; fullTxs?: boolean };
-
-export type AccountInfo = { address: Address; nonce: bigint; pendingNonce: bigint; balanceWei: bigint };
-
-export type ProvenValue = { height: bigint; proof: StateProof };
-
-/** An unsigned transaction for gas estimation; msg in JSON form or with bigint / Uint8Array values. */
-export type TxDraft = { from: Address; msgType: string; msg: Record<string, unknown>; gasPrice?: bigint };
 
 export type NewBlockEvent = { hash: Hex; height: bigint; header: HeaderView };
 export type TxResultEvent = { hash: Hex; height: bigint; index: number; receipt: ReceiptView };

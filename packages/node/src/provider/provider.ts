@@ -826,7 +826,7 @@ export class Provider {
     const estimate = await host.estimateGas({
       from: this.address,
       msgType,
-      msg: toJson(def.schema, msg as never),
+      msg: toJson(def.schema, msg as never) as Record<string, unknown>,
       gasPrice,
     });
     let gasLimit = estimate + estimate / 5n + 20_000n;
