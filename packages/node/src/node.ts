@@ -8,8 +8,6 @@ import {
   type Block,
   type BlockResult,
   blockHash,
-  type ChainEvent,
-  chainEvents,
   checkInvariants,
   decodeTx,
   defaultModules,
@@ -21,7 +19,6 @@ import {
   getValidatorByConsensusAddress,
   headerHash,
   ModuleError,
-  type Receipt,
   Registry,
   readParams,
   readValidatorSet,
@@ -238,8 +235,7 @@ export class AivmNode implements NodeApi {
     const node = new AivmNode(store, registry, opts.logger, validator, p2p, blobs, opts);
     if (p2p) node.#blobSync = new BlobSync({ store: blobs, p2p, logger: opts.logger });
     node.metrics.height.set(Number(store.head.height));
-    const onCommit = (block: Block, hash: Hex, result: BlockResult) =>
-      node.#afterCommit(block, hash, result.receipts, result.blockEvents ?? []);
+    const onCommit = (block: Block, hash: Hex, result: BlockResult) => node.#afterCommit(block, hash, result);
     if (p2p && opts.network) {
       node.#engine = new BftEngine({
         store,
@@ -299,12 +295,8 @@ export class AivmNode implements NodeApi {
     return node;
   }
 
-  async #afterCommit(
-    block: Block,
-    hash: Hex,
-    receipts: Receipt[],
-    blockEvents: ChainEvent[] = [],
-  ): Promise<void> {
+  async #afterCommit(block: Block, hash: Hex, result: BlockResult): Promise<void> {
+    const { receipts, blockEvents } = result;
     const m = this.metrics;
     const height = block.header.height;
     m.height.set(Number(height));
@@ -326,12 +318,11 @@ export class AivmNode implements NodeApi {
       this.#halt(height, broken);
       return;
     }
-    for (const e of blockEvents)
-      if (chainEvents.is(e, 'hookFailed'))
-        this.logger.error(
-          { height: height.toString(), ...e.attributes },
-          'a block hook failed with a typed error; its changes were undone and the chain goes on',
-        );
+    for (const f of result.hookFailures)
+      this.logger.error(
+        { height: height.toString(), ...f },
+        'a block hook failed with a typed error; its changes were undone and the chain goes on',
+      );
     this.#blobSync?.onCommitted(receipts); // background fetches of newly published artifacts
     const record: BlockRecord = { hash, block, receipts };
     this.#events.emit('block', record);
