@@ -33,6 +33,7 @@ export type {
   TimeoutConfig,
   TimeoutKind,
   TimeoutSchedule,
+  UnsafeRules,
   Validator,
   ValueId,
   Vote,

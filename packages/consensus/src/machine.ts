@@ -37,8 +37,8 @@ export const MAX_BUFFERED = 4096;
 type StoredProposal = { proposal: Proposal; valid: boolean };
 
 class RoundState {
-  readonly prevotes = new VoteSet();
-  readonly precommits = new VoteSet();
+  readonly prevotes: VoteSet;
+  readonly precommits: VoteSet;
   /** Proposals from this round's proposer by value, in arrival order. */
   readonly proposals = new Map<ValueId, StoredProposal>();
   /** Validators that sent any message in this round, for the round-skip rule (line 55). */
@@ -50,6 +50,11 @@ class RoundState {
   precommitTimeoutScheduled = false;
   /** validator/kind pairs already reported as equivocating, so evidence is emitted once. */
   readonly evidenceSent = new Set<string>();
+
+  constructor(doubleCountVotes: boolean) {
+    this.prevotes = new VoteSet(doubleCountVotes);
+    this.precommits = new VoteSet(doubleCountVotes);
+  }
 
   addSender(validator: string, power: bigint): void {
     if (this.senders.has(validator)) return;
@@ -214,7 +219,8 @@ export class Consensus {
     this.started = true;
     this.height = input.height;
     this.validators = validators;
-    this.quorum = (total * 2n) / 3n + 1n;
+    this.quorum =
+      this.config.unsafe?.twoThirdsQuorum === true ? (total * 2n + 2n) / 3n : (total * 2n) / 3n + 1n;
     this.oneThird = total / 3n + 1n;
     this.proposerFn = input.proposer;
     this.proposerCache.clear();
@@ -260,7 +266,8 @@ export class Consensus {
     if (this.routeHeight(p.height, p.proposer, input)) return;
     if (this.decided || !this.validators.has(p.proposer)) return;
     if (p.round > this.round + PROPOSAL_LOOKAHEAD_ROUNDS) return;
-    if (this.proposerOf(p.round) !== p.proposer) return; // line 22 etc.: only from proposer(h, r)
+    // Line 22 etc.: only from proposer(h, r).
+    if (this.proposerOf(p.round) !== p.proposer && this.config.unsafe?.wrongProposer !== true) return;
     if (!this.admitRound(p.proposer, p.round)) return;
     const rs = this.roundState(p.round);
     if (rs.proposals.has(p.value) || rs.proposals.size >= MAX_PROPOSALS_PER_ROUND) return;
@@ -376,7 +383,7 @@ export class Consensus {
   private roundState(round: number): RoundState {
     let rs = this.rounds.get(round);
     if (rs === undefined) {
-      rs = new RoundState();
+      rs = new RoundState(this.config.unsafe?.doubleCountVotes === true);
       this.rounds.set(round, rs);
     }
     return rs;
@@ -493,7 +500,8 @@ export class Consensus {
 
   /** Lines 22-33: the first proposal of this round that lets us prevote. */
   private tryPrevote(rs: RoundState, out: Output[]): boolean {
-    const noLocking = this.config.unsafe?.noLocking === true;
+    const unsafe = this.config.unsafe;
+    const noLocking = unsafe?.noLocking === true;
     for (const { proposal, valid } of rs.proposals.values()) {
       const vr = proposal.validRound;
       const v = proposal.value;
@@ -505,7 +513,9 @@ export class Consensus {
         // Line 28: needs 2f+1 prevotes for v in round vr (the proof of lock), else wait.
         if ((this.rounds.get(vr)?.prevotes.powerFor(v) ?? 0n) < this.quorum) continue;
         // Line 29: a lock from round vr or later than ours justifies unlocking.
-        accept = valid && (noLocking || this.lockedRound <= vr || this.lockedValue === v);
+        accept =
+          valid &&
+          (noLocking || unsafe?.noValidRound === true || this.lockedRound <= vr || this.lockedValue === v);
       } else {
         continue; // validRound not below the round: malformed, never acted upon
       }

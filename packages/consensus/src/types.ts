@@ -48,16 +48,32 @@ export type Output =
 export type TimeoutSchedule = { baseMs: number; deltaMs: number };
 export type TimeoutConfig = Record<TimeoutKind, TimeoutSchedule>;
 
+/**
+ * Each flag removes one safety rule of the algorithm. They exist only so that the simulator can
+ * show it catches the bug; a node never sets them.
+ */
+export type UnsafeRules = {
+  /** Prevotes ignore lockedValue/lockedRound (lines 23 and 29); a proposer never re-proposes validValue (line 15). */
+  noLocking?: boolean;
+  /** Line 29 without `lockedRound <= vr`: any re-proposal with its proof of lock unlocks, even one older than our lock. */
+  noValidRound?: boolean;
+  /** Quorums of exactly 2/3 of the power (3 * power >= 2 * total) instead of more than 2/3. */
+  twoThirdsQuorum?: boolean;
+  /** Vote sets do not de-duplicate: a validator's repeated vote is tallied again. */
+  doubleCountVotes?: boolean;
+  /** Proposals are accepted from any validator, not only from proposer(h, r). */
+  wrongProposer?: boolean;
+};
+
 export type ConsensusConfig = {
   /** This node's validator address, or null for a non-validating observer (it never proposes or votes). */
   self: string | null;
   timeouts: TimeoutConfig;
   /**
    * Deliberately broken behaviour, for tests that prove the simulator's checks can fail. Never set
-   * in production. `noLocking`: prevotes ignore lockedValue/lockedRound (lines 23 and 29) and a
-   * proposer never re-proposes validValue (line 15), i.e. Tendermint without its locking mechanism.
+   * in production (the node builds its config without this field); see UnsafeRules.
    */
-  unsafe?: { noLocking?: boolean };
+  unsafe?: UnsafeRules;
 };
 
 export type ConsensusState = {

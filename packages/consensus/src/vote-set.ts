@@ -24,6 +24,13 @@ export class VoteSet {
   private readonly powerByValue = new Map<ValueId | null, bigint>();
   private anyPower = 0n;
 
+  private readonly countDuplicates: boolean;
+
+  /** `countDuplicates` is the deliberately broken variant (UnsafeRules.doubleCountVotes): never in production. */
+  constructor(countDuplicates = false) {
+    this.countDuplicates = countDuplicates;
+  }
+
   add(vote: Vote, power: bigint): AddResult {
     const seen = this.byValidator.get(vote.validator);
     if (seen === undefined) {
@@ -32,7 +39,12 @@ export class VoteSet {
       this.anyPower += power;
       return { kind: 'added' };
     }
-    if (seen.byValue.has(vote.value)) return { kind: 'duplicate' };
+    if (seen.byValue.has(vote.value)) {
+      if (!this.countDuplicates) return { kind: 'duplicate' };
+      this.tally(vote.value, power);
+      this.anyPower += power;
+      return { kind: 'added' };
+    }
     if (seen.byValue.size >= MAX_VALUES_PER_VOTER)
       return { kind: 'conflict', first: seen.first, counted: false };
     seen.byValue.set(vote.value, vote);
