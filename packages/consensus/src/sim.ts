@@ -1,66 +1,43 @@
 // Deterministic simulator: N validators running the consensus core in one process, over a seeded
 // simulated network (delay, loss, duplication, reordering, a partition that heals at GST), with
-// crashes and restarts (replaying each node's WAL, kept in memory) and Byzantine validators
-// (equivocating proposals and votes, silence). Virtual time only: a seed replays exactly.
+// crashes and restarts (replaying each node's WAL, kept in memory) and Byzantine validators:
+// silent ones, equivocators (conflicting votes, different proposals to different validators,
+// stale re-proposals, proposals out of turn) and Twins (two honest instances of one identity on
+// opposite sides of partitions). Seeds may also carry a round plan (sim-scenario.ts): links cut for
+// one height/round/kind, including lock splits aimed at the proposer schedule. Virtual time only:
+// a seed replays exactly.
 //
 // Checked on every run: agreement, validity, commits carry >2/3 power, no honest validator ever
 // signs two different votes for the same height/round/kind (the WAL's promise), evidence only
-// names Byzantine validators, and progress: every honest node decides `heights` heights within
-// PROGRESS_BOUND_MS of virtual time after GST.
+// names Byzantine (or twinned) validators, and progress: every honest node decides `heights`
+// heights within PROGRESS_BOUND_MS of virtual time after GST, except when the Byzantine power is
+// exactly 1/3, where only safety is promised.
 
 import { Consensus } from './machine.ts';
 import { advancePriorities, type PrioritizedValidator, proposerFor } from './proposer.ts';
-import type { Input, Output, Proposal, TimeoutConfig, Validator, ValueId, Vote } from './types.ts';
+import {
+  type ByzantineKind,
+  CUT_ALWAYS,
+  cutKey,
+  drawRoundPlan,
+  drawScenario,
+  type MessageKind,
+  Rng,
+  type Scenario,
+} from './sim-scenario.ts';
+import type {
+  Input,
+  Output,
+  Proposal,
+  TimeoutConfig,
+  UnsafeRules,
+  Validator,
+  ValueId,
+  Vote,
+} from './types.ts';
 import { inputFromJson, inputToJson } from './wal-record.ts';
 
-/** Small seeded PRNG (splitmix32 seeding an xorshift128): integers only, no Math.random. */
-export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  constructor(seed: number) {
-    let x = seed >>> 0;
-    const mix = (): number => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = mix();
-    this.s1 = mix();
-    this.s2 = mix();
-    this.s3 = mix() | 1;
-  }
-
-  /** Uniform 32-bit unsigned integer. */
-  next(): number {
-    const t = this.s0 ^ (this.s0 << 11);
-    this.s0 = this.s1;
-    this.s1 = this.s2;
-    this.s2 = this.s3;
-    this.s3 = (this.s3 ^ (this.s3 >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
-    return this.s3;
-  }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return this.next() % n;
-  }
-
-  /** True with probability percent/100. */
-  chance(percent: number): boolean {
-    return this.int(100) < percent;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
-
-export type ByzantineKind = 'silent' | 'equivocate';
+export { type ByzantineKind, Rng } from './sim-scenario.ts';
 
 export type SimOptions = {
   seed: number;
@@ -69,14 +46,17 @@ export type SimOptions = {
   /** Heights every honest node must decide. */
   heights?: number;
   /** Deliberately broken honest machines, to show that the checks fail. */
-  unsafe?: {
-    noLocking?: boolean;
-    /** Restart crashed nodes without their WAL (fresh machine at the next undecided height). */
-    forgetWal?: boolean;
-  };
+  unsafe?: SimUnsafe;
   /** Receives a line per event when given (the CLI's --verbose). */
   log?: (line: string) => void;
 };
+
+/**
+ * The broken machine rules (run by every instance of honest code, twins included) plus one broken
+ * engine habit: `forgetWal` restarts crashed nodes without their WAL (a fresh machine at the next
+ * undecided height).
+ */
+export type SimUnsafe = UnsafeRules & { forgetWal?: boolean };
 
 export type SimResult = {
   seed: number;
@@ -86,6 +66,12 @@ export type SimResult = {
   scenario: string;
   validators: number;
   byzantine: number;
+  /** Validator identities run by two instances of the honest code. */
+  twins: number;
+  /** Byzantine power was exactly 1/3 (safety checked, progress not required). */
+  boundary: boolean;
+  /** Links cut for some height/round/kind by the adversarial round plan. */
+  roundPlan: boolean;
   gstMs: number;
   endMs: number;
   /** Virtual time from GST until every honest node had decided the target heights (0 when done before GST). */
@@ -98,6 +84,8 @@ export type SimResult = {
 
 /** Virtual time after GST within which every honest node must reach the target height. */
 export const PROGRESS_BOUND_MS = 60_000;
+/** With exactly 1/3 Byzantine power, how long after GST the run goes on checking safety. */
+const BOUNDARY_WATCH_MS = 15_000;
 const GOSSIP_INTERVAL_MS = 400;
 export const SIM_TIMEOUTS: TimeoutConfig = {
   propose: { baseMs: 300, deltaMs: 100 },
@@ -108,7 +96,7 @@ export const SIM_TIMEOUTS: TimeoutConfig = {
 type Message = { kind: 'proposal'; proposal: Proposal } | { kind: 'vote'; vote: Vote };
 
 type Event =
-  | { at: number; seq: number; type: 'deliver'; to: number; msg: Message }
+  | { at: number; seq: number; type: 'deliver'; from: number; to: number; msg: Message }
   | { at: number; seq: number; type: 'timeout'; to: number; incarnation: number; input: Input }
   | { at: number; seq: number; type: 'crash'; to: number; midStep: boolean }
   | { at: number; seq: number; type: 'restart'; to: number }
@@ -116,8 +104,10 @@ type Event =
 
 type Decision = { round: number; value: ValueId; commit: Vote[]; proposal: Proposal | undefined };
 
+/** One simulated process. Twins are two of these with the same address. */
 type SimNode = {
   index: number;
+  identity: number;
   address: string;
   power: bigint;
   byzantine: ByzantineKind | null;
@@ -131,7 +121,7 @@ type SimNode = {
   own: Map<string, Message>;
   /** Votes received at the current (and next) height, for relaying (see the gossip event). */
   votesSeen: Map<string, Vote>;
-  /** Highest height/round seen from each peer, to relay round-change evidence to peers behind us. */
+  /** Highest height/round seen from each peer instance, to relay round-change evidence to peers behind us. */
   peerRound: Map<number, { height: bigint; round: number }>;
   proposalsSeen: Map<string, Proposal>;
   lastCatchUp: Map<string, number>;
@@ -187,52 +177,35 @@ export function runSimulation(opts: SimOptions): SimResult {
   const rng = new Rng(opts.seed);
   const log = opts.log;
   const targetHeights = BigInt(opts.heights ?? 3);
-  const n = opts.validators ?? 4 + rng.int(4);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 100)
-    throw new RangeError(`validators must be 1..100, got ${n}`);
-
-  // ---- scenario, all drawn from the seed ---------------------------------------------------
-  const nodes: SimNode[] = [];
-  let total = 0n;
-  for (let i = 0; i < n; i++) {
-    const power = BigInt(1 + rng.int(10));
-    total += power;
-    nodes.push({
-      index: i,
-      address: `val${i}`,
-      power,
-      byzantine: null,
-      machine: null,
-      incarnation: 0,
-      wal: [],
-      decided: new Map(),
-      own: new Map(),
-      votesSeen: new Map(),
-      peerRound: new Map(),
-      proposalsSeen: new Map(),
-      lastCatchUp: new Map(),
-      crashAtNextInput: false,
-    });
-  }
-  // Byzantine validators: fewer than 1/3 of the power.
-  let byzPower = 0n;
-  const byzBudget = rng.int(3); // 0, 1 or 2 Byzantine validators wanted
-  for (const i of shuffled(rng, n)) {
-    if (nodes.filter((x) => x.byzantine !== null).length >= byzBudget) break;
-    const node = nodes[i]!;
-    if ((byzPower + node.power) * 3n < total) {
-      node.byzantine = rng.chance(30) ? 'silent' : 'equivocate';
-      byzPower += node.power;
-    }
-  }
-  const gstMs = 1000 + rng.int(9000);
-  const lossPct = rng.int(35);
-  const dupPct = rng.int(20);
-  const maxDelayPreGst = 20 + rng.int(1500);
+  const sc: Scenario = drawScenario(rng, {
+    heights: Number(targetHeights),
+    ...(opts.validators !== undefined ? { validators: opts.validators } : {}),
+  });
+  const n = sc.powers.length;
+  const total = sc.totalPower;
+  const m = sc.instanceOf.length;
+  const nodes: SimNode[] = sc.instanceOf.map((identity, index) => ({
+    index,
+    identity,
+    address: `val${identity}`,
+    power: sc.powers[identity]!,
+    byzantine: sc.byzantine[identity]!,
+    machine: null,
+    incarnation: 0,
+    wal: [],
+    decided: new Map(),
+    own: new Map(),
+    votesSeen: new Map(),
+    peerRound: new Map(),
+    proposalsSeen: new Map(),
+    lastCatchUp: new Map(),
+    crashAtNextInput: false,
+  }));
+  const identities = nodes.slice(0, n);
+  const { gstMs, lossPct, dupPct, partition } = sc;
+  const maxDelayPreGst = sc.maxDelayPreGstMs;
   const maxDelayPostGst = 100;
-  const partition = rng.chance(50) ? { from: rng.int(gstMs), side: nodes.map(() => rng.chance(50)) } : null;
-  const partitionUntil = partition === null ? 0 : partition.from + rng.int(gstMs - partition.from + 1);
-  const validatorList: Validator[] = nodes.map((x) => ({ address: x.address, power: x.power }));
+  const validatorList: Validator[] = identities.map((x) => ({ address: x.address, power: x.power }));
 
   // Proposer rotation: stored priorities advance once per height (heights start at 1).
   const prioritiesAt: PrioritizedValidator[][] = [validatorList.map((v) => ({ ...v, priority: 0n }))];
@@ -250,6 +223,9 @@ export function runSimulation(opts: SimOptions): SimResult {
     return p;
   };
   const resolveProposer = (height: bigint) => (round: number) => proposerOf(height, round);
+  const byAddress = new Map(identities.map((x) => [x.address, x.index]));
+  if (sc.adversarial)
+    drawRoundPlan(rng, sc, Number(targetHeights), (h, r) => byAddress.get(proposerOf(BigInt(h), r))!);
 
   // Values proposed so far: what "executing the block" says about each.
   const registry = new Map<ValueId, { height: bigint; round: number; proposer: string; valid: boolean }>();
@@ -282,22 +258,36 @@ export function runSimulation(opts: SimOptions): SimResult {
   // ---- network -----------------------------------------------------------------------------
   const crossesPartition = (a: number, b: number): boolean =>
     partition !== null &&
-    now >= partition.from &&
-    now < partitionUntil &&
+    now >= partition.fromMs &&
+    now < partition.untilMs &&
     partition.side[a] !== partition.side[b];
+  const cutByPlan = (from: number, to: number, msg: Message): boolean => {
+    if (sc.cuts.size === 0) return false;
+    const { height, round } = msg.kind === 'proposal' ? msg.proposal : msg.vote;
+    const kind: MessageKind = msg.kind === 'proposal' ? 'proposal' : msg.vote.kind;
+    const cut = sc.cuts.get(cutKey(height, round, kind))?.[from * m + to] ?? 0;
+    if (cut === 0) return false;
+    if (cut === CUT_ALWAYS) return true;
+    // CUT_WHILE_IN_ROUND: only while the receiver has not gone past the message's round.
+    const st = nodes[to]!.machine?.state();
+    return st === undefined || st.height < height || (st.height === height && st.round <= round);
+  };
   const send = (from: number, to: number, msg: Message): void => {
     if (from === to) return;
     const pre = now < gstMs;
-    if (pre && (rng.chance(lossPct) || crossesPartition(from, to))) return;
+    if (pre && (rng.chance(lossPct) || crossesPartition(from, to) || cutByPlan(from, to, msg))) return;
     const copies = rng.chance(dupPct) ? 2 : 1;
     for (let c = 0; c < copies; c++) {
       const delay = 1 + rng.int(pre ? maxDelayPreGst : maxDelayPostGst);
-      queue.push({ at: now + delay, type: 'deliver', to, msg });
+      queue.push({ at: now + delay, type: 'deliver', from, to, msg });
     }
   };
   const broadcast = (from: number, msg: Message): void => {
-    for (let to = 0; to < n; to++) send(from, to, msg);
+    for (let to = 0; to < m; to++) send(from, to, msg);
   };
+  /** The identity's status decides what the checks expect of it: twins are Byzantine power. */
+  const isHonest = (address: string): boolean =>
+    identities.find((x) => x.address === address)?.byzantine === null;
 
   // ---- honest (and equivocating) node behaviour --------------------------------------------
   const startInput = (height: bigint): Extract<Input, { type: 'start' }> => ({
@@ -351,6 +341,7 @@ export function runSimulation(opts: SimOptions): SimResult {
           pending.push({ input: { type: 'vote', vote: out.vote }, append: true });
           break;
         case 'scheduleTimeout':
+          if (out.kind === 'propose' && node.byzantine === 'equivocate') proposeOutOfTurn(node, out);
           queue.push({
             at: now + out.durationMs,
             type: 'timeout',
@@ -365,7 +356,7 @@ export function runSimulation(opts: SimOptions): SimResult {
           break;
         case 'evidence':
           evidence++;
-          if (nodes.find((x) => x.address === out.a.validator)?.byzantine === null) {
+          if (isHonest(out.a.validator)) {
             violate(
               `evidence against honest ${out.a.validator} at height ${out.a.height} round ${out.a.round}`,
             );
@@ -378,17 +369,27 @@ export function runSimulation(opts: SimOptions): SimResult {
   const registerOwnProposal = (node: SimNode, p: Proposal): void => {
     node.proposalsSeen.set(`${p.height}/${p.round}/${p.value}`, p);
     if (node.byzantine === 'equivocate') {
-      // Send the real proposal to some peers and a conflicting one (possibly invalid) to others.
-      const evil: Proposal = {
-        ...p,
-        value: newValue(p.height, p.round, node.address, rng.chance(50)),
-        validRound: -1,
-      };
-      for (let to = 0; to < n; to++) {
+      // Send the real proposal to some peers and a conflicting one to others: a fresh value
+      // (usually valid, sometimes with a made-up validRound) or a stale re-proposal of an earlier
+      // round's value with that round as validRound, which only a node honouring its lock rejects.
+      const stale = [...registry.entries()].filter(
+        ([, r]) => r.height === p.height && r.round < p.round && r.valid,
+      );
+      let evil: Proposal;
+      if (stale.length > 0 && rng.chance(40)) {
+        const [value, r] = rng.pick(stale);
+        evil = { ...p, value, validRound: r.round };
+      } else {
+        // A claimed proof of lock from the round before, where locks are most likely.
+        const validRound = rng.chance(50) ? p.round - 1 : -1;
+        evil = { ...p, value: newValue(p.height, p.round, node.address, rng.chance(80)), validRound };
+      }
+      for (let to = 0; to < m; to++) {
         const which = rng.int(3);
         if (which !== 1) send(node.index, to, { kind: 'proposal', proposal: p });
         if (which !== 0) send(node.index, to, { kind: 'proposal', proposal: evil });
       }
+      log?.(`${now} ${node.address} equivocates: proposes ${p.value} and ${evil.value} vr${evil.validRound}`);
       return;
     }
     const msg: Message = { kind: 'proposal', proposal: p };
@@ -407,25 +408,43 @@ export function runSimulation(opts: SimOptions): SimResult {
       const other: ValueId | null =
         others.length > 0 && rng.chance(70) ? rng.pick(others) : v.value === null ? `fake-${v.height}` : null;
       const evil: Vote = { ...v, value: other };
-      for (let to = 0; to < n; to++) {
+      for (let to = 0; to < m; to++) {
         const which = rng.int(3);
         if (which !== 1) send(node.index, to, { kind: 'vote', vote: v });
         if (which !== 0) send(node.index, to, { kind: 'vote', vote: evil });
       }
       return;
     }
-    const key = `${v.validator}/${v.height}/${v.round}/${v.kind}`;
-    const before = signedVotes.get(key);
-    if (before !== undefined && before !== v.value) {
-      violate(
-        `honest ${v.validator} signed conflicting ${v.kind}s at h${v.height} r${v.round}: ${before} and ${v.value}`,
-      );
+    // The WAL's promise, for honest validators only: a twin's two instances sign independently.
+    if (node.byzantine === null) {
+      const key = `${v.validator}/${v.height}/${v.round}/${v.kind}`;
+      const before = signedVotes.get(key);
+      if (before !== undefined && before !== v.value) {
+        violate(
+          `honest ${v.validator} signed conflicting ${v.kind}s at h${v.height} r${v.round}: ${before} and ${v.value}`,
+        );
+      }
+      signedVotes.set(key, v.value);
     }
-    signedVotes.set(key, v.value);
     const msg: Message = { kind: 'vote', vote: v };
     node.own.set(`v/${v.round}/${v.kind}`, msg);
     broadcast(node.index, msg);
     log?.(`${now} ${node.address} ${v.kind} ${v.value ?? 'nil'} h${v.height} r${v.round}`);
+  };
+
+  /** An equivocator also proposes in rounds that are not its own, to some of the validators. */
+  const proposeOutOfTurn = (node: SimNode, t: Extract<Output, { type: 'scheduleTimeout' }>): void => {
+    if (proposerOf(t.height, t.round) === node.address || !rng.chance(50)) return;
+    const p: Proposal = {
+      height: t.height,
+      round: t.round,
+      value: newValue(t.height, t.round, node.address, rng.chance(80)),
+      validRound: -1,
+      proposer: node.address,
+    };
+    for (let to = 0; to < m; to++)
+      if (rng.chance(60)) send(node.index, to, { kind: 'proposal', proposal: p });
+    log?.(`${now} ${node.address} proposes out of turn ${p.value} h${p.height} r${p.round}`);
   };
 
   const onDecide = (
@@ -477,7 +496,7 @@ export function runSimulation(opts: SimOptions): SimResult {
         violate(`commit of ${node.address} at h${out.height} holds a wrong or repeated vote`);
       }
       seen.add(v.validator);
-      power += nodes.find((x) => x.address === v.validator)?.power ?? 0n;
+      power += identities.find((x) => x.address === v.validator)?.power ?? 0n;
     }
     if (power * 3n <= total * 2n)
       violate(`commit of ${node.address} at h${out.height} has only ${power}/${total}`);
@@ -518,28 +537,43 @@ export function runSimulation(opts: SimOptions): SimResult {
     for (const p of pending) run(node, p.input, p.append);
   };
 
+  // The broken rules are run by every instance of the honest code (twins included), as in Twins.
+  const { forgetWal: _, ...brokenRules } = opts.unsafe ?? {};
   const machineForNode = (node: SimNode): Consensus =>
     new Consensus({
       self: node.address,
       timeouts: SIM_TIMEOUTS,
-      ...(opts.unsafe?.noLocking === true && node.byzantine === null ? { unsafe: { noLocking: true } } : {}),
+      ...(node.byzantine !== 'equivocate' && Object.keys(brokenRules).length > 0
+        ? { unsafe: brokenRules }
+        : {}),
     });
 
-  const deliver = (node: SimNode, msg: Message): void => {
+  const instancesOf = new Map<string, number[]>();
+  for (const x of nodes) instancesOf.set(x.address, [...(instancesOf.get(x.address) ?? []), x.index]);
+  /** The instance that signed a message: its sender, or for a relayed one the signer's only instance (-1 for a twin). */
+  const signerInstance = (from: number, signer: string): number => {
+    if (nodes[from]!.address === signer) return from;
+    const list = instancesOf.get(signer);
+    return list?.length === 1 ? list[0]! : -1;
+  };
+
+  const deliver = (node: SimNode, from: number, msg: Message): void => {
     const machine = node.machine;
     if (machine === null) return;
     deliveries++;
     const h = msg.kind === 'vote' ? msg.vote.height : msg.proposal.height;
-    const sender = msg.kind === 'vote' ? msg.vote.validator : msg.proposal.proposer;
+    const signer = signerInstance(from, msg.kind === 'vote' ? msg.vote.validator : msg.proposal.proposer);
     const state = machine.state();
-    const from = nodes.findIndex((x) => x.address === sender);
     const round = msg.kind === 'vote' ? msg.vote.round : msg.proposal.round;
-    const known = node.peerRound.get(from);
-    if (known === undefined || h > known.height || (h === known.height && round > known.round)) {
-      node.peerRound.set(from, { height: h, round });
+    const known = node.peerRound.get(signer);
+    if (
+      signer >= 0 &&
+      (known === undefined || h > known.height || (h === known.height && round > known.round))
+    ) {
+      node.peerRound.set(signer, { height: h, round });
     }
     if (h < state.height) {
-      catchUp(node, h, sender);
+      if (signer >= 0) catchUp(node, h, signer);
       return;
     }
     if (msg.kind === 'proposal') {
@@ -555,11 +589,10 @@ export function runSimulation(opts: SimOptions): SimResult {
   };
 
   /** A peer is behind: send it the decided proposal and its commit, so it can decide too (block sync stand-in). */
-  const catchUp = (node: SimNode, height: bigint, peer: string): void => {
+  const catchUp = (node: SimNode, height: bigint, to: number): void => {
     const d = node.decided.get(height);
-    const to = nodes.findIndex((x) => x.address === peer);
-    if (d === undefined || to < 0 || d.proposal === undefined) return;
-    const key = `${peer}/${height}`;
+    if (d === undefined || d.proposal === undefined) return;
+    const key = `${to}/${height}`;
     const last = node.lastCatchUp.get(key);
     if (last !== undefined && now - last < GOSSIP_INTERVAL_MS) return;
     node.lastCatchUp.set(key, now);
@@ -573,21 +606,25 @@ export function runSimulation(opts: SimOptions): SimResult {
     queue.push({ at: 0, type: 'restart', to: node.index });
     queue.push({ at: 1 + rng.int(GOSSIP_INTERVAL_MS), type: 'gossip', to: node.index });
     // Up to two crashes per honest node before GST (a crash while down is a no-op).
-    for (let c = node.byzantine === null ? rng.int(3) : 0; c > 0; c--) {
+    for (let c = node.byzantine === null && !sc.lockSplit ? rng.int(3) : 0; c > 0; c--) {
       queue.push({ at: rng.int(gstMs), type: 'crash', to: node.index, midStep: rng.chance(50) });
     }
   }
-  const byz = nodes.filter((x) => x.byzantine !== null);
+  const byz = identities.filter((x) => x.byzantine !== null);
+  const twins = byz.filter((x) => x.byzantine === 'twin').length;
   const scenario =
-    `seed ${opts.seed}: ${n} validators (powers ${nodes.map((x) => x.power).join(',')}), ` +
-    `byzantine [${byz.map((x) => `${x.address}:${x.byzantine}`).join(' ')}], GST ${gstMs} ms, loss ${lossPct}%, ` +
+    `seed ${opts.seed}: ${n} validators (powers ${identities.map((x) => x.power).join(',')}), ` +
+    `byzantine [${byz.map((x) => `${x.address}:${x.byzantine}`).join(' ')}]` +
+    `${sc.boundary ? ' holding exactly 1/3' : ''}, GST ${gstMs} ms, loss ${lossPct}%, ` +
     `dup ${dupPct}%, delay <= ${maxDelayPreGst} ms before GST, ` +
-    (partition === null ? 'no partition' : `partition ${partition.from}-${partitionUntil} ms`);
+    (partition === null ? 'no partition' : `partition ${partition.fromMs}-${partition.untilMs} ms`) +
+    (sc.plan.length > 0 ? `, round plan: ${sc.plan.join('; ')}` : '');
   log?.(scenario);
 
   const honest = nodes.filter((x) => x.byzantine === null);
   const done = (): boolean => honest.every((x) => x.decided.has(targetHeights));
-  const deadline = gstMs + PROGRESS_BOUND_MS;
+  // With exactly 1/3 Byzantine power progress is not guaranteed: watch safety for a while, then stop.
+  const deadline = gstMs + (sc.boundary ? BOUNDARY_WATCH_MS : PROGRESS_BOUND_MS);
   let doneAt = -1;
 
   for (;;) {
@@ -598,7 +635,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     const node = nodes[ev.to]!;
     switch (ev.type) {
       case 'deliver':
-        deliver(node, ev.msg);
+        deliver(node, ev.from, ev.msg);
         break;
       case 'timeout':
         if (node.machine !== null && ev.incarnation === node.incarnation) run(node, ev.input);
@@ -613,7 +650,7 @@ export function runSimulation(opts: SimOptions): SimResult {
         if (node.machine === null) restartNode(node);
         break;
       case 'gossip':
-        if (node.machine !== null && node.byzantine === null) {
+        if (node.machine !== null && (node.byzantine === null || node.byzantine === 'twin')) {
           for (const msg of node.own.values()) broadcast(node.index, msg);
           // Relay the proof of lock, as real gossip does: peers that missed some of these prevotes
           // (or saw an equivocator's other vote first) could otherwise never accept our validValue.
@@ -653,7 +690,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       break;
     }
   }
-  if (doneAt < 0 && violations.length === 0) {
+  if (doneAt < 0 && violations.length === 0 && !sc.boundary) {
     const heights = honest.map((x) => `${x.address}:${x.decided.size}`).join(' ');
     violate(
       `progress: not every honest node decided ${targetHeights} heights by GST + ${PROGRESS_BOUND_MS} ms (${heights})`,
@@ -666,6 +703,9 @@ export function runSimulation(opts: SimOptions): SimResult {
     scenario,
     validators: n,
     byzantine: byz.length,
+    twins,
+    boundary: sc.boundary,
+    roundPlan: sc.plan.length > 0,
     gstMs,
     endMs: now,
     afterGstMs: doneAt < 0 ? -1 : Math.max(0, doneAt - gstMs),
@@ -674,13 +714,4 @@ export function runSimulation(opts: SimOptions): SimResult {
     crashes,
     evidence,
   };
-}
-
-function shuffled(rng: Rng, n: number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }

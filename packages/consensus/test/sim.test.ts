@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Rng, runSimulation, type SimResult } from '../src/sim.ts';
+import { BROKEN_VARIANTS, violationKind } from '../src/sim-variants.ts';
 
 const SEEDS = 1000;
 
@@ -13,6 +14,9 @@ describe('consensus simulator', () => {
     let evidence = 0;
     let byzantineRuns = 0;
     let partitionRuns = 0;
+    let twinRuns = 0;
+    let boundaryRuns = 0;
+    let planRuns = 0;
     let worstAfterGstMs = 0;
     let maxRound = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
@@ -23,13 +27,17 @@ describe('consensus simulator', () => {
       evidence += r.evidence;
       if (r.byzantine > 0) byzantineRuns++;
       if (r.scenario.includes('partition ')) partitionRuns++;
+      if (r.twins > 0) twinRuns++;
+      if (r.boundary) boundaryRuns++;
+      if (r.roundPlan) planRuns++;
       worstAfterGstMs = Math.max(worstAfterGstMs, r.afterGstMs);
       maxRound = Math.max(maxRound, r.maxRound);
     }
     const ms = Math.round(performance.now() - started);
     console.log(
       `${SEEDS} seeds in ${ms} ms: ${deliveries} deliveries, ${crashes} crashes, ${evidence} evidence, ` +
-        `${byzantineRuns} runs with Byzantine validators, ${partitionRuns} with a partition, ` +
+        `${byzantineRuns} runs with Byzantine validators (${twinRuns} with twins, ${boundaryRuns} holding exactly 1/3), ` +
+        `${partitionRuns} with a partition, ${planRuns} with a round plan, ` +
         `highest round ${maxRound}, slowest finish ${worstAfterGstMs} ms after GST`,
     );
     for (const f of failures) {
@@ -43,6 +51,7 @@ describe('consensus simulator', () => {
     // The scenarios really exercise the faults they claim to.
     assert.ok(crashes > SEEDS / 2, `crashes ${crashes}`);
     assert.ok(evidence > 0 && byzantineRuns > SEEDS / 3 && partitionRuns > SEEDS / 3);
+    assert.ok(twinRuns > SEEDS / 10 && boundaryRuns > SEEDS / 10 && planRuns > SEEDS / 3);
   });
 
   test('a seed replays exactly', () => {
@@ -57,30 +66,31 @@ describe('consensus simulator', () => {
     assert.ok(lines.some((l) => l.includes('DECIDES')));
   });
 
-  test('the checks can fail: without locking some seed breaks agreement', () => {
-    // Same seed range as the main run; the broken machine (noLocking: no lock on prevote, no
-    // re-proposal of validValue) lets two different blocks be decided at one height.
-    let found: SimResult | undefined;
-    for (let seed = 1; seed <= SEEDS && found === undefined; seed++) {
-      const r = runSimulation({ seed, unsafe: { noLocking: true } });
-      if (!r.ok) found = r;
-    }
-    assert.ok(found, 'no seed caught the broken locking rule');
-    assert.match(found.violations[0]!, /^agreement: height \d+ decided/);
-    console.log(`noLocking caught by seed ${found.seed}: ${found.violations[0]}`);
-    // The same seed with the real machine passes.
-    assert.equal(runSimulation({ seed: found.seed }).ok, true);
-  });
+  // Each deliberately broken variant must be caught within the seeds CI runs, by the kind of
+  // violation the bug causes, on a seed the correct machine passes.
+  for (const variant of BROKEN_VARIANTS) {
+    test(`the checks can fail: ${variant.name} (${variant.what}) is caught`, () => {
+      let found: SimResult | undefined;
+      for (let seed = 1; seed <= SEEDS && found === undefined; seed++) {
+        const r = runSimulation({ seed, unsafe: variant.unsafe });
+        if (!r.ok) found = r;
+      }
+      assert.ok(found, `no seed in 1..${SEEDS} caught ${variant.name}`);
+      const kind = violationKind(found.violations[0]!);
+      assert.ok(variant.expect.includes(kind), `${variant.name} caught as ${kind}: ${found.violations[0]}`);
+      console.log(`${variant.name}: first failing seed ${found.seed} (${kind}): ${found.violations[0]}`);
+      assert.equal(runSimulation({ seed: found.seed }).ok, true, 'the correct machine fails the same seed');
+    });
+  }
 
-  test('the checks can fail: restarting without the WAL makes an honest validator sign conflicting votes', () => {
-    let found: SimResult | undefined;
-    for (let seed = 1; seed <= SEEDS && found === undefined; seed++) {
-      const r = runSimulation({ seed, unsafe: { forgetWal: true } });
-      if (!r.ok) found = r;
+  test('twinned and Byzantine identities are the only ones evidence names, and twins double-sign', () => {
+    let twinEvidence = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const r = runSimulation({ seed });
+      assert.ok(r.ok, r.violations.join('; '));
+      if (r.twins > 0 && r.evidence > 0) twinEvidence++;
     }
-    assert.ok(found, 'no seed caught the missing WAL');
-    assert.match(found.violations[0]!, /^honest val\d+ signed conflicting (prevote|precommit)s/);
-    console.log(`forgetWal caught by seed ${found.seed}: ${found.violations[0]}`);
+    assert.ok(twinEvidence > 0, 'no twin was ever caught double-signing');
   });
 
   test('the PRNG is deterministic and spreads its output', () => {
