@@ -52,10 +52,23 @@ export const BlockSchema = t.struct('Block', {
 });
 export type Block = Infer<typeof BlockSchema>;
 
+/** Bounds of events: the receipt schema's, checked when an event is emitted (ExecContext.emit). */
+export const EVENT_LIMITS = {
+  name: 64,
+  attributes: 64,
+  key: 64,
+  valueBytes: 4_096,
+  /** Events of one transaction's receipt (and of one block hook). */
+  perContext: 1_000,
+} as const;
+
 export const EventSchema = t.struct('Event', {
-  module: t.string(64),
-  type: t.string(64),
-  attributes: t.array(t.struct('Attribute', { key: t.string(64), value: t.string(4096) }), 64),
+  module: t.string(EVENT_LIMITS.name),
+  type: t.string(EVENT_LIMITS.name),
+  attributes: t.array(
+    t.struct('Attribute', { key: t.string(EVENT_LIMITS.key), value: t.string(EVENT_LIMITS.valueBytes) }),
+    EVENT_LIMITS.attributes,
+  ),
 });
 
 /**
@@ -68,7 +81,7 @@ export const ConsensusReceiptSchema = t.struct('ConsensusReceipt', {
   code: t.uint32,
   gasUsed: t.uint64,
   feeWei: t.uint256,
-  events: t.array(EventSchema, 1_000),
+  events: t.array(EventSchema, EVENT_LIMITS.perContext),
 });
 
 /** Bytes of error text a receipt keeps for people (longer text is cut at a character boundary). */

@@ -7,6 +7,7 @@ import type { Address } from '@aivm/crypto';
 import { utf8ToBytes } from '@aivm/crypto';
 import type { KVReader, KVScanner } from '@aivm/state';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '@aivm/state/proof';
+import { EVENT_LIMITS } from './block.ts';
 import { ERR, ModuleError } from './errors.ts';
 import { GAS, type GasMeter } from './gas.ts';
 import type { StateOverlay } from './overlay.ts';
@@ -26,15 +27,6 @@ export type BlockInfo = {
   parentHash: Uint8Array;
   lastCommit: { round: number; signers: readonly Address[] };
 };
-
-/** Bounds of one event, the receipt schema's (EventSchema in block.ts): checked when emitted. */
-export const EVENT_LIMITS = {
-  name: 64,
-  attributes: 64,
-  key: 64,
-  valueBytes: 4_096,
-  perContext: 1_000,
-} as const;
 
 /** A point to return to: the state journal and the events emitted so far. */
 export type Snapshot = { journal: number; events: number };
