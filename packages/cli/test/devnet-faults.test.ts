@@ -3,13 +3,13 @@
 // variants for every module's params, and every message type with each field at its limit.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { defaultModules, ERR, Registry, signTx } from '@aivm/chain';
 import type { FieldType } from '@aivm/codec';
 import { type Address, type Hex, mnemonicToPrivateKey, privateKeyToAddress } from '@aivm/crypto';
-import { AivmClient, RpcError } from '@aivm/sdk';
+import { RpcError } from '@aivm/sdk';
 import { DEV_MNEMONIC } from '../src/index.ts';
-import { type RunningNode, startAivm, tempDir } from './helpers.ts';
+import { useDevnet } from './helpers.ts';
 
 const registry = new Registry(defaultModules());
 const KEY = mnemonicToPrivateKey(DEV_MNEMONIC, 2);
@@ -54,37 +54,10 @@ function hostileParams(): string[] {
 }
 
 describe('devnet keeps producing blocks through hostile transactions (real process)', () => {
-  let node: RunningNode;
-  let home: Awaited<ReturnType<typeof tempDir>>;
-  let client: AivmClient;
-
-  before(async () => {
-    home = await tempDir('aivm-devnet-faults-');
-    node = await startAivm([
-      'devnet',
-      '--home',
-      home.path,
-      '--rpc-port',
-      '0',
-      '--block-time',
-      '100',
-      '--accounts',
-      '4',
-      '--no-provider',
-      '--log-level',
-      'warn',
-    ]);
-    client = new AivmClient(node.rpcUrl, { wsUrl: node.wsUrl });
-  });
-
-  after(async () => {
-    client?.close();
-    const code = await node?.stop();
-    assert.equal(code, 0, `node exited uncleanly:\n${node?.stderr()}`);
-    await home?.remove();
-  });
+  const devnet = useDevnet(['--no-provider']);
 
   it('every message type at its field limits, and the params key that once halted the chain', async () => {
+    const { node, client } = devnet;
     const { chainId } = await client.status();
     const from = privateKeyToAddress(KEY);
     const drafts: { msgType: string; msg: Record<string, unknown>; label: string }[] = [];

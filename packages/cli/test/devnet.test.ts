@@ -1,7 +1,7 @@
 // End to end: a real devnet process, driven through the SDK, raw JSON-RPC and the CLI.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { BankSend, ERR, signTx } from '@aivm/chain';
 import {
   addressToBytes,
@@ -12,10 +12,10 @@ import {
   privateKeyToAddress,
   utf8ToBytes,
 } from '@aivm/crypto';
-import { AivmClient, RpcError, Wallet } from '@aivm/sdk';
+import { type AivmClient, RpcError, Wallet } from '@aivm/sdk';
 import { verifyStateProof } from '@aivm/state/proof';
 import { DEV_CHAIN_ID, DEV_MNEMONIC } from '../src/index.ts';
-import { type RunningNode, runAivm, startAivm, tempDir } from './helpers.ts';
+import { type RunningNode, runAivm, tempDir, useDevnet } from './helpers.ts';
 
 const CGPT = 10n ** 18n;
 const key = (i: number) => mnemonicToPrivateKey(DEV_MNEMONIC, i);
@@ -26,33 +26,11 @@ async function rpc(url: string, body: string): Promise<{ status: number; json: u
 }
 
 describe('devnet (real process)', () => {
+  const devnet = useDevnet();
   let node: RunningNode;
-  let home: Awaited<ReturnType<typeof tempDir>>;
   let client: AivmClient;
-
-  before(async () => {
-    home = await tempDir('aivm-devnet-');
-    node = await startAivm([
-      'devnet',
-      '--home',
-      home.path,
-      '--rpc-port',
-      '0',
-      '--block-time',
-      '100',
-      '--accounts',
-      '4',
-      '--log-level',
-      'warn',
-    ]);
-    client = new AivmClient(node.rpcUrl, { wsUrl: node.wsUrl });
-  });
-
-  after(async () => {
-    client?.close();
-    const code = await node?.stop();
-    assert.equal(code, 0, `node exited uncleanly:\n${node?.stderr()}`);
-    await home?.remove();
+  before(() => {
+    ({ node, client } = devnet);
   });
 
   it('prints the RPC URL and the funded dev accounts', async () => {

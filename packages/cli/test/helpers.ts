@@ -1,10 +1,13 @@
 // Starts real `aivm` processes for integration tests and stops them.
 
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
+import { AivmClient } from '@aivm/sdk';
 
 export const BIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
 
@@ -91,4 +94,39 @@ export function runAivm(
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     proc.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * A devnet process of 4 dev accounts and 100 ms blocks in a fresh home, started before a test
+ * file's tests and stopped after them, which fails if it did not exit cleanly. `running.node` and
+ * `running.client` are set once it has started.
+ */
+export function useDevnet(extraArgs: string[] = []): { node: RunningNode; client: AivmClient } {
+  const running = {} as { node: RunningNode; client: AivmClient };
+  let home: Awaited<ReturnType<typeof tempDir>> | undefined;
+  before(async () => {
+    home = await tempDir('aivm-devnet-');
+    running.node = await startAivm([
+      'devnet',
+      '--home',
+      home.path,
+      '--rpc-port',
+      '0',
+      '--block-time',
+      '100',
+      '--accounts',
+      '4',
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ]);
+    running.client = new AivmClient(running.node.rpcUrl, { wsUrl: running.node.wsUrl });
+  });
+  after(async () => {
+    running.client?.close();
+    const code = await running.node?.stop();
+    assert.equal(code, 0, `node exited uncleanly:\n${running.node?.stderr()}`);
+    await home?.remove();
+  });
+  return running;
 }
