@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bytesToHex } from '@aivm/crypto';
 import {
+  BONDED_POOL,
+  DISTRIBUTION_ACCOUNT,
   ERR,
   FEE_COLLECTOR,
+  GOV_ACCOUNT,
   getBalance,
   getNonce,
   getSupply,
+  INFERENCE_ACCOUNT,
   InvalidBlock,
+  MODELS_ACCOUNT,
+  MODULE_ACCOUNTS,
+  NOT_BONDED_POOL,
   TxRejected,
   WEI_PER_CGPT,
 } from '../src/index.ts';
@@ -99,6 +106,41 @@ describe('bank and block execution', () => {
     assert.equal(result.receipts[0]!.code, 0);
     assert.equal(await getBalance(tc.state, b.address), bB + 7n);
     assert.equal(await getBalance(tc.state, c.address), bC + 9n);
+  });
+
+  it('module accounts take no transfers: every pool holds only what its module put there', async () => {
+    const [a, b] = tc.accounts as [(typeof tc.accounts)[0], (typeof tc.accounts)[0]];
+    const accounts = [
+      FEE_COLLECTOR,
+      BONDED_POOL,
+      NOT_BONDED_POOL,
+      DISTRIBUTION_ACCOUNT,
+      GOV_ACCOUNT,
+      MODELS_ACCOUNT,
+      INFERENCE_ACCOUNT,
+    ];
+    assert.equal(MODULE_ACCOUNTS.size, accounts.length);
+    let nonce = await getNonce(tc.state, a.address);
+    const txs = accounts.flatMap((to) => [
+      signMsg(tc, a, nonce++, 'bank/send', { to, amount: 1n }),
+      signMsg(tc, a, nonce++, 'bank/multiSend', {
+        outputs: [
+          { to: b.address, amount: 1n },
+          { to: to.toUpperCase().replace('0X', '0x'), amount: 1n },
+        ],
+      }),
+    ]);
+    const before = await Promise.all(accounts.map((x) => getBalance(tc.state, x)));
+    const beforeB = await getBalance(tc.state, b.address);
+    const { result } = await buildBlock(tc, txs);
+    for (const r of result.receipts) {
+      assert.equal(r.code, ERR.MODULE);
+      assert.match(r.error, /is a module account and takes no transfers/);
+    }
+    const after = await Promise.all(accounts.map((x) => getBalance(tc.state, x)));
+    // Fees move the fee collector's and distribution's balances every block; the pools stand still.
+    assert.deepEqual([after[1], after[2], ...after.slice(4)], [before[1], before[2], ...before.slice(4)]);
+    assert.equal(await getBalance(tc.state, b.address), beforeB);
   });
 
   it('refuses replays, nonce gaps, wrong chains, underpriced and unpayable transactions', async () => {

@@ -355,6 +355,14 @@ describe('invariants', () => {
         [/the bonded pool holds \d+ wei but owes \d+ wei \(tokens of bonded validators\); short by 3 wei/],
       ],
       [
+        // Bank refuses transfers to module accounts, so a surplus in a pool is a bug too.
+        'staking/bonded-pool',
+        async (ctx) => setBalanceKeepSupply(ctx, BONDED_POOL, (await stakingOwed(tc.state)).bonded + 5n),
+        [
+          /the bonded pool holds \d+ wei but owes \d+ wei \(tokens of bonded validators\); 5 wei more than it owes/,
+        ],
+      ],
+      [
         'staking/not-bonded-pool',
         async (ctx) => {
           const o = await stakingOwed(tc.state);
@@ -389,7 +397,7 @@ describe('invariants', () => {
         ],
       ],
       [
-        'gov/deposits-backed',
+        'gov/deposits-held',
         async (ctx) => setBalanceKeepSupply(ctx, GOV_ACCOUNT, 100n * CGPT - 4n),
         [
           /the gov account holds 99999999999999999996 wei but owes 100000000000000000000 wei \(deposits of 1 proposals in their deposit or voting period\); short by 4 wei/,
@@ -427,7 +435,7 @@ describe('invariants', () => {
         ],
       ],
       [
-        'inference/account-backed',
+        'inference/account-balance',
         async (ctx) => {
           const o = await inferenceOwed(tc.state);
           await setBalanceKeepSupply(ctx, INFERENCE_ACCOUNT, o.escrow + o.providerStake + o.bonds - 9n);

@@ -19,12 +19,21 @@ export async function sumBalances(state: KVScanner): Promise<{ total: bigint; ac
 }
 
 /**
- * "holds X, owes Y" check of a module account: undefined when it holds at least what it owes.
- * Module accounts take plain bank sends, so a surplus is legal; only a shortfall is broken.
+ * "holds X, owes Y" check of a module account that may keep rounding dust (distribution, models):
+ * undefined when it holds at least what it owes; only a shortfall is broken.
  */
 export function backed(what: string, holds: bigint, owes: bigint, detail: string): string | undefined {
   if (holds >= owes) return undefined;
   return `${what} holds ${holds} wei but owes ${owes} wei (${detail}); short by ${owes - holds} wei`;
+}
+
+/**
+ * "holds X, owes Y" check of a module account that keeps no dust: only its module pays into it
+ * (bank refuses transfers to MODULE_ACCOUNTS), so it holds exactly what it owes.
+ */
+export function holdsExactly(what: string, holds: bigint, owes: bigint, detail: string): string | undefined {
+  if (holds <= owes) return backed(what, holds, owes, detail);
+  return `${what} holds ${holds} wei but owes ${owes} wei (${detail}); ${holds - owes} wei more than it owes`;
 }
 
 export const bankInvariants: Invariant[] = [

@@ -5,7 +5,7 @@ import { decode } from '@aivm/codec';
 import { utf8ToBytes } from '@aivm/crypto';
 import type { KVScanner } from '@aivm/state';
 import type { Invariant } from '../../module.ts';
-import { backed } from '../bank/invariants.ts';
+import { holdsExactly } from '../bank/invariants.ts';
 import { getBalance } from '../bank/store.ts';
 import { GOV_ACCOUNT, type Proposal, ProposalSchema } from './store.ts';
 
@@ -33,10 +33,10 @@ export async function govOwed(state: KVScanner): Promise<{ deposits: bigint; pro
 
 export const govInvariants: Invariant[] = [
   {
-    name: 'deposits-backed',
+    name: 'deposits-held',
     async check(state) {
       const owed = await govOwed(state);
-      return backed(
+      return holdsExactly(
         'the gov account',
         await getBalance(state, GOV_ACCOUNT),
         owed.deposits,

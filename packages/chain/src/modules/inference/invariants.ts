@@ -6,7 +6,7 @@ import { decode } from '@aivm/codec';
 import { utf8ToBytes } from '@aivm/crypto';
 import type { KVScanner } from '@aivm/state';
 import type { Invariant } from '../../module.ts';
-import { backed } from '../bank/invariants.ts';
+import { holdsExactly } from '../bank/invariants.ts';
 import { getBalance } from '../bank/store.ts';
 import { isTerminal } from './lifecycle.ts';
 import { DisputeSchema, INFERENCE_ACCOUNT, ProviderSchema, type Request, RequestSchema } from './store.ts';
@@ -52,10 +52,10 @@ export async function inferenceOwed(state: KVScanner): Promise<{
 
 export const inferenceInvariants: Invariant[] = [
   {
-    name: 'account-backed',
+    name: 'account-balance',
     async check(state) {
       const o = await inferenceOwed(state);
-      return backed(
+      return holdsExactly(
         'the inference account',
         await getBalance(state, INFERENCE_ACCOUNT),
         o.escrow + o.providerStake + o.bonds,

@@ -5,7 +5,7 @@ import { type Address, bytesToAddress, utf8ToBytes } from '@aivm/crypto';
 import type { KVScanner } from '@aivm/state';
 import { BONDED_POOL, NOT_BONDED_POOL } from '../../accounts.ts';
 import type { Invariant } from '../../module.ts';
-import { backed } from '../bank/invariants.ts';
+import { holdsExactly } from '../bank/invariants.ts';
 import { getBalance } from '../bank/store.ts';
 import { getDelegation, getUnbondingEntries, getValidator, type ValidatorRecord } from './store.ts';
 
@@ -51,7 +51,7 @@ export const stakingInvariants: Invariant[] = [
     name: 'bonded-pool',
     async check(state) {
       const owed = await stakingOwed(state);
-      return backed(
+      return holdsExactly(
         'the bonded pool',
         await getBalance(state, BONDED_POOL),
         owed.bonded,
@@ -63,7 +63,7 @@ export const stakingInvariants: Invariant[] = [
     name: 'not-bonded-pool',
     async check(state) {
       const owed = await stakingOwed(state);
-      return backed(
+      return holdsExactly(
         'the not-bonded pool',
         await getBalance(state, NOT_BONDED_POOL),
         owed.notBondedValidators + owed.unbonding,
