@@ -254,8 +254,9 @@ export async function handleOneStep(
   } catch (err) {
     // Only the runtime's typed rejection of the agreed tensor (it does not decode or does not
     // run through node lo) decides: the provider committed to an invalid layer chain. Anything
-    // else (a bug, the machine running out of memory) fails the transaction; if no one-step
-    // succeeds before the step deadline the provider loses by timeout.
+    // else (a bug, the machine running out of memory) is an ExecutionFault: no block includes
+    // the transaction on a guess; if no one-step lands before the step deadline, the timeout
+    // decides.
     if (!(err instanceof ModelError)) throw err;
     providerRight = false;
   }

@@ -275,7 +275,8 @@ function loadVerifier(): Promise<Verifier> {
  * sender controls and every node decides alike: proof bytes or signals that do not decode
  * (ProofFormatError), a public-signal count other than the key's, or snarkjs rejecting the
  * proof. Any other exception (e.g. the verifier failing to load or to run on this machine)
- * propagates: the transaction fails instead of slashing an honest provider.
+ * propagates and becomes an ExecutionFault: this node drops the transaction or refuses to vote for
+ * its block, instead of slashing an honest provider on a guess.
  */
 async function verifyZk(
   vk: VerificationKey,
