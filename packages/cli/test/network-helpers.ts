@@ -117,11 +117,18 @@ export class NodeProcess {
   }
 
   /** Spawns `aivm start` and waits until its RPC answers. */
-  async start(opts: { blockTimeMs: number; equivocate?: boolean; readyTimeoutMs?: number }): Promise<void> {
+  async start(opts: {
+    blockTimeMs: number;
+    equivocate?: boolean;
+    readyTimeoutMs?: number;
+    /** More `aivm start` arguments (test-only flags such as --inject-fault). */
+    extraArgs?: string[];
+  }): Promise<void> {
     if (this.running) throw new Error(`${this.name} is already running`);
     const args = [BIN, 'start', '--home', this.home, '--log-level', 'warn'];
     args.push('--block-time', String(opts.blockTimeMs));
     if (opts.equivocate) args.push('--equivocate');
+    args.push(...(opts.extraArgs ?? []));
     const [command, ...prefix] = [...this.launcher, process.execPath];
     const proc = spawn(command!, [...prefix, ...args], {
       env: { ...process.env, AIVM_VALIDATOR_PASSWORD: PASSWORD },
@@ -129,7 +136,7 @@ export class NodeProcess {
     });
     children.add(proc);
     this.proc = proc;
-    this.#log += `--- ${this.name} started${opts.equivocate ? ' (equivocating)' : ''} ---\n`;
+    this.#log += `--- ${this.name} started${opts.equivocate ? ' (equivocating)' : ''} ${(opts.extraArgs ?? []).join(' ')} ---\n`;
     proc.stderr!.on('data', (d: Buffer) => {
       this.#log += d.toString();
       if (this.#log.length > 200_000) this.#log = this.#log.slice(-100_000);
@@ -265,9 +272,14 @@ export class Network {
   }
 
   /** Starts the given nodes (default: all) in parallel and waits until each answers RPC. */
-  async start(which: NodeProcess[] = this.nodes, opts: { equivocate?: boolean } = {}): Promise<void> {
+  async start(
+    which: NodeProcess[] = this.nodes,
+    opts: { equivocate?: boolean; extraArgs?: string[] } = {},
+  ): Promise<void> {
     const results = await Promise.allSettled(
-      which.map((n) => n.start({ blockTimeMs: this.blockTimeMs, equivocate: opts.equivocate })),
+      which.map((n) =>
+        n.start({ blockTimeMs: this.blockTimeMs, equivocate: opts.equivocate, extraArgs: opts.extraArgs }),
+      ),
     );
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;

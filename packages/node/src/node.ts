@@ -18,6 +18,7 @@ import {
   getNonce,
   getValidatorByConsensusAddress,
   headerHash,
+  type Module,
   ModuleError,
   Registry,
   readParams,
@@ -118,6 +119,11 @@ export type NodeOptions = {
   /** Artifact blob store in <home>/blobs: size limit (default 64 MiB) and RPC upload limits. */
   blobs?: Partial<BlobLimits>;
   logger: Logger;
+  /**
+   * The chain's modules (default: defaultModules()). Every node of a chain must run the same ones;
+   * tests hand in modules with injected faults.
+   */
+  modules?: Module[];
   /** Run every module's invariants on committed state after each block whose height is a multiple of this (0 or absent: never). */
   checkInvariantsEvery?: number;
   /** Called once the node stopped itself because an invariant broke (the CLI exits non-zero). */
@@ -195,7 +201,7 @@ export class AivmNode implements NodeApi {
 
   static async start(opts: NodeOptions): Promise<AivmNode> {
     const { maxBlobBytes } = resolveBlobLimits(opts.blobs);
-    const registry = new Registry(defaultModules());
+    const registry = new Registry(opts.modules ?? defaultModules());
     const store = await ChainStore.open(join(opts.home, 'db'), opts.genesis, registry);
     const validator = opts.validatorKey ? validatorAddress(ed25519PublicKey(opts.validatorKey)) : null;
     const set = await readValidatorSet(store.state, 'current');

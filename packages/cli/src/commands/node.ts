@@ -3,7 +3,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { defaultModules, type GenesisDoc, genesisChainId, Registry, WEI_PER_CGPT } from '@aivm/chain';
+import {
+  defaultModules,
+  type GenesisDoc,
+  genesisChainId,
+  type Module,
+  Registry,
+  WEI_PER_CGPT,
+} from '@aivm/chain';
 import {
   bytesToHex,
   ed25519GenerateKey,
@@ -189,6 +196,12 @@ export function registerNodeCommands(program: Command): void {
       "check every module's invariants every n blocks; a broken one stops the node (exit code 3)",
     )
     .addOption(new Option('--equivocate', 'TEST ONLY: double-sign every vote').hideHelp())
+    .addOption(
+      new Option(
+        '--inject-fault <msgType>',
+        'TEST ONLY: this node cannot execute <msgType> (its handler throws a RangeError)',
+      ).hideHelp(),
+    )
     .option(
       '--role <role>',
       'node (default) or provider: also serve inference jobs with the operator account',
@@ -331,6 +344,7 @@ type RunOptions = {
   p2pPort?: string;
   peers?: string;
   equivocate?: boolean;
+  injectFault?: string;
   blockTime?: string;
   emptyBlocks?: boolean;
   logLevel?: string;
@@ -349,6 +363,32 @@ type RunOptions = {
   /** Devnet: an artifact to put in the blob store (the genesis model). */
   devModel?: string;
 };
+
+/**
+ * The default modules, except that `msgType`'s handler throws a RangeError: what a machine fault
+ * (a stack overflow, a failed worker) looks like to the executor. Tests use it to watch a node
+ * refuse to vote for, and stop before, a block it cannot execute.
+ */
+function withInjectedFault(msgType: string): Module[] {
+  const modules = defaultModules();
+  const i = modules.findIndex((m) => msgType in m.messages);
+  const owner = modules[i];
+  if (!owner) throw new UsageError(`--inject-fault: no message type ${msgType}`);
+  // Replaced in place, not mutated: the module objects are shared, the list is this node's.
+  modules[i] = {
+    ...owner,
+    messages: {
+      ...owner.messages,
+      [msgType]: {
+        ...owner.messages[msgType]!,
+        handler: async () => {
+          throw new RangeError(`injected fault: this node cannot execute ${msgType}`);
+        },
+      },
+    },
+  };
+  return modules;
+}
 
 async function runNode(home: string, password: string, opts: RunOptions, cmd: Command): Promise<void> {
   const config = await loadConfig(home);
@@ -380,6 +420,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     blockIntervalMs: config.blockIntervalMs,
     emptyBlocks: config.emptyBlocks,
     logger,
+    modules: opts.injectFault !== undefined ? withInjectedFault(opts.injectFault) : undefined,
     checkInvariantsEvery:
       opts.checkInvariants !== undefined
         ? intArg(opts.checkInvariants, '--check-invariants', 1, 1_000_000)
