@@ -8,7 +8,7 @@ import { utf8ToBytes } from '@aivm/crypto';
 import type { KVReader, KVScanner } from '@aivm/state';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from '@aivm/state/proof';
 import { EVENT_LIMITS } from './block.ts';
-import { ERR, ModuleError } from './errors.ts';
+import { ERR, failureCode, ModuleError, OK } from './errors.ts';
 import { GAS, type GasMeter } from './gas.ts';
 import type { StateOverlay } from './overlay.ts';
 
@@ -111,6 +111,22 @@ export class ExecContext {
     } catch (err) {
       this.revertTo(snap);
       throw err;
+    }
+  }
+
+  /**
+   * atomic(), for a hook that works through independent items: a typed failure of `fn` is undone
+   * and its code returned (OK when it succeeded), so one item cannot undo or block the others;
+   * anything else still propagates (an ExecutionFault).
+   */
+  async attempt(fn: () => Promise<void>): Promise<number> {
+    try {
+      await this.atomic(fn);
+      return OK;
+    } catch (err) {
+      const code = failureCode(err);
+      if (code === undefined) throw err;
+      return code;
     }
   }
 }

@@ -4,17 +4,25 @@
 // slashing and reassignment until attempts run out, and pending requests without providers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { t } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
+import { bigintToBytes, utf8ToBytes } from '@aivm/crypto';
 import { argmaxOf, decodeOutput, estimateGas } from '@aivm/runtime';
 import {
   assignmentSeed,
+  defaultModules,
+  defineMsg,
   drawProvider,
+  ERR,
   FEE_COLLECTOR,
   getSupply,
   headerHash,
   INFERENCE_ACCOUNT,
   inferenceParams,
+  type Module,
+  Registry,
 } from '../src/index.ts';
+import { balanceKey } from '../src/modules/bank/store.ts';
 import { MODELS_ACCOUNT } from '../src/modules/models/store.ts';
 import {
   advanceTo,
@@ -478,6 +486,79 @@ describe('inference: deadlines, reassignment and failure', () => {
 
   it('a second node replays every block to the same roots', async () => {
     await replayOnSecondNode(f.tc, { tiers: 5 });
+  });
+});
+
+describe('inference: end-block items fail alone', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await setupChain({ tiers: 5 });
+    // A test-only message to corrupt state on purpose; the invariants it breaks are not checked.
+    const raw: Module = {
+      name: 'raw',
+      messages: {
+        'raw/write': defineMsg({
+          schema: t.struct('RawWrite', { key: t.bytes(256), value: t.bytes(256) }),
+          description: 'test only: write a state entry',
+          handler: async (ctx, msg) => ctx.set(msg.key, msg.value),
+        }),
+      },
+      queries: {},
+    };
+    f.tc.chain = { chainId: f.tc.chain.chainId, registry: new Registry([...defaultModules(), raw]) };
+    f.tc.checkInvariants = false;
+    await block(f.tc, registerTxs(f, [2, 3, 4]));
+  });
+  after(() => f.tc.close());
+
+  it('a typed failure in one due item is undone and reported; the other items of the block go on', async () => {
+    const r = await block(f.tc, [
+      { from: f.requester, type: 'inference/request', msg: requestMsg(digit(3).bytes) },
+      { from: f.requester, type: 'inference/request', msg: requestMsg(digit(4).bytes) },
+    ]);
+    const [first, second] = eventsOf(r.events, 'assigned');
+    const ids = [BigInt(first!.id!), BigInt(second!.id!)];
+    const deadline = BigInt(first!.deadline!);
+    assert.equal(second!.deadline, first!.deadline);
+    // The inference account can pay for one missed-deadline burn, not two.
+    const cut = (1_000n * CGPT * 100n) / 10_000n;
+    const held = await balance(f.tc, INFERENCE_ACCOUNT);
+    await advanceTo(f.tc, deadline - 2n);
+    const supply = await getSupply(f.tc.state);
+    const corrupt = await block(f.tc, [
+      {
+        from: f.owner,
+        type: 'raw/write',
+        msg: { key: balanceKey(INFERENCE_ACCOUNT), value: bigintToBytes(2n * cut - 1n) },
+      },
+      {
+        from: f.owner,
+        type: 'raw/write',
+        msg: { key: utf8ToBytes('bank/supply'), value: bigintToBytes(supply - held + 2n * cut - 1n) },
+      },
+    ]);
+    assert.deepEqual(
+      corrupt.receipts.map((x) => x.code),
+      [0, 0],
+    );
+    assert.equal(f.tc.head.height, deadline - 1n);
+    const events = await advanceTo(f.tc, deadline);
+    // The first deadline was processed: its provider slashed and burned, the slot reassigned.
+    assert.equal(eventsOf(events, 'slashed').length, 1);
+    assert.equal((await getReq(f.tc, ids[0]!)).slots[0]!.attempts, 2);
+    // The second could not burn: undone on its own, with the code of the failure.
+    assert.deepEqual(eventsOf(events, 'itemFailed'), [
+      { kind: '1', id: ids[1]!.toString(), slot: '0', code: String(ERR.INSUFFICIENT_FUNDS) },
+    ]);
+    const q = await getReq(f.tc, ids[1]!);
+    assert.equal(q.slots[0]!.attempts, 1);
+    assert.equal(q.status, 'assigned');
+    assert.equal(await balance(f.tc, INFERENCE_ACCOUNT), cut - 1n);
+    assert.deepEqual(
+      events.filter((e) => e.module === 'chain'),
+      [],
+      'no hook failed as a whole',
+    );
   });
 });
 

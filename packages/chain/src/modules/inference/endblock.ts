@@ -3,8 +3,10 @@
 // waiting for a provider, oldest first. Never scans requests: it reads only the indexes; the
 // providers of a (model, tier) pair are read at most once per block.
 
+import { OK } from '../../errors.ts';
 import { type ExecContext, readParams } from '../../module.ts';
 import { disputeTimeout } from './dispute.ts';
+import { inferenceEvents } from './events.ts';
 import {
   advance,
   assignSlot,
@@ -33,6 +35,7 @@ import {
   openProviderView,
   pendingBounds,
   popPending,
+  providerView,
   pushPending,
   setRequest,
 } from './store.ts';
@@ -103,14 +106,31 @@ async function processPending(
     const item = await getPending(ctx, i);
     popPending(ctx, i);
     if (!item) continue;
-    const req = await getRequest(ctx, item.requestId);
-    const slot = req?.slots[item.slot];
-    if (!req || isTerminal(req) || !slot || slot.status !== 'pending' || slot.seq !== item.seq) continue;
-    if (await assignSlot(ctx, params, req, item.slot, budget, false)) {
-      await advance(ctx, req, `slot ${item.slot} assigned`);
-      setRequest(ctx, req);
-    } else await pushPending(ctx, item);
+    const code = await ctx.attempt(async () => {
+      const req = await getRequest(ctx, item.requestId);
+      const slot = req?.slots[item.slot];
+      if (!req || isTerminal(req) || !slot || slot.status !== 'pending' || slot.seq !== item.seq) return;
+      if (await assignSlot(ctx, params, req, item.slot, budget, false)) {
+        await advance(ctx, req, `slot ${item.slot} assigned`);
+        setRequest(ctx, req);
+      } else await pushPending(ctx, item);
+    });
+    if (code !== OK) itemFailed(ctx, 0, item.requestId, item.slot, code);
   }
+}
+
+/**
+ * Reports an end-block item that failed and was undone. The provider copies of this block's view
+ * may hold writes that were just undone, so they are read again from state.
+ */
+function itemFailed(ctx: ExecContext, kind: number, id: bigint, slot: number, code: number): void {
+  providerView(ctx)?.lists.clear();
+  inferenceEvents.emit(ctx, 'itemFailed', {
+    kind: kind.toString(),
+    id: id.toString(),
+    slot: slot.toString(),
+    code: code.toString(),
+  });
 }
 
 export async function inferenceEndBlock(ctx: ExecContext): Promise<void> {
@@ -125,7 +145,10 @@ export async function inferenceEndBlock(ctx: ExecContext): Promise<void> {
     // and handled in this loop.
     for (; i < (await dueCount(ctx, height)); i++) {
       const item = await getDue(ctx, height, i);
-      if (item) await processDue(ctx, params, item, budget);
+      if (!item) continue;
+      // Each item alone: a typed failure undoes that item only and is reported; the rest go on.
+      const code = await ctx.attempt(() => processDue(ctx, params, item, budget));
+      if (code !== OK) itemFailed(ctx, item.kind, item.requestId, item.slot, code);
     }
     if (i > 0n) clearDue(ctx, height, i);
     await processPending(ctx, params, budget);

@@ -18,4 +18,6 @@ export const inferenceEvents = defineEvents(M, {
   disputeStep: ['id', 'slot', 'lo', 'hi'],
   challenged: ['id', 'slot', 'provider', 'challenger'],
   disputeResolved: ['id', 'slot', 'winner', 'loser'],
+  /** End-block work on one item (`kind`: a DUE kind, or 0 for a pending slot) failed with `code` and was undone. */
+  itemFailed: ['kind', 'id', 'slot', 'code'],
 });
