@@ -5,14 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FieldType } from '@aivm/codec';
-import { CodecError, decodeRlp } from '@aivm/codec';
-import { type Address, concatBytes, utf8ToBytes } from '@aivm/crypto';
+import { CodecError, decodeRlp, t } from '@aivm/codec';
+import { type Address, bigintToBytes, concatBytes, utf8ToBytes } from '@aivm/crypto';
 import { decodeArtifact, ModelError } from '@aivm/runtime/core';
 import { ProofFormatError } from '@aivm/zk';
 import {
   BlockExecution,
   type BlockResult,
   type ChainContext,
+  defaultModules,
+  defineMsg,
   ERR,
   ExecContext,
   ExecutionFault,
@@ -20,6 +22,7 @@ import {
   errorText,
   failureCode,
   GasMeter,
+  GOV_ACCOUNT,
   getBalance,
   getNonce,
   MAX_ERROR_TEXT_BYTES,
@@ -32,6 +35,7 @@ import {
   utf8Length,
 } from '../src/index.ts';
 import { nonceKey } from '../src/modules/auth/store.ts';
+import { balanceKey } from '../src/modules/bank/store.ts';
 import { buildBlock, createTestChain, importBlock, signMsg, type TestChain } from '../src/testing/index.ts';
 
 const ZERO = '0x0000000000000000000000000000000000000000' as Address;
@@ -439,6 +443,68 @@ describe('a block with a failed transaction replays to the same roots', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('block hooks that work through many items', () => {
+  it('a proposal whose end fails stays active and is tried again; the other proposals end', async () => {
+    const tc = await createTestChain({ accounts: 2, checkInvariants: false });
+    try {
+      const raw: Module = {
+        name: 'raw',
+        messages: {
+          'raw/write': defineMsg({
+            schema: t.struct('RawWrite', { key: t.bytes(256), value: t.bytes(256) }),
+            description: 'test only: write a state entry',
+            handler: async (ctx, msg) => ctx.set(msg.key, msg.value),
+          }),
+        },
+        queries: {},
+      };
+      tc.chain = { chainId: tc.chain.chainId, registry: new Registry([...defaultModules(), raw]) };
+      const [a] = tc.accounts;
+      const CGPT = 10n ** 18n;
+      const propose = (nonce: bigint, initialDepositWei: bigint) =>
+        signMsg(tc, a!, nonce, 'gov/submitProposal', {
+          kind: 'text',
+          title: 'stuck?',
+          description: '',
+          paramModule: '',
+          paramsJson: '',
+          recipient: ZERO,
+          amountWei: 0n,
+          modelId: '',
+          initialDepositWei,
+        });
+      // Two proposals that never reach the minimum deposit: their deposits burn at expiry.
+      await buildBlock(tc, [propose(0n, 10n * CGPT), propose(1n, 20n * CGPT)]);
+      // The gov account holds 25 CGPT: enough to burn the first deposit, not then the second.
+      await buildBlock(tc, [
+        signMsg(tc, a!, 2n, 'raw/write', { key: balanceKey(GOV_ACCOUNT), value: bigintToBytes(25n * CGPT) }),
+      ]);
+      const expiry = await buildBlock(tc, [], { timeStepMs: 3n * 24n * 3_600_000n });
+      const events = expiry.result.blockEvents.filter((e) => e.module === 'gov');
+      assert.deepEqual(
+        events.map((e) => [e.type, e.attributes.id, e.attributes.status ?? e.attributes.code]),
+        [
+          ['proposalFinished', '1', 'expired'],
+          ['proposalStuck', '2', String(ERR.INSUFFICIENT_FUNDS)],
+        ],
+      );
+      const active = async () =>
+        ((await tc.chain.registry.query('gov/activeProposals')!.handler(tc.state, {})) as { ids: string[] })
+          .ids;
+      assert.deepEqual(await active(), ['2']);
+      assert.equal(await getBalance(tc.state, GOV_ACCOUNT), 15n * CGPT, 'only the first burn stayed');
+      // Once the account holds the deposit again, the stuck proposal ends at the next block.
+      await buildBlock(tc, [
+        signMsg(tc, a!, 3n, 'raw/write', { key: balanceKey(GOV_ACCOUNT), value: bigintToBytes(20n * CGPT) }),
+      ]);
+      assert.deepEqual(await active(), []);
+      assert.equal(await getBalance(tc.state, GOV_ACCOUNT), 0n);
+    } finally {
+      await tc.close();
     }
   });
 });

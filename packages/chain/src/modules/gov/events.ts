@@ -8,4 +8,6 @@ export const govEvents = defineEvents(M, {
   deposit: ['id', 'depositor', 'amount', 'status'],
   vote: ['id', 'voter', 'option'],
   proposalFinished: ['id', 'status', 'reason', 'code'],
+  /** Ending the proposal failed with `code` and was undone; it stays active and is tried again next block. */
+  proposalStuck: ['id', 'code'],
 });

@@ -5,7 +5,7 @@ import type { Address } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import { ZERO_ADDRESS } from '../../accounts.ts';
 import { DEC } from '../../dec.ts';
-import { ERR, failureCode, ModuleError } from '../../errors.ts';
+import { ERR, failureCode, ModuleError, OK } from '../../errors.ts';
 import {
   type ExecContext,
   type Module,
@@ -257,52 +257,58 @@ export async function processProposals(ctx: ExecContext, deps: GovDeps): Promise
   const ids = await getActiveIds(ctx);
   if (ids.length === 0) return;
   const params = await readParams(ctx, M, govParams);
-  const now = ctx.block.timeMs;
   const keep: bigint[] = [];
   for (const id of ids) {
-    const p = await getProposal(ctx, id);
-    if (!p) continue;
-    let reason = '';
-    if (p.status === 'deposit' && now >= p.depositEndMs) {
-      await returnDeposits(ctx, p, true); // an unsupported proposal costs its deposit (spam guard)
-      p.status = 'expired';
-      reason = 'minimum deposit not reached in time';
-    } else if (p.status === 'voting' && now >= p.votingEndMs) {
-      const tally = await tallyVotes(ctx, deps.staking, id);
-      const outcome = decide(tally, await deps.staking.totalBondedTokens(ctx), params);
-      await deleteVotes(ctx, id);
-      p.finalTally = tally;
-      await returnDeposits(ctx, p, outcome.result === 'vetoed');
-      p.status = outcome.result;
-      reason = outcome.reason;
-      if (outcome.result === 'passed') {
-        try {
-          // All or nothing: a later check failing leaves none of the earlier writes behind.
-          await ctx.atomic(() => executeProposal(ctx, deps, p));
-        } catch (err) {
-          // A proposal that cannot be applied fails on its own with its code; the chain goes on.
-          // Anything but a typed failure propagates (the node stops rather than guess).
-          const code = failureCode(err);
-          if (code === undefined) throw err;
-          p.status = 'failed';
-          p.failCode = code;
-          reason = 'execution failed';
-        }
-      }
-    } else {
-      keep.push(id);
-      continue;
-    }
-    // However it ended (expired, rejected, vetoed, passed and executed, failed): the model's
-    // reviewer releases held for it may go ahead once no other fault proposal is open.
-    if (p.kind === 'modelFault') await deps.models.closeFaultProposal(ctx, p.modelId);
-    setProposal(ctx, p);
-    govEvents.emit(ctx, 'proposalFinished', {
-      id: id.toString(),
-      status: p.status,
-      reason,
-      code: p.failCode.toString(),
+    let ended = false;
+    // Each proposal alone: a typed failure (a deposit that cannot be returned...) undoes this
+    // proposal's step only; it stays active, is tried again next block, and the others go on.
+    const code = await ctx.attempt(async () => {
+      ended = await endProposal(ctx, deps, params, id);
     });
+    if (code !== OK) govEvents.emit(ctx, 'proposalStuck', { id: id.toString(), code: code.toString() });
+    if (!ended) keep.push(id);
   }
   if (keep.length !== ids.length) setActiveIds(ctx, keep);
+}
+
+/** Ends proposal `id` when its deposit or voting period is over at this block's time; whether it did. */
+async function endProposal(ctx: ExecContext, deps: GovDeps, params: GovParams, id: bigint): Promise<boolean> {
+  const now = ctx.block.timeMs;
+  const p = await getProposal(ctx, id);
+  if (!p) return true;
+  let reason = '';
+  if (p.status === 'deposit' && now >= p.depositEndMs) {
+    await returnDeposits(ctx, p, true); // an unsupported proposal costs its deposit (spam guard)
+    p.status = 'expired';
+    reason = 'minimum deposit not reached in time';
+  } else if (p.status === 'voting' && now >= p.votingEndMs) {
+    const tally = await tallyVotes(ctx, deps.staking, id);
+    const outcome = decide(tally, await deps.staking.totalBondedTokens(ctx), params);
+    await deleteVotes(ctx, id);
+    p.finalTally = tally;
+    await returnDeposits(ctx, p, outcome.result === 'vetoed');
+    p.status = outcome.result;
+    reason = outcome.reason;
+    if (outcome.result === 'passed') {
+      // All or nothing: a later check failing leaves none of the earlier writes behind. A
+      // proposal that cannot be applied fails on its own with its code; the chain goes on.
+      const code = await ctx.attempt(() => executeProposal(ctx, deps, p));
+      if (code !== OK) {
+        p.status = 'failed';
+        p.failCode = code;
+        reason = 'execution failed';
+      }
+    }
+  } else return false;
+  // However it ended (expired, rejected, vetoed, passed and executed, failed): the model's
+  // reviewer releases held for it may go ahead once no other fault proposal is open.
+  if (p.kind === 'modelFault') await deps.models.closeFaultProposal(ctx, p.modelId);
+  setProposal(ctx, p);
+  govEvents.emit(ctx, 'proposalFinished', {
+    id: id.toString(),
+    status: p.status,
+    reason,
+    code: p.failCode.toString(),
+  });
+  return true;
 }
