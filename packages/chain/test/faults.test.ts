@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FieldType } from '@aivm/codec';
-import { CodecError, decodeRlp, t } from '@aivm/codec';
+import { CodecError, decodeRlp } from '@aivm/codec';
 import { type Address, bigintToBytes, concatBytes, utf8ToBytes } from '@aivm/crypto';
 import { decodeArtifact, ModelError } from '@aivm/runtime/core';
 import { ProofFormatError } from '@aivm/zk';
@@ -13,8 +13,6 @@ import {
   BlockExecution,
   type BlockResult,
   type ChainContext,
-  defaultModules,
-  defineMsg,
   ERR,
   ExecContext,
   ExecutionFault,
@@ -36,7 +34,14 @@ import {
 } from '../src/index.ts';
 import { nonceKey } from '../src/modules/auth/store.ts';
 import { balanceKey } from '../src/modules/bank/store.ts';
-import { buildBlock, createTestChain, importBlock, signMsg, type TestChain } from '../src/testing/index.ts';
+import {
+  buildBlock,
+  createTestChain,
+  importBlock,
+  signMsg,
+  type TestChain,
+  withRawWrites,
+} from '../src/testing/index.ts';
 
 const ZERO = '0x0000000000000000000000000000000000000000' as Address;
 const PROBE = utf8ToBytes('probe/key');
@@ -451,18 +456,7 @@ describe('block hooks that work through many items', () => {
   it('a proposal whose end fails stays active and is tried again; the other proposals end', async () => {
     const tc = await createTestChain({ accounts: 2, checkInvariants: false });
     try {
-      const raw: Module = {
-        name: 'raw',
-        messages: {
-          'raw/write': defineMsg({
-            schema: t.struct('RawWrite', { key: t.bytes(256), value: t.bytes(256) }),
-            description: 'test only: write a state entry',
-            handler: async (ctx, msg) => ctx.set(msg.key, msg.value),
-          }),
-        },
-        queries: {},
-      };
-      tc.chain = { chainId: tc.chain.chainId, registry: new Registry([...defaultModules(), raw]) };
+      withRawWrites(tc);
       const [a] = tc.accounts;
       const CGPT = 10n ** 18n;
       const propose = (nonce: bigint, initialDepositWei: bigint) =>

@@ -2,16 +2,14 @@
 // tier (result equal to runInt, gas, exact fee split and refund), request validation, the
 // stake-weighted assignment (deterministic from the parent hash, filters), missed deadlines with
 // slashing and reassignment until attempts run out, and pending requests without providers.
+
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { t } from '@aivm/codec';
 import type { Address } from '@aivm/crypto';
 import { bigintToBytes, utf8ToBytes } from '@aivm/crypto';
 import { argmaxOf, decodeOutput, estimateGas } from '@aivm/runtime';
 import {
   assignmentSeed,
-  defaultModules,
-  defineMsg,
   drawProvider,
   ERR,
   FEE_COLLECTOR,
@@ -19,11 +17,10 @@ import {
   headerHash,
   INFERENCE_ACCOUNT,
   inferenceParams,
-  type Module,
-  Registry,
 } from '../src/index.ts';
 import { balanceKey } from '../src/modules/bank/store.ts';
 import { MODELS_ACCOUNT } from '../src/modules/models/store.ts';
+import { withRawWrites } from '../src/testing/index.ts';
 import {
   advanceTo,
   balance,
@@ -493,19 +490,7 @@ describe('inference: end-block items fail alone', () => {
   let f: Fixture;
   before(async () => {
     f = await setupChain({ tiers: 5 });
-    // A test-only message to corrupt state on purpose; the invariants it breaks are not checked.
-    const raw: Module = {
-      name: 'raw',
-      messages: {
-        'raw/write': defineMsg({
-          schema: t.struct('RawWrite', { key: t.bytes(256), value: t.bytes(256) }),
-          description: 'test only: write a state entry',
-          handler: async (ctx, msg) => ctx.set(msg.key, msg.value),
-        }),
-      },
-      queries: {},
-    };
-    f.tc.chain = { chainId: f.tc.chain.chainId, registry: new Registry([...defaultModules(), raw]) };
+    withRawWrites(f.tc);
     f.tc.checkInvariants = false;
     await block(f.tc, registerTxs(f, [2, 3, 4]));
   });

@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { t } from '@aivm/codec';
 import { type Address, bigintToBytes, bytesToHex, utf8ToBytes } from '@aivm/crypto';
 import { Database, StateTree } from '@aivm/state';
 import {
@@ -14,14 +13,12 @@ import {
   checkInvariants,
   DEC,
   defaultModules,
-  defineMsg,
   ExecContext,
   exportGenesis,
   GasMeter,
   getBalance,
   getSupply,
   initGenesis,
-  type Module,
   NOT_BONDED_POOL,
   Registry,
   readValidatorSet,
@@ -42,7 +39,7 @@ import { modelsOwed } from '../src/modules/models/invariants.ts';
 import { getModelRecord, MODELS_ACCOUNT, setModelRecord } from '../src/modules/models/store.ts';
 import { stakingOwed } from '../src/modules/staking/invariants.ts';
 import { getDelegation, listValidators, setDelegation } from '../src/modules/staking/store.ts';
-import { buildBlock, createTestChain, signMsg, type TestChain } from '../src/testing/index.ts';
+import { buildBlock, createTestChain, signMsg, type TestChain, withRawWrites } from '../src/testing/index.ts';
 import {
   advanceTo,
   block,
@@ -231,20 +228,8 @@ describe('invariants', () => {
   });
 
   it('the test kit throws after a block that breaks one', async () => {
-    // A test-only module whose message writes any state entry: the corruption happens in a block.
-    const raw: Module = {
-      name: 'raw',
-      messages: {
-        'raw/write': defineMsg({
-          schema: t.struct('RawWrite', { key: t.bytes(256), value: t.bytes(256) }),
-          description: 'test only: write a state entry',
-          handler: async (ctx, msg) => ctx.set(msg.key, msg.value),
-        }),
-      },
-      queries: {},
-    };
     const g = await createTestChain({ checkInvariants: true });
-    g.chain = { chainId: g.chain.chainId, registry: new Registry([...defaultModules(), raw]) };
+    withRawWrites(g);
     try {
       await buildBlock(g, []);
       const a = g.accounts[2]!;

@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { t } from '@aivm/codec';
 import { proposerFor } from '@aivm/consensus/proposer';
 import {
   type Address,
@@ -31,7 +32,7 @@ import {
   lastCommitHash,
 } from '../execute.ts';
 import { type GenesisDoc, initGenesis } from '../genesis.ts';
-import { checkInvariants, Registry } from '../module.ts';
+import { checkInvariants, defineMsg, type Module, Registry } from '../module.ts';
 import { WEI_PER_CGPT } from '../modules/bank/module.ts';
 import { defaultModules } from '../modules/index.ts';
 import { signTx } from '../tx.ts';
@@ -269,4 +270,23 @@ async function commit(tc: TestChain, block: Block, result: BlockResult): Promise
     if (broken.length > 0)
       throw new Error(`invariants broken after block ${block.header.height}:\n${broken.join('\n')}`);
   }
+}
+
+/**
+ * Adds a test-only module to the chain whose message `raw/write` ({ key, value }) writes any state
+ * entry, so a test can corrupt state inside a block on purpose.
+ */
+export function withRawWrites(tc: TestChain): void {
+  const raw: Module = {
+    name: 'raw',
+    messages: {
+      'raw/write': defineMsg({
+        schema: t.struct('RawWrite', { key: t.bytes(256), value: t.bytes(256) }),
+        description: 'test only: write a state entry',
+        handler: async (ctx, msg) => ctx.set(msg.key, msg.value),
+      }),
+    },
+    queries: {},
+  };
+  tc.chain = { ...tc.chain, registry: new Registry([...tc.chain.registry.modules, raw]) };
 }
