@@ -442,7 +442,7 @@ describe('verifiable inference (real processes)', { timeout: 600_000 }, () => {
   it('a silent provider is slashed after the deadline and replaced', { timeout: 180_000 }, async () => {
     const p = await params();
     const before = BigInt((await provider(addr.v0!)).stakeWei);
-    const r = await infer(m2, 'optimistic', 3);
+    const r = await inferServedBy(addr.v0!, m2, 'optimistic', 3);
     assert.equal(r.status, 'finalized', diagnose());
     assert.equal(r.class, 7);
     const after = await provider(addr.v0!);
