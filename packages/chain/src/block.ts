@@ -58,7 +58,7 @@ export const EVENT_LIMITS = {
   attributes: 64,
   key: 64,
   valueBytes: 4_096,
-  /** Events of one transaction's receipt (and of one block hook). */
+  /** Events of one transaction's receipt (block hooks are not bounded by it: their work has budgets). */
   perContext: 1_000,
 } as const;
 

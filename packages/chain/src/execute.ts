@@ -7,6 +7,7 @@ import type { KVReader, StagedState, StateChange } from '@aivm/state';
 import { FEE_COLLECTOR } from './accounts.ts';
 import {
   type Block,
+  EVENT_LIMITS,
   encodeConsensusReceipt,
   type Header,
   headerHash,
@@ -212,7 +213,7 @@ export class BlockExecution {
 
     const snapshot = this.#state.snapshot();
     const meter = new GasMeter(tx.gasLimit);
-    const ctx = new ExecContext(this.#state, this.info, meter);
+    const ctx = new ExecContext(this.#state, this.info, meter, EVENT_LIMITS.perContext);
     let code = OK;
     let error = '';
     try {
@@ -374,7 +375,7 @@ export async function estimateTxGas(
   const raw = encodeTx(tx, new Uint8Array(65), def.schema);
   const meter = new GasMeter(gasCap);
   meter.consume(intrinsicGas(raw));
-  const ctx = new ExecContext(new StateOverlay(state), info, meter);
+  const ctx = new ExecContext(new StateOverlay(state), info, meter, EVENT_LIMITS.perContext);
   await def.handler(ctx, tx.msg as never, tx.from);
   return meter.used;
 }

@@ -38,10 +38,18 @@ export class ExecContext {
   readonly events: ChainEvent[] = [];
   readonly #state: StateOverlay;
 
-  constructor(state: StateOverlay, block: BlockInfo, gas: GasMeter) {
+  /** Events this context may emit: a transaction's receipt holds EVENT_LIMITS.perContext. */
+  readonly maxEvents: number;
+
+  /**
+   * `maxEvents` bounds a transaction's events (its receipt's schema); block hooks and genesis
+   * are unbounded here, their work is bounded by their own budgets.
+   */
+  constructor(state: StateOverlay, block: BlockInfo, gas: GasMeter, maxEvents = Number.POSITIVE_INFINITY) {
     this.#state = state;
     this.block = block;
     this.gas = gas;
+    this.maxEvents = maxEvents;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -75,7 +83,7 @@ export class ExecContext {
     const entries = Object.entries(attributes);
     let size = 0;
     let fits =
-      this.events.length < EVENT_LIMITS.perContext &&
+      this.events.length < this.maxEvents &&
       entries.length <= EVENT_LIMITS.attributes &&
       utf8Length(module) <= EVENT_LIMITS.name &&
       utf8Length(type) <= EVENT_LIMITS.name;

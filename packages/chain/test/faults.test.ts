@@ -14,6 +14,7 @@ import {
   type BlockResult,
   type ChainContext,
   ERR,
+  EVENT_LIMITS,
   ExecContext,
   ExecutionFault,
   encodeConsensusReceipt,
@@ -374,12 +375,21 @@ describe('bounded events and state entries', () => {
       code(() => c.emit('m', 't', many)),
       ERR.EVENT_TOO_LARGE,
     );
-    const d = ctx();
-    for (let i = 0; i < 1_000; i++) d.emit('m', 't', {});
+    // A transaction's receipt holds 1,000 events; a block hook's work is bounded by its own budgets.
+    const tx = new ExecContext(
+      new StateOverlay({ get: async () => undefined }),
+      info,
+      new GasMeter(10n ** 12n),
+      EVENT_LIMITS.perContext,
+    );
+    for (let i = 0; i < 1_000; i++) tx.emit('m', 't', {});
     assert.equal(
-      code(() => d.emit('m', 't', {})),
+      code(() => tx.emit('m', 't', {})),
       ERR.EVENT_TOO_LARGE,
     );
+    const hook = ctx();
+    for (let i = 0; i < 5_000; i++) hook.emit('m', 't', {});
+    assert.equal(hook.events.length, 5_000);
   });
 
   it('a state entry beyond the tree limits fails the message with VALUE_TOO_LARGE', () => {
