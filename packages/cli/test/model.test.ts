@@ -101,4 +101,19 @@ describe('aivm model', () => {
     assert.equal(b.code, 1);
     assert.match(b.stderr, /error: /);
   });
+
+  it('refuses .npy input with NaN or Infinity before running, naming the first bad element', async () => {
+    const data = new Float32Array(784);
+    data[7] = Number.NaN;
+    const nan = join(dir.path, 'nan.npy');
+    await writeFile(nan, npy([1, 784], data));
+    const r = await runAivm(['model', 'run', join(MODELS, 'mnist-mlp.onnx'), '--input', nan]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /element 7 \(flat index\) is NaN; inputs must be finite numbers/);
+    // The same file with finite values runs.
+    data[7] = 0.5;
+    await writeFile(nan, npy([1, 784], data));
+    const ok = await runAivm(['model', 'run', join(MODELS, 'mnist-mlp.onnx'), '--input', nan, '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
 });

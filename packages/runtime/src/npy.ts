@@ -50,6 +50,12 @@ export function readNpy(bytes: Uint8Array, maxElements = 16 * 1024 * 1024): Floa
   if (bytes.length - dataStart !== count * dtype.bytes)
     bad(`expected ${count * dtype.bytes} data bytes, found ${bytes.length - dataStart}`);
   const data = new Float32Array(count);
-  for (let i = 0; i < count; i++) data[i] = dtype.read(view, dataStart + i * dtype.bytes);
+  for (let i = 0; i < count; i++) {
+    data[i] = dtype.read(view, dataStart + i * dtype.bytes);
+    // NaN or ±Infinity (or a float64 beyond float32's range) would quantize to a meaningless
+    // integer and a paid inference would return a meaningless class: refuse it, as JSON inputs are.
+    if (!Number.isFinite(data[i]!))
+      bad(`element ${i} (flat index) is ${data[i]}; inputs must be finite numbers`);
+  }
   return { dtype: 'float32', shape, data };
 }

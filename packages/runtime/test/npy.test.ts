@@ -41,4 +41,17 @@ describe('.npy reader', () => {
     assert.throws(() => readNpy(npy('<f4', [2, 2], new Uint8Array(12))), /expected 16 data bytes/);
     assert.throws(() => readNpy(npy('<f4', [100000, 100000], new Uint8Array(0))), ModelError);
   });
+
+  it('refuses NaN and ±Infinity, naming the first bad element, as JSON inputs are refused', () => {
+    const f32 = Float32Array.of(1, 2, Number.NaN, Number.POSITIVE_INFINITY);
+    assert.throws(
+      () => readNpy(npy('<f4', [2, 2], new Uint8Array(f32.buffer))),
+      (e: unknown) => e instanceof ModelError && /element 2 \(flat index\) is NaN/.test(e.message),
+    );
+    const inf = Float64Array.of(0, Number.NEGATIVE_INFINITY);
+    assert.throws(() => readNpy(npy('<f8', [2], new Uint8Array(inf.buffer))), /element 1 .* is -Infinity/);
+    // A float64 beyond float32's range becomes Infinity when read: refused too.
+    const big = Float64Array.of(1e300);
+    assert.throws(() => readNpy(npy('<f8', [1], new Uint8Array(big.buffer))), /element 0 .* is Infinity/);
+  });
 });
