@@ -62,28 +62,41 @@ export class FileWal {
   private unsynced = false;
   /** Bytes of the file that a crash cut off and open() removed (0 when the log was clean). */
   readonly truncatedBytes: number;
+  /** Records (torn or failing their checksum) that open() cut off: 0 or 1, only the last may be. */
+  readonly truncatedRecords: number;
 
-  private constructor(path: string, fd: number, records: Record<string, unknown>[], truncatedBytes: number) {
+  private constructor(
+    path: string,
+    fd: number,
+    records: Record<string, unknown>[],
+    truncatedBytes: number,
+    truncatedRecords: number,
+  ) {
     this.path = path;
     this.fd = fd;
     this.records = records;
     this.truncatedBytes = truncatedBytes;
+    this.truncatedRecords = truncatedRecords;
   }
 
-  /** Opens (or creates) the log and removes a torn last record. */
+  /**
+   * Opens (or creates) the log and removes a torn last record. What was removed is in
+   * truncatedBytes and truncatedRecords, for the caller to report (the node logs it at warn).
+   */
   static open(path: string): FileWal {
-    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    // Bytes, not text: a torn tail may end inside a multi-byte character (or be any garbage), and
+    // decoding it would replace bytes with U+FFFD and miscount what is cut.
+    const bytes = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
     const records: Record<string, unknown>[] = [];
-    let goodBytes = 0;
     let pos = 0;
     let line = 0;
-    while (pos < text.length) {
-      const nl = text.indexOf('\n', pos);
+    while (pos < bytes.length) {
+      const nl = bytes.indexOf(0x0a, pos);
       line++;
-      const rec = nl === -1 ? null : unframe(text.slice(pos, nl));
+      const rec = nl === -1 ? null : unframe(bytes.toString('utf8', pos, nl));
       if (rec === null) {
         // Only the last record may be damaged: anything after it means corruption, not a crash.
-        if (nl !== -1 && nl + 1 < text.length) {
+        if (nl !== -1 && nl + 1 < bytes.length) {
           throw new WalCorruptError(path, line, 'bad record before the end of the log');
         }
         break;
@@ -92,20 +105,20 @@ export class FileWal {
         throw new WalCorruptError(path, line, 'the first record must name the height');
       }
       records.push(rec);
-      goodBytes += Buffer.byteLength(text.slice(pos, nl + 1), 'utf8');
       pos = nl + 1;
     }
-    const size = Buffer.byteLength(text, 'utf8');
-    if (goodBytes < size) {
+    // `pos` is where the good records end.
+    if (pos < bytes.length) {
       const fd = openSync(path, 'r+');
       try {
-        ftruncateSync(fd, goodBytes);
+        ftruncateSync(fd, pos);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
     }
-    return new FileWal(path, openSync(path, 'a'), records, size - goodBytes);
+    const cut = bytes.length - pos;
+    return new FileWal(path, openSync(path, 'a'), records, cut, cut > 0 ? 1 : 0);
   }
 
   /** Height of the log, or null for an empty (new) log. */

@@ -74,6 +74,7 @@ describe('FileWal', () => {
     const again = FileWal.open(path);
     assert.equal(again.height(), 7n);
     assert.equal(again.truncatedBytes, 0);
+    assert.equal(again.truncatedRecords, 0);
     const read = again.readAll(resolve);
     assert.deepEqual(plain(read), plain(inputs));
     assert.equal((read[0] as Extract<Input, { type: 'start' }>).proposer(1), 'B');
@@ -98,6 +99,7 @@ describe('FileWal', () => {
     appendFileSync(path, full.slice(0, 25)); // half a record, no newline
     const reopened = FileWal.open(path);
     assert.equal(reopened.truncatedBytes, 25);
+    assert.equal(reopened.truncatedRecords, 1);
     assert.equal(statSync(path).size, good);
     assert.equal(reopened.readAll(resolve).length, 2);
     reopened.append(vote('prevote', 'B', 0, 'v'));
@@ -108,6 +110,26 @@ describe('FileWal', () => {
       ['start', 'A', 'B'],
     );
     third.close();
+  });
+
+  test('what is cut is counted in bytes of the file, even a tail torn inside a multi-byte character', () => {
+    const path = freshPath();
+    const wal = FileWal.open(path);
+    wal.startHeight(start(1n));
+    wal.close();
+    const good = statSync(path).size;
+    // A crash mid-write can leave any bytes: here the first two of the three of "€", and a 0xff.
+    appendFileSync(path, Uint8Array.of(0x30, 0xe2, 0x82, 0xff));
+    const reopened = FileWal.open(path);
+    assert.equal(reopened.truncatedBytes, 4);
+    assert.equal(reopened.truncatedRecords, 1);
+    assert.equal(statSync(path).size, good);
+    assert.equal(reopened.readAll(resolve).length, 1);
+    reopened.close();
+    const clean = FileWal.open(path);
+    assert.equal(clean.truncatedBytes, 0);
+    assert.equal(clean.truncatedRecords, 0);
+    clean.close();
   });
 
   test('a complete last line with a bad checksum is a torn record too; damage before the end is corruption', () => {
@@ -128,6 +150,8 @@ describe('FileWal', () => {
       ['start', 'vote'],
       'the altered last record is dropped',
     );
+    assert.equal(w.truncatedBytes, Buffer.byteLength(`${flipped}\n`));
+    assert.equal(w.truncatedRecords, 1);
     w.close();
     writeFileSync(path, [lines[0], lines[1], flipped, lines[3], ''].join('\n'));
     assert.throws(() => FileWal.open(path), { name: 'WalCorruptError' });

@@ -144,6 +144,18 @@ export class BftEngine implements ConsensusEngine {
     this.#o = options;
     this.#self = options.validatorKey ? validatorAddress(ed25519PublicKey(options.validatorKey)) : null;
     this.#wal = FileWal.open(options.walPath);
+    if (this.#wal.truncatedBytes > 0) {
+      // A crash mid-write tore the last record: it was never acted on, so dropping it is safe, but
+      // an operator should see that the log was cut (and how much) rather than find out later.
+      options.logger.warn(
+        {
+          path: options.walPath,
+          bytes: this.#wal.truncatedBytes,
+          records: this.#wal.truncatedRecords,
+        },
+        'consensus WAL ended in a torn record (a crash mid-write); cut it off',
+      );
+    }
     this.#machine = this.#newMachine();
   }
 
