@@ -84,7 +84,43 @@ export function txSigningDigest(tx: UnsignedTx, msgSchema: StructType): Uint8Arr
   return hashTypedData(txTypedData(tx, msgSchema));
 }
 
+/**
+ * Refuses every signature encoding but the one a transaction may carry: r(32) || s(32) || v(1)
+ * with v = 27 + recovery id, i.e. 27 or 28 (a high s is refused by recovery, in @aivm/crypto).
+ * 27/28 is what signTx (signDigest), viem's and ethers' signTypedData and hardware wallets'
+ * EIP-712 signing produce, so every supported signer's output is accepted unchanged, and encodeTx
+ * normalizes a bare 0/1 from any other signer. Anything else (v as 0/1, EIP-155-style v, a
+ * 64-byte EIP-2098 compact signature) would be a second spelling of the same signature, and so a
+ * second hash of the same transaction that anyone could make from a pending one.
+ * Throws TxRejected(BAD_SIGNATURE).
+ */
+export function assertCanonicalSignatureEncoding(signature: Uint8Array): void {
+  if (signature.length !== 65) {
+    throw new TxRejected(
+      ERR.BAD_SIGNATURE,
+      `invalid signature: must be 65 bytes (r || s || v), got ${signature.length}`,
+    );
+  }
+  const v = signature[64]!;
+  if (v !== 27 && v !== 28) {
+    throw new TxRejected(
+      ERR.BAD_SIGNATURE,
+      `invalid signature: v must be 27 or 28 (the one accepted encoding; 0/1 is refused), got ${v}`,
+    );
+  }
+}
+
+/**
+ * Wire bytes of a transaction signed elsewhere (e.g. by a wallet's signTypedData). A signature
+ * whose v is a bare recovery id (0/1, as some signers and yParity-style APIs return) is
+ * normalized to 27/28, the only v nodes accept; any other signature bytes go out unchanged.
+ */
 export function encodeTx(tx: UnsignedTx, signature: Uint8Array, msgSchema: StructType): Uint8Array {
+  if (signature.length === 65 && (signature[64] === 0 || signature[64] === 1)) {
+    const normalized = signature.slice();
+    normalized[64] = 27 + signature[64]!;
+    signature = normalized;
+  }
   return encodeRlp([
     bigintToBytes(tx.chainId),
     encodeRaw(t.address, tx.from),
@@ -114,9 +150,9 @@ export function decodeTx(raw: Uint8Array, lookup: MsgSchemaLookup): SignedTx {
     const msgType = decodeRaw(t.string(64), items[5]!, 'msgType');
     const msgSchema = lookup(msgType);
     if (!msgSchema) throw new TxRejected(ERR.UNKNOWN_MESSAGE, `unknown message type: ${msgType}`);
-    const signature = decodeRaw(t.bytes(65), items[7]!, 'signature');
-    if (signature.length !== 65) throw new CodecError('signature', 'must be 65 bytes');
-    return {
+    const signature = items[7]!;
+    if (!(signature instanceof Uint8Array)) throw new CodecError('signature', 'expected bytes');
+    const tx: SignedTx = {
       chainId: decodeRaw(t.uint64, items[0]!, 'chainId'),
       from: decodeRaw(t.address, items[1]!, 'from'),
       nonce: decodeRaw(t.uint64, items[2]!, 'nonce'),
@@ -128,6 +164,9 @@ export function decodeTx(raw: Uint8Array, lookup: MsgSchemaLookup): SignedTx {
       hash: bytesToHex(keccak256(raw)),
       raw,
     };
+    // Refused before the hash is used anywhere: one transaction, one signature spelling, one hash.
+    assertCanonicalSignatureEncoding(signature);
+    return tx;
   } catch (err) {
     if (err instanceof TxRejected) throw err;
     throw new TxRejected(ERR.TX_DECODE, `malformed transaction: ${(err as Error).message}`);
@@ -136,6 +175,7 @@ export function decodeTx(raw: Uint8Array, lookup: MsgSchemaLookup): SignedTx {
 
 /** Recovers the signer and checks it is `from`. */
 export function verifyTxSignature(tx: SignedTx, msgSchema: StructType): Address {
+  assertCanonicalSignatureEncoding(tx.signature);
   let signer: Address;
   try {
     signer = recoverAddress(txSigningDigest(tx, msgSchema), tx.signature);
