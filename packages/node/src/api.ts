@@ -20,6 +20,17 @@ export type { AccountInfo, NodeStatus, ProvenValue, TxDraft };
 export type BlockRecord = { hash: Hex; block: Block; receipts: Receipt[] };
 export type TxRecord = { tx: SignedTx; blockHash: Hex; height: bigint; index: number; receipt: Receipt };
 
+/**
+ * Where an admitted transaction stands on this node: committed (at `height`), pending in the
+ * mempool, dropped from it without being committed (with the reason and, where one applies, the
+ * chain's code; remembered for the most recently dropped ones only), or unknown to the node.
+ */
+export type TxStatus =
+  | { status: 'committed'; height: bigint }
+  | { status: 'pending' }
+  | { status: 'dropped'; reason: string; code?: number }
+  | { status: 'unknown' };
+
 /** A blob stored on the node (complete) or being uploaded to it (complete false, chunkHashes empty). */
 export type BlobInfo = {
   size: number;
@@ -49,6 +60,8 @@ export interface NodeApi {
   /** Latest block when neither is given. */
   getBlock(ref: { height?: bigint; hash?: Hex }): Promise<BlockRecord | undefined>;
   getTx(hash: Hex): Promise<TxRecord | undefined>;
+  /** Committed, pending, dropped (with the reason) or unknown. */
+  getTxStatus(hash: Hex): Promise<TxStatus>;
   getAccount(address: Address): Promise<AccountInfo>;
   /** Inclusion (or exclusion) proof of a raw state key against the state root of `height` (default latest). */
   getProof(key: Uint8Array, height?: bigint): Promise<ProvenValue>;

@@ -49,8 +49,13 @@ export async function buildBlock(
     lastCommit: { round: lastCommit.round, signers: lastCommit.signatures.map((s) => s.validator) },
   };
   const exec = await BlockExecution.begin(store.state, info, store.chain);
+  // Senders with a transaction left for a later block: their later nonces wait too, so each
+  // sender's transactions go in nonce order or not at all (a later one would fail with a gap).
+  const deferred = new Set<string>();
   for (const tx of mempool.selectForBlock()) {
     if (exec.txs.length >= opts.maxTxs) break;
+    const sender = tx.from.toLowerCase();
+    if (deferred.has(sender)) continue;
     try {
       await exec.applyTx(tx.raw);
     } catch (err) {
@@ -58,15 +63,21 @@ export async function buildBlock(
         // This machine could not execute it (nothing of it stayed): never a reason to stop
         // building. Dropped here; another proposer may include it, and this node then refuses
         // to vote for that block unless the fault is gone.
-        opts.logger.error({ tx: tx.hash, err }, 'execution fault: dropping pending transaction');
-        mempool.drop(tx.hash);
+        const followers = mempool.drop(tx.hash, { reason: err.message });
+        opts.logger.error({ tx: tx.hash, followers, err }, 'execution fault: dropped pending transaction');
         continue;
       }
       if (!(err instanceof TxRejected)) throw err;
       // Too big for the room left in this block: it may fit the next one.
-      if (err.code === ERR.GAS_LIMIT && tx.gasLimit > exec.gasRemaining) continue;
-      opts.logger.debug({ tx: tx.hash, reason: err.message }, 'dropping pending transaction');
-      mempool.drop(tx.hash);
+      if (err.code === ERR.GAS_LIMIT && tx.gasLimit > exec.gasRemaining) {
+        deferred.add(sender);
+        continue;
+      }
+      const followers = mempool.drop(tx.hash, { code: err.code, reason: err.message });
+      opts.logger.info(
+        { tx: tx.hash, code: err.code, reason: err.message, followers },
+        'dropped pending transaction',
+      );
     }
   }
   const result = await exec.finish();

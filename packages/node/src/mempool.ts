@@ -22,6 +22,8 @@ export type MempoolLimits = {
   maxPerSender: number;
   /** A replacement must raise the gas price by at least this many percent. */
   replacePercent: number;
+  /** How many dropped transaction hashes keep their reason (the oldest are forgotten first). */
+  maxDroppedKept: number;
 };
 
 export const DEFAULT_MEMPOOL_LIMITS: MempoolLimits = {
@@ -29,9 +31,19 @@ export const DEFAULT_MEMPOOL_LIMITS: MempoolLimits = {
   maxBytes: 64 * 1024 * 1024,
   maxPerSender: 1_000,
   replacePercent: 10,
+  maxDroppedKept: 10_000,
 };
 
 type Entry = { tx: SignedTx; sender: Address; maxFee: bigint };
+
+/**
+ * Why an admitted transaction left the mempool without being committed. `code` is the chain's
+ * stable code (ERR) where one applies; a fault of this machine's execution has none.
+ */
+export type DropReason = { code?: number; reason: string };
+
+/** The reason given to the transactions that followed a dropped one of the same sender. */
+export const FOLLOWER_DROP_REASON = 'an earlier nonce of the sender was dropped';
 
 export class Mempool {
   readonly limits: MempoolLimits;
@@ -40,6 +52,8 @@ export class Mempool {
   /** sender (lower case) -> pending txs sorted by nonce, contiguous from the committed nonce. */
   readonly #bySender = new Map<string, Entry[]>();
   readonly #byHash = new Map<Hex, Entry>();
+  /** Recently dropped hashes and why, oldest first (bounded by limits.maxDroppedKept). */
+  readonly #dropped = new Map<Hex, DropReason>();
   #bytes = 0;
   /** Fee parameters of the committed state; reset on every commit. */
   #params: Awaited<ReturnType<typeof readParams<typeof authParams.schema>>> | undefined;
@@ -65,6 +79,19 @@ export class Mempool {
 
   get(hash: Hex): SignedTx | undefined {
     return this.#byHash.get(hash)?.tx;
+  }
+
+  /** Why `hash` was dropped, while it is among the last `limits.maxDroppedKept` dropped ones. */
+  droppedReason(hash: Hex): DropReason | undefined {
+    return this.#dropped.get(hash);
+  }
+
+  #remember(hash: Hex, why: DropReason): void {
+    this.#dropped.delete(hash);
+    this.#dropped.set(hash, why);
+    while (this.#dropped.size > Math.max(0, this.limits.maxDroppedKept)) {
+      this.#dropped.delete(this.#dropped.keys().next().value!);
+    }
   }
 
   /** Next nonce for `sender` counting its pending transactions. */
@@ -153,11 +180,17 @@ export class Mempool {
       this.#byHash.delete(replaced.tx.hash);
       this.#bytes -= replaced.tx.raw.length;
       this.#chain.senderCache?.delete(replaced.tx.hash);
+      this.#remember(replaced.tx.hash, {
+        code: ERR.UNDERPRICED,
+        reason: `replaced by ${tx.hash} with a higher gas price`,
+      });
     }
     queue[slot] = entry;
     this.#bySender.set(key, queue);
     this.#byHash.set(tx.hash, entry);
     this.#bytes += raw.length;
+    // Pending again (sent anew after it was dropped): no longer dropped.
+    this.#dropped.delete(tx.hash);
     return tx.hash;
   }
 
@@ -177,17 +210,22 @@ export class Mempool {
           'mempool is full and this transaction does not pay more than the cheapest',
         );
       }
-      this.#removeLast(cheapest.key);
+      const evicted = this.#removeLast(cheapest.key);
+      this.#remember(evicted.tx.hash, {
+        code: ERR.MEMPOOL_FULL,
+        reason: `evicted from the full mempool by ${incoming.tx.hash}, which pays a higher gas price`,
+      });
     }
   }
 
-  #removeLast(key: string): void {
+  #removeLast(key: string): Entry {
     const queue = this.#bySender.get(key)!;
     const entry = queue.pop()!;
     this.#byHash.delete(entry.tx.hash);
     this.#bytes -= entry.tx.raw.length;
     this.#chain.senderCache?.delete(entry.tx.hash);
     if (queue.length === 0) this.#bySender.delete(key);
+    return entry;
   }
 
   /**
@@ -207,21 +245,37 @@ export class Mempool {
     }
   }
 
-  /** Drops a transaction a block builder found inadmissible, and its sender's later ones. */
-  drop(hash: Hex): void {
+  /**
+   * Drops a transaction a block builder found inadmissible, and its sender's later ones (which
+   * could never be included without it). Each keeps its reason (droppedReason); the later ones get
+   * FOLLOWER_DROP_REASON. Returns the hashes of those later ones, in nonce order.
+   */
+  drop(hash: Hex, why: DropReason): Hex[] {
     const entry = this.#byHash.get(hash);
-    if (!entry) return;
+    if (!entry) return [];
     const key = entry.sender.toLowerCase();
     const queue = this.#bySender.get(key)!;
     const at = queue.indexOf(entry);
-    while (queue.length > at) this.#removeLast(key);
+    const followers: Hex[] = [];
+    while (queue.length > at) {
+      const removed = this.#removeLast(key);
+      if (removed !== entry) followers.unshift(removed.tx.hash);
+    }
+    this.#remember(hash, why);
+    for (const h of followers)
+      this.#remember(h, { code: ERR.NONCE_GAP, reason: `${FOLLOWER_DROP_REASON} (${hash})` });
+    return followers;
   }
 
   /** After a block commits: forget included txs and those whose nonce is now used. */
   async onCommit(included: Iterable<Hex>): Promise<void> {
     this.#params = undefined;
     const touched = new Set<string>();
+    const committed = new Set<Hex>();
     for (const hash of included) {
+      committed.add(hash);
+      // Committed after all (e.g. by another proposer): its status comes from the tx index.
+      this.#dropped.delete(hash);
       const entry = this.#byHash.get(hash);
       if (entry) touched.add(entry.sender.toLowerCase());
     }
@@ -234,6 +288,12 @@ export class Mempool {
         this.#byHash.delete(e.tx.hash);
         this.#bytes -= e.tx.raw.length;
         this.#chain.senderCache?.delete(e.tx.hash);
+        if (!committed.has(e.tx.hash)) {
+          this.#remember(e.tx.hash, {
+            code: ERR.NONCE_TOO_LOW,
+            reason: `nonce ${e.tx.nonce} was used by another committed transaction`,
+          });
+        }
       }
       if (queue.length === 0) this.#bySender.delete(key);
     }

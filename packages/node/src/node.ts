@@ -44,6 +44,7 @@ import type {
   ProvenValue,
   TxDraft,
   TxRecord,
+  TxStatus,
 } from './api.ts';
 import { BftEngine } from './bft.ts';
 import { BlobSync } from './blob-sync.ts';
@@ -397,6 +398,17 @@ export class AivmNode implements NodeApi {
     if (!block || !receipt) return undefined;
     const tx = decodeTx(block.txs[loc.index]!, (t) => this.registry.message(t)?.schema);
     return { tx, blockHash: blockHash(block), height: loc.height, index: loc.index, receipt };
+  }
+
+  async getTxStatus(hash: Hex): Promise<TxStatus> {
+    // The mempool first: a block's transactions leave it only after the block is stored, so one
+    // that is not pending here is found in the tx index if it was committed.
+    if (this.mempool.has(hash)) return { status: 'pending' };
+    const loc = await this.store.txLocation(hash);
+    if (loc) return { status: 'committed', height: loc.height };
+    const dropped = this.mempool.droppedReason(hash);
+    if (dropped) return { status: 'dropped', ...dropped };
+    return { status: 'unknown' };
   }
 
   async getAccount(address: Address): Promise<AccountInfo> {

@@ -18,7 +18,7 @@ import {
   Registry,
   signTx,
 } from '@aivm/chain';
-import { ed25519GenerateKey, mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
+import { bytesToHex, ed25519GenerateKey, mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
 import { buildBlock } from '../src/block-builder.ts';
 import { ChainStore } from '../src/chain-store.ts';
 import { buildGenesis, DEFAULT_SELF_STAKE_WEI } from '../src/genesis-builder.ts';
@@ -122,5 +122,146 @@ describe('block builder', () => {
       await store.close();
       await rm(home, { recursive: true, force: true });
     }
+  });
+
+  describe('sender order and drop reasons', () => {
+    const [carol] = mnemonicToPrivateKeys(MNEMONIC, 3, 1) as [Uint8Array];
+    const proposer = privateKeyToAddress(operator);
+
+    /** A chain whose blocks hold 1,000,000 gas (so is a transaction's maximum), on a real store. */
+    async function openChain(): Promise<{ store: ChainStore; mempool: Mempool; close(): Promise<void> }> {
+      const home = await mkdtemp(join(tmpdir(), 'aivm-builder-'));
+      const genesis = buildGenesis({
+        chainId: 5,
+        genesisTimeMs: 1_700_000_000_000,
+        validators: [
+          {
+            operator: proposer,
+            consensusPubKey: ed25519GenerateKey().publicKey,
+            selfStakeWei: DEFAULT_SELF_STAKE_WEI,
+          },
+        ],
+        balances: [
+          { address: privateKeyToAddress(alice), amountWei: 10n ** 24n },
+          { address: privateKeyToAddress(bob), amountWei: 10n ** 24n },
+          { address: privateKeyToAddress(carol), amountWei: 10n ** 18n },
+        ],
+        app: { auth: { params: { maxTxGas: '1000000', blockGasLimit: '1000000' } } },
+      });
+      const store = await ChainStore.open(join(home, 'db'), genesis, new Registry(defaultModules()));
+      return {
+        store,
+        mempool: new Mempool(store.chain, store.state),
+        close: async () => {
+          await store.close();
+          await rm(home, { recursive: true, force: true });
+        },
+      };
+    }
+
+    const send = (
+      sk: Uint8Array,
+      nonce: bigint,
+      opts: { gasLimit: bigint; gasPrice?: bigint; amount?: bigint },
+    ) =>
+      signTx(
+        {
+          chainId: 5n,
+          from: privateKeyToAddress(sk),
+          nonce,
+          gasLimit: opts.gasLimit,
+          gasPrice: opts.gasPrice ?? 10n ** 9n,
+          msgType: 'bank/send',
+          msg: { to: proposer, amount: opts.amount ?? 1n },
+        },
+        sk,
+        BankSend,
+      );
+
+    /** Builds the next block and commits it; returns the included tx hashes, in order. */
+    async function nextBlock(store: ChainStore, mempool: Mempool, logger = createLogger('silent')) {
+      const height = store.head.height + 1n;
+      const built = await buildBlock(store, mempool, {
+        proposer,
+        nowMs: 1_700_000_000_000 + Number(height) * 1000,
+        maxTxs: 100,
+        logger,
+      });
+      await store.commitBlock(built.block, built.result, {
+        height,
+        round: 0,
+        blockHash: built.hash,
+        signatures: [],
+      });
+      const hashes = built.result.receipts.map((r) => bytesToHex(r.txHash));
+      await mempool.onCommit(hashes);
+      return { hashes, codes: built.result.receipts.map((r) => r.code) };
+    }
+
+    it('a sender whose transaction does not fit waits whole: its later, smaller ones are not tried', async () => {
+      const { store, mempool, close } = await openChain();
+      try {
+        // Bob pays more and takes 600,000 of the block's 1,000,000 gas first.
+        const big = await mempool.add(send(bob, 0n, { gasLimit: 600_000n, gasPrice: 2n * 10n ** 9n }));
+        // Alice's first needs 500,000 (does not fit the 400,000 left); her second would fit.
+        const a0 = await mempool.add(send(alice, 0n, { gasLimit: 500_000n }));
+        const a1 = await mempool.add(send(alice, 1n, { gasLimit: 100_000n }));
+        const first = await nextBlock(store, mempool);
+        assert.deepEqual(first.hashes, [big], "neither of alice's transactions is in the block");
+        assert.deepEqual([mempool.has(a0), mempool.has(a1)], [true, true], 'both stay pending');
+        assert.equal(mempool.droppedReason(a1), undefined);
+        assert.equal(await getNonce(store.state, privateKeyToAddress(alice)), 0n);
+
+        const second = await nextBlock(store, mempool);
+        assert.deepEqual(second.hashes, [a0, a1], 'the next block with room includes both, in nonce order');
+        assert.deepEqual(second.codes, [0, 0]);
+        assert.equal(mempool.size, 0);
+        assert.equal(await getNonce(store.state, privateKeyToAddress(alice)), 2n);
+      } finally {
+        await close();
+      }
+    });
+
+    it('logs a drop at info level and keeps the reason of it and of the later nonces it takes along', async () => {
+      const { store, mempool, close } = await openChain();
+      try {
+        // Carol's first transfer leaves too little to pay the next one's maximum fee (1e14 wei).
+        const fee = 100_000n * 10n ** 9n;
+        const c0 = await mempool.add(
+          send(carol, 0n, { gasLimit: 100_000n, amount: 10n ** 18n - fee - 10n ** 13n }),
+        );
+        const c1 = await mempool.add(send(carol, 1n, { gasLimit: 100_000n }));
+        const c2 = await mempool.add(send(carol, 2n, { gasLimit: 100_000n }));
+        const info: Record<string, unknown>[] = [];
+        const logger = createLogger('silent');
+        logger.info = ((obj: Record<string, unknown>, msg: string) => {
+          info.push({ ...obj, msg });
+        }) as typeof logger.info;
+        const block = await nextBlock(store, mempool, logger);
+        assert.deepEqual(block.hashes, [c0]);
+        assert.equal(mempool.size, 0);
+        const reason = mempool.droppedReason(c1);
+        assert.equal(reason?.code, ERR.INSUFFICIENT_FUNDS);
+        assert.match(
+          reason?.reason ?? '',
+          /^balance \d+ wei cannot pay the maximum fee 100000000000000 wei$/,
+        );
+        assert.deepEqual(mempool.droppedReason(c2), {
+          code: ERR.NONCE_GAP,
+          reason: `an earlier nonce of the sender was dropped (${c1})`,
+        });
+        assert.deepEqual(info, [
+          {
+            tx: c1,
+            code: ERR.INSUFFICIENT_FUNDS,
+            reason: reason?.reason,
+            followers: [c2],
+            msg: 'dropped pending transaction',
+          },
+        ]);
+      } finally {
+        await close();
+      }
+    });
   });
 });

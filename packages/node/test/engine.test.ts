@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BankSend, commitSignBytes, type GenesisDoc, headerHash, signTx } from '@aivm/chain';
+import { BankSend, commitSignBytes, ERR, type GenesisDoc, headerHash, signTx } from '@aivm/chain';
 import { ed25519GenerateKey, ed25519Verify, mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
 import { buildGenesis, DEFAULT_SELF_STAKE_WEI } from '../src/genesis-builder.ts';
 import { createLogger } from '../src/logger.ts';
@@ -84,6 +84,39 @@ describe('single-validator engine', () => {
       assert.equal(rec?.receipt.code, 0);
       await sleep(150);
       assert.equal(node.status().height, 1n, 'no empty blocks after it');
+    });
+  });
+
+  it('reports each transaction committed, dropped with its reason, or unknown', async () => {
+    await withNode(false, async (node) => {
+      const tx = (nonce: bigint, amount: bigint) =>
+        signTx(
+          {
+            chainId: 5n,
+            from,
+            nonce,
+            gasLimit: 100_000n,
+            gasPrice: 10n ** 9n,
+            msgType: 'bank/send',
+            msg: { to: privateKeyToAddress(operatorKey), amount },
+          },
+          sk,
+          BankSend,
+        );
+      // The first leaves less than the second's maximum fee (1e14 wei): the second is dropped.
+      const h0 = await node.sendRawTx(tx(0n, 10n ** 24n - 10n ** 14n - 10n ** 13n));
+      const h1 = await node.sendRawTx(tx(1n, 1n));
+      assert.ok(['pending', 'committed', 'dropped'].includes((await node.getTxStatus(h1)).status));
+      for (let i = 0; i < 200 && (await node.getTxStatus(h1)).status === 'pending'; i++) await sleep(10);
+      for (let i = 0; i < 200 && (await node.getTxStatus(h0)).status === 'pending'; i++) await sleep(10);
+      assert.deepEqual(await node.getTxStatus(h0), { status: 'committed', height: 1n });
+      const dropped = await node.getTxStatus(h1);
+      assert.equal(dropped.status, 'dropped');
+      assert.ok(dropped.status === 'dropped');
+      assert.equal(dropped.code, ERR.INSUFFICIENT_FUNDS);
+      assert.match(dropped.reason, /cannot pay the maximum fee 100000000000000 wei/);
+      assert.equal(await node.getTx(h1), undefined);
+      assert.deepEqual(await node.getTxStatus(`0x${'00'.repeat(32)}`), { status: 'unknown' });
     });
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeTx, ERR, TxRejected } from '@aivm/chain';
 import { buildBlock, createTestChain, GAS_PRICE, signMsg, type TestChain } from '@aivm/chain/testing';
-import { Mempool } from '../src/mempool.ts';
+import { FOLLOWER_DROP_REASON, Mempool } from '../src/mempool.ts';
 
 const code = (c: number) => (e: unknown) => e instanceof TxRejected && e.code === c;
 
@@ -75,6 +75,53 @@ describe('mempool', () => {
     await assert.rejects(small.add(send(1, 0n)), code(ERR.MEMPOOL_FULL));
   });
 
+  it('remembers why each dropped transaction was dropped, the followers of a drop included', async () => {
+    const pool = new Mempool(tc.chain, tc.state, { maxDroppedKept: 2 });
+    const raw0 = send(0, 0n);
+    const raw1 = send(0, 1n);
+    const h0 = await pool.add(raw0);
+    const h1 = await pool.add(raw1);
+    const h2 = await pool.add(send(0, 2n));
+    const followers = pool.drop(h1, { code: ERR.INSUFFICIENT_FUNDS, reason: 'cannot pay the fee' });
+    assert.deepEqual(followers, [h2]);
+    assert.deepEqual([pool.has(h0), pool.has(h1), pool.has(h2)], [true, false, false]);
+    assert.deepEqual(pool.droppedReason(h1), { code: ERR.INSUFFICIENT_FUNDS, reason: 'cannot pay the fee' });
+    assert.deepEqual(pool.droppedReason(h2), {
+      code: ERR.NONCE_GAP,
+      reason: `${FOLLOWER_DROP_REASON} (${h1})`,
+    });
+    assert.equal(pool.droppedReason(h0), undefined, 'the earlier nonce stays pending');
+    assert.deepEqual(pool.drop(h1, { reason: 'again' }), [], 'dropping what is gone does nothing');
+    assert.equal(pool.droppedReason(h1)?.reason, 'cannot pay the fee');
+
+    // A replaced transaction is dropped with the hash that replaced it.
+    const first = await pool.add(send(1, 0n));
+    const second = await pool.add(send(1, 0n, { gasPrice: GAS_PRICE * 2n }));
+    assert.deepEqual(pool.droppedReason(first), {
+      code: ERR.UNDERPRICED,
+      reason: `replaced by ${second} with a higher gas price`,
+    });
+    // Bounded (2 here): the third reason pushed out the oldest.
+    assert.equal(pool.droppedReason(h1), undefined);
+    assert.equal(pool.droppedReason(h2)?.code, ERR.NONCE_GAP);
+
+    // Sent again, it is pending and no longer dropped.
+    assert.equal(await pool.add(raw1), h1);
+    const again = await pool.add(send(0, 2n));
+    assert.equal(again, h2);
+    assert.equal(pool.droppedReason(h2), undefined);
+
+    // Evicted for a better-paying transaction from a full mempool.
+    const full = new Mempool(tc.chain, tc.state, { maxTxs: 1 });
+    const cheap = await full.add(send(2, 0n, { gasPrice: GAS_PRICE }));
+    const rich = await full.add(send(1, 0n, { gasPrice: GAS_PRICE * 3n }));
+    assert.deepEqual(full.droppedReason(cheap), {
+      code: ERR.MEMPOOL_FULL,
+      reason: `evicted from the full mempool by ${rich}, which pays a higher gas price`,
+    });
+    assert.equal(full.droppedReason(rich), undefined);
+  });
+
   it('forgets included and stale transactions after a block commits', async () => {
     const pool = new Mempool(tc.chain, tc.state);
     const raw0 = send(0, 0n);
@@ -86,6 +133,25 @@ describe('mempool', () => {
     assert.equal(pool.size, 1);
     assert.ok(pool.has(decodeTx(raw1, (t) => tc.chain.registry.message(t)?.schema).hash));
     assert.equal(await pool.pendingNonce(tc.accounts[0]!.address), 2n);
+  });
+
+  it('a pending transaction whose nonce another committed transaction used is dropped with the reason', async () => {
+    const pool = new Mempool(tc.chain, tc.state);
+    const base = await pool.pendingNonce(tc.accounts[2]!.address);
+    const a0 = await pool.add(send(2, base));
+    const raw1 = send(2, base + 1n);
+    const a1 = await pool.add(raw1);
+    // Another proposer included a different transaction of the same nonce (never seen here).
+    const { result } = await buildBlock(tc, [send(2, base, { gasPrice: GAS_PRICE * 2n }), raw1]);
+    const included = result.receipts.map((r) => `0x${Buffer.from(r.txHash).toString('hex')}` as const);
+    assert.equal(included[1], a1);
+    await pool.onCommit(included);
+    assert.equal(pool.size, 0);
+    assert.deepEqual(pool.droppedReason(a0), {
+      code: ERR.NONCE_TOO_LOW,
+      reason: `nonce ${base} was used by another committed transaction`,
+    });
+    assert.equal(pool.droppedReason(a1), undefined, 'committed, not dropped');
   });
 
   it('serializes concurrent admissions of one sender', async () => {

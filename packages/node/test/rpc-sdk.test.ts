@@ -101,6 +101,33 @@ describe('sdk client against the rpc server', () => {
     assert.equal(await client.getBalance(FAKE_RECIPIENT), 123_456_789_000_000_000_000n);
   });
 
+  it('transaction status: committed, pending and dropped, and waitForTx fails early on a drop', async () => {
+    const [committed] = [...node.txs][0]!;
+    const pending = `0x${'c1'.repeat(32)}` as const;
+    const dropped = `0x${'c2'.repeat(32)}` as const;
+    node.statuses.set(pending, { status: 'pending' });
+    node.statuses.set(dropped, {
+      status: 'dropped',
+      reason: 'balance 1 wei cannot pay the maximum fee 2 wei',
+      code: ERR.INSUFFICIENT_FUNDS,
+    });
+    try {
+      assert.deepEqual(await client.getTxStatus(committed), { status: 'committed', height: 2n });
+      assert.deepEqual(await client.getTxStatus(pending), { status: 'pending' });
+      assert.deepEqual(await client.getTxStatus(`0x${'c3'.repeat(32)}`), { status: 'unknown' });
+      const err = await client.waitForTx(dropped, { timeoutMs: 5_000, pollMs: 10 }).catch((e: unknown) => e);
+      assert.ok(err instanceof Error);
+      assert.equal(err.name, 'TxDroppedError');
+      assert.equal(
+        err.message,
+        `transaction ${dropped} was dropped by the node: balance 1 wei cannot pay the maximum fee 2 wei (code ${ERR.INSUFFICIENT_FUNDS})`,
+      );
+      assert.equal((await client.waitForTx(committed, { timeoutMs: 5_000 })).height, 2n);
+    } finally {
+      node.statuses.clear();
+    }
+  });
+
   it('proofs, queries and gas estimates', async () => {
     const proven = await client.getProof(Uint8Array.of(1, 2, 3), 2n);
     assert.equal(proven.height, 2n);

@@ -241,6 +241,51 @@ describe('methods: happy paths', () => {
     assert.equal(await ok('aivm_getReceipt', { hash: `0x${'00'.repeat(32)}` }), null);
   });
 
+  it('aivm_getTxStatus: committed with its height, pending, dropped with reason and code, unknown', async () => {
+    const [committed] = [...node.txs][0]!;
+    const h = (b: string) => `0x${b.repeat(32)}` as const;
+    node.statuses.set(h('01'), { status: 'pending' });
+    node.statuses.set(h('02'), {
+      status: 'dropped',
+      reason: 'an earlier nonce of the sender was dropped',
+      code: ERR.NONCE_GAP,
+    });
+    node.statuses.set(h('03'), { status: 'dropped', reason: 'execution fault in tx' });
+    try {
+      assert.deepEqual(await ok('aivm_getTxStatus', { hash: committed }), {
+        status: 'committed',
+        height: '2',
+      });
+      assert.deepEqual(await ok('aivm_getTxStatus', { hash: h('01') }), { status: 'pending' });
+      assert.deepEqual(await ok('aivm_getTxStatus', { hash: h('02') }), {
+        status: 'dropped',
+        reason: 'an earlier nonce of the sender was dropped',
+        code: 1005,
+      });
+      assert.deepEqual(await ok('aivm_getTxStatus', { hash: h('03') }), {
+        status: 'dropped',
+        reason: 'execution fault in tx',
+      });
+      assert.deepEqual(await ok('aivm_getTxStatus', { hash: h('00') }), { status: 'unknown' });
+      // Upper-case hex is looked up in lower case.
+      assert.deepEqual(await ok('aivm_getTxStatus', { hash: `0x${'0A'.repeat(32)}` }), { status: 'unknown' });
+      assert.equal(node.calls.at(-1)?.args[0], h('0a'));
+      const bad = await fails('aivm_getTxStatus', { hash: '0x12' }, RPC_ERR.INVALID_PARAMS);
+      assert.match(bad.message, /hash/);
+    } finally {
+      node.statuses.clear();
+    }
+  });
+
+  it('aivm_getTxStatus results are checked against their documented shape', () => {
+    const schema = RPC_METHOD_INDEX.get('aivm_getTxStatus')!.result.schema;
+    assert.equal(schema.safeParse({ status: 'committed', height: '3' }).success, true);
+    assert.equal(schema.safeParse({ status: 'committed' }).success, false);
+    assert.equal(schema.safeParse({ status: 'dropped', code: 1 }).success, false);
+    assert.equal(schema.safeParse({ status: 'pending', height: '3' }).success, false);
+    assert.equal(schema.safeParse({ status: 'lost' }).success, false);
+  });
+
   it('aivm_getAccount and aivm_getBalance', async () => {
     assert.deepEqual(await ok('aivm_getAccount', { address: FAKE_RECIPIENT }), {
       address: FAKE_RECIPIENT,
@@ -535,6 +580,7 @@ describe('catalogue, docs and metrics', () => {
       'aivm_getProof',
       'aivm_getReceipt',
       'aivm_getTx',
+      'aivm_getTxStatus',
       'aivm_query',
       'aivm_sendRawTx',
       'aivm_status',

@@ -16,6 +16,7 @@ import {
   parseReceiptRecord,
   parseStatus,
   parseTxRecord,
+  parseTxStatus,
   toJsonParams,
 } from './parse.ts';
 import type {
@@ -33,6 +34,7 @@ import type {
   SubscriptionTopic,
   TxDraft,
   TxRecord,
+  TxStatus,
   UploadBlobOptions,
 } from './types.ts';
 
@@ -55,6 +57,28 @@ export class RpcTimeoutError extends Error {
     this.name = 'RpcTimeoutError';
   }
 }
+
+/**
+ * waitForTx: the node dropped the transaction from its mempool without committing it. `reason` is
+ * the node's, `code` the chain's stable code (ERR in @aivm/chain) where one applies.
+ */
+export class TxDroppedError extends Error {
+  readonly hash: Hex;
+  readonly reason: string;
+  readonly code?: number;
+  constructor(hash: Hex, reason: string, code?: number) {
+    super(
+      `transaction ${hash} was dropped by the node: ${reason}${code === undefined ? '' : ` (code ${code})`}`,
+    );
+    this.name = 'TxDroppedError';
+    this.hash = hash;
+    this.reason = reason;
+    if (code !== undefined) this.code = code;
+  }
+}
+
+/** JSON-RPC "method not found": a node older than the method. */
+const METHOD_NOT_FOUND = -32601;
 
 export type AivmClientOptions = {
   /** WebSocket endpoint for subscriptions; default: the HTTP URL with ws(s):// and path /ws. */
@@ -167,6 +191,11 @@ export class AivmClient {
   async getTx(hash: Hex): Promise<TxRecord | null> {
     const result = await this.request('aivm_getTx', { hash });
     return result === null ? null : parseTxRecord(result);
+  }
+
+  /** Committed (with its height), pending, dropped (with the reason) or unknown to the node. */
+  async getTxStatus(hash: Hex): Promise<TxStatus> {
+    return parseTxStatus(await this.request('aivm_getTxStatus', { hash }));
   }
 
   async getReceipt(hash: Hex): Promise<ReceiptRecord | null> {
@@ -292,14 +321,27 @@ export class AivmClient {
     return out;
   }
 
-  /** Polls until the transaction is committed; resolves with it and its receipt. */
+  /**
+   * Polls until the transaction is committed; resolves with it and its receipt. Fails with
+   * TxDroppedError as soon as the node reports it dropped (asked while it is not committed; a node
+   * without aivm_getTxStatus is only polled for the transaction), RpcTimeoutError after timeoutMs.
+   */
   async waitForTx(hash: Hex, opts: WaitForTxOptions = {}): Promise<TxRecord> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const pollMs = opts.pollMs ?? 200;
     const deadline = Date.now() + timeoutMs;
+    let askStatus = true;
     for (;;) {
       const rec = await this.getTx(hash);
       if (rec) return rec;
+      if (askStatus) {
+        const status = await this.getTxStatus(hash).catch((err: unknown) => {
+          if (err instanceof RpcError && err.code === METHOD_NOT_FOUND) return undefined;
+          throw err;
+        });
+        if (status === undefined) askStatus = false;
+        else if (status.status === 'dropped') throw new TxDroppedError(hash, status.reason, status.code);
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new RpcTimeoutError(`transaction ${hash} not committed within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, Math.min(pollMs, left)));

@@ -23,6 +23,7 @@ import type {
   SubscriptionTopic,
   TxRecord,
   TxResultEvent,
+  TxStatus,
   TxView,
 } from './types.ts';
 
@@ -177,6 +178,25 @@ export function parseTxRecord(v: unknown): TxRecord {
     index: num(o.index, 'index'),
     receipt: parseReceipt(o.receipt),
   };
+}
+
+export function parseTxStatus(v: unknown): TxStatus {
+  const o = obj(v, 'txStatus');
+  const status = str(o.status, 'status');
+  switch (status) {
+    case 'committed':
+      return { status, height: big(o.height, 'height') };
+    case 'dropped': {
+      const out: TxStatus = { status, reason: str(o.reason, 'reason') };
+      if (o.code !== undefined) out.code = num(o.code, 'code');
+      return out;
+    }
+    case 'pending':
+    case 'unknown':
+      return { status };
+    default:
+      throw new MalformedResponseError('status', `unknown status ${JSON.stringify(status)}`);
+  }
 }
 
 function parseLastCommit(v: unknown): LastCommitView {

@@ -53,6 +53,17 @@ export type TxView = {
 
 export type TxRecord = TxView & { blockHash: Hex; height: bigint; index: number; receipt: ReceiptView };
 
+/**
+ * Where a transaction stands on the node asked: committed (at `height`), pending in its mempool,
+ * dropped from it without being committed (`reason` for people, `code` the chain's stable code
+ * where one applies), or unknown to it (never seen, or dropped too long ago).
+ */
+export type TxStatus =
+  | { status: 'committed'; height: bigint }
+  | { status: 'pending' }
+  | { status: 'dropped'; reason: string; code?: number }
+  | { status: 'unknown' };
+
 export type CommitSigView = { validator: Address; signature: Hex };
 
 /** The parent's commit carried by a block: the round it was decided in and the precommit signatures. */

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { TxDroppedError } from '../src/client.ts';
 import { AivmClient, MalformedResponseError, RpcError, RpcTimeoutError } from '../src/index.ts';
 import { ok, TinyRpc } from './tiny-rpc.ts';
 
@@ -197,6 +198,49 @@ describe('AivmClient requests and results', () => {
     );
   });
 
+  it('getTxStatus(): each status with its fields, height as bigint', async () => {
+    const answers: Record<string, unknown> = {
+      [H('01')]: { status: 'pending' },
+      [H('02')]: { status: 'committed', height: '42' },
+      [H('03')]: { status: 'dropped', reason: 'balance 5 wei cannot pay the maximum fee 9 wei', code: 1006 },
+      [H('04')]: { status: 'dropped', reason: 'execution fault in tx' },
+      [H('05')]: { status: 'unknown' },
+    };
+    rpc.handlers.aivm_getTxStatus = (p) => ok(answers[p.hash as string]);
+    assert.deepEqual(await client.getTxStatus(H('01')), { status: 'pending' });
+    assert.deepEqual(await client.getTxStatus(H('02')), { status: 'committed', height: 42n });
+    assert.deepEqual(await client.getTxStatus(H('03')), {
+      status: 'dropped',
+      reason: 'balance 5 wei cannot pay the maximum fee 9 wei',
+      code: 1006,
+    });
+    assert.deepEqual(await client.getTxStatus(H('04')), {
+      status: 'dropped',
+      reason: 'execution fault in tx',
+    });
+    assert.deepEqual(await client.getTxStatus(H('05')), { status: 'unknown' });
+    assert.deepEqual(rpc.requests[0]!.params, { hash: H('01') });
+    assert.deepEqual(rpc.methods(), Array(5).fill('aivm_getTxStatus'));
+  });
+
+  it('getTxStatus(): malformed answers name the field', async () => {
+    const bad: [unknown, RegExp][] = [
+      [{ status: 'lost' }, /status: unknown status "lost"/],
+      [{ status: 'committed' }, /height: expected a decimal integer string/],
+      [{ status: 'dropped', code: 1005 }, /reason: expected a string/],
+      [{ status: 'dropped', reason: 'x', code: '1005' }, /code: expected an integer/],
+      [null, /txStatus: expected an object/],
+    ];
+    for (const [answer, message] of bad) {
+      rpc.handlers.aivm_getTxStatus = () => ok(answer);
+      await assert.rejects(client.getTxStatus(H('01')), (err: unknown) => {
+        assert.ok(err instanceof MalformedResponseError);
+        assert.match(err.message, message);
+        return true;
+      });
+    }
+  });
+
   it('getAccount() and getBalance(): amounts as bigint', async () => {
     rpc.handlers.aivm_getAccount = (p) =>
       ok({ address: p.address, nonce: '3', pendingNonce: '4', balanceWei: '1000000000000000000000000' });
@@ -331,7 +375,7 @@ describe('AivmClient errors', () => {
 });
 
 describe('AivmClient.waitForTx', () => {
-  it('polls getTx until the transaction is committed', async () => {
+  it('polls getTx until the transaction is committed (a node without aivm_getTxStatus)', async () => {
     let calls = 0;
     rpc.handlers.aivm_getTx = () => {
       calls++;
@@ -344,7 +388,65 @@ describe('AivmClient.waitForTx', () => {
     assert.equal(rec.index, 1);
     assert.equal(rec.receipt.success, true);
     assert.equal(rec.receipt.feeWei, 21_500_000_000_000n);
-    assert.deepEqual(rpc.methods(), ['aivm_getTx', 'aivm_getTx', 'aivm_getTx']);
+    assert.deepEqual(
+      rpc.methods(),
+      ['aivm_getTx', 'aivm_getTxStatus', 'aivm_getTx', 'aivm_getTx'],
+      'the status is asked once: the node answered method not found',
+    );
+  });
+
+  it('asks the status while the transaction is pending, and returns once it is committed', async () => {
+    let calls = 0;
+    rpc.handlers.aivm_getTx = () => {
+      calls++;
+      return ok(
+        calls < 3 ? null : { ...txJson, blockHash: H('bb'), height: '2', index: 1, receipt: receiptJson },
+      );
+    };
+    rpc.handlers.aivm_getTxStatus = () => ok({ status: 'pending' });
+    const rec = await client.waitForTx(H('aa'), { timeoutMs: 2_000, pollMs: 10 });
+    assert.equal(rec.height, 2n);
+    assert.deepEqual(rpc.methods(), [
+      'aivm_getTx',
+      'aivm_getTxStatus',
+      'aivm_getTx',
+      'aivm_getTxStatus',
+      'aivm_getTx',
+    ]);
+  });
+
+  it('fails early with TxDroppedError when the node dropped the transaction', async () => {
+    let statusCalls = 0;
+    rpc.handlers.aivm_getTx = () => ok(null);
+    rpc.handlers.aivm_getTxStatus = () => {
+      statusCalls++;
+      return ok(
+        statusCalls < 2
+          ? { status: 'pending' }
+          : { status: 'dropped', reason: 'an earlier nonce of the sender was dropped', code: 1005 },
+      );
+    };
+    const started = Date.now();
+    const err = await client.waitForTx(H('aa'), { timeoutMs: 10_000, pollMs: 10 }).catch((e: unknown) => e);
+    assert.ok(Date.now() - started < 5_000, 'long before the timeout');
+    assert.ok(err instanceof TxDroppedError);
+    assert.equal(err.name, 'TxDroppedError');
+    assert.equal(err.hash, H('aa'));
+    assert.equal(err.reason, 'an earlier nonce of the sender was dropped');
+    assert.equal(err.code, 1005);
+    assert.equal(
+      err.message,
+      `transaction ${H('aa')} was dropped by the node: an earlier nonce of the sender was dropped (code 1005)`,
+    );
+    assert.deepEqual(rpc.methods(), ['aivm_getTx', 'aivm_getTxStatus', 'aivm_getTx', 'aivm_getTxStatus']);
+  });
+
+  it('other errors of aivm_getTxStatus are passed on', async () => {
+    rpc.handlers.aivm_getTx = () => ok(null);
+    rpc.handlers.aivm_getTxStatus = () => ({ error: { code: -32603, message: 'internal error' } });
+    const err = await client.waitForTx(H('aa'), { timeoutMs: 2_000, pollMs: 10 }).catch((e: unknown) => e);
+    assert.ok(err instanceof RpcError);
+    assert.equal(err.code, -32603);
   });
 
   it('gives up with RpcTimeoutError', async () => {

@@ -182,6 +182,33 @@ const BlockOut = z.strictObject({
   }),
 });
 
+const TxStatusOut = z
+  .strictObject({
+    status: z
+      .enum(['pending', 'committed', 'dropped', 'unknown'])
+      .describe(
+        'pending | committed | dropped | unknown. pending: in the mempool; committed: in a block; dropped: left the mempool without being committed; unknown: never seen, or dropped too long ago',
+      ),
+    height: uintOut.optional().describe('committed: the block height'),
+    reason: z.string().optional().describe('dropped: why, for people'),
+    code: z
+      .number()
+      .int()
+      .optional()
+      .describe('dropped: the stable failure code (ERR table) where one applies'),
+  })
+  .superRefine((v, ctx) => {
+    const allowed = v.status === 'committed' ? ['height'] : v.status === 'dropped' ? ['reason', 'code'] : [];
+    for (const key of ['height', 'reason', 'code'] as const) {
+      if (v[key] !== undefined && !allowed.includes(key))
+        ctx.addIssue({ code: 'custom', path: [key], message: `not a field of status ${v.status}` });
+    }
+    if (v.status === 'committed' && v.height === undefined)
+      ctx.addIssue({ code: 'custom', path: ['height'], message: 'required when committed' });
+    if (v.status === 'dropped' && v.reason === undefined)
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'required when dropped' });
+  });
+
 const AccountOut = z.strictObject({
   address: addressOut,
   nonce: uintOut,
@@ -330,6 +357,29 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
         height: rec.height.toString(),
         index: rec.index,
       };
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_getTxStatus',
+    description:
+      'Where a transaction stands on this node: pending in the mempool, committed (with its height), dropped from the mempool without being committed (with the reason and code; by default the last 10,000 dropped are remembered), or unknown.',
+    params: z.strictObject({ hash: hash32Param.describe('transaction hash') }),
+    result: { name: 'txStatus', description: 'The status', schema: TxStatusOut },
+    errors: [],
+    example: { hash: EXAMPLE_HASH },
+    handler: async (api, p): Promise<Json> => {
+      const s = await api.getTxStatus(p.hash);
+      switch (s.status) {
+        case 'committed':
+          return { status: s.status, height: s.height.toString() };
+        case 'dropped':
+          return s.code === undefined
+            ? { status: s.status, reason: s.reason }
+            : { status: s.status, reason: s.reason, code: s.code };
+        default:
+          return { status: s.status };
+      }
     },
   }),
 

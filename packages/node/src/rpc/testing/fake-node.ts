@@ -27,6 +27,7 @@ import type {
   ProvenValue,
   TxDraft,
   TxRecord,
+  TxStatus,
 } from '../../api.ts';
 
 export const FAKE_CHAIN_ID = 1337n;
@@ -116,6 +117,8 @@ export class FakeNode implements NodeApi {
   readonly calls: Call[] = [];
   readonly blocks: BlockRecord[] = [];
   readonly txs = new Map<Hex, TxRecord>();
+  /** getTxStatus answers of uncommitted hashes (committed ones come from `txs`); unknown otherwise. */
+  readonly statuses = new Map<Hex, TxStatus>();
   /** When set, sendRawTx throws it. */
   sendError: Error | undefined;
 
@@ -168,6 +171,13 @@ export class FakeNode implements NodeApi {
   async getTx(hash: Hex): Promise<TxRecord | undefined> {
     this.calls.push({ method: 'getTx', args: [hash] });
     return this.txs.get(hash);
+  }
+
+  async getTxStatus(hash: Hex): Promise<TxStatus> {
+    this.calls.push({ method: 'getTxStatus', args: [hash] });
+    const rec = this.txs.get(hash);
+    if (rec) return { status: 'committed', height: rec.height };
+    return this.statuses.get(hash) ?? { status: 'unknown' };
   }
 
   async getAccount(address: Address): Promise<AccountInfo> {
