@@ -8,6 +8,7 @@ export {
   type AivmClientOptions,
   RpcError,
   RpcTimeoutError,
+  TxDroppedError,
   type WaitForTxOptions,
 } from './client.ts';
 export * from './inference.ts';
