@@ -201,6 +201,11 @@ export type MsgDef<S extends StructType = StructType> = {
 
 export type QueryDef<S extends FieldType = FieldType> = {
   params: S;
+  /**
+   * Values for params fields a caller may omit (optional filters, paging), in JSON form.
+   * Decode params with queryParamsFromJson, which fills them in; a field without a default is required.
+   */
+  defaults?: Record<string, unknown>;
   description: string;
   handler: (state: KVReader, params: Infer<S>) => Promise<unknown>;
 };
@@ -257,10 +262,33 @@ export function defineMsg<S extends StructType>(def: {
 
 export function defineQuery<S extends FieldType>(def: {
   params: S;
+  /** Fields a caller may omit, with the value they take (typed; stored in JSON form). */
+  defaults?: S extends StructType ? NoInfer<Partial<Infer<S>>> : never;
   description: string;
   handler: (state: KVReader, params: NoInfer<Infer<S>>) => Promise<unknown>;
 }): QueryDef {
-  return def as unknown as QueryDef;
+  const { defaults, ...rest } = def;
+  if (defaults === undefined) return rest as unknown as QueryDef;
+  const fields = (def.params as StructType).fields;
+  const json: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(defaults as Record<string, unknown>)) {
+    const type = fields[k];
+    if (type === undefined) throw new Error(`query default ${k} is not a params field`);
+    json[k] = toJson(type, v as never);
+    fromJson(type, json[k]); // a default must itself be a valid value (range, size)
+  }
+  return { ...rest, defaults: json } as unknown as QueryDef;
+}
+
+/**
+ * Decodes a query's params from JSON: fields the caller omits take the query's defaults; other
+ * fields are required, and unknown or out-of-range ones are refused (CodecError), as by fromJson.
+ */
+export function queryParamsFromJson(def: QueryDef, json: unknown): unknown {
+  const given = json ?? {};
+  if (def.defaults === undefined || typeof given !== 'object' || Array.isArray(given))
+    return fromJson(def.params, given);
+  return fromJson(def.params, { ...def.defaults, ...(given as Record<string, unknown>) });
 }
 
 export function defineParams<S extends StructType>(def: {

@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Address } from '@aivm/crypto';
 import { encodeTensor } from '@aivm/runtime';
-import { FEE_COLLECTOR, getSupply, INFERENCE_ACCOUNT, merkleProof, merkleRoot } from '../src/index.ts';
+import {
+  FEE_COLLECTOR,
+  getSupply,
+  INFERENCE_ACCOUNT,
+  merkleProof,
+  merkleRoot,
+  queryParamsFromJson,
+} from '../src/index.ts';
 import {
   accountOf,
   advanceTo,
@@ -450,6 +457,16 @@ describe('inference: optimistic tier', () => {
       limit: 2,
     });
     assert.equal(mine.length, 2);
+    // Params as a client sends them (JSON): every field optional, omitted ones do not filter.
+    const def = f.tc.chain.registry.query('inference/requests')!;
+    const fromJson = async (json: Record<string, unknown>) =>
+      (await def.handler(f.tc.state, queryParamsFromJson(def, json) as never)) as { id: string }[];
+    assert.deepEqual(await fromJson({}), all);
+    assert.deepEqual(await fromJson({ requester: f.requester.address, status: 'finalized', limit: 2 }), mine);
+    assert.ok(all.length > 1);
+    assert.deepEqual(await fromJson({ after: (all[0] as unknown as { id: string }).id }), all.slice(1));
+    assert.equal((await fromJson({ limit: 1 })).length, 1);
+    assert.throws(() => queryParamsFromJson(def, { state: 'open' }), /unknown field state/);
   });
 
   it('a second node replays every block (decoded-model cache cold) to the same roots', async () => {

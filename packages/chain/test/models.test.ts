@@ -10,7 +10,15 @@ import { encodeArtifact, importOnnx, modelId, type QuantModel, quantize } from '
 import { encodeVerificationKey, type VerificationKey } from '@aivm/zk';
 import { imageBatch, loadMnistSplit } from '../../runtime/training/mnist-data.ts';
 import { DEC } from '../src/dec.ts';
-import { defineMsg, getBalance, getSupply, type Module, signTx, WEI_PER_CGPT } from '../src/index.ts';
+import {
+  defineMsg,
+  getBalance,
+  getSupply,
+  type Module,
+  queryParamsFromJson,
+  signTx,
+  WEI_PER_CGPT,
+} from '../src/index.ts';
 import { spendCommunityPool } from '../src/modules/distribution/f1.ts';
 import { createDistributionHooks } from '../src/modules/distribution/hooks.ts';
 import { createDistributionModule } from '../src/modules/distribution/module.ts';
@@ -795,6 +803,26 @@ describe('models', () => {
       after = page.next;
     }
     assert.deepEqual(walked, ids(all));
+    // Params as a client sends them (JSON): every field is optional and omitted ones do not filter.
+    const def = h.chain.registry.query('models/list')!;
+    const listJson = async (json: Json) =>
+      (await def.handler(h.state, queryParamsFromJson(def, json) as never)) as Page;
+    assert.deepEqual(ids(await listJson({})), ids(await list({})));
+    assert.deepEqual(ids(await listJson({ text: 'PRIVATE' })), [ZKP]);
+    assert.deepEqual(ids(await listJson({ includeInactive: true })), ids(all));
+    const page = await listJson({ includeInactive: true, limit: 3 });
+    assert.deepEqual(ids(page), ids(all).slice(0, 3));
+    assert.deepEqual(ids(await listJson({ includeInactive: true, after: page.next })), ids(all).slice(3));
+    // Full objects still work; unknown fields and bad values are still refused.
+    assert.deepEqual(
+      ids(
+        await listJson({ owner: '', task: '', text: 'mlp', includeInactive: false, after: '', limit: 100 }),
+      ),
+      [M1],
+    );
+    assert.throws(() => queryParamsFromJson(def, { txt: 'mlp' }), /unknown field txt/);
+    assert.throws(() => queryParamsFromJson(def, { limit: -1 }), /uint32/);
+    assert.throws(() => queryParamsFromJson(def, { includeInactive: 'yes' }));
   });
 
   it('countQuery counts served requests', async () => {

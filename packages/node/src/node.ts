@@ -20,6 +20,7 @@ import {
   headerHash,
   type Module,
   ModuleError,
+  queryParamsFromJson,
   Registry,
   readParams,
   readValidatorSet,
@@ -475,7 +476,7 @@ export class AivmNode implements NodeApi {
   async query(path: string, params: unknown): Promise<unknown> {
     const def = this.registry.query(path);
     if (!def) throw new ModuleError(`unknown query path: ${path}`, ERR.NOT_FOUND);
-    return def.handler(this.store.state, fromJson(def.params, params ?? {}));
+    return def.handler(this.store.state, queryParamsFromJson(def, params) as never);
   }
 
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void {

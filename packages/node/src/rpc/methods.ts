@@ -2,7 +2,7 @@
 // the SDK's expectations all come from here; method names are final.
 
 import { DEFAULT_CHUNK_BYTES } from '@aivm/blobs';
-import { ChainError, ERR, TxRejected } from '@aivm/chain';
+import { ChainError, ERR, queryParamsFromJson, TxRejected } from '@aivm/chain';
 import { CodecError, fromJson } from '@aivm/codec';
 import { type Address, bytesToHex, type Hex, hexToBytes, isAddress } from '@aivm/crypto';
 import { z } from 'zod';
@@ -499,7 +499,7 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
         );
       }
       const params = p.params ?? {};
-      codecParams('params', () => fromJson(def.params, params));
+      codecParams('params', () => queryParamsFromJson(def, params));
       return toJsonValue(await api.query(p.path, params));
     },
   }),

@@ -93,8 +93,10 @@ export const inferenceQueries = {
       after: t.uint64,
       limit: t.uint32,
     }),
+    // Every field is optional: omitted, it does not filter (limit 0: MAX_LIST_LIMIT).
+    defaults: { requester: ZERO_ADDRESS, status: '', after: 0n, limit: 0 },
     description:
-      'Requests in id order after `after`, filtered by requester (zero address: any) and status (empty: any)',
+      'Requests in id order after `after`, filtered by requester (zero address: any) and status (empty: any); every field optional (limit at most 100)',
     handler: async (state, p) => {
       if (p.status !== '' && !(REQUEST_STATUSES as readonly string[]).includes(p.status))
         throw new ModuleError(`status must be empty or one of ${REQUEST_STATUSES.join(', ')}`);

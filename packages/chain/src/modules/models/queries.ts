@@ -46,8 +46,10 @@ export const modelsQueries = {
       after: MODEL_ID,
       limit: t.uint32,
     }),
+    // Every field is an optional filter: omitted, it does not filter (limit 0: MAX_LIST_LIMIT).
+    defaults: { owner: '', task: '', text: '', includeInactive: false, after: '', limit: 0 },
     description:
-      'Models ordered by id, after `after`: filters owner, task, text (name or description, case-insensitive); active only unless includeInactive',
+      'Models ordered by id, after `after`: filters owner, task, text (name or description, case-insensitive); active only unless includeInactive; every field optional (limit at most 100)',
     handler: async (state, p) => {
       const limit = p.limit === 0 ? MAX_LIST_LIMIT : Math.min(p.limit, MAX_LIST_LIMIT);
       const owner = p.owner.toLowerCase();

@@ -11,12 +11,12 @@ import {
   ERR,
   type Header,
   InsufficientFunds,
+  queryParamsFromJson,
   type Receipt,
   Registry,
   signTx,
   TxRejected,
 } from '@aivm/chain';
-import { fromJson } from '@aivm/codec';
 import { type Address, bytesToHex, type Hex, hexToBytes, keccak256, privateKeyToAddress } from '@aivm/crypto';
 import type {
   AccountInfo,
@@ -220,7 +220,7 @@ export class FakeNode implements NodeApi {
     this.calls.push({ method: 'query', args: [path, params] });
     const def = this.registry.query(path);
     if (!def) throw new TxRejected(ERR.NOT_FOUND, `unknown query path: ${path}`);
-    const p = fromJson(def.params, params ?? {}) as Record<string, unknown>;
+    const p = queryParamsFromJson(def, params) as Record<string, unknown>;
     if (path === 'bank/supply') return { supplyWei: 10n ** 24n };
     if (path === 'bank/balance') return { address: p.address, balanceWei: 77n, raw: Uint8Array.of(1, 2) };
     if (path === 'auth/params') {
