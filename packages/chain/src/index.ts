@@ -94,9 +94,12 @@ export {
   ONE_STEP_GAS_MARGIN,
   PART_ARTIFACT,
   PART_VK,
+  TIER_NAMES,
   TIER_ONCHAIN,
   TIER_OPTIMISTIC,
   TIER_ZK,
+  TIERS,
+  type TierName,
 } from './modules/models/store.ts';
 export { slashingEvents } from './modules/slashing/events.ts';
 export { SlashingSubmitEvidence, SlashingUnjail } from './modules/slashing/messages.ts';

@@ -4,7 +4,14 @@
 // proof, and verify a zk proof locally. Browser-safe: no Node built-ins; snarkjs is loaded only
 // when a proof is verified.
 
-import { CHUNK_BYTES, inferenceEvents, MAX_UPLOAD_BYTES, modelChunkKey } from '@aivm/chain';
+import {
+  CHUNK_BYTES,
+  inferenceEvents,
+  MAX_UPLOAD_BYTES,
+  modelChunkKey,
+  TIERS,
+  type TierName,
+} from '@aivm/chain';
 import { bytesToHex, concatBytes, hexToBytes, isHex, keccak256 } from '@aivm/crypto';
 import { argmaxOf, decodeOutput } from '@aivm/runtime/core';
 import { verifyStateProof } from '@aivm/state/proof';
@@ -13,8 +20,7 @@ import { type AivmClient, RpcError } from './client.ts';
 import type { Hex, ModuleEvent, TxRecord } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
-export const TIERS = { onchain: 1, zk: 2, optimistic: 4 } as const;
-export type TierName = keyof typeof TIERS;
+export { TIERS, type TierName };
 
 /** Largest data of one models/upload. */
 export const MODEL_UPLOAD_BYTES = MAX_UPLOAD_BYTES;

@@ -21,6 +21,7 @@ it('imports no Node built-in module under browser conditions', () => {
     'RpcError',
     'RpcTimeoutError',
     'TIERS',
+    'TxDroppedError',
     'Wallet',
     'blobId',
     'getModel',

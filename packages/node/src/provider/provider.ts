@@ -15,6 +15,10 @@ import {
   type Registry,
   readParams,
   signTx,
+  TIER_ONCHAIN,
+  TIER_OPTIMISTIC,
+  TIER_ZK,
+  TIERS,
 } from '@aivm/chain';
 
 type InferenceEventType = keyof typeof inferenceEvents.types;
@@ -29,9 +33,7 @@ import type { AccountInfo, NodeEvents, TxDraft } from '../api.ts';
 import type { Logger } from '../logger.ts';
 import { asBig, asBytes, endProofs, execute, type LayerRun, layerRun, sameBytes } from './exec.ts';
 
-export const TIER_ONCHAIN = 1;
-export const TIER_ZK = 2;
-export const TIER_OPTIMISTIC = 4;
+export { TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK };
 
 /** Test modes of a misbehaving provider (hidden CLI option --faulty). */
 export type FaultMode = 'wrong-output' | 'forged-proof' | 'silent';
@@ -118,8 +120,6 @@ type Dispute = {
 /** A job this provider cannot serve (it declines it instead of letting the deadline pass). */
 class CannotServe extends Error {}
 
-const TIER_BITS: Record<string, number> = { onchain: 1, zk: 2, optimistic: 4 };
-
 let Z: typeof ZkModule | undefined;
 let ZN: typeof ZkNodeModule | undefined;
 async function loadZk(): Promise<{ Z: typeof ZkModule; ZN: typeof ZkNodeModule }> {
@@ -130,7 +130,7 @@ async function loadZk(): Promise<{ Z: typeof ZkModule; ZN: typeof ZkNodeModule }
 
 /** Parses a tier given as a bit, a number string or a name. */
 function tierOf(v: unknown): number {
-  if (typeof v === 'string' && v in TIER_BITS) return TIER_BITS[v]!;
+  if (typeof v === 'string' && v in TIERS) return TIERS[v as keyof typeof TIERS];
   return Number(asBig(v));
 }
 
