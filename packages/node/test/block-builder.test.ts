@@ -129,7 +129,9 @@ describe('block builder', () => {
     const proposer = privateKeyToAddress(operator);
 
     /** A chain whose blocks hold 1,000,000 gas (so is a transaction's maximum), on a real store. */
-    async function openChain(): Promise<{ store: ChainStore; mempool: Mempool; close(): Promise<void> }> {
+    async function openChain(
+      auth: Record<string, string> = { maxTxGas: '1000000', blockGasLimit: '1000000' },
+    ): Promise<{ store: ChainStore; mempool: Mempool; close(): Promise<void> }> {
       const home = await mkdtemp(join(tmpdir(), 'aivm-builder-'));
       const genesis = buildGenesis({
         chainId: 5,
@@ -146,7 +148,7 @@ describe('block builder', () => {
           { address: privateKeyToAddress(bob), amountWei: 10n ** 24n },
           { address: privateKeyToAddress(carol), amountWei: 10n ** 18n },
         ],
-        app: { auth: { params: { maxTxGas: '1000000', blockGasLimit: '1000000' } } },
+        app: { auth: { params: auth } },
       });
       const store = await ChainStore.open(join(home, 'db'), genesis, new Registry(defaultModules()));
       return {
@@ -195,19 +197,29 @@ describe('block builder', () => {
       });
       const hashes = built.result.receipts.map((r) => bytesToHex(r.txHash));
       await mempool.onCommit(hashes);
-      return { hashes, codes: built.result.receipts.map((r) => r.code) };
+      const receipts = built.result.receipts;
+      return {
+        hashes,
+        codes: receipts.map((r) => r.code),
+        gasUsed: built.result.gasUsed,
+        gasOf: new Map(receipts.map((r, i) => [hashes[i]!, r.gasUsed])),
+      };
     }
 
     it('a sender whose transaction does not fit waits whole: its later, smaller ones are not tried', async () => {
       const { store, mempool, close } = await openChain();
       try {
-        // Bob pays more and takes 600,000 of the block's 1,000,000 gas first.
-        const big = await mempool.add(send(bob, 0n, { gasLimit: 600_000n, gasPrice: 2n * 10n ** 9n }));
-        // Alice's first needs 500,000 (does not fit the 400,000 left); her second would fit.
+        // Bob pays more and his 50 transfers use most of the block's 1,000,000 gas first.
+        const bobs: string[] = [];
+        for (let n = 0n; n < 50n; n++) {
+          bobs.push(await mempool.add(send(bob, n, { gasLimit: 100_000n, gasPrice: 2n * 10n ** 9n })));
+        }
+        // Alice's first needs 500,000 (does not fit what is left); her second would fit.
         const a0 = await mempool.add(send(alice, 0n, { gasLimit: 500_000n }));
         const a1 = await mempool.add(send(alice, 1n, { gasLimit: 100_000n }));
         const first = await nextBlock(store, mempool);
-        assert.deepEqual(first.hashes, [big], "neither of alice's transactions is in the block");
+        assert.ok(first.gasUsed > 500_000n && first.gasUsed <= 900_000n, `bob used ${first.gasUsed}`);
+        assert.deepEqual(first.hashes, bobs, "neither of alice's transactions is in the block");
         assert.deepEqual([mempool.has(a0), mempool.has(a1)], [true, true], 'both stay pending');
         assert.equal(mempool.droppedReason(a1), undefined);
         assert.equal(await getNonce(store.state, privateKeyToAddress(alice)), 0n);
@@ -217,6 +229,46 @@ describe('block builder', () => {
         assert.deepEqual(second.codes, [0, 0]);
         assert.equal(mempool.size, 0);
         assert.equal(await getNonce(store.state, privateKeyToAddress(alice)), 2n);
+      } finally {
+        await close();
+      }
+    });
+
+    it('counts the gas a block used, not what senders reserved: high limits cannot fill it (issue 13, attack 1)', async () => {
+      // The attack as seen, on the default 200,000,000-gas blocks: 20 transfers reserving the
+      // 10,000,000 per-transaction maximum at 2 gwei, ahead of a 1-gwei user. Counting limits, they
+      // filled the block while using 0.18% of it, and the user waited as long as the attack ran.
+      const { store, mempool, close } = await openChain({});
+      try {
+        const attack: string[] = [];
+        for (let n = 0n; n < 20n; n++) {
+          attack.push(await mempool.add(send(bob, n, { gasLimit: 10_000_000n, gasPrice: 2n * 10n ** 9n })));
+        }
+        const user = await mempool.add(send(alice, 0n, { gasLimit: 100_000n }));
+        const before = await getBalance(store.state, privateKeyToAddress(bob));
+        const block = await nextBlock(store, mempool);
+        assert.deepEqual(block.hashes, [...attack, user], 'the user is in the first block');
+        assert.equal(mempool.size, 0);
+        // The attacker paid for exactly the gas its transactions used (plus the 20 wei sent).
+        const paid = before - (await getBalance(store.state, privateKeyToAddress(bob)));
+        assert.equal(paid, (block.gasUsed - block.gasOf.get(user)!) * 2n * 10n ** 9n + 20n);
+      } finally {
+        await close();
+      }
+    });
+
+    it('a transaction goes in only when its whole limit fits in the gas the block has left', async () => {
+      const { store, mempool, close } = await openChain();
+      try {
+        // Each reserves the whole 1,000,000-gas block: only the first fits; after it has used
+        // ~18,000 gas, the next one's limit no longer fits, but a user's small limit does.
+        const b0 = await mempool.add(send(bob, 0n, { gasLimit: 1_000_000n, gasPrice: 2n * 10n ** 9n }));
+        const b1 = await mempool.add(send(bob, 1n, { gasLimit: 1_000_000n, gasPrice: 2n * 10n ** 9n }));
+        const user = await mempool.add(send(alice, 0n, { gasLimit: 50_000n }));
+        const first = await nextBlock(store, mempool);
+        assert.deepEqual(first.hashes, [b0, user]);
+        assert.ok(first.gasUsed < 1_000_000n);
+        assert.deepEqual((await nextBlock(store, mempool)).hashes, [b1]);
       } finally {
         await close();
       }
