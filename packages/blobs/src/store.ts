@@ -21,6 +21,7 @@ import {
   chunkLength,
   decodeManifest,
   encodeManifest,
+  MANIFEST_PREFIX,
   type Manifest,
   manifestKey,
 } from './layout.ts';
@@ -54,6 +55,12 @@ export class BlobStore {
   readonly chunkBytes: number;
   readonly #db: Database;
   #closed = false;
+  /**
+   * Writes (commits and deletes) one at a time: chunks are shared between blobs (dedupe), so a
+   * delete deciding which chunks are unreferenced must not interleave with a commit that refers to
+   * one of them again.
+   */
+  #writes: Promise<unknown> = Promise.resolve();
 
   private constructor(db: Database, maxBlobBytes: number, chunkBytes: number) {
     this.#db = db;
@@ -180,6 +187,50 @@ export class BlobStore {
     );
   }
 
+  /** Ids of every stored blob, in key order. */
+  async list(): Promise<string[]> {
+    this.#open();
+    const ids: string[] = [];
+    for await (const [key] of this.#manifests()) ids.push(idFromDigest(key.subarray(1)));
+    return ids;
+  }
+
+  /**
+   * Deletes a stored blob: its manifest and the chunks no other stored blob shares, in one atomic
+   * batch. Returns the bytes freed (0 when it was not stored). Used by garbage collection of blobs
+   * no model names any more.
+   */
+  async delete(id: string): Promise<number> {
+    this.#open();
+    const digest = parseBlobId(id);
+    return this.#serialized(async () => {
+      const m = await this.#manifest(id, digest);
+      if (m === undefined) return 0;
+      const own = new Map(m.chunkHashes.map((h) => [toHex(h), h]));
+      for await (const [key, raw] of this.#manifests()) {
+        if (equal(key.subarray(1), digest)) continue;
+        const other = decodeManifest(raw);
+        if (typeof other === 'string') continue; // a damaged manifest keeps nothing alive
+        for (const h of other.chunkHashes) own.delete(toHex(h));
+      }
+      const ops: BatchOp[] = [{ type: 'del', key: manifestKey(digest) }];
+      for (const h of own.values()) ops.push({ type: 'del', key: chunkKey(h) });
+      await this.#db.write(ops);
+      return m.size;
+    });
+  }
+
+  /** Every stored manifest, as [key, raw value]. */
+  #manifests(): AsyncIterable<[Uint8Array, Uint8Array]> {
+    return this.#db.iterate({ gte: Uint8Array.of(MANIFEST_PREFIX), lt: Uint8Array.of(MANIFEST_PREFIX + 1) });
+  }
+
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(fn);
+    this.#writes = run.catch(() => {});
+    return run;
+  }
+
   #open(): void {
     if (this.#closed) throw new BlobError('blob store is closed');
   }
@@ -193,13 +244,17 @@ export class BlobStore {
   }
 
   /** Writes the chunks not already stored intact and the manifest, in one atomic batch. */
-  async #commit(
+  #commit(digest: Uint8Array, size: number, chunkBytes: number, chunks: Uint8Array[]): Promise<PutResult> {
+    this.#open();
+    return this.#serialized(() => this.#write(digest, size, chunkBytes, chunks));
+  }
+
+  async #write(
     digest: Uint8Array,
     size: number,
     chunkBytes: number,
     chunks: Uint8Array[],
   ): Promise<PutResult> {
-    this.#open();
     const hashes = chunks.map(sha256);
     const unique = new Map<string, { hash: Uint8Array; bytes: Uint8Array }>();
     hashes.forEach((hash, i) => {

@@ -176,6 +176,35 @@ test('dedupe: same blob twice, and blobs sharing chunks, store each chunk once',
   });
 });
 
+test('delete frees a blob and the chunks no other blob shares; list names what is stored', async () => {
+  await withStore({ chunkBytes: CHUNK }, async (t) => {
+    const [c0, c1, c2, c3] = [1, 2, 3, 4].map((s) => randomBytes(CHUNK, s)) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    const a = await t.store.put(concat(c0, c1, c2));
+    const b = await t.store.put(concat(c0, c3));
+    assert.deepEqual((await t.store.list()).sort(), [a.id, b.id].sort());
+    assert.equal(await t.store.delete(a.id), 3 * CHUNK);
+    assert.equal(await t.store.has(a.id), false);
+    await assert.rejects(t.store.get(a.id), BlobNotFoundError);
+    assert.deepEqual(await t.store.list(), [b.id]);
+    // c1 and c2 went with a; c0 stays for b, which still reads back whole.
+    assert.deepEqual(await counts(t), { chunks: 2, manifests: 1, other: 0 });
+    assert.deepEqual(await t.store.get(b.id), concat(c0, c3));
+    assert.equal(await t.store.delete(a.id), 0, 'deleting what is not stored frees nothing');
+    // A delete racing a put of a blob that shares its chunks never leaves the put's blob broken.
+    const again = concat(c0, c3, c1);
+    const [freed, put] = await Promise.all([t.store.delete(b.id), t.store.put(again)]);
+    assert.equal(freed, 2 * CHUNK);
+    assert.deepEqual(await t.store.get(put.id), again);
+    assert.deepEqual(await t.store.list(), [put.id]);
+    assert.deepEqual(await counts(t), { chunks: 3, manifests: 1, other: 0 });
+  });
+});
+
 test('corruption in the DB is detected; put again repairs', async () => {
   await withStore({ chunkBytes: CHUNK }, async (t) => {
     const bytes = randomBytes(3 * CHUNK + 10, 7);
