@@ -255,9 +255,11 @@ async function mustSucceed(
 }
 
 /**
- * Publishes a model: uploads the artifact blob (providers fetch it from there), sends
- * models/publish, then the on-chain parts (artifact for the on-chain and optimistic tiers,
- * verification key for zk) in models/upload chunks, and waits until the model is active.
+ * Publishes a model: sends models/publish and waits for it, uploads the artifact blob (providers
+ * fetch it from there), then the on-chain parts (artifact for the on-chain and optimistic tiers,
+ * verification key for zk) in models/upload chunks, and waits until the model is active. The
+ * blob goes up only after models/publish is committed: a node opens an upload only for a blob that
+ * a published model names (the gas paid for the publication is what buys the upload slot).
  */
 export async function publishModel(
   wallet: Wallet,
@@ -269,11 +271,7 @@ export async function publishModel(
   const tiers = Array.isArray(p.tiers) ? p.tiers.reduce((a, t) => a | TIERS[t], 0) : p.tiers;
   const id = blobId(p.artifact);
   if (tiers & TIERS.zk && !p.vk) throw new Error('the zk tier needs a verification key');
-  if (!p.skipBlobUpload) {
-    progress(`uploading the artifact blob (${p.artifact.length} bytes)`);
-    await client.uploadBlob(p.artifact);
-  }
-  // A publication cut short (uploads missing) is resumed where it stopped.
+  // A publication cut short (blob or on-chain parts missing) is resumed where it stopped.
   let existing: ModelInfo | undefined;
   try {
     existing = await getModel(client, id);
@@ -308,6 +306,10 @@ export async function publishModel(
     });
     hashes.push(publish);
     await mustSucceed(client, publish, 'models/publish', timeoutMs);
+  }
+  if (!p.skipBlobUpload) {
+    progress(`uploading the artifact blob (${p.artifact.length} bytes)`);
+    await client.uploadBlob(p.artifact);
   }
   const stored = [Number(big(existing?.raw.artifactUploaded)), Number(big(existing?.raw.vkUploaded))];
   const parts: [number, Uint8Array][] = [];
