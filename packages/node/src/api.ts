@@ -41,6 +41,12 @@ export type BlobInfo = {
   complete: boolean;
 };
 
+/**
+ * Who sends an upload chunk: the RPC client key (remote IP; per-client limits are charged to it)
+ * and the model owner's EIP-712 BlobUpload signature that authorizes the upload.
+ */
+export type UploadRequester = { client: string; signature?: Uint8Array };
+
 /** Where a chunked upload stands after a chunk: `missing` lists the chunk indexes still owed. */
 export type BlobUploadState = { id: string; size: number; complete: boolean; missing: number[] };
 
@@ -77,7 +83,13 @@ export interface NodeApi {
    * Artifact blobs (model ids = blob ids). Optional: an API without them answers the blob RPC
    * methods with METHOD_NOT_SUPPORTED. Errors are the typed errors of @aivm/blobs.
    */
-  blobUploadChunk?(id: string, size: number, index: number, data: Uint8Array): Promise<BlobUploadState>;
+  blobUploadChunk?(
+    id: string,
+    size: number,
+    index: number,
+    data: Uint8Array,
+    from: UploadRequester,
+  ): Promise<BlobUploadState>;
   /** A stored blob or an upload in progress; undefined when neither. */
   blobStat?(id: string): Promise<BlobInfo | undefined>;
   /** Chunk `index` of a stored blob, verified against its hash. */

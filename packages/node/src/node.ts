@@ -8,6 +8,7 @@ import {
   type Block,
   type BlockResult,
   blockHash,
+  ChainError,
   checkInvariants,
   decodeTx,
   defaultModules,
@@ -46,15 +47,18 @@ import type {
   TxDraft,
   TxRecord,
   TxStatus,
+  UploadRequester,
 } from './api.ts';
 import { BftEngine } from './bft.ts';
 import { BlobSync } from './blob-sync.ts';
+import { blobUploadAuthorizer, type UploadModel } from './blob-upload-auth.ts';
 import { type BlobLimits, BlobUnavailableError, BlobUploads, resolveBlobLimits } from './blob-uploads.ts';
 import { ChainStore } from './chain-store.ts';
 import { type ConsensusEngine, SingleValidatorEngine } from './engine.ts';
 import type { Logger } from './logger.ts';
 import { Mempool, type MempoolLimits } from './mempool.ts';
 import { createMetrics, type NodeMetrics } from './metrics.ts';
+import { type RpcClientLimits, resolveRpcClientLimits } from './rpc/client-limits.ts';
 import { startRpcServer } from './rpc/server.ts';
 import { SignaturePool } from './sig-pool.ts';
 import { TxGossip, type TxOutcome } from './tx-gossip.ts';
@@ -113,7 +117,11 @@ export type NodeOptions = {
   network?: NetworkOptions;
   /** Account key that pays for submitting double-sign evidence this node sees (optional). */
   reporterKey?: Uint8Array;
-  rpc: { host: string; port: number } | false;
+  /**
+   * JSON-RPC server; `clientLimits` caps what one client (remote IP) may hold: WebSocket
+   * connections, subscriptions and blob uploads (defaults in DEFAULT_RPC_CLIENT_LIMITS).
+   */
+  rpc: { host: string; port: number; clientLimits?: Partial<RpcClientLimits> } | false;
   blockIntervalMs: number;
   emptyBlocks: boolean;
   maxTxsPerBlock?: number;
@@ -183,7 +191,11 @@ export class AivmNode implements NodeApi {
   ) {
     this.p2p = p2p;
     this.blobs = blobs;
-    this.#uploads = new BlobUploads(blobs, opts.blobs);
+    this.#uploads = new BlobUploads(blobs, opts.blobs, {
+      maxUploadsPerClient: resolveRpcClientLimits(opts.rpc ? opts.rpc.clientLimits : {}).maxUploadsPerClient,
+      authorize: blobUploadAuthorizer(store.chain.chainId, (id) => this.#uploadModel(id)),
+      onTakeover: (dropped, by) => logger.info({ dropped, by }, 'blob upload took the slot of a stalled one'),
+    });
     this.#reporterKey = opts.reporterKey;
     this.store = store;
     this.registry = registry;
@@ -277,6 +289,7 @@ export class AivmNode implements NodeApi {
         const rpc = await startRpcServer(node, {
           host: opts.rpc.host,
           port: opts.rpc.port,
+          clientLimits: opts.rpc.clientLimits,
           logger: opts.logger,
           metrics: node.metrics.registry,
         });
@@ -487,8 +500,30 @@ export class AivmNode implements NodeApi {
     this.#events.off(event, listener);
   }
 
-  async blobUploadChunk(id: string, size: number, index: number, data: Uint8Array): Promise<BlobUploadState> {
-    return this.#uploads.addChunk(id, size, index, data);
+  async blobUploadChunk(
+    id: string,
+    size: number,
+    index: number,
+    data: Uint8Array,
+    from: UploadRequester,
+  ): Promise<BlobUploadState> {
+    return this.#uploads.addChunk(id, size, index, data, from);
+  }
+
+  /** The model a blob upload is for (the models/model query on committed state), if published. */
+  async #uploadModel(id: string): Promise<UploadModel | undefined> {
+    let m: { owner?: unknown; status?: unknown; artifactSize?: unknown };
+    try {
+      m = (await this.query('models/model', { id })) as typeof m;
+    } catch (err) {
+      if (err instanceof ChainError) return undefined; // no such model
+      throw err;
+    }
+    return {
+      owner: String(m.owner) as Address,
+      status: String(m.status),
+      artifactSize: Number(m.artifactSize),
+    };
   }
 
   async blobStat(id: string): Promise<BlobInfo | undefined> {

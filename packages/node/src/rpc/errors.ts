@@ -9,7 +9,8 @@ import {
   InvalidBlobIdError,
 } from '@aivm/blobs';
 import { ChainError, ERR } from '@aivm/chain';
-import { BlobUploadCapacityError } from '../blob-uploads.ts';
+import { BlobNotPublishedError, BlobUploadUnauthorizedError } from '../blob-upload-auth.ts';
+import { BlobUploadCapacityError, BlobUploadClientLimitError } from '../blob-uploads.ts';
 
 /** Protocol-level codes (JSON-RPC 2.0 and EIP-1474). Never renumber. */
 export const RPC_ERR = {
@@ -20,7 +21,7 @@ export const RPC_ERR = {
   INTERNAL_ERROR: -32603,
   /** The method exists but not on this transport (subscriptions over HTTP). */
   METHOD_NOT_SUPPORTED: -32004,
-  /** Body, batch, connection or subscription limit exceeded. */
+  /** Body, batch, connection, subscription or per-client upload limit exceeded. */
   LIMIT_EXCEEDED: -32005,
 } as const;
 
@@ -39,6 +40,10 @@ export const BLOB_ERR = {
   UPLOAD_CAPACITY: 2004,
   /** No blob with this id is stored on the node. */
   NOT_FOUND: 2005,
+  /** No model that is uploading or active names this blob: send models/publish first. */
+  NOT_PUBLISHED: 2006,
+  /** The upload is not signed (EIP-712 BlobUpload) by the owner of the model that names the blob. */
+  UPLOAD_UNAUTHORIZED: 2007,
 } as const;
 
 export type RpcErrorObject = { code: number; message: string; data?: unknown };
@@ -78,7 +83,8 @@ export const ERROR_CATALOGUE: readonly { code: number; name: string; message: st
   {
     code: RPC_ERR.LIMIT_EXCEEDED,
     name: 'LIMIT_EXCEEDED',
-    message: 'Request body, batch, connection or subscription limit exceeded',
+    message:
+      'Request body, batch, connection, subscription or upload limit exceeded (node-wide or per client)',
   },
   { code: ERR.TX_DECODE, name: 'TX_DECODE', message: 'Malformed transaction bytes' },
   { code: ERR.WRONG_CHAIN, name: 'WRONG_CHAIN', message: 'Transaction signed for another chain id' },
@@ -117,6 +123,16 @@ export const ERROR_CATALOGUE: readonly { code: number; name: string; message: st
     message: 'Too many blob uploads in progress; retry later',
   },
   { code: BLOB_ERR.NOT_FOUND, name: 'BLOB_NOT_FOUND', message: 'No blob with this id is stored' },
+  {
+    code: BLOB_ERR.NOT_PUBLISHED,
+    name: 'BLOB_NOT_PUBLISHED',
+    message: 'No model uploading or active names this blob; send models/publish first',
+  },
+  {
+    code: BLOB_ERR.UPLOAD_UNAUTHORIZED,
+    name: 'BLOB_UPLOAD_UNAUTHORIZED',
+    message: "The upload is not signed by the owner of the blob's model",
+  },
 ];
 
 /** The RPC code of an @aivm/blobs error (or the node's upload errors), undefined for anything else. */
@@ -125,6 +141,9 @@ function blobErrorCode(err: unknown): number | undefined {
   if (err instanceof BlobTooLargeError) return BLOB_ERR.TOO_LARGE;
   if (err instanceof BlobCorruptError) return BLOB_ERR.CORRUPT;
   if (err instanceof BlobUploadCapacityError) return BLOB_ERR.UPLOAD_CAPACITY;
+  if (err instanceof BlobUploadClientLimitError) return RPC_ERR.LIMIT_EXCEEDED;
+  if (err instanceof BlobNotPublishedError) return BLOB_ERR.NOT_PUBLISHED;
+  if (err instanceof BlobUploadUnauthorizedError) return BLOB_ERR.UPLOAD_UNAUTHORIZED;
   if (err instanceof BlobNotFoundError) return BLOB_ERR.NOT_FOUND;
   if (err instanceof BlobArgumentError) return RPC_ERR.INVALID_PARAMS;
   return undefined;
@@ -162,10 +181,13 @@ export function toErrorObject(err: unknown): { error: RpcErrorObject; outcome: E
       blobCode === RPC_ERR.INVALID_PARAMS
         ? `invalid params: ${(err as Error).message}`
         : (err as Error).message;
-    return {
-      error: { code: blobCode, message },
-      outcome: blobCode === RPC_ERR.INVALID_PARAMS ? 'invalid' : 'chain_error',
-    };
+    const outcome =
+      blobCode === RPC_ERR.INVALID_PARAMS
+        ? 'invalid'
+        : blobCode === RPC_ERR.LIMIT_EXCEEDED
+          ? 'limit'
+          : 'chain_error';
+    return { error: { code: blobCode, message }, outcome };
   }
   if (isChainError(err)) return { error: { code: err.code, message: err.message }, outcome: 'chain_error' };
   // The node decodes JSON params with the codec; its CodecError names the offending field.

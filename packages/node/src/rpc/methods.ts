@@ -16,6 +16,8 @@ export type RpcTransport = 'http' | 'ws';
 
 export type RpcContext = {
   transport: RpcTransport;
+  /** The caller's client key (remote IP address): per-client limits are charged to it. */
+  client: string;
   /** Present on WebSocket connections only. */
   subscriptions?: SubscriptionHost;
 };
@@ -506,7 +508,7 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
 
   defineMethod({
     name: 'aivm_blobUploadChunk',
-    description: `Uploads one chunk of an artifact blob named up front by its id (modelId of the bytes) and size. Chunks are ${DEFAULT_CHUNK_BYTES} bytes (the last one the remainder) and may come in any order; after the last one the node verifies the whole blob against its id and stores it. Uploads idle too long are dropped.`,
+    description: `Uploads one chunk of the artifact blob of a published model, named by its id (the model id) and size (its artifactSize). Send models/publish first: the node opens uploads only for models uploading or active, and only when the request carries the model owner's EIP-712 signature of BlobUpload(string id, uint64 size) (domain AIVM, version 1, the chain id); every chunk carries the same signature. Chunks are ${DEFAULT_CHUNK_BYTES} bytes (the last one the remainder) and may come in any order; after the last one the node verifies the whole blob against its id and stores it. Limits: uploads in progress per client (remote IP) and node-wide; only a chunk the upload did not have counts as progress, an upload without progress is dropped after uploadIdleMs, and one that has stalled (no progress for uploadStallMs, or slower than minUploadBytesPerSec) gives its slot to a new upload when the node is full.`,
     params: z.strictObject({
       id: blobIdParam,
       size: z.number().int('expected an integer').min(1, 'must be at least 1').describe('blob size in bytes'),
@@ -518,11 +520,28 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
       data: hexBytesParam(DEFAULT_CHUNK_BYTES).describe(
         `chunk bytes, 0x hex: ${DEFAULT_CHUNK_BYTES} bytes except the last chunk`,
       ),
+      signature: hexBytesParam(65)
+        .optional()
+        .describe(
+          "the model owner's 65-byte EIP-712 signature (r || s || v) of BlobUpload(id, size); required by nodes that check uploads",
+        ),
     }),
     result: { name: 'upload', description: 'Where the upload stands', schema: BlobUploadOut },
-    errors: [BLOB_ERR.INVALID_ID, BLOB_ERR.TOO_LARGE, BLOB_ERR.CORRUPT, BLOB_ERR.UPLOAD_CAPACITY],
+    errors: [
+      BLOB_ERR.INVALID_ID,
+      BLOB_ERR.TOO_LARGE,
+      BLOB_ERR.CORRUPT,
+      BLOB_ERR.UPLOAD_CAPACITY,
+      BLOB_ERR.NOT_PUBLISHED,
+      BLOB_ERR.UPLOAD_UNAUTHORIZED,
+      RPC_ERR.LIMIT_EXCEEDED,
+    ],
     example: { id: EXAMPLE_BLOB_ID, size: 4, index: 0, data: '0x74657374' },
-    handler: async (api, p) => blobApi(api, 'blobUploadChunk')(p.id, p.size, p.index, p.data),
+    handler: async (api, p, ctx) =>
+      blobApi(api, 'blobUploadChunk')(p.id, p.size, p.index, p.data, {
+        client: ctx.client,
+        ...(p.signature ? { signature: p.signature } : {}),
+      }),
   }),
 
   defineMethod({

@@ -3,14 +3,16 @@
 // unless told otherwise; bad input of any kind gets an error answer, never a crash.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { NodeApi } from '../api.ts';
+import { clientKeyOf, type RpcClientLimits, RpcClients } from './client-limits.ts';
 import { type DispatchOptions, errorResponse, handleText, type Outcome } from './dispatch.ts';
 import { RPC_ERR } from './errors.ts';
-import { ConnectionSubscriptions } from './subscriptions.ts';
+import { ConnectionSubscriptions, NotificationHub } from './subscriptions.ts';
 
 export type RpcServerOptions = {
   /** Interface to bind; default 127.0.0.1 (expose deliberately, e.g. '0.0.0.0'). */
@@ -21,15 +23,22 @@ export type RpcServerOptions = {
   maxBodyBytes?: number;
   /** Most requests in one batch; default 100. */
   maxBatch?: number;
-  /** Most concurrent WebSocket connections; default 256. */
+  /** Most concurrent WebSocket connections, all clients together; default 256. */
   maxWsConnections?: number;
   /** Most subscriptions per WebSocket connection; default 64. */
   maxSubscriptionsPerConnection?: number;
   /**
+   * What one client (remote IP address) may hold: connections, subscriptions, uploads; defaults in
+   * DEFAULT_RPC_CLIENT_LIMITS. The node hands the same object to its blob uploads.
+   */
+  clientLimits?: Partial<RpcClientLimits>;
+  /**
    * A connection with more unsent data than this when a burst of sends starts (or 4x this within a
-   * burst) is closed as a slow consumer; default 4 MiB.
+   * burst) is closed as a slow consumer (close code 1008); default 4 MiB.
    */
   maxWsBufferedBytes?: number;
+  /** Subscription notifications sent per turn of the event loop before yielding; default 512. */
+  deliveriesPerTurn?: number;
   /** Interval of WebSocket pings; a peer that misses one is dropped. Default 30 000, 0 disables. */
   wsPingIntervalMs?: number;
   /** Value of Access-Control-Allow-Origin for browser clients (e.g. '*'); no CORS headers when absent. */
@@ -62,6 +71,10 @@ export const RPC_DEFAULTS = {
 const DRAIN_FACTOR = 8;
 /** Unsent WebSocket data allowed within one burst of sends, as a multiple of maxWsBufferedBytes. */
 const BURST_FACTOR = 4;
+/** WebSocket close code of a slow consumer (RFC 6455 1008, policy violation). */
+export const WS_CLOSE_SLOW_CONSUMER = 1008;
+/** How long a dropped slow consumer gets to read its close frame before its socket is destroyed. */
+const SLOW_CONSUMER_CLOSE_MS = 1_000;
 
 type RpcMetrics = {
   requests: Counter<'method' | 'outcome'>;
@@ -204,12 +217,16 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
   const logger = opts.logger;
   const registry = opts.metrics ?? new Registry();
   const metrics = createMetrics(registry);
+  const clients = new RpcClients(opts.clientLimits);
+  const hub = new NotificationHub(api, {
+    deliveriesPerTurn: opts.deliveriesPerTurn,
+    onError: (err) => logger?.error({ err }, 'rpc subscription notification failed'),
+  });
 
   const observe = (method: string, outcome: Outcome, seconds: number): void => {
     metrics.requests.inc({ method, outcome });
     metrics.duration.observe({ method }, seconds);
   };
-  const httpDispatch: DispatchOptions = { api, ctx: { transport: 'http' }, maxBatch, logger, observe };
 
   const sendJson = (
     res: ServerResponse,
@@ -289,7 +306,14 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
       );
       return;
     }
-    const answer = await handleText(body.text, httpDispatch);
+    const client = clientKeyOf(req.socket);
+    const answer = await handleText(body.text, {
+      api,
+      ctx: { transport: 'http', client },
+      maxBatch,
+      logger,
+      observe,
+    });
     if (answer === undefined) res.writeHead(204).end();
     else sendJson(res, 200, answer);
   };
@@ -329,18 +353,38 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
       logger?.warn({ limit: maxWsConnections }, 'rpc ws connection refused: limit reached');
       return rejectUpgrade(socket, '503 Service Unavailable');
     }
+    const client = clientKeyOf(socket as Socket);
+    if (!clients.tryOpenConnection(client)) {
+      const { maxConnectionsPerClient } = clients.limits;
+      logger?.warn(
+        { client, limit: maxConnectionsPerClient },
+        'rpc ws connection refused: client limit reached',
+      );
+      const body = JSON.stringify(
+        errorResponse(
+          null,
+          RPC_ERR.LIMIT_EXCEEDED,
+          `connection limit reached (${maxConnectionsPerClient} per client ${client})`,
+        ),
+      );
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
     upgrading++;
     socket.once('close', () => {
       if (!upgraded.has(socket)) upgrading--;
+      clients.closeConnection(client);
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded.add(socket);
       upgrading--;
-      onConnection(ws);
+      onConnection(ws, client);
     });
   });
 
-  const onConnection = (ws: WebSocket): void => {
+  const onConnection = (ws: WebSocket, client: string): void => {
     metrics.wsConnections.inc();
     alive.set(ws, true);
     ws.on('pong', () => alive.set(ws, true));
@@ -349,7 +393,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
     // within one burst (a block's worth of notifications) the count runs ahead of reality. The
     // limit applies to what is still unsent when a burst starts; within a burst, to 4x the limit.
     let burstOpen = false;
-    const send = (message: unknown): void => {
+    const send = (text: string): void => {
       if (ws.readyState !== WebSocket.OPEN) return;
       let limit = maxBuffered * BURST_FACTOR;
       if (!burstOpen) {
@@ -360,24 +404,29 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
         });
       }
       if (ws.bufferedAmount > limit) {
+        const bufferedBytes = ws.bufferedAmount;
         metrics.slowConsumers.inc();
-        logger?.warn({ bufferedBytes: ws.bufferedAmount }, 'rpc ws slow consumer disconnected');
+        logger?.warn({ client, bufferedBytes }, 'rpc ws slow consumer disconnected');
+        // Frees its subscriptions now; the close frame waits behind the unsent data, so a peer that
+        // does not read loses its socket shortly after.
         subscriptions.closeAll();
-        ws.terminate();
+        ws.close(WS_CLOSE_SLOW_CONSUMER, `slow consumer: ${bufferedBytes} bytes unsent, limit ${limit}`);
+        setTimeout(() => ws.terminate(), SLOW_CONSUMER_CLOSE_MS).unref();
         return;
       }
-      ws.send(JSON.stringify(message));
+      ws.send(text);
     };
-    const subscriptions = new ConnectionSubscriptions(api, {
+    const subscriptions = new ConnectionSubscriptions({
+      hub,
+      client,
+      clients,
       maxSubscriptions,
-      notify: (subscription, result) =>
-        send({ jsonrpc: '2.0', method: 'aivm_subscription', params: { subscription, result } }),
+      send,
       onCountChange: (delta) => metrics.subscriptions.inc(delta),
-      onError: (err) => logger?.error({ err }, 'rpc subscription notification failed'),
     });
     const dispatch: DispatchOptions = {
       api,
-      ctx: { transport: 'ws', subscriptions },
+      ctx: { transport: 'ws', client, subscriptions },
       maxBatch,
       logger,
       observe,
@@ -386,7 +435,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
     ws.on('message', (data) => {
       handleText(rawToText(data), dispatch)
         .then((answer) => {
-          if (answer !== undefined) send(answer);
+          if (answer !== undefined) send(JSON.stringify(answer));
         })
         .catch((err: unknown) => logger?.error({ err }, 'rpc ws message failed'));
     });
@@ -434,6 +483,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         if (pinger) clearInterval(pinger);
+        hub.close();
         for (const ws of wss.clients) ws.terminate();
         wss.close();
         server.close(() => resolve());
