@@ -68,6 +68,12 @@ export type CompileOptions = {
    * wire. false keeps both values as wires (one ReLU gadget per element more).
    */
   fuseRelu?: boolean;
+  /**
+   * Stop with CircuitTooLarge as soon as the circuit has more constraints than this (default: no
+   * limit): a provider learns that a model is too large, or larger than its publisher declared,
+   * for the memory and time of this many constraints.
+   */
+  maxConstraints?: number;
 };
 
 export type ValueLayout = { name: string; shape: number[] };
@@ -322,6 +328,8 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
     throw new RangeError(`inputs must be 'public' or 'committed', got ${String(opts.inputs)}`);
   if (opts.weights !== undefined && opts.weights !== 'public' && opts.weights !== 'private')
     throw new RangeError(`weights must be 'public' or 'private', got ${String(opts.weights)}`);
+  const max = opts.maxConstraints ?? Number.POSITIVE_INFINITY;
+  if (!(max >= 0)) throw new RangeError(`maxConstraints must be a number >= 0, got ${String(max)}`);
   const committed = opts.inputs === 'committed';
   const privateW = opts.weights === 'private';
   const rangeInputs = committed || (opts.rangeCheckInputs ?? true);
@@ -331,7 +339,7 @@ export function compile(model: QuantModel, opts: CompileOptions = {}): Circuit {
         `kernel "${node.kernel}" (node "${node.name}", ${node.op}) is not supported by the circuit compiler; supported: ${[...SUPPORTED].join(', ')}`,
         { node: node.name, op: node.op },
       );
-  const b = new R1csBuilder();
+  const b = new R1csBuilder(max);
   const valueInfo = new Map(model.values.map((v) => [v.name, v]));
   const signals = new Map<string, { ids: number[]; shape: number[] }>();
   const traceSignals: { value: string; ids: number[] }[] = [];

@@ -71,11 +71,31 @@ export function evalLC(l: LC, w: readonly (bigint | undefined)[]): bigint {
   return fmod(acc);
 }
 
+/**
+ * A circuit with more constraints than the compile budget (CompileOptions.maxConstraints). Thrown
+ * as the constraint past the budget is added, so that refusing a circuit costs at most the budget's
+ * memory and time, never the whole circuit's.
+ */
+export class CircuitTooLarge extends RangeError {
+  override name = 'CircuitTooLarge';
+  readonly maxConstraints: number;
+  constructor(maxConstraints: number) {
+    super(`the circuit has more than ${maxConstraints} constraints`);
+    this.maxConstraints = maxConstraints;
+  }
+}
+
 export class R1csBuilder {
   labels: string[] = ['one'];
   roles: SignalRole[] = ['one'];
   constraints: Constraint[] = [];
   hints: Hint[] = [];
+  /** Most constraints this builder takes (CircuitTooLarge past it). */
+  readonly maxConstraints: number;
+
+  constructor(maxConstraints = Number.POSITIVE_INFINITY) {
+    this.maxConstraints = maxConstraints;
+  }
 
   signal(label: string, role: SignalRole = 'private'): number {
     this.labels.push(label);
@@ -85,11 +105,13 @@ export class R1csBuilder {
 
   /** a·b = c */
   constrain(a: LC, b: LC, c: LC, label: string): void {
+    if (this.constraints.length >= this.maxConstraints) throw new CircuitTooLarge(this.maxConstraints);
     this.constraints.push({ a, b, c, label });
   }
 
   /** l = 0, as l·1 = 0 */
   zero(l: LC, label: string): void {
+    if (this.constraints.length >= this.maxConstraints) throw new CircuitTooLarge(this.maxConstraints);
     this.constraints.push({ a: l, b: constLC(1), c: new Map(), label });
   }
 

@@ -21,7 +21,17 @@
 //   phase-2 contribution per party (each contribution hash recorded) and `zKey.verifyFromR1cs`.
 // Keys are cached by the sha256 of the `.r1cs` bytes.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -829,17 +839,12 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-/**
- * Keys for a circuit from `cacheDir`, created (and written atomically: zkey, then the JSON that
- * marks the entry complete) when absent. Files: `<sha256(r1cs)>.<dev-<seed hash>|ptau>.zkey|.json`,
- * the JSON holding the verification key and the setup record.
- */
-export async function loadOrCreateKeys(
+/** File names of a circuit's keys in a key cache: `<sha256(r1cs)>.<dev-<seed hash>|ptau>.zkey|.json`. */
+export function keyPaths(
   cacheDir: string,
-  r1csBytes: Uint8Array,
+  hash: string,
   mode: SetupMode,
-): Promise<KeyPair & { cached: boolean; zkeyPath: string; vkPath: string }> {
-  const hash = circuitHash(r1csBytes);
+): { zkeyPath: string; vkPath: string } {
   const tag =
     mode.kind === 'dev'
       ? `dev-${createHash('sha256')
@@ -847,15 +852,63 @@ export async function loadOrCreateKeys(
           .digest('hex')
           .slice(0, 12)}`
       : 'ptau';
-  mkdirSync(cacheDir, { recursive: true });
-  const zkeyPath = join(cacheDir, `${hash}.${tag}.zkey`);
-  const vkPath = join(cacheDir, `${hash}.${tag}.json`);
-  if (existsSync(vkPath) && existsSync(zkeyPath)) {
-    const rec = JSON.parse(readFileSync(vkPath, 'utf8'));
-    const zkey = new Uint8Array(readFileSync(zkeyPath));
-    if (rec.zkeySha256 === createHash('sha256').update(zkey).digest('hex'))
-      return { ...rec.keys, vk: rec.vk, zkey, cached: true, zkeyPath, vkPath, ms: 0 };
+  return { zkeyPath: join(cacheDir, `${hash}.${tag}.zkey`), vkPath: join(cacheDir, `${hash}.${tag}.json`) };
+}
+
+/**
+ * A file's bytes in shared memory: the prover's workers read a key from a SharedArrayBuffer, and
+ * one that is already there is used in place instead of being copied (groth16-prove.ts), so a key
+ * read this way is in memory once.
+ */
+export function readShared(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const out = new Uint8Array(new SharedArrayBuffer(size));
+    for (let off = 0; off < size; ) {
+      const n = readSync(fd, out, off, size - off, off);
+      if (n === 0) throw new Error(`${path} ended at byte ${off} of ${size}`);
+      off += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
   }
+}
+
+/**
+ * The cached keys of the circuit whose `.r1cs` hashes to `hash`, or undefined when the cache has
+ * no complete entry for it (or its zkey no longer matches the recorded hash). The zkey is in
+ * shared memory (readShared).
+ */
+export function readCachedKeys(
+  cacheDir: string,
+  hash: string,
+  mode: SetupMode,
+): (KeyPair & { zkeyPath: string; vkPath: string }) | undefined {
+  const { zkeyPath, vkPath } = keyPaths(cacheDir, hash, mode);
+  if (!existsSync(vkPath) || !existsSync(zkeyPath)) return undefined;
+  const rec = JSON.parse(readFileSync(vkPath, 'utf8'));
+  const zkey = readShared(zkeyPath);
+  if (rec.zkeySha256 !== createHash('sha256').update(zkey).digest('hex')) return undefined;
+  return { ...rec.keys, vk: rec.vk, zkey, zkeyPath, vkPath, ms: 0 };
+}
+
+/**
+ * Keys for a circuit from `cacheDir`, created (and written atomically: zkey, then the JSON that
+ * marks the entry complete) when absent. Files: keyPaths; the JSON holds the verification key and
+ * the setup record.
+ */
+export async function loadOrCreateKeys(
+  cacheDir: string,
+  r1csBytes: Uint8Array,
+  mode: SetupMode,
+): Promise<KeyPair & { cached: boolean; zkeyPath: string; vkPath: string }> {
+  const hash = circuitHash(r1csBytes);
+  mkdirSync(cacheDir, { recursive: true });
+  const cached = readCachedKeys(cacheDir, hash, mode);
+  if (cached) return { ...cached, cached: true };
+  const { zkeyPath, vkPath } = keyPaths(cacheDir, hash, mode);
   const kp =
     mode.kind === 'dev'
       ? await devSetup(r1csBytes, mode.seed)
