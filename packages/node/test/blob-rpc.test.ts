@@ -1,5 +1,6 @@
 // Artifact blob upload and reads over the real JSON-RPC server of a real (single-validator) node,
-// raw and through the SDK.
+// raw and through the SDK. Uploads are for published models, signed by their owner (see
+// upload-limits.test.ts for the per-client limits and the refusals).
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,14 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_MAX_BLOB_BYTES, blobId as storeBlobId } from '@aivm/blobs';
-import { bytesToHex, ed25519GenerateKey, privateKeyToAddress, sha256 } from '@aivm/crypto';
-import { AivmClient, BLOB_CHUNK_BYTES, blobId, RpcError } from '@aivm/sdk';
+import { bytesToHex, ed25519GenerateKey, hashTypedData, privateKeyToAddress, sha256 } from '@aivm/crypto';
+import {
+  AivmClient,
+  BLOB_CHUNK_BYTES,
+  blobId,
+  RpcError,
+  blobUploadTypedData as sdkBlobUploadTypedData,
+  Wallet,
+} from '@aivm/sdk';
 import { seededBytes as randomBytes } from '../../../test-support/seeded-bytes.ts';
+import { blobUploadTypedData } from '../src/blob-upload-auth.ts';
 import { DEFAULT_BLOB_LIMITS } from '../src/blob-uploads.ts';
 import { buildGenesis, DEFAULT_SELF_STAKE_WEI } from '../src/genesis-builder.ts';
 import { createLogger } from '../src/logger.ts';
 import { AivmNode } from '../src/node.ts';
 import { BLOB_ERR, RPC_ERR } from '../src/rpc/errors.ts';
+import { publishBlobModel, uploadSignature } from './blob-upload-helpers.ts';
 
 const CHUNK = DEFAULT_CHUNK_BYTES;
 const MAX_BLOB = 3 * CHUNK + 100;
@@ -28,6 +38,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let home: string;
 let node: AivmNode;
 let client: AivmClient;
+let owner: Wallet;
+const OWNER_KEY = sha256(new TextEncoder().encode('blob-rpc model owner'));
+const CHAIN_ID = 7n;
+const publish = (bytes: Uint8Array): Promise<string> => publishBlobModel(owner, client, node.registry, bytes);
 
 type Answer = { result?: unknown; error?: { code: number; message: string } };
 
@@ -57,7 +71,13 @@ async function fails(method: string, params: object, code: number, match?: RegEx
 type Upload = { id: string; size: number; complete: boolean; missing: number[] };
 
 function upload(bytes: Uint8Array, index: number, id = blobId(bytes), size = bytes.length): Promise<Upload> {
-  return ok<Upload>('aivm_blobUploadChunk', { id, size, index, data: bytesToHex(chunkOf(bytes, index)) });
+  return ok<Upload>('aivm_blobUploadChunk', {
+    id,
+    size,
+    index,
+    data: bytesToHex(chunkOf(bytes, index)),
+    signature: uploadSignature(CHAIN_ID, OWNER_KEY, bytes, id, size),
+  });
 }
 
 before(async () => {
@@ -70,16 +90,19 @@ before(async () => {
       chainId: 7,
       genesisTimeMs: 1_700_000_000_000,
       validators: [{ operator, consensusPubKey: key.publicKey, selfStakeWei: DEFAULT_SELF_STAKE_WEI }],
-      balances: [],
+      balances: [{ address: privateKeyToAddress(OWNER_KEY), amountWei: 10n ** 24n }],
     }),
     validatorKey: key.secretKey,
-    rpc: { host: '127.0.0.1', port: 0 },
-    blockIntervalMs: 1_000,
+    // Every upload here comes from 127.0.0.1: let it hold all of the node's slots.
+    rpc: { host: '127.0.0.1', port: 0, clientLimits: { maxUploadsPerClient: 3 } },
+    blockIntervalMs: 200,
     emptyBlocks: false,
-    blobs: { maxBlobBytes: MAX_BLOB, maxUploads: 2, uploadIdleMs: IDLE_MS },
+    // Stalled uploads never give way here (upload-limits.test.ts covers that).
+    blobs: { maxBlobBytes: MAX_BLOB, maxUploads: 2, uploadIdleMs: IDLE_MS, uploadStallMs: 600_000 },
     logger: createLogger('silent'),
   });
   client = new AivmClient(node.rpcUrl, { timeoutMs: 10_000 });
+  owner = new Wallet(OWNER_KEY, client);
 });
 
 after(async () => {
@@ -95,13 +118,19 @@ describe('blob upload over JSON-RPC', () => {
       const b = randomBytes(n, n + 1);
       assert.equal(blobId(b), storeBlobId(b));
     }
+    // The upload signature: the SDK signs the typed data the node checks.
+    const id = blobId(randomBytes(10, 99));
+    assert.deepEqual(
+      hashTypedData(sdkBlobUploadTypedData(CHAIN_ID, id, 10)),
+      hashTypedData(blobUploadTypedData(CHAIN_ID, id, 10)),
+    );
     assert.equal(DEFAULT_BLOB_LIMITS.maxBlobBytes, DEFAULT_MAX_BLOB_BYTES);
     assert.equal(DEFAULT_MAX_BLOB_BYTES, 64 * 1024 * 1024);
   });
 
   it('takes chunks out of order, verifies the whole blob on the last one, then serves stat and chunks', async () => {
     const bytes = randomBytes(2 * CHUNK + 1000, 1);
-    const id = blobId(bytes);
+    const id = await publish(bytes);
     assert.equal(await ok('aivm_blobStat', { id }), null);
     assert.deepEqual(await upload(bytes, 2), { id, size: bytes.length, complete: false, missing: [0, 1] });
     const during = await ok<{ complete: boolean; chunks: number; size: number }>('aivm_blobStat', { id });
@@ -140,7 +169,13 @@ describe('blob upload over JSON-RPC', () => {
     assert.deepEqual(await upload(bytes, 1), { id, size: bytes.length, complete: true, missing: [] });
     await fails(
       'aivm_blobUploadChunk',
-      { id, size: bytes.length + 1, index: 0, data: bytesToHex(chunkOf(bytes, 0)) },
+      {
+        id,
+        size: bytes.length + 1,
+        index: 0,
+        data: bytesToHex(chunkOf(bytes, 0)),
+        signature: uploadSignature(CHAIN_ID, OWNER_KEY, bytes, id, bytes.length + 1),
+      },
       RPC_ERR.INVALID_PARAMS,
       /has \d+ bytes, not/,
     );
@@ -155,16 +190,17 @@ describe('blob upload over JSON-RPC', () => {
     );
     assert.match(msg, new RegExp(`limit of ${MAX_BLOB} bytes`));
     const bytes = randomBytes(CHUNK + 10, 3);
-    const id = blobId(bytes);
+    const id = await publish(bytes);
+    const signature = uploadSignature(CHAIN_ID, OWNER_KEY, bytes);
     await fails(
       'aivm_blobUploadChunk',
-      { id, size: bytes.length, index: 1, data: '0x0102' },
+      { id, size: bytes.length, index: 1, data: '0x0102', signature },
       RPC_ERR.INVALID_PARAMS,
       /chunk 1 has 2 bytes, want 10/,
     );
     await fails(
       'aivm_blobUploadChunk',
-      { id, size: bytes.length, index: 2, data: '0x0102' },
+      { id, size: bytes.length, index: 2, data: '0x0102', signature },
       RPC_ERR.INVALID_PARAMS,
       /out of range/,
     );
@@ -187,11 +223,17 @@ describe('blob upload over JSON-RPC', () => {
   it('refuses bytes that do not hash to the id and drops the upload', async () => {
     const real = randomBytes(CHUNK + 500, 5);
     const fake = randomBytes(CHUNK + 500, 6);
-    const id = blobId(real);
+    const id = await publish(real);
     assert.equal((await upload(fake, 0, id)).complete, false);
     const msg = await fails(
       'aivm_blobUploadChunk',
-      { id, size: fake.length, index: 1, data: bytesToHex(chunkOf(fake, 1)) },
+      {
+        id,
+        size: fake.length,
+        index: 1,
+        data: bytesToHex(chunkOf(fake, 1)),
+        signature: uploadSignature(CHAIN_ID, OWNER_KEY, real),
+      },
       BLOB_ERR.CORRUPT,
     );
     assert.match(msg, /does not hash to the id/);
@@ -207,11 +249,18 @@ describe('blob upload over JSON-RPC', () => {
     const a = randomBytes(CHUNK + 1, 7);
     const b = randomBytes(CHUNK + 2, 8);
     const c = randomBytes(CHUNK + 3, 9);
+    for (const bytes of [a, b, c]) await publish(bytes);
     await upload(a, 0);
     await upload(b, 0);
     const msg = await fails(
       'aivm_blobUploadChunk',
-      { id: blobId(c), size: c.length, index: 0, data: bytesToHex(chunkOf(c, 0)) },
+      {
+        id: blobId(c),
+        size: c.length,
+        index: 0,
+        data: bytesToHex(chunkOf(c, 0)),
+        signature: uploadSignature(CHAIN_ID, OWNER_KEY, c),
+      },
       BLOB_ERR.UPLOAD_CAPACITY,
     );
     assert.match(msg, /2 uploads in progress/);
@@ -239,8 +288,12 @@ describe('blob upload over JSON-RPC', () => {
 describe('sdk blob methods', () => {
   it('uploadBlob reports progress, resumes, and getBlob downloads and verifies', async () => {
     const bytes = randomBytes(3 * CHUNK + 99, 11);
+    await publish(bytes);
     const progress: number[] = [];
-    const r = await client.uploadBlob(bytes, { onProgress: (p) => progress.push(p.sentBytes) });
+    const r = await client.uploadBlob(bytes, {
+      signer: owner,
+      onProgress: (p) => progress.push(p.sentBytes),
+    });
     assert.deepEqual(r, { id: blobId(bytes), size: bytes.length });
     assert.equal(progress.length, 4);
     assert.equal(progress.at(-1), bytes.length);
@@ -250,11 +303,12 @@ describe('sdk blob methods', () => {
     assert.deepEqual(await client.getBlob(r.id), bytes);
     // Already stored: one request, complete at once.
     const again: number[] = [];
-    await client.uploadBlob(bytes, { onProgress: (p) => again.push(p.sentChunks) });
+    await client.uploadBlob(bytes, { signer: owner, onProgress: (p) => again.push(p.sentChunks) });
     assert.deepEqual(again, [4]);
 
     // Resume: the node already holds chunk 1 of an interrupted upload; only the others are sent.
     const other = randomBytes(2 * CHUNK + 5, 12);
+    await publish(other);
     await upload(other, 1);
     const sent: number[] = [];
     const orig = client.request.bind(client);
@@ -263,7 +317,7 @@ describe('sdk blob methods', () => {
       return orig(method, params);
     }) as typeof client.request;
     try {
-      await client.uploadBlob(other);
+      await client.uploadBlob(other, { signer: OWNER_KEY }); // a raw private key signs as well
     } finally {
       client.request = orig;
     }
@@ -277,6 +331,8 @@ describe('sdk blob methods', () => {
       assert.equal(err.code, BLOB_ERR.INVALID_ID);
       return true;
     });
-    await assert.rejects(client.uploadBlob(randomBytes(MAX_BLOB + 1, 14)), { code: BLOB_ERR.TOO_LARGE });
+    await assert.rejects(client.uploadBlob(randomBytes(MAX_BLOB + 1, 14), { signer: owner }), {
+      code: BLOB_ERR.TOO_LARGE,
+    });
   });
 });

@@ -1,8 +1,8 @@
 // JSON-RPC client of an AIVM node: requests over HTTP (global fetch), subscriptions over one lazily
 // opened WebSocket (global WebSocket). Browser-safe.
 
-import { bytesToHex, hexToBytes, sha256 } from '@aivm/crypto';
-import { BLOB_CHUNK_BYTES, blobId } from './blob-id.ts';
+import { bytesToHex, hexToBytes, sha256, signTypedData } from '@aivm/crypto';
+import { BLOB_CHUNK_BYTES, blobId, blobUploadTypedData } from './blob-id.ts';
 import {
   type BlobUploadAnswer,
   big,
@@ -37,6 +37,9 @@ import type {
   TxStatus,
   UploadBlobOptions,
 } from './types.ts';
+
+/** The node's BLOB_UPLOAD_CAPACITY error code (stable): every upload slot is busy, retry later. */
+const BLOB_UPLOAD_CAPACITY = 2004;
 
 /** An error answer of the node: `code` is a JSON-RPC code or a stable chain code (ERR in @aivm/chain). */
 export class RpcError extends Error {
@@ -251,10 +254,32 @@ export class AivmClient {
     const size = bytes.length;
     const chunks = Math.ceil(size / BLOB_CHUNK_BYTES);
     const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 2));
+    const slotDeadline = Date.now() + (opts.slotWaitMs ?? 60_000);
+    let signature: Hex | undefined;
+    if (opts.signer) {
+      const td = blobUploadTypedData((await this.status()).chainId, id, size);
+      const sig =
+        opts.signer instanceof Uint8Array
+          ? signTypedData(td, opts.signer)
+          : await opts.signer.signTypedData(td);
+      signature = bytesToHex(sig);
+    }
     const done = new Set<number>();
     const send = async (index: number): Promise<BlobUploadAnswer> => {
       const data = bytes.subarray(index * BLOB_CHUNK_BYTES, Math.min(size, (index + 1) * BLOB_CHUNK_BYTES));
-      const answer = parseBlobUpload(await this.request('aivm_blobUploadChunk', { id, size, index, data }));
+      const params = { id, size, index, data, ...(signature ? { signature } : {}) };
+      let answer: BlobUploadAnswer;
+      for (;;) {
+        try {
+          answer = parseBlobUpload(await this.request('aivm_blobUploadChunk', params));
+          break;
+        } catch (err) {
+          // Every slot busy with uploads that make progress: one frees up when it finishes or stalls.
+          if (!(err instanceof RpcError && err.code === BLOB_UPLOAD_CAPACITY) || Date.now() > slotDeadline)
+            throw err;
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+      }
       done.add(index);
       const sentChunks = answer.complete ? chunks : done.size;
       const sentBytes = answer.complete ? size : Math.min(size, done.size * BLOB_CHUNK_BYTES);

@@ -2,7 +2,7 @@
 // fetch and WebSocket, no Node built-ins.
 
 export { verifyStateProof } from '@aivm/state/proof';
-export { BLOB_CHUNK_BYTES, blobId } from './blob-id.ts';
+export { BLOB_CHUNK_BYTES, BLOB_UPLOAD_TYPES, blobId, blobUploadTypedData } from './blob-id.ts';
 export {
   AivmClient,
   type AivmClientOptions,

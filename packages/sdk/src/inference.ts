@@ -309,7 +309,7 @@ export async function publishModel(
   }
   if (!p.skipBlobUpload) {
     progress(`uploading the artifact blob (${p.artifact.length} bytes)`);
-    await client.uploadBlob(p.artifact);
+    await client.uploadBlob(p.artifact, { signer: wallet });
   }
   const stored = [Number(big(existing?.raw.artifactUploaded)), Number(big(existing?.raw.vkUploaded))];
   const parts: [number, Uint8Array][] = [];

@@ -1,7 +1,7 @@
 // What the client returns: the node's JSON with integers of 64+ bits back as bigint. Hashes,
 // bytes and addresses stay 0x strings (what wallets and explorers show and compare).
 
-import type { Address, Hex } from '@aivm/crypto';
+import type { Address, Hex, TypedData } from '@aivm/crypto';
 import type { StateProof } from '@aivm/state/proof';
 
 export type { AccountInfo, NodeStatus, ProvenValue, TxDraft } from '@aivm/chain';
@@ -114,9 +114,21 @@ export type BlobUploadProgress = {
   sentChunks: number;
 };
 
+/** Signs blob uploads: a Wallet, anything with signTypedData, or a raw secp256k1 private key. */
+export type BlobUploadSigner =
+  | Uint8Array
+  | { signTypedData(td: TypedData): Uint8Array | Promise<Uint8Array> };
+
 export type UploadBlobOptions = {
   /** Called after every chunk the node accepted. */
   onProgress?: (progress: BlobUploadProgress) => void;
   /** Chunk requests in flight at once; default 2. */
   concurrency?: number;
+  /**
+   * The owner of the published model whose artifact this is: nodes open an upload only for a
+   * published model and only when its owner signed it (blobUploadTypedData).
+   */
+  signer?: BlobUploadSigner;
+  /** How long to keep retrying while every upload slot of the node is busy; default 60 000. */
+  slotWaitMs?: number;
 };

@@ -4,7 +4,15 @@
 import { defaultModules, Registry } from '@aivm/chain';
 import { type MsgSchemaLookup, signTx } from '@aivm/chain/tx';
 import { fromJson } from '@aivm/codec';
-import { type Address, type Hex, hexToBytes, mnemonicToPrivateKey, privateKeyToAddress } from '@aivm/crypto';
+import {
+  type Address,
+  type Hex,
+  hexToBytes,
+  mnemonicToPrivateKey,
+  privateKeyToAddress,
+  signTypedData,
+  type TypedData,
+} from '@aivm/crypto';
 import type { AivmClient } from './client.ts';
 import { RpcError } from './client.ts';
 import { big, toJsonParams } from './parse.ts';
@@ -81,6 +89,11 @@ export class Wallet {
     if (!schema) throw new Error(`unknown message type: ${msgType}`);
     const value = fromJson(schema, toJsonParams(msg)) as Record<string, unknown>;
     return signTx({ ...tx, from: this.address, msgType, msg: value }, this.#key, schema);
+  }
+
+  /** Signs EIP-712 typed data with this account (e.g. blobUploadTypedData for uploadBlob's signer). */
+  signTypedData(td: TypedData): Uint8Array {
+    return signTypedData(td, this.#key);
   }
 
   /** Builds, signs and sends a transaction; returns its hash (use client.waitForTx for the receipt). */

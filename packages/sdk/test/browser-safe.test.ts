@@ -14,6 +14,7 @@ it('imports no Node built-in module under browser conditions', () => {
   assert.deepEqual(out.exports, [
     'AivmClient',
     'BLOB_CHUNK_BYTES',
+    'BLOB_UPLOAD_TYPES',
     'InferenceRequestRefused',
     'MODEL_CHUNK_BYTES',
     'MODEL_UPLOAD_BYTES',
@@ -24,6 +25,7 @@ it('imports no Node built-in module under browser conditions', () => {
     'TxDroppedError',
     'Wallet',
     'blobId',
+    'blobUploadTypedData',
     'getModel',
     'getModelPart',
     'getModelVerificationKey',
