@@ -64,6 +64,24 @@ import {
 
 export const CGPT = WEI_PER_CGPT;
 export const PRICE = CGPT / 100n; // 0.01 CGPT per slot
+/** Default minPriceWei (0.001 CGPT): the MNIST MLP's floor on the optimistic tier (its gas floor is lower). */
+export const MIN_PRICE = 10n ** 15n;
+
+/**
+ * What paySlot pays for one slot of `price` on a request whose floor is `floor`, with the default
+ * shares: the floor wholly to the provider, the rest split owner 60%, provider 25%, reviewers 10%
+ * (to the protocol when nobody reviews), protocol the remainder.
+ */
+export function slotSplit(
+  price: bigint,
+  floor: bigint,
+): { owner: bigint; provider: bigint; reviewers: bigint; protocol: bigint } {
+  const rest = price - floor;
+  const owner = (rest * 6000n) / 10_000n;
+  const share = (rest * 2500n) / 10_000n;
+  const reviewers = (rest * 1000n) / 10_000n;
+  return { owner, provider: floor + share, reviewers, protocol: rest - owner - share - reviewers };
+}
 export const ZERO = '0x0000000000000000000000000000000000000000' as Address;
 /** A provider's stake in the optimistic-tier tests. */
 export const STAKE = 2_000n * CGPT;
@@ -118,7 +136,14 @@ export function run(input: Uint8Array): {
 
 // ---- zk keys and proofs ----
 
-export type ZkFixture = { circuit: Circuit; zkey: Uint8Array; vk: VerificationKey; vkBytes: Uint8Array };
+export type ZkFixture = {
+  circuit: Circuit;
+  zkey: Uint8Array;
+  vk: VerificationKey;
+  vkBytes: Uint8Array;
+  /** The circuit's constraint count: the model's zkConstraints (14,498). */
+  constraints: bigint;
+};
 let zkFixture: Promise<ZkFixture> | undefined;
 
 /** Circuit, keys (dev setup, cached on disk) and encoded vk of the MLP; built once per process. */
@@ -131,7 +156,13 @@ export function zkKeys(): Promise<ZkFixture> {
       seed: 'aivm-inference-test',
     });
     const vk = keys.vk as unknown as VerificationKey;
-    return { circuit, zkey: keys.zkey, vk, vkBytes: encodeVerificationKey(vk) };
+    return {
+      circuit,
+      zkey: keys.zkey,
+      vk,
+      vkBytes: encodeVerificationKey(vk),
+      constraints: BigInt(circuit.r1cs.constraints.length),
+    };
   })();
   return zkFixture;
 }
@@ -158,6 +189,7 @@ export const TEST_PARAMS = {
   challengeWindowBlocks: '3',
   disputeStepBlocks: '2',
   providerUnbondingBlocks: '5',
+  queueTimeoutBlocks: '4',
   maxAttempts: 3,
 };
 
@@ -177,6 +209,8 @@ export async function setupChain(
   opts: {
     tiers?: number;
     vk?: Uint8Array;
+    /** The model's zkConstraints (required with the zk tier: zkKeys().constraints). */
+    zkConstraints?: bigint;
     inference?: Record<string, unknown>;
     extraModels?: unknown[];
     /** Other genesis sections (e.g. gov params). */
@@ -207,6 +241,7 @@ export async function setupChain(
             tiers,
             artifact: bytesToHex(artifact),
             ...(opts.vk ? { vk: bytesToHex(opts.vk) } : {}),
+            ...(opts.zkConstraints !== undefined ? { zkConstraints: opts.zkConstraints.toString() } : {}),
           },
           ...(opts.extraModels ?? []),
         ],

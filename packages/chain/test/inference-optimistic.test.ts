@@ -30,6 +30,7 @@ import {
   getReq,
   honest,
   type Layers,
+  MIN_PRICE,
   model,
   newRequest,
   ok,
@@ -43,6 +44,7 @@ import {
   resultMsg,
   revealMsg,
   STAKE,
+  slotSplit,
 } from './inference-helpers.ts';
 
 const WINDOW = 3n;
@@ -99,8 +101,12 @@ describe('inference: optimistic tier', () => {
     await advanceTo(f.tc, at + WINDOW - 1n);
     assert.equal((await getReq(f.tc, id)).status, 'computed');
     const { events } = await block(f.tc);
-    const owner = (PRICE * 6000n) / 10_000n;
-    const prov = (PRICE * 2500n) / 10_000n;
+    // The floor (minPriceWei, 0.001 CGPT) to the provider, the other 0.009 CGPT split 60/25/10/5
+    // (the reviewers' share to the protocol: nobody reviews): owner 0.0054, provider 0.001 +
+    // 0.00225, protocol 0.00135.
+    const { owner, provider: prov } = slotSplit(PRICE, MIN_PRICE);
+    assert.equal(owner, 5_400_000_000_000_000n);
+    assert.equal(prov, 3_250_000_000_000_000n);
     assert.deepEqual(eventsOf(events, 'paid'), [
       {
         id: id.toString(),
@@ -265,7 +271,7 @@ describe('inference: optimistic tier', () => {
     assert.equal((await advanceTo(f.tc, resolvedAt + 2n)).filter((e) => e.type === 'paid').length, 0);
     const paid = eventsOf(await advanceTo(f.tc, resolvedAt + 3n), 'paid');
     assert.equal(paid.length, 1);
-    const prov = (PRICE * 2500n) / 10_000n;
+    const prov = slotSplit(PRICE, MIN_PRICE).provider;
     assert.equal(await balance(f.tc, provider.address), provBefore + BOND / 2n + prov);
     assert.equal(await getSupply(f.tc.state), supply - BOND / 2n);
     assert.equal((await getReq(f.tc, id)).status, 'finalized');

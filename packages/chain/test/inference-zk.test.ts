@@ -32,6 +32,7 @@ import {
   requestMsg,
   run,
   setupChain,
+  slotSplit,
   zkKeys,
 } from './inference-helpers.ts';
 
@@ -45,7 +46,7 @@ describe('inference: zk tier', () => {
 
   before(async () => {
     const zk = await zkKeys();
-    f = await setupChain({ tiers: 7, vk: zk.vkBytes });
+    f = await setupChain({ tiers: 7, vk: zk.vkBytes, zkConstraints: zk.constraints });
     await block(f.tc, [
       ...registerTxs(f, [2, 3, 4, 5], { tiers: 2, stakeWei: 2_000n * CGPT }),
       { from: f.a[7]!, type: 'models/review', msg: { id: MODEL_ID, stakeWei: 10n * CGPT, rating: 4 } },
@@ -74,10 +75,10 @@ describe('inference: zk tier', () => {
     assert.equal(slots.length, 2);
     const provBefore = await Promise.all(slots.map((a) => balance(f.tc, a as Address)));
 
-    const owner = (PRICE * 6000n) / 10_000n;
-    const prov = (PRICE * 2500n) / 10_000n;
-    const reviewers = (PRICE * 1000n) / 10_000n;
-    const protocol = PRICE - owner - prov - reviewers;
+    // The zk floor (14,498 constraints x 10^11 wei) goes to the provider; the rest is split.
+    const floor = (await zkKeys()).constraints * 10n ** 11n;
+    assert.equal(floor, 1_449_800_000_000_000n);
+    const { owner, provider: prov, reviewers, protocol } = slotSplit(PRICE, floor);
 
     const first = await ok(f.tc, account(slots[0]!), 'inference/submitProof', { requestId: id, ...proof0 });
     assert.ok(first.receipts[0]!.gasUsed > inferenceParams.defaults.zkVerifyGas);
@@ -217,6 +218,7 @@ describe('inference: zk tier', () => {
   });
 
   it('a second node replays every block (decoded-model cache cold) to the same roots', async () => {
-    await replayOnSecondNode(f.tc, { tiers: 7, vk: (await zkKeys()).vkBytes });
+    const zk = await zkKeys();
+    await replayOnSecondNode(f.tc, { tiers: 7, vk: zk.vkBytes, zkConstraints: zk.constraints });
   });
 });

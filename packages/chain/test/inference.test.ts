@@ -294,27 +294,37 @@ describe('inference: providers and assignment', () => {
         msg: { capacity: 1, tiers: 6, models: [], endpoint: '' },
       },
     ]);
-    // Nobody eligible: a request is refused (redundancy above the eligible providers), nothing
-    // is escrowed.
+    // Nobody eligible: the request is accepted (escrowed) and its slot waits for a provider.
     const before = await balance(f.tc, f.requester.address);
-    await fails(
-      f.tc,
-      f.requester,
-      'inference/request',
-      requestMsg(digit(1).bytes),
-      new RegExp(
-        `^redundancy 1 exceeds the 0 providers eligible for model ${MODEL_ID} \\(optimistic tier\\)$`,
-      ),
+    const waiting = await block(f.tc, [
+      { from: f.requester, type: 'inference/request', msg: requestMsg(digit(1).bytes) },
+    ]);
+    assert.equal(waiting.receipts[0]!.code, 0);
+    const waitingId = requestIdOf(waiting.events);
+    assert.deepEqual(eventsOf(waiting.events, 'assigned'), []);
+    assert.equal(await balance(f.tc, f.requester.address), before - PRICE);
+    assert.deepEqual(
+      [(await getReq(f.tc, waitingId)).status, (await getReq(f.tc, waitingId)).slots[0]!.status],
+      ['pending', 'pending'],
     );
-    assert.equal(await balance(f.tc, f.requester.address), before);
-    // a4 as requester is never its own provider, even with capacity.
-    await ok(f.tc, f.a[4]!, 'inference/updateProvider', {
-      capacity: 5,
-      tiers: 6,
-      models: [MODEL_ID],
-      endpoint: '',
-    });
-    await fails(f.tc, f.a[4]!, 'inference/request', requestMsg(digit(2).bytes), /exceeds the 0 providers/);
+    // a4 makes room and serves the model: the waiting slot gets it in that block's end block.
+    const room = await block(f.tc, [
+      {
+        from: f.a[4]!,
+        type: 'inference/updateProvider',
+        msg: { capacity: 5, tiers: 6, models: [MODEL_ID], endpoint: '' },
+      },
+    ]);
+    assert.deepEqual(
+      eventsOf(room.events, 'assigned').map((e) => [e.id, e.provider!.toLowerCase()]),
+      [[waitingId.toString(), p[2]!.toLowerCase()]],
+    );
+    // a4 as requester is never its own provider, even with capacity: its slot waits.
+    const own = await block(f.tc, [
+      { from: f.a[4]!, type: 'inference/request', msg: requestMsg(digit(2).bytes) },
+    ]);
+    assert.equal(own.receipts[0]!.code, 0);
+    assert.deepEqual(eventsOf(own.events, 'assigned'), []);
     // Anybody else's request gets a4.
     const r = await ok(f.tc, f.requester, 'inference/request', requestMsg(digit(1).bytes));
     assert.deepEqual(
@@ -382,14 +392,6 @@ describe('inference: deadlines, reassignment and failure', () => {
     // Every provider was slashed below the minimum above; a2 tops up and is the only one eligible.
     await ok(f.tc, f.a[2]!, 'inference/addStake', { amountWei: 10n * CGPT });
     const before = await balance(f.tc, f.requester.address);
-    // Redundancy is capped by the eligible providers at request time: 2 > 1 is refused.
-    await fails(
-      f.tc,
-      f.requester,
-      'inference/request',
-      requestMsg(digit(4).bytes, { redundancy: 2, maxFeeWei: 2n * PRICE }),
-      /redundancy 2 exceeds the 1 providers eligible/,
-    );
     const r = await block(f.tc, [
       { from: f.requester, type: 'inference/request', msg: requestMsg(digit(4).bytes) },
       { from: f.requester, type: 'inference/request', msg: requestMsg(digit(5).bytes) },
@@ -429,15 +431,14 @@ describe('inference: deadlines, reassignment and failure', () => {
       [[waiting!.toString(), p[1]!.toLowerCase()]],
     );
     assert.equal((await getReq(f.tc, waiting!)).status, 'assigned');
-    // The other slot found no provider within resultDeadlineBlocks: it fails alone, and as the
+    // The other slot found no provider within queueTimeoutBlocks: it fails alone, and as the
     // request's only slot it ends the request (nothing paid: failed, full refund).
     const events = await advanceTo(f.tc, h + 8n);
-    assert.deepEqual(eventsOf(events, 'slotFailed'), [
-      { id: expiring!.toString(), slot: '0', reason: 'no provider for slot 0 within 4 blocks' },
-    ]);
+    const reason = 'no provider took slot 0 within 4 blocks (queueTimeoutBlocks)';
+    assert.deepEqual(eventsOf(events, 'slotFailed'), [{ id: expiring!.toString(), slot: '0', reason }]);
     const q = await getReq(f.tc, expiring!);
     assert.equal(q.status, 'failed');
-    assert.equal(q.reason, 'no provider for slot 0 within 4 blocks');
+    assert.equal(q.reason, reason);
     assert.deepEqual(eventsOf(events, 'refunded'), [
       { id: expiring!.toString(), amountWei: PRICE.toString() },
     ]);

@@ -6,12 +6,14 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { t } from '@aivm/codec';
 import { type Address, bytesToHex, keccak256 } from '@aivm/crypto';
-import { encodeArtifact, importOnnx, modelId, type QuantModel, quantize } from '@aivm/runtime';
+import { encodeArtifact, estimateGas, importOnnx, modelId, type QuantModel, quantize } from '@aivm/runtime';
 import { encodeVerificationKey, type VerificationKey } from '@aivm/zk';
 import { imageBatch, loadMnistSplit } from '../../runtime/training/mnist-data.ts';
 import { DEC } from '../src/dec.ts';
 import {
+  checkInvariants,
   defineMsg,
+  FEE_COLLECTOR,
   getBalance,
   getSupply,
   type Module,
@@ -33,7 +35,7 @@ import {
   partReadGas,
 } from '../src/modules/models/keeper.ts';
 import { createModelsModule } from '../src/modules/models/module.ts';
-import { CHUNK_BYTES, MODELS_ACCOUNT } from '../src/modules/models/store.ts';
+import { CHUNK_BYTES, chunkKey, MODELS_ACCOUNT } from '../src/modules/models/store.ts';
 import {
   createFakeStakingModule,
   createHarness,
@@ -42,6 +44,7 @@ import {
   runBlock,
   runOk,
   type TestAccount,
+  tx,
 } from './helpers/fake-staking.ts';
 
 const CGPT = WEI_PER_CGPT;
@@ -49,6 +52,9 @@ const ZERO = '0x0000000000000000000000000000000000000000' as Address;
 const ZERO32 = new Uint8Array(32);
 const PERIOD_MS = 60_000n;
 const UNBONDING = 5n;
+/** Default storageDepositPerByteWei and zkSetupFeePerConstraintWei. */
+const PER_BYTE = 10n ** 12n;
+const PER_CONSTRAINT = 10n ** 12n;
 
 // ---- fixtures ----
 
@@ -123,6 +129,7 @@ describe('models', () => {
     zkInputs: 0,
     zkWeights: 0,
     weightCommitment: 0n,
+    zkConstraints: 0n,
     previous: '',
     ...fields,
   });
@@ -296,9 +303,25 @@ describe('models', () => {
   after(() => h?.close());
 
   it('publishes, uploads the MNIST artifact in chunks and activates it', async () => {
+    const ownerBefore = await balance(owner);
+    const accountBefore = await balance(MODELS_ACCOUNT);
     const pub = await ok(owner, 'models/publish', publishFields({ id: M1 }));
-    assert.deepEqual(event(pub, 'published'), { id: M1, owner: owner.address, tiers: '5' });
+    const deposit = BigInt(artifact.length) * PER_BYTE;
+    assert.deepEqual(event(pub, 'published'), {
+      id: M1,
+      owner: owner.address,
+      tiers: '5',
+      depositWei: deposit.toString(),
+      setupFeeWei: '0',
+    });
+    // The storage deposit (0.1 CGPT for these 104 KB) moved from the owner to the models account.
+    assert.equal(await balance(owner), ownerBefore - deposit);
+    assert.equal(await balance(MODELS_ACCOUNT), accountBefore + deposit);
     let m = await model(M1);
+    assert.equal(m.depositWei, deposit.toString());
+    assert.equal(m.closedAt, '0');
+    assert.equal(m.gasEstimate, '0');
+    assert.equal(m.zkConstraints, '0');
     assert.equal(m.status, 'uploading');
     assert.equal(m.lineage, M1);
     assert.equal(m.owner, owner.address);
@@ -332,6 +355,9 @@ describe('models', () => {
     assert.equal(m.status, 'active');
     assert.equal(m.artifactUploaded, artifact.length);
     assert.equal(m.curationScore, '0');
+    // The artifact check stored the runtime's batch-1 estimate (the optimistic tier's floor).
+    const qm = mnist.model(0);
+    assert.equal(m.gasEstimate, estimateGas(qm, { [qm.inputs[0]!]: [1, 784] }).gas.toString());
     // The stored chunks decode back to the model, and gas does not depend on the cache.
     const cold = probeEvent(await ok(a[4]!, 'mtest/load', { id: M1, clear: true }));
     const warm = probeEvent(await ok(a[4]!, 'mtest/load', { id: M1, clear: false }));
@@ -499,8 +525,26 @@ describe('models', () => {
       [{ id, tiers: 2, vkHash: keccak256(new Uint8Array(1)), vkSize: 0 }, /vkSize must be within/],
       [{ id, tiers: 1, vkSize: 10 }, /for the zk tier only/],
       [{ id, tiers: 1, zkInputs: 1 }, /for the zk tier only/],
+      [{ id, tiers: 1, zkConstraints: 1000n }, /zkConstraints are for the zk tier only/],
       [
-        { id, tiers: 2, vkHash: keccak256(new Uint8Array(1)), vkSize: 100, zkInputs: 2 },
+        { id, tiers: 2, vkHash: keccak256(new Uint8Array(1)), vkSize: 100 },
+        /the zk tier needs zkConstraints \(the circuit's constraint count\) within 1\.\.4194304/,
+      ],
+      [
+        { id, tiers: 2, vkHash: keccak256(new Uint8Array(1)), vkSize: 100, zkConstraints: 2n ** 22n + 1n },
+        /needs zkConstraints .* within 1\.\.4194304/,
+      ],
+      // The zk floor follows the declared circuit: 10^6 constraints x 10^11 wei = 0.1 CGPT > 0.01.
+      [
+        { id, tiers: 2, vkHash: keccak256(new Uint8Array(1)), vkSize: 100, zkConstraints: 1_000_000n },
+        /^price 10000000000000000 wei of model \S+ is below the zk tier's floor of 100000000000000000 wei \(zkPricePerConstraintWei 100000000000 x 1000000 constraints\)$/,
+      ],
+      [
+        { id, priceWei: 10n ** 15n - 1n },
+        /is below the optimistic tier's floor of 1000000000000000 wei \(minPriceWei\)/,
+      ],
+      [
+        { id, tiers: 2, vkHash: keccak256(new Uint8Array(1)), vkSize: 100, zkConstraints: 9n, zkInputs: 2 },
         /zkInputs must be 0/,
       ],
       [
@@ -509,6 +553,7 @@ describe('models', () => {
           tiers: 3,
           vkHash: keccak256(new Uint8Array(1)),
           vkSize: 100,
+          zkConstraints: 1000n,
           zkWeights: 1,
           weightCommitment: 5n,
         },
@@ -520,6 +565,7 @@ describe('models', () => {
           tiers: 6,
           vkHash: keccak256(new Uint8Array(1)),
           vkSize: 100,
+          zkConstraints: 1000n,
           zkWeights: 1,
           weightCommitment: 5n,
         },
@@ -531,6 +577,7 @@ describe('models', () => {
           tiers: 2,
           vkHash: keccak256(new Uint8Array(1)),
           vkSize: 100,
+          zkConstraints: 1000n,
           zkWeights: 1,
           weightCommitment: 0n,
         },
@@ -559,7 +606,8 @@ describe('models', () => {
     // zkInputs committed + private weights: 10 outputs + 1 input commitment + 1 weight commitment.
     const vk = fakeVk(12);
     const wrongVk = fakeVk(11);
-    await ok(
+    const ownerBefore = await balance(owner);
+    const pub = await ok(
       owner,
       'models/publish',
       publishFields({
@@ -572,8 +620,19 @@ describe('models', () => {
         zkInputs: 1,
         zkWeights: 1,
         weightCommitment: 123456789n,
+        zkConstraints: 491_328n,
+        // Above the zk floor: 491,328 constraints x 10^11 wei = 0.049 CGPT.
+        priceWei: 5n * 10n ** 16n,
       }),
     );
+    // The setup fee (491,328 constraints x 10^12 wei = 0.49 CGPT) is paid to the fee collector
+    // (which distribution empties at the next block's start); artifactSize 0 locks no deposit.
+    const setupFee = 491_328n * PER_CONSTRAINT;
+    assert.equal(event(pub, 'published')?.setupFeeWei, setupFee.toString());
+    assert.equal(event(pub, 'published')?.depositWei, '0');
+    assert.equal(await balance(owner), ownerBefore - setupFee);
+    assert.equal(await balance(FEE_COLLECTOR), setupFee);
+    assert.equal((await model(ZKP)).zkConstraints, '491328');
     assert.equal((await model(ZKP)).status, 'uploading');
     await refused(
       owner,
@@ -614,6 +673,7 @@ describe('models', () => {
         artifactSize: 0,
         vkHash: keccak256(wrongVk),
         vkSize: wrongVk.length,
+        zkConstraints: 14_498n,
       }),
     );
     await refused(
@@ -663,17 +723,31 @@ describe('models', () => {
     assert.deepEqual(event(r, 'transferred'), { id: V2, from: owner.address, to: a[1]!.address });
     assert.equal((await model(V2)).owner, a[1]!.address);
     await refused(owner, 'models/setPrice', { id: V2, priceWei: 1n }, /only the owner/);
-    await ok(a[1]!, 'models/setPrice', { id: V2, priceWei: 12_345n });
-    assert.equal((await model(V2)).priceWei, '12345');
+    // V2 offers the optimistic tier: its price may not go below that tier's floor.
+    await refused(
+      a[1]!,
+      'models/setPrice',
+      { id: V2, priceWei: 12_345n },
+      /^price 12345 wei of model \S+ is below the optimistic tier's floor of 1000000000000000 wei \(minPriceWei\)$/,
+    );
+    await ok(a[1]!, 'models/setPrice', { id: V2, priceWei: 2n * 10n ** 15n });
+    assert.equal((await model(V2)).priceWei, '2000000000000000');
     await ok(a[1]!, 'models/transfer', { id: V2, newOwner: owner.address });
     assert.equal((await model(V2)).owner, owner.address);
   });
 
   it('deprecate: owner only, once; a deprecated model takes no reviews', async () => {
     await refused(a[1]!, 'models/deprecate', { id: V2 }, /only the owner/);
+    // The owner gets the storage deposit back (V2 was published by owner, and went back to it).
+    const deposit = BigInt(artifactB.length) * PER_BYTE;
+    assert.equal((await model(V2)).depositWei, deposit.toString());
+    const before = await balance(owner);
     const r = await ok(owner, 'models/deprecate', { id: V2 });
-    assert.deepEqual(event(r, 'deprecated'), { id: V2 });
+    assert.deepEqual(event(r, 'deprecated'), { id: V2, refundedWei: deposit.toString() });
+    assert.equal(await balance(owner), before + deposit);
     assert.equal((await model(V2)).status, 'deprecated');
+    assert.equal((await model(V2)).depositWei, '0');
+    assert.equal((await model(V2)).closedAt, h.height.toString());
     await refused(owner, 'models/deprecate', { id: V2 }, /cannot be deprecated \(deprecated\)/);
     await refused(
       a[1]!,
@@ -903,6 +977,13 @@ describe('models', () => {
     const release = h.height + UNBONDING;
     assert.equal(await balance(r1!), r1Start + CGPT);
     await runOk(h, [submit({})]);
+    // The deposit answers for the fault: no deprecation (and refund) while the proposal is open.
+    await refused(
+      owner,
+      'models/deprecate',
+      { id: M1 },
+      /is named by 1 open modelFault proposal\(s\); it can be deprecated once they end/,
+    );
     await runOk(h, [send(validator!, 'gov/vote', { proposalId: 1n, option: 'yes' })]);
     const r2Before = await balance(r2!);
     const supplyBefore = await getSupply(h.state);
@@ -914,13 +995,21 @@ describe('models', () => {
     assert.equal(proposal.modelId, M1);
     const faulty = tally.blockEvents.find((e) => e.module === 'models' && e.type === 'faulty');
     // 10% of r1's 6 bonded + 4 unbonding and of r2's 40: 0.6 + 0.4 + 4 = 5 CGPT.
-    assert.deepEqual(faulty?.attributes, { id: M1, burnedWei: `${5n * CGPT}` });
+    // The owner's storage deposit is forfeited to the fee collector (the validators).
+    const deposit = BigInt(artifact.length) * PER_BYTE;
+    assert.deepEqual(faulty?.attributes, {
+      id: M1,
+      burnedWei: `${5n * CGPT}`,
+      forfeitedWei: deposit.toString(),
+    });
     assert.equal(await getSupply(h.state), supplyBefore - 5n * CGPT);
     // r2's pending 4 CGPT was paid before the cut.
     assert.equal(await balance(r2!), r2Before + 4n * CGPT);
-    assert.equal(await balance(MODELS_ACCOUNT), poolBefore - 5n * CGPT - 4n * CGPT);
+    assert.equal(await balance(MODELS_ACCOUNT), poolBefore - 5n * CGPT - 4n * CGPT - deposit);
     const m = await model(M1);
     assert.equal(m.status, 'faulty');
+    assert.equal(m.depositWei, '0');
+    assert.equal(m.closedAt, h.height.toString());
     assert.equal(m.totalStakeWei, `${(54n * CGPT) / 10n + 36n * CGPT}`);
     assert.equal(m.ratingStakeSum, `${(54n * CGPT) / 10n + 36n * CGPT * 4n}`);
     const rv1 = await review(M1, r1!.address);
@@ -986,6 +1075,7 @@ describe('models genesis', () => {
               zkInputs: 1,
               zkWeights: 1,
               weightCommitment: '42',
+              zkConstraints: '491328',
               vk: bytesToHex(vk),
             },
           ],
@@ -999,6 +1089,9 @@ describe('models genesis', () => {
       assert.equal(m.artifactUploaded, artifact.length);
       assert.equal(m.priceWei, '1000');
       assert.equal(m.publishedAt, '0');
+      // Genesis models lock no deposit; the artifact check still records the gas estimate.
+      assert.equal(m.depositWei, '0');
+      assert.notEqual(m.gasEstimate, '0');
       const z = (await q.handler(h.state, { id: zkId } as never)) as Json;
       assert.equal(z.status, 'active');
       assert.equal(z.vkHash, bytesToHex(keccak256(vk)));
@@ -1023,5 +1116,183 @@ describe('models genesis', () => {
       }),
       /genesis models must include all on-chain data/,
     );
+  });
+});
+
+describe('storage deposit and activation window (issue 13, attack 2)', () => {
+  const WINDOW = 5n;
+  const PER_BYTE = 10n ** 12n;
+  /** The reported attack: a zk-only publish naming a 16 MiB blob that every node fetches. */
+  const JUNK_BYTES = 16 * 1024 * 1024;
+  let h: Harness;
+  let a: TestAccount[];
+
+  before(async () => {
+    h = await createHarness((list) => [...list, createModelsModule()], {
+      gasPrice: 0n,
+      accounts: 3,
+      fundCgpt: 100n,
+      app: {
+        auth: { params: { minGasPriceWei: '0' } },
+        models: { params: { activationWindowBlocks: WINDOW.toString() } },
+      },
+    });
+    a = h.accounts;
+  });
+  after(() => h?.close());
+
+  const publish = (id: string, extra: Json = {}): Json => ({
+    id,
+    name: 'junk',
+    task: 'image-classification',
+    inputSchema: '[1,784]',
+    outputSchema: '[1,10]',
+    license: '',
+    version: '',
+    description: '',
+    priceWei: CGPT / 100n,
+    tiers: 2,
+    artifactSize: JUNK_BYTES,
+    vkHash: keccak256(fakeVk(794)),
+    vkSize: fakeVk(794).length,
+    zkInputs: 0,
+    zkWeights: 0,
+    weightCommitment: 0n,
+    zkConstraints: 14_498n,
+    previous: '',
+    ...extra,
+  });
+  async function run(from: TestAccount, msgType: string, msg: Json) {
+    const r = await runBlock(h, [tx(h, from, msgType, msg)]);
+    return { receipt: r.receipts[0]!, blockEvents: r.blockEvents };
+  }
+  const model = async (id: string) =>
+    (await h.chain.registry.query('models/model')!.handler(h.state, { id } as never)) as Json;
+  const balance = (addr: Address) => getBalance(h.state, addr);
+
+  it('a 16 MiB zk-only publish locks 16.8 CGPT, and never activating forfeits it and frees its data', async () => {
+    const [attacker] = a as [TestAccount];
+    const id = someId('junk-16mib');
+    const deposit = BigInt(JUNK_BYTES) * PER_BYTE;
+    assert.equal(deposit, 16_777_216_000_000_000_000n); // 16.78 CGPT (the attack paid ~0.00003)
+    const before = await balance(attacker.address);
+    const collector = await balance(FEE_COLLECTOR);
+    const setupFee = 14_498n * 10n ** 12n;
+    const pub = await run(attacker, 'models/publish', publish(id));
+    assert.equal(pub.receipt.error, '');
+    assert.equal(await balance(attacker.address), before - deposit - setupFee);
+    assert.equal(await balance(MODELS_ACCOUNT), deposit);
+    const publishedAt = h.height;
+    // Part of the key goes on chain (so there is on-chain data to free), the rest never comes.
+    const vk = fakeVk(794);
+    const up = await run(attacker, 'models/upload', { id, part: 1, offset: 0, data: vk.subarray(0, 1000) });
+    assert.equal(up.receipt.error, '');
+    assert.ok(await h.state.get(chunkKey(id, 1, 0)));
+
+    // Open until the last block of the window; expired in that block's end block.
+    while (h.height < publishedAt + WINDOW - 1n) await runOk(h, []);
+    assert.equal((await model(id)).status, 'uploading');
+    const end = await runOk(h, []);
+    assert.equal(h.height, publishedAt + WINDOW);
+    const expired = end.blockEvents.find((e) => e.module === 'models' && e.type === 'expired');
+    assert.deepEqual(expired?.attributes, { id, forfeitedWei: deposit.toString() });
+    const m = await model(id);
+    assert.equal(m.status, 'expired');
+    assert.equal(m.closedAt, h.height.toString());
+    assert.equal(m.depositWei, '0');
+    assert.equal(m.vkUploaded, 0);
+    // The deposit went to the validators (fee collector), the key's chunk is gone from state.
+    assert.equal(await balance(MODELS_ACCOUNT), 0n);
+    assert.equal(await balance(FEE_COLLECTOR), collector + setupFee + deposit);
+    assert.equal(await h.state.get(chunkKey(id, 1, 0)), undefined);
+    assert.deepEqual(await checkInvariants(h.state, h.chain.registry), []);
+    // An expired model takes no uploads; its id (a content hash) may be published afresh, with a
+    // new deposit and window, keeping its one entry in the list.
+    const late = await run(attacker, 'models/upload', { id, part: 1, offset: 0, data: vk.subarray(0, 10) });
+    assert.match(late.receipt.error, /is not uploading \(expired\)/);
+    const again = await run(attacker, 'models/publish', publish(id));
+    assert.equal(again.receipt.error, '');
+    assert.equal((await model(id)).status, 'uploading');
+    assert.equal((await model(id)).depositWei, deposit.toString());
+    const list = (await h.chain.registry.query('models/list')!.handler(h.state, {
+      owner: '',
+      task: '',
+      text: '',
+      includeInactive: true,
+      after: '',
+      limit: 0,
+    } as never)) as {
+      models: Json[];
+    };
+    assert.equal(list.models.filter((x) => x.id === id).length, 1);
+  });
+
+  it('refuses a publish whose owner cannot lock the deposit', async () => {
+    const [, poor] = a as [TestAccount, TestAccount];
+    // 100 CGPT cannot lock 64 MiB x 10^12 wei = 67.1 CGPT twice.
+    const first = await run(
+      poor,
+      'models/publish',
+      publish(someId('big-1'), { artifactSize: 64 * 1024 * 1024 }),
+    );
+    assert.equal(first.receipt.error, '');
+    const second = await run(
+      poor,
+      'models/publish',
+      publish(someId('big-2'), { artifactSize: 64 * 1024 * 1024 }),
+    );
+    assert.match(second.receipt.error, /insufficient/i);
+    assert.equal(
+      await h.chain.registry
+        .query('models/model')!
+        .handler(h.state, { id: someId('big-2') } as never)
+        .catch(() => undefined),
+      undefined,
+    );
+  });
+
+  it('a model active in time keeps its deposit until deprecated; an expired version frees its predecessor', async () => {
+    const [, , owner] = a as [TestAccount, TestAccount, TestAccount];
+    const vk = fakeVk(794);
+    const first = someId('kept');
+    assert.equal(
+      (await run(owner, 'models/publish', publish(first, { artifactSize: 1000 }))).receipt.error,
+      '',
+    );
+    const publishedAt = h.height;
+    for (let off = 0; off < vk.length; off += 40_000)
+      assert.equal(
+        (
+          await run(owner, 'models/upload', {
+            id: first,
+            part: 1,
+            offset: off,
+            data: vk.subarray(off, off + 40_000),
+          })
+        ).receipt.error,
+        '',
+      );
+    assert.equal((await model(first)).status, 'active');
+    // A second version that never activates: when it expires, `first` may be superseded again.
+    const second = someId('kept-v2');
+    assert.equal(
+      (await run(owner, 'models/publish', publish(second, { artifactSize: 1000, previous: first }))).receipt
+        .error,
+      '',
+    );
+    assert.equal((await model(first)).supersededBy, second);
+    const secondAt = h.height;
+    while (h.height < secondAt + WINDOW) await runOk(h, []);
+    assert.ok(h.height > publishedAt + WINDOW);
+    assert.equal((await model(first)).status, 'active');
+    assert.equal((await model(first)).depositWei, (1000n * PER_BYTE).toString());
+    assert.equal((await model(second)).status, 'expired');
+    assert.equal((await model(first)).supersededBy, '');
+    const before = await balance(owner.address);
+    const dep = await run(owner, 'models/deprecate', { id: first });
+    assert.equal(dep.receipt.error, '');
+    assert.equal(await balance(owner.address), before + 1000n * PER_BYTE);
+    assert.equal((await model(first)).closedAt, h.height.toString());
+    assert.deepEqual(await checkInvariants(h.state, h.chain.registry), []);
   });
 });

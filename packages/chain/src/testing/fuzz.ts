@@ -478,6 +478,7 @@ export class TxFuzzer {
       zkInputs: 0,
       zkWeights: 0,
       weightCommitment: 0n,
+      zkConstraints: 0n,
       previous,
     };
   }
@@ -630,6 +631,8 @@ export class TxFuzzer {
     if (tiers === 2) {
       msg.vkHash = r.bytes(32);
       msg.vkSize = r.range(1, 4_096);
+      // Small enough that the zk floor stays within the price (a plausible publish).
+      msg.zkConstraints = BigInt(r.range(1, 10_000));
     }
     return msg;
   }

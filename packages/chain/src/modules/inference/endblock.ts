@@ -85,7 +85,12 @@ async function processDue(
       break;
     case DUE.PENDING:
       if (slot.status !== 'pending') return;
-      await failSlot(ctx, req, i, `no provider for slot ${i} within ${params.resultDeadlineBlocks} blocks`);
+      await failSlot(
+        ctx,
+        req,
+        i,
+        `no provider took slot ${i} within ${params.queueTimeoutBlocks} blocks (queueTimeoutBlocks)`,
+      );
       break;
     default:
       return;

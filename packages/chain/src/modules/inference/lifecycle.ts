@@ -134,8 +134,11 @@ export async function finalize(ctx: ExecContext, req: Request, reason: string): 
 }
 
 /**
- * Pays one slot its price from escrow: owner, provider (the protocol for the on-chain tier, which
- * has none), reviewers (creditReviewers; what it cannot credit goes to the protocol), protocol.
+ * Pays one slot its price from escrow. The request's floor (the tier's cost when it was made)
+ * goes wholly to the slot's provider, who did the work: so requesting one's own model costs at
+ * least that, paid to someone else. The price above the floor is split: owner, provider (the
+ * protocol for the on-chain tier, which has none and no floor), reviewers (creditReviewers; what
+ * it cannot credit goes to the protocol), protocol.
  */
 export async function paySlot(
   ctx: ExecContext,
@@ -143,7 +146,8 @@ export async function paySlot(
   req: Request,
   index: number,
 ): Promise<void> {
-  const price = req.priceWei;
+  const floor = req.floorWei < req.priceWei ? req.floorWei : req.priceWei;
+  const price = req.priceWei - floor;
   const model = await getModel(ctx, req.modelId);
   const owner = model?.owner ?? FEE_COLLECTOR;
   const ownerWei = (price * BigInt(params.ownerShareBps)) / BPS;
@@ -152,10 +156,10 @@ export async function paySlot(
   let protocolWei = price - ownerWei - providerWei - reviewerShare;
   const slot = req.slots[index]!;
   if (req.tier === TIER_ONCHAIN) {
-    protocolWei += providerWei;
+    protocolWei += providerWei + floor;
     providerWei = 0n;
-  }
-  await transfer(ctx, INFERENCE_ACCOUNT, owner, ownerWei);
+  } else providerWei += floor;
+  if (ownerWei > 0n) await transfer(ctx, INFERENCE_ACCOUNT, owner, ownerWei);
   if (providerWei > 0n) await transfer(ctx, INFERENCE_ACCOUNT, slot.provider, providerWei);
   const notCredited = model
     ? await creditReviewers(ctx, req.modelId, reviewerShare, INFERENCE_ACCOUNT)
@@ -298,7 +302,7 @@ export async function assignSlot(
     slot.seq += 1;
     if (!wasPending) {
       slot.pendingSince = height;
-      await scheduleDue(ctx, height + params.resultDeadlineBlocks, {
+      await scheduleDue(ctx, height + params.queueTimeoutBlocks, {
         kind: DUE.PENDING,
         requestId: req.id,
         slot: index,

@@ -3,6 +3,7 @@
 import { t } from '@aivm/codec';
 import { ModuleError } from '../../errors.ts';
 import { defineParams } from '../../module.ts';
+import { TIER_OPTIMISTIC, TIER_ZK } from '../models/store.ts';
 
 const WEI_PER_CGPT = 10n ** 18n;
 
@@ -14,6 +15,8 @@ export const MAX_BLOCKS = 1_000_000n;
 export const BPS = 10_000n;
 export const MAX_MIN_PRICE_WEI = 1_000n * WEI_PER_CGPT;
 export const MAX_PENDING_PER_REQUESTER = 100_000;
+/** Bound of the per-constraint and per-gas price params (1 CGPT a unit). */
+export const MAX_UNIT_PRICE_WEI = WEI_PER_CGPT;
 
 export const inferenceParams = defineParams({
   schema: t.struct('InferenceParams', {
@@ -53,6 +56,12 @@ export const inferenceParams = defineParams({
     minPriceWei: t.uint256,
     /** Most slots not yet terminal (paid or failed) the requests of one requester may hold. */
     maxPendingPerRequester: t.uint32,
+    /** zk tier price floor per declared constraint of the model's circuit (the proving cost). */
+    zkPricePerConstraintWei: t.uint256,
+    /** Optimistic tier price floor per gas of the model's batch-1 estimate (the execution cost). */
+    optimisticPricePerGasWei: t.uint256,
+    /** Blocks a slot may wait for a provider (from the request, or from losing its provider) before it fails. */
+    queueTimeoutBlocks: t.uint64,
   }),
   defaults: {
     minProviderStakeWei: 1_000n * WEI_PER_CGPT,
@@ -75,6 +84,15 @@ export const inferenceParams = defineParams({
     maxAssignPerBlock: 200,
     minPriceWei: 10n ** 15n,
     maxPendingPerRequester: 64,
+    // 10^11 wei a constraint: a Groth16 proof takes about 77 us a constraint on 2 cores, so this
+    // is about 0.0013 CGPT per proving second. MNIST MLP (14,498 constraints): 0.00145 CGPT; the
+    // reported 90,000-constraint model: 0.009 CGPT, 9x the minPriceWei it was served at.
+    zkPricePerConstraintWei: 10n ** 11n,
+    // 10^9 wei a gas, auth's default minGasPriceWei: an optimistic run costs at least what the
+    // on-chain tier charges for the same execution (MNIST MLP, 226,686 gas: 0.00023 CGPT, so
+    // minPriceWei decides).
+    optimisticPricePerGasWei: 10n ** 9n,
+    queueTimeoutBlocks: 30n,
   },
   validate(p) {
     const fail = (m: string): never => {
@@ -116,7 +134,47 @@ export const inferenceParams = defineParams({
       fail(`minPriceWei must be within 1 wei..${MAX_MIN_PRICE_WEI} wei (1000 CGPT)`);
     if (p.maxPendingPerRequester < 1 || p.maxPendingPerRequester > MAX_PENDING_PER_REQUESTER)
       fail(`maxPendingPerRequester must be within 1..${MAX_PENDING_PER_REQUESTER}`);
+    if (p.zkPricePerConstraintWei > MAX_UNIT_PRICE_WEI)
+      fail('zkPricePerConstraintWei must be within 0..10^18 wei (1 CGPT a constraint)');
+    if (p.optimisticPricePerGasWei > MAX_UNIT_PRICE_WEI)
+      fail('optimisticPricePerGasWei must be within 0..10^18 wei (1 CGPT a gas)');
+    blocks(p.queueTimeoutBlocks, 1n, 'queueTimeoutBlocks');
   },
 });
 
 export type InferenceParams = typeof inferenceParams.defaults;
+
+/** What a tier's price floor is computed from: the model's declared and measured costs. */
+export type PricedModel = { zkConstraints: bigint; gasEstimate: bigint };
+
+/**
+ * Least price per slot of `tier` for a model: 0 for the on-chain tier (the requester pays the
+ * execution as gas; nobody is assigned); otherwise the larger of minPriceWei and the tier's cost
+ * (zk: zkPricePerConstraintWei * zkConstraints; optimistic: optimisticPricePerGasWei *
+ * gasEstimate). This part of a paid slot goes wholly to its provider (see paySlot).
+ */
+export function tierFloorWei(
+  params: Pick<InferenceParams, 'minPriceWei' | 'zkPricePerConstraintWei' | 'optimisticPricePerGasWei'>,
+  model: PricedModel,
+  tier: number,
+): bigint {
+  let cost: bigint;
+  if (tier === TIER_ZK) cost = params.zkPricePerConstraintWei * model.zkConstraints;
+  else if (tier === TIER_OPTIMISTIC) cost = params.optimisticPricePerGasWei * model.gasEstimate;
+  else return 0n;
+  return cost > params.minPriceWei ? cost : params.minPriceWei;
+}
+
+/** How tierFloorWei was reached, for error messages. */
+export function tierFloorText(
+  params: Pick<InferenceParams, 'minPriceWei' | 'zkPricePerConstraintWei' | 'optimisticPricePerGasWei'>,
+  model: PricedModel,
+  tier: number,
+): string {
+  const floor = tierFloorWei(params, model, tier);
+  if (tier === TIER_ZK && floor !== params.minPriceWei)
+    return `${floor} wei (zkPricePerConstraintWei ${params.zkPricePerConstraintWei} x ${model.zkConstraints} constraints)`;
+  if (tier === TIER_OPTIMISTIC && floor !== params.minPriceWei)
+    return `${floor} wei (optimisticPricePerGasWei ${params.optimisticPricePerGasWei} x gas estimate ${model.gasEstimate})`;
+  return `${floor} wei (minPriceWei)`;
+}

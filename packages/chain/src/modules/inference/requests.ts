@@ -41,7 +41,7 @@ import type {
   InferenceSubmitProof,
   InferenceSubmitResult,
 } from './messages.ts';
-import { type InferenceParams, inferenceParams } from './params.ts';
+import { type InferenceParams, inferenceParams, tierFloorText, tierFloorWei } from './params.ts';
 import {
   DUE,
   getInput,
@@ -114,11 +114,12 @@ export async function handleRequest(
     );
   checkInput(model, msg.input, params);
   const withProviders = msg.tier !== TIER_ONCHAIN;
-  if (withProviders)
-    requireThat(
-      model.priceWei >= params.minPriceWei,
-      `model ${model.id} is priced ${model.priceWei} wei, below minPriceWei ${params.minPriceWei} for the ${tierName} tier`,
-    );
+  // Checked again here: params may have moved since the model was priced.
+  const floorWei = tierFloorWei(params, model, msg.tier);
+  requireThat(
+    model.priceWei >= floorWei,
+    `model ${model.id} is priced ${model.priceWei} wei, below the ${tierName} tier's floor of ${tierFloorText(params, model, msg.tier)}`,
+  );
   const fee = model.priceWei * BigInt(msg.redundancy);
   requireThat(
     msg.maxFeeWei >= fee,
@@ -144,6 +145,7 @@ export async function handleRequest(
     redundancy: msg.redundancy,
     maxFeeWei: msg.maxFeeWei,
     priceWei: model.priceWei,
+    floorWei,
     status: 'pending',
     reason: 'request accepted',
     createdAt: height,
@@ -160,15 +162,21 @@ export async function handleRequest(
 
   if (!withProviders) await executeOnChain(ctx, params, req, msg.input);
   else {
+    // Slots no provider can take now wait in the pending queue (end blocks assign them as
+    // providers free up or register); one still waiting queueTimeoutBlocks later fails, and a
+    // request none of whose slots was served is refunded in full.
     const eligible = await eligibleCandidates(ctx, req, params);
-    requireThat(
-      msg.redundancy <= eligible.length,
-      `redundancy ${msg.redundancy} exceeds the ${eligible.length} providers eligible for model ${model.id} (${tierName} tier)`,
-    );
     setOpenSlots(ctx, sender, openSlots + BigInt(msg.redundancy));
     for (let i = 0; i < req.slots.length; i++)
       await assignSlot(ctx, params, req, i, undefined, true, eligible);
-    await advance(ctx, req, 'providers drawn');
+    const drawn = req.slots.filter((s) => s.status === 'assigned').length;
+    await advance(
+      ctx,
+      req,
+      drawn === req.slots.length
+        ? 'providers drawn'
+        : `${drawn} of ${req.slots.length} slots assigned; the rest wait for a provider`,
+    );
   }
   setRequest(ctx, req);
 }

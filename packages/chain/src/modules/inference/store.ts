@@ -114,6 +114,11 @@ export const RequestSchema = t.struct('InferenceRequestRecord', {
   maxFeeWei: t.uint256,
   /** The model's price when the request was made (each paid slot pays it). */
   priceWei: t.uint256,
+  /**
+   * The tier's price floor when the request was made (tierFloorWei; 0 for the on-chain tier):
+   * this part of each paid slot goes wholly to the slot's provider, the rest is split.
+   */
+  floorWei: t.uint256,
   status: t.string(16),
   reason: t.string(256),
   createdAt: t.uint64,
@@ -163,7 +168,7 @@ export const DUE = {
   WINDOW: 2,
   /** A dispute step's deadline: the party that did not act loses. */
   DISPUTE: 3,
-  /** A pending slot that found no provider for resultDeadlineBlocks: the request fails. */
+  /** A pending slot that found no provider for queueTimeoutBlocks: the slot fails. */
   PENDING: 4,
   /** A provider's unbonding entries that mature now. */
   UNBOND: 5,

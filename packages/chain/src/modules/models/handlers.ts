@@ -1,5 +1,6 @@
-// Message handlers of the models module, the checks shared with genesis, and the end-block
-// release of unbonded review stake.
+// Message handlers of the models module, the checks shared with genesis, and the end-block work:
+// release of unbonded review stake and expiry of models not active by the end of their
+// activation window.
 
 import type { Infer } from '@aivm/codec';
 import { type Address, equalBytes, keccak256 } from '@aivm/crypto';
@@ -13,14 +14,16 @@ import {
 } from '@aivm/runtime/core';
 import { BN254_R, decodeVerificationKey } from '@aivm/zk';
 import { CID } from 'multiformats/cid';
-import { ZERO_ADDRESS } from '../../accounts.ts';
-import { ModuleError, rethrowWithContext } from '../../errors.ts';
+import { FEE_COLLECTOR, ZERO_ADDRESS } from '../../accounts.ts';
+import { ModuleError, OK, rethrowWithContext } from '../../errors.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { authParams } from '../auth/params.ts';
 import { transfer } from '../bank/store.ts';
+import { inferenceParams, tierFloorText, tierFloorWei } from '../inference/params.ts';
 import { modelsEvents } from './events.ts';
 import {
   artifactOnChain,
+  closeModel,
   expectedPublicSignals,
   getFaultProposalsOpen,
   hasTier,
@@ -46,6 +49,8 @@ import { type ModelsParams, modelsParams } from './params.ts';
 import {
   ALL_TIERS,
   appendPart,
+  deletePart,
+  enqueueExpiry,
   enqueueRelease,
   getModelRecord,
   getReview,
@@ -67,8 +72,10 @@ import {
   setModelRecord,
   setReview,
   setReviewers,
+  TIER_NAMES,
   TIER_OPTIMISTIC,
   TIER_ZK,
+  takeExpiries,
   takeQueue,
 } from './store.ts';
 
@@ -101,15 +108,44 @@ async function requireOwned(ctx: ExecContext, id: string, sender: Address): Prom
   return m;
 }
 
+/** Most expired models one end block closes (the rest wait for the next block). */
+export const MAX_EXPIRIES_PER_BLOCK = 100;
+
+/**
+ * A model's price must cover the cost floor of each provider-served tier it offers (inference
+ * tierFloorWei, with the params of now): refused with the floor named. The optimistic floor needs
+ * the gas estimate, known once the artifact is checked (0 before).
+ */
+export async function checkPriceFloor(
+  ctx: ExecContext,
+  m: Pick<ModelRecord, 'id' | 'tiers' | 'priceWei' | 'zkConstraints' | 'gasEstimate'>,
+  priceWei: bigint,
+): Promise<void> {
+  const params = await readParams(ctx, 'inference', inferenceParams);
+  for (const tier of [TIER_ZK, TIER_OPTIMISTIC]) {
+    if (!hasTier(m, tier)) continue;
+    requireThat(
+      priceWei >= tierFloorWei(params, m, tier),
+      `price ${priceWei} wei of model ${m.id} is below the ${TIER_NAMES[tier]} tier's floor of ${tierFloorText(params, m, tier)}`,
+    );
+  }
+}
+
 /** The publish rules of docs/inference.md; returns the new record (nothing written). */
 async function checkPublish(
   ctx: ExecContext,
   msg: Publish,
   owner: Address,
   params: ModelsParams,
-): Promise<{ record: ModelRecord; previous?: ModelRecord }> {
+  genesis: boolean,
+): Promise<{ record: ModelRecord; previous?: ModelRecord; replaces?: ModelRecord }> {
   requireThat(isModelId(msg.id), 'id must be a model id (CIDv1 raw sha2-256, base32)');
-  requireThat((await getModelRecord(ctx, msg.id)) === undefined, `model ${msg.id} is already published`);
+  // An expired record never held data: its id (a content hash) may be published afresh.
+  const existing = await getModelRecord(ctx, msg.id);
+  requireThat(
+    existing === undefined || existing.status === 'expired',
+    `model ${msg.id} is already published`,
+  );
   requireThat(msg.name.trim().length > 0, 'name must not be empty');
   requireThat(msg.tiers !== 0 && (msg.tiers & ~ALL_TIERS) === 0, 'tiers must be a non-empty mask of 1|2|4');
   requireThat(
@@ -129,10 +165,18 @@ async function checkPublish(
       'the zk tier needs a vkHash',
     );
     requireThat(msg.vkSize > 0 && msg.vkSize <= MAX_VK_BYTES, `vkSize must be within 1..${MAX_VK_BYTES}`);
+    requireThat(
+      msg.zkConstraints >= 1n && msg.zkConstraints <= params.maxZkConstraints,
+      `the zk tier needs zkConstraints (the circuit's constraint count) within 1..${params.maxZkConstraints}`,
+    );
   } else {
     requireThat(
-      msg.vkHash.every((b) => b === 0) && msg.vkSize === 0 && msg.zkInputs === 0 && msg.zkWeights === 0,
-      'vkHash, vkSize, zkInputs and zkWeights are for the zk tier only',
+      msg.vkHash.every((b) => b === 0) &&
+        msg.vkSize === 0 &&
+        msg.zkInputs === 0 &&
+        msg.zkWeights === 0 &&
+        msg.zkConstraints === 0n,
+      'vkHash, vkSize, zkInputs, zkWeights and zkConstraints are for the zk tier only',
     );
   }
   if (msg.zkWeights === 1) {
@@ -177,21 +221,50 @@ async function checkPublish(
     ratingStakeSum: 0n,
     accRewardPerStake: 0n,
     queries: 0n,
+    depositWei: genesis ? 0n : params.storageDepositPerByteWei * BigInt(msg.artifactSize),
+    closedAt: 0n,
+    gasEstimate: 0n,
   };
-  return { record, previous };
+  // Genesis models are chosen by the chain's founders, and models' genesis runs before
+  // inference's (whose params set the floor): a request still checks the floor.
+  if (!genesis) await checkPriceFloor(ctx, record, record.priceWei);
+  return { record, previous, ...(existing ? { replaces: existing } : {}) };
 }
 
-/** Publishes (message and genesis): writes the record, links the previous version, indexes it. */
-export async function publishModel(ctx: ExecContext, msg: Publish, owner: Address): Promise<ModelRecord> {
+/**
+ * Publishes (message and genesis): writes the record, links the previous version, indexes it.
+ * A message publish locks the storage deposit and pays the zk setup fee from the owner, and
+ * queues the activation check; genesis models (which carry their data) pay neither.
+ */
+export async function publishModel(
+  ctx: ExecContext,
+  msg: Publish,
+  owner: Address,
+  opts: { genesis?: boolean } = {},
+): Promise<ModelRecord> {
   const params = await readParams(ctx, M, modelsParams);
-  const { record, previous } = await checkPublish(ctx, msg, owner, params);
+  const genesis = opts.genesis === true;
+  const { record, previous, replaces } = await checkPublish(ctx, msg, owner, params, genesis);
+  const setupFeeWei =
+    !genesis && hasTier(record, TIER_ZK) ? params.zkSetupFeePerConstraintWei * record.zkConstraints : 0n;
+  if (record.depositWei > 0n) await transfer(ctx, owner, MODELS_ACCOUNT, record.depositWei);
+  if (setupFeeWei > 0n) await transfer(ctx, owner, FEE_COLLECTOR, setupFeeWei);
   if (previous) {
     previous.supersededBy = record.id;
     setModelRecord(ctx, previous);
   }
   setModelRecord(ctx, record);
-  await indexModel(ctx, record.id);
-  modelsEvents.emit(ctx, 'published', { id: record.id, owner, tiers: record.tiers.toString() });
+  // A republished expired id keeps its index entry.
+  if (!replaces) await indexModel(ctx, record.id);
+  if (record.status === 'uploading')
+    await enqueueExpiry(ctx, ctx.block.height + params.activationWindowBlocks, record.id);
+  modelsEvents.emit(ctx, 'published', {
+    id: record.id,
+    owner,
+    tiers: record.tiers.toString(),
+    depositWei: record.depositWei.toString(),
+    setupFeeWei: setupFeeWei.toString(),
+  });
   if (record.status === 'active') modelsEvents.emit(ctx, 'activated', { id: record.id });
   return record;
 }
@@ -248,7 +321,7 @@ export function checkArtifact(
   bytes: Uint8Array,
   params: ModelsParams,
   maxTxGas: bigint,
-): QuantModel {
+): { model: QuantModel; gas: bigint } {
   requireThat(modelId(bytes) === m.id, `artifact bytes do not hash to model id ${m.id}`);
   const model = wrap('artifact does not decode', () => decodeArtifact(bytes));
   requireThat(model.inputs.length === 1, 'the model must have exactly one input');
@@ -294,7 +367,7 @@ export function checkArtifact(
       `the optimistic tier's one-step needs up to ${need} gas (estimate ${cost.gas} + artifact read + ${ONE_STEP_GAS_MARGIN}), above auth maxTxGas ${maxTxGas}`,
     );
   }
-  return model;
+  return { model, gas: cost.gas };
 }
 
 /** The checks of a complete verification key. */
@@ -316,6 +389,7 @@ export async function uploadPart(
   offset: number,
   data: Uint8Array,
   params: ModelsParams,
+  opts: { genesis?: boolean } = {},
 ): Promise<void> {
   requireThat(m.status === 'uploading', `model ${m.id} is not uploading (${m.status})`);
   requireThat(
@@ -344,7 +418,12 @@ export async function uploadPart(
     const bytes = await readPart(ctx, m.id, part, size);
     if (isArtifact) {
       const { maxTxGas } = await readParams(ctx, 'auth', authParams);
-      primeModelCache(m.id, checkArtifact(m, bytes, params, maxTxGas));
+      const checked = checkArtifact(m, bytes, params, maxTxGas);
+      m.gasEstimate = checked.gas;
+      // The optimistic floor follows the gas estimate, known only now: a price below it is
+      // refused here (the owner raises it with models/setPrice and sends this upload again).
+      if (opts.genesis !== true) await checkPriceFloor(ctx, m, m.priceWei);
+      primeModelCache(m.id, checked.model);
     } else checkVerificationKey(m, bytes);
   }
   const artifactDone = !artifactOnChain(m) || m.artifactUploaded === m.artifactSize;
@@ -389,9 +468,18 @@ export async function handleDeprecate(
     m.status === 'active' || m.status === 'uploading',
     `model ${m.id} cannot be deprecated (${m.status})`,
   );
-  m.status = 'deprecated';
+  // The deposit answers for a fault: it is not handed back while governance decides one.
+  const open = await getFaultProposalsOpen(ctx, m.id);
+  requireThat(
+    open === 0,
+    `model ${m.id} is named by ${open} open modelFault proposal(s); it can be deprecated once they end`,
+  );
+  const refundedWei = m.depositWei;
+  if (refundedWei > 0n) await transfer(ctx, MODELS_ACCOUNT, m.owner, refundedWei);
+  m.depositWei = 0n;
+  closeModel(ctx, m, 'deprecated');
   setModelRecord(ctx, m);
-  modelsEvents.emit(ctx, 'deprecated', { id: m.id });
+  modelsEvents.emit(ctx, 'deprecated', { id: m.id, refundedWei: refundedWei.toString() });
 }
 
 export async function handleSetPrice(
@@ -401,6 +489,7 @@ export async function handleSetPrice(
 ): Promise<void> {
   const m = await requireOwned(ctx, msg.id, sender);
   requireThat(m.status !== 'faulty', `model ${m.id} is faulty`);
+  await checkPriceFloor(ctx, m, msg.priceWei);
   m.priceWei = msg.priceWei;
   setModelRecord(ctx, m);
   modelsEvents.emit(ctx, 'priceSet', { id: m.id, priceWei: msg.priceWei.toString() });
@@ -521,5 +610,50 @@ export async function releaseUnbonded(ctx: ExecContext): Promise<void> {
     }
     if (h) continue;
     await releaseMatured(ctx, item.id, item.reviewer);
+  }
+}
+
+/**
+ * A model still uploading at the end of its activation window expires: status `expired`, its
+ * deposit forfeited to the fee collector (the validators whose nodes stored its bytes), its
+ * uploaded on-chain parts deleted, and a previous version it superseded may get a new one.
+ * Returns the amount forfeited, or undefined when the model is no longer uploading.
+ */
+export async function expireModel(ctx: ExecContext, id: string): Promise<bigint | undefined> {
+  const m = await getModelRecord(ctx, id);
+  // Activated, deprecated or shown faulty since. (The check was queued at publish for the window
+  // of then; a window changed by governance applies to later publishes.)
+  if (!m || m.status !== 'uploading') return undefined;
+  const forfeitedWei = m.depositWei;
+  if (forfeitedWei > 0n) await transfer(ctx, MODELS_ACCOUNT, FEE_COLLECTOR, forfeitedWei);
+  m.depositWei = 0n;
+  deletePart(ctx, m.id, PART_ARTIFACT, m.artifactUploaded);
+  deletePart(ctx, m.id, PART_VK, m.vkUploaded);
+  m.artifactUploaded = 0;
+  m.vkUploaded = 0;
+  if (m.previous !== '') {
+    const previous = await getModelRecord(ctx, m.previous);
+    if (previous && previous.supersededBy === m.id) {
+      previous.supersededBy = '';
+      setModelRecord(ctx, previous);
+    }
+  }
+  closeModel(ctx, m, 'expired');
+  setModelRecord(ctx, m);
+  modelsEvents.emit(ctx, 'expired', { id: m.id, forfeitedWei: forfeitedWei.toString() });
+  return forfeitedWei;
+}
+
+/**
+ * End block: expires the models whose activation window ends at this height (at most
+ * MAX_EXPIRIES_PER_BLOCK; the rest move to the next height). Each runs alone: a typed failure
+ * undoes that model's expiry only.
+ */
+export async function expireUnactivated(ctx: ExecContext): Promise<void> {
+  for (const id of await takeExpiries(ctx, ctx.block.height, MAX_EXPIRIES_PER_BLOCK)) {
+    const code = await ctx.attempt(async () => {
+      await expireModel(ctx, id);
+    });
+    if (code !== OK) modelsEvents.emit(ctx, 'expiryFailed', { id, code: code.toString() });
   }
 }

@@ -1,5 +1,6 @@
 // models invariants: each model's stake totals are the sums over its reviews, and the models
-// account holds every reviewer's bonded and unbonding stake plus the rewards not yet claimed.
+// account holds every reviewer's bonded and unbonding stake, the rewards not yet claimed and the
+// storage deposits held.
 
 import { decode } from '@aivm/codec';
 import { bytesToAddress, bytesToUtf8, utf8ToBytes } from '@aivm/crypto';
@@ -34,10 +35,18 @@ async function reviews(state: KVScanner): Promise<{ id: string; reviewer: string
   return out;
 }
 
-/** What the models account owes: bonded stake, unbonding stake and unclaimed rewards of every review. */
-export async function modelsOwed(
-  state: KVScanner,
-): Promise<{ bonded: bigint; unbonding: bigint; rewards: bigint; reviews: number }> {
+/**
+ * What the models account owes: bonded stake, unbonding stake and unclaimed rewards of every
+ * review, and the storage deposits held by models.
+ */
+export async function modelsOwed(state: KVScanner): Promise<{
+  bonded: bigint;
+  unbonding: bigint;
+  rewards: bigint;
+  reviews: number;
+  deposits: bigint;
+  models: number;
+}> {
   const models = new Map<string, ModelRecord | undefined>();
   let bonded = 0n;
   let unbonding = 0n;
@@ -50,7 +59,13 @@ export async function modelsOwed(
     for (const u of review.unbonding) unbonding += u.amountWei;
     if (m) rewards += pendingReward(m, review);
   }
-  return { bonded, unbonding, rewards, reviews: all.length };
+  let deposits = 0n;
+  let count = 0;
+  for await (const [, value] of state.scan(MODELS)) {
+    deposits += decode(ModelRecordSchema, value).depositWei;
+    count++;
+  }
+  return { bonded, unbonding, rewards, reviews: all.length, deposits, models: count };
 }
 
 export const modelsInvariants: Invariant[] = [
@@ -89,8 +104,8 @@ export const modelsInvariants: Invariant[] = [
       return backed(
         'the models account',
         await getBalance(state, MODELS_ACCOUNT),
-        owed.bonded + owed.unbonding + owed.rewards,
-        `${owed.reviews} reviews: bonded ${owed.bonded} + unbonding ${owed.unbonding} + unclaimed rewards ${owed.rewards}`,
+        owed.bonded + owed.unbonding + owed.rewards + owed.deposits,
+        `${owed.reviews} reviews: bonded ${owed.bonded} + unbonding ${owed.unbonding} + unclaimed rewards ${owed.rewards}; deposits of ${owed.models} models ${owed.deposits}`,
       );
     },
   },

@@ -6,7 +6,7 @@ import { type Address, bytesToHex } from '@aivm/crypto';
 import { decodeArtifact, type QuantModel } from '@aivm/runtime/core';
 import type { KVReader } from '@aivm/state';
 import { decodeVerificationKey, type VerificationKey } from '@aivm/zk';
-import { moduleAddress } from '../../accounts.ts';
+import { FEE_COLLECTOR, moduleAddress } from '../../accounts.ts';
 import { DEC } from '../../dec.ts';
 import { ModuleError } from '../../errors.ts';
 import { GAS } from '../../gas.ts';
@@ -24,6 +24,7 @@ import {
   M,
   MODELS_ACCOUNT,
   type ModelRecord,
+  type ModelStatus,
   PART_ARTIFACT,
   PART_VK,
   type Review,
@@ -300,10 +301,32 @@ export async function markFaulty(ctx: ExecContext, id: string): Promise<bigint> 
     setReview(ctx, id, reviewer, r);
   }
   if (burned > 0n) await burn(ctx, MODELS_ACCOUNT, burned);
-  m.status = 'faulty';
+  // The storage deposit still held goes to the validators whose nodes stored the artifact.
+  const forfeitedWei = m.depositWei;
+  if (forfeitedWei > 0n) await transfer(ctx, MODELS_ACCOUNT, FEE_COLLECTOR, forfeitedWei);
+  m.depositWei = 0n;
+  closeModel(ctx, m, 'faulty');
   setModelRecord(ctx, m);
-  modelsEvents.emit(ctx, 'faulty', { id, burnedWei: burned.toString() });
+  modelsEvents.emit(ctx, 'faulty', {
+    id,
+    burnedWei: burned.toString(),
+    forfeitedWei: forfeitedWei.toString(),
+  });
   return burned;
+}
+
+/**
+ * Sets a closing status (deprecated, expired, faulty) and, the first time a model closes,
+ * closedAt: nodes keep its artifact blob for a retention period after that height, then may
+ * delete it. (A deprecated model shown faulty later keeps its first closedAt.)
+ */
+export function closeModel(
+  ctx: ExecContext,
+  m: ModelRecord,
+  status: Exclude<ModelStatus, 'uploading' | 'active'>,
+): void {
+  m.status = status;
+  if (m.closedAt === 0n) m.closedAt = ctx.block.height;
 }
 
 // ---- modelFault proposals in progress ----

@@ -1,7 +1,8 @@
 // models: the model marketplace. Owners publish versioned models (metadata, price, tiers) and
 // upload the artifact and verification key on chain in chunks; reviewers stake on models with a
 // rating and share a part of inference fees; governance can mark a model faulty, which slashes
-// its reviewers.
+// its reviewers. A publish locks a storage deposit (and a zk publish pays the circuit setup fee);
+// a model not active by the end of its activation window expires and forfeits the deposit.
 
 import { fromJson, t } from '@aivm/codec';
 import { bytesToHex, hexToBytes, isHex, keccak256 } from '@aivm/crypto';
@@ -10,6 +11,7 @@ import { ModuleError } from '../../errors.ts';
 import { exportStateSection, importModuleState } from '../../genesis.ts';
 import { defineMsg, type Module, paramsFromJson, readParams, writeParams } from '../../module.ts';
 import {
+  expireUnactivated,
   handleClaimRewards,
   handleDeprecate,
   handlePublish,
@@ -58,7 +60,8 @@ export function createModelsModule(): ModelsModule {
     messages: {
       'models/publish': defineMsg({
         schema: ModelsPublish,
-        description: 'Publish a model version (metadata, price, tiers); on-chain data follows by upload',
+        description:
+          'Publish a model version (metadata, price, tiers); locks the storage deposit, pays the zk setup fee; on-chain data follows by upload',
         handler: handlePublish,
       }),
       'models/upload': defineMsg({
@@ -73,7 +76,7 @@ export function createModelsModule(): ModelsModule {
       }),
       'models/deprecate': defineMsg({
         schema: ModelsDeprecate,
-        description: 'Stop a model from taking new requests',
+        description: 'Stop a model from taking new requests; its storage deposit goes back to the owner',
         handler: handleDeprecate,
       }),
       'models/setPrice': defineMsg({
@@ -135,6 +138,7 @@ export function createModelsModule(): ModelsModule {
             zkInputs: 0,
             zkWeights: 0,
             weightCommitment: '0',
+            zkConstraints: '0',
             previous: '',
             ...raw,
           });
@@ -142,14 +146,16 @@ export function createModelsModule(): ModelsModule {
           throw new ModuleError(`models.models[${i}]: ${(err as Error).message}`);
         }
         const { owner, ...publish } = msg;
-        const m = await publishModel(ctx, publish, owner);
+        const m = await publishModel(ctx, publish, owner, { genesis: true });
         for (const [part, bytes] of [
           [PART_ARTIFACT, artifact],
           [PART_VK, vk],
         ] as const) {
           if (!bytes) continue;
           for (let off = 0; off < bytes.length; off += GENESIS_PIECE)
-            await uploadPart(ctx, m, part, off, bytes.subarray(off, off + GENESIS_PIECE), params);
+            await uploadPart(ctx, m, part, off, bytes.subarray(off, off + GENESIS_PIECE), params, {
+              genesis: true,
+            });
         }
         if (m.status !== 'active')
           throw new ModuleError(
@@ -159,7 +165,10 @@ export function createModelsModule(): ModelsModule {
     },
     exportGenesis: (state) => exportStateSection(state, { name: M, params: modelsParams }),
     invariants: modelsInvariants,
-    endBlock: releaseUnbonded,
+    async endBlock(ctx) {
+      await releaseUnbonded(ctx);
+      await expireUnactivated(ctx);
+    },
   };
 }
 

@@ -11,7 +11,7 @@ import type { ExecContext } from '../../module.ts';
 /** The module's name: its key prefix, its events' module and its account seed. */
 export const M = 'models';
 
-/** Holds reviewer stake (bonded and unbonding) and reviewer fees not yet claimed. */
+/** Holds reviewer stake (bonded and unbonding), reviewer fees not yet claimed and storage deposits. */
 export const MODELS_ACCOUNT = moduleAddress('models');
 
 /** Tier bits: a model may offer several, a request names exactly one. */
@@ -59,7 +59,12 @@ export const MAX_REVIEWERS_PER_MODEL = 1_000;
 /** Unbonding entries one reviewer may have on one model at a time. */
 export const MAX_UNBONDING_ENTRIES = 16;
 
-export const MODEL_STATUSES = ['uploading', 'active', 'deprecated', 'faulty'] as const;
+/**
+ * `uploading` and `active` are open; a model closes (closedAt set) when its owner deprecates it,
+ * when it is still uploading at the end of its activation window (`expired`), or when it is shown
+ * faulty.
+ */
+export const MODEL_STATUSES = ['uploading', 'active', 'deprecated', 'expired', 'faulty'] as const;
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
 
 export const MODEL_ID = t.string(128);
@@ -89,6 +94,12 @@ export const MODEL_FIELDS = {
   /** 0: weights are circuit constants; 1: private, bound by weightCommitment. */
   zkWeights: t.uint8,
   weightCommitment: t.uint256,
+  /**
+   * Constraint count of the model's zk circuit as the publisher declares it (0 without the zk
+   * tier): prices the zk setup fee and the zk tier's price floor; providers compile the circuit
+   * and refuse a model whose declaration is wrong.
+   */
+  zkConstraints: t.uint64,
 } as const;
 
 export const ModelRecordSchema = t.struct('ModelRecord', {
@@ -113,6 +124,16 @@ export const ModelRecordSchema = t.struct('ModelRecord', {
   accRewardPerStake: t.uint256,
   /** Requests served (counted by inference). */
   queries: t.uint64,
+  /**
+   * Storage deposit held for the artifact (storageDepositPerByteWei * artifactSize at publish),
+   * in MODELS_ACCOUNT: refunded to the owner on deprecation, forfeited to the fee collector on
+   * expiry or fault; 0 once either happened (and for genesis models).
+   */
+  depositWei: t.uint256,
+  /** Height at which the model left uploading/active (deprecated, expired, faulty); 0 while open. */
+  closedAt: t.uint64,
+  /** The runtime's gas estimate of one run at batch 1, set when the on-chain artifact is checked (0 until then, and without it). */
+  gasEstimate: t.uint64,
 });
 export type ModelRecord = Omit<Infer<typeof ModelRecordSchema>, 'status'> & { status: ModelStatus };
 
@@ -145,6 +166,9 @@ const queueKey = (height: bigint, i: bigint) => concatBytes(P('unbq/'), u64be(he
 const queueCountKey = (height: bigint) => concatBytes(P('unbqn/'), u64be(height));
 const COUNT = P('count');
 const faultOpenKey = (id: string) => P(`faultOpen/${id}`);
+// Activation deadlines: models published at some height that must be active by `height`.
+const expiryKey = (height: bigint, i: bigint) => concatBytes(P('expq/'), u64be(height), u64be(i));
+const expiryCountKey = (height: bigint) => concatBytes(P('expqn/'), u64be(height));
 const indexKey = (n: bigint) => concatBytes(P('ids/'), u64be(n));
 
 function u32be(n: number): Uint8Array {
@@ -231,6 +255,35 @@ export async function takeQueue(ctx: ExecContext, height: bigint): Promise<Queue
   return items;
 }
 
+/** Queues the activation check of model `id` at `height` (end of its activation window). */
+export async function enqueueExpiry(ctx: ExecContext, height: bigint, id: string): Promise<void> {
+  const raw = await ctx.get(expiryCountKey(height));
+  const n = raw ? decode(t.uint64, raw) : 0n;
+  ctx.set(expiryKey(height, n), encode(MODEL_ID, id));
+  ctx.set(expiryCountKey(height), encode(t.uint64, n + 1n));
+}
+
+/**
+ * Takes (reads and deletes) at most `max` of the activation checks queued at `height`, in queueing
+ * order; the ones left over are moved to `height + 1`, so an end block does a bounded amount of
+ * this work and nothing is lost.
+ */
+export async function takeExpiries(ctx: ExecContext, height: bigint, max: number): Promise<string[]> {
+  const raw = await ctx.get(expiryCountKey(height));
+  const n = raw ? decode(t.uint64, raw) : 0n;
+  const ids: string[] = [];
+  for (let i = 0n; i < n; i++) {
+    const v = await ctx.get(expiryKey(height, i));
+    ctx.delete(expiryKey(height, i));
+    if (!v) continue;
+    const id = decode(MODEL_ID, v);
+    if (ids.length < max) ids.push(id);
+    else await enqueueExpiry(ctx, height + 1n, id);
+  }
+  if (n > 0n) ctx.delete(expiryCountKey(height));
+  return ids;
+}
+
 /** modelFault proposals naming the model that have not ended (gov keeps the count). */
 export async function getFaultOpenCount(state: KVReader, id: string): Promise<number> {
   const raw = await state.get(faultOpenKey(id));
@@ -274,6 +327,11 @@ export async function appendPart(
     pos += take;
     at += take;
   }
+}
+
+/** Deletes the stored chunks of a part of which `stored` bytes were uploaded. */
+export function deletePart(ctx: ExecContext, id: string, part: number, stored: number): void {
+  for (let i = 0, n = chunkCount(stored); i < n; i++) ctx.delete(chunkKey(id, part, i));
 }
 
 /** Reads a complete part through ctx.get (metered): chunkCount reads plus one gas per byte. */
