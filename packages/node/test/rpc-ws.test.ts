@@ -10,6 +10,7 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { RPC_ERR } from '../src/rpc/errors.ts';
 import { type RpcServer, startRpcServer } from '../src/rpc/server.ts';
+import { NotificationHub } from '../src/rpc/subscriptions.ts';
 import { FAKE_RECIPIENT, FAKE_SENDER, FakeNode } from '../src/rpc/testing/fake-node.ts';
 
 type Msg = {
@@ -27,8 +28,9 @@ class Client {
   readonly #pending = new Map<number, (m: Msg) => void>();
   #next = 1;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  /** `from`: the local address to connect from (127.0.0.x: each one is another client of the node). */
+  constructor(url: string, from?: string) {
+    this.ws = new WebSocket(url, from ? { localAddress: from } : {});
     this.ws.on('message', (data) => {
       const parsed = JSON.parse(data.toString()) as Msg | Msg[];
       for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
@@ -97,11 +99,21 @@ async function until(cond: () => boolean, what: string, timeoutMs = 2000): Promi
 
 /** HTTP status of a refused WebSocket upgrade. */
 async function refusedStatus(url: string): Promise<number> {
-  const ws = new WebSocket(url);
+  return (await refused(url)).status;
+}
+
+/** Status and body of a refused WebSocket upgrade. */
+async function refused(url: string, from?: string): Promise<{ status: number; body: string }> {
+  const ws = new WebSocket(url, from ? { localAddress: from } : {});
   ws.on('error', () => {});
   const [req, res] = (await once(ws, 'unexpected-response')) as [ClientRequest, IncomingMessage];
+  let body = '';
+  res.on('data', (chunk: Buffer) => {
+    body += chunk.toString();
+  });
+  await once(res, 'end');
   req.destroy();
-  return res.statusCode ?? 0;
+  return { status: res.statusCode ?? 0, body };
 }
 
 const listeners = (): number =>
@@ -284,9 +296,17 @@ describe('websocket', () => {
 describe('slow consumers', () => {
   let small: RpcServer;
   let smallNode: FakeNode;
+  const smallMetrics = new MetricsRegistry();
+  /** Subscriptions open on the server, all connections together. */
+  const subscriptions = async (): Promise<number> =>
+    (await smallMetrics.getSingleMetric('aivm_rpc_subscriptions')!.get()).values[0]?.value ?? 0;
   before(async () => {
     smallNode = new FakeNode();
-    small = await startRpcServer(smallNode, { port: 0, maxWsBufferedBytes: 64 * 1024 });
+    small = await startRpcServer(smallNode, {
+      port: 0,
+      maxWsBufferedBytes: 64 * 1024,
+      metrics: smallMetrics,
+    });
   });
   after(async () => {
     await small.close();
@@ -302,9 +322,9 @@ describe('slow consumers', () => {
   };
 
   /** Emits batches of 20 events on separate turns of the event loop, as blocks would arrive. */
-  async function flood(batches: number, stopWhen: () => boolean): Promise<number> {
+  async function flood(batches: number, stopWhen: () => Promise<boolean>): Promise<number> {
     let sent = 0;
-    for (let b = 0; b < batches && !stopWhen(); b++) {
+    for (let b = 0; b < batches && !(await stopWhen()); b++) {
       for (let i = 0; i < 20; i++) smallNode.emit('moduleEvent', bigEvent);
       sent += 20;
       await new Promise((r) => setImmediate(r));
@@ -317,15 +337,14 @@ describe('slow consumers', () => {
     await reader.result('aivm_subscribe', { topic: 'events' });
     const stalled = await new Client(small.wsUrl).open();
     await stalled.result('aivm_subscribe', { topic: 'events' });
-    assert.equal(smallNode.events.listenerCount('moduleEvent'), 2);
+    assert.equal(await subscriptions(), 2);
+    // One listener on the node for both subscriptions: the hub fans out.
+    assert.equal(smallNode.events.listenerCount('moduleEvent'), 1);
+    const closed = once(stalled.ws, 'close');
 
     stalled.ws.pause();
-    const sent = await flood(2000, () => smallNode.events.listenerCount('moduleEvent') < 2);
-    assert.equal(
-      smallNode.events.listenerCount('moduleEvent'),
-      1,
-      `stalled consumer still subscribed after ${sent} events`,
-    );
+    const sent = await flood(2000, async () => (await subscriptions()) < 2);
+    assert.equal(await subscriptions(), 1, `stalled consumer still subscribed after ${sent} events`);
     assert.ok(sent < 40_000);
 
     // The reader got everything that was sent and is still served.
@@ -333,10 +352,114 @@ describe('slow consumers', () => {
     assert.equal((await reader.result<{ height: string }>('aivm_status')).height, '3');
 
     stalled.ws.resume();
-    await until(() => stalled.ws.readyState === WebSocket.CLOSED, 'stalled socket closed');
+    const [code, reason] = (await closed) as [number, Buffer];
+    // A peer that reads again in time gets the close frame; one that does not loses its socket (1006).
+    assert.ok(code === 1008 || code === 1006, `close code ${code}`);
+    if (code === 1008) assert.match(reason.toString(), /^slow consumer: \d+ bytes unsent/);
     assert.ok(stalled.notifications.length < sent);
     await reader.close();
     const metrics = await (await fetch(`${small.url}/metrics`)).text();
     assert.match(metrics, /aivm_rpc_ws_slow_consumer_disconnects_total 1/);
+  });
+});
+
+describe('per-client limits', () => {
+  let limited: RpcServer;
+  let limitedNode: FakeNode;
+  const opened: Client[] = [];
+  const open = async (from: string): Promise<Client> => {
+    const c = await new Client(limited.wsUrl, from).open();
+    opened.push(c);
+    return c;
+  };
+  before(async () => {
+    limitedNode = new FakeNode();
+    limited = await startRpcServer(limitedNode, {
+      port: 0,
+      maxWsConnections: 10,
+      maxSubscriptionsPerConnection: 3,
+      clientLimits: { maxConnectionsPerClient: 2, maxSubscriptionsPerClient: 4 },
+    });
+  });
+  after(async () => {
+    for (const c of opened) await c.close();
+    await limited.close();
+  });
+
+  it('a client (remote address) holds at most its share of connections; others still get theirs', async () => {
+    const a1 = await open('127.0.0.2');
+    await open('127.0.0.2');
+    const refusal = await refused(limited.wsUrl, '127.0.0.2');
+    assert.equal(refusal.status, 429);
+    const body = JSON.parse(refusal.body) as Msg;
+    assert.equal(body.error?.code, RPC_ERR.LIMIT_EXCEEDED);
+    assert.equal(body.error?.message, 'connection limit reached (2 per client 127.0.0.2)');
+    // Another client is served while the first one holds its share.
+    const other = await open('127.0.0.3');
+    assert.equal((await other.result<{ height: string }>('aivm_status')).height, '3');
+    // A closed connection gives its place back.
+    await a1.close();
+    const end = Date.now() + 2000;
+    let again: Client | undefined;
+    while (!again && Date.now() < end) {
+      const r = new Client(limited.wsUrl, '127.0.0.2');
+      r.ws.on('error', () => {});
+      again = await r.open().catch(() => undefined);
+      if (!again) await new Promise((res) => setTimeout(res, 10));
+    }
+    assert.ok(again, 'the client could not reconnect after closing a connection');
+    opened.push(again);
+  });
+
+  it('a client holds at most its share of subscriptions over all its connections', async () => {
+    const [c1, c2] = [await open('127.0.0.4'), await open('127.0.0.4')];
+    for (let i = 0; i < 3; i++) await c1.result('aivm_subscribe', { topic: 'newBlocks' });
+    const id = await c2.result<string>('aivm_subscribe', { topic: 'events' });
+    const m = await c2.request('aivm_subscribe', { topic: 'newBlocks' });
+    assert.equal(m.error?.code, RPC_ERR.LIMIT_EXCEEDED);
+    assert.equal(m.error?.message, 'subscription limit reached (4 per client 127.0.0.4)');
+    // Another client subscribes freely; an unsubscription gives the place back.
+    const other = await open('127.0.0.5');
+    await other.result('aivm_subscribe', { topic: 'newBlocks' });
+    assert.equal(await c2.result('aivm_unsubscribe', { subscription: id }), true);
+    await c2.result('aivm_subscribe', { topic: 'newBlocks' });
+  });
+});
+
+describe('notification hub', () => {
+  it('queues on the commit path and delivers in batches of deliveriesPerTurn, one serialization per record', async () => {
+    const fake = new FakeNode();
+    const hub = new NotificationHub(fake, { deliveriesPerTurn: 3 });
+    const got: string[][] = Array.from({ length: 10 }, () => []);
+    for (let i = 0; i < 10; i++)
+      hub.add({
+        id: `0x${i.toString(16).padStart(32, '0')}`,
+        topic: 'newBlocks',
+        since: hub.seq,
+        matches: () => true,
+        deliver: (text) => got[i]!.push(text),
+      });
+    assert.equal(fake.events.listenerCount('block'), 1, 'one listener for every subscriber');
+    const rec = fake.blocks[1]!;
+    fake.emit('block', rec);
+    const delivered = (): number => got.reduce((n, g) => n + g.length, 0);
+    assert.equal(delivered(), 0, 'nothing sent on the emitting call');
+    assert.equal(hub.backlog, 1);
+    const turns: number[] = [];
+    while (delivered() < 10) {
+      await new Promise((r) => setImmediate(r));
+      turns.push(delivered());
+    }
+    assert.deepEqual(turns, [3, 6, 9, 10]);
+    assert.equal(hub.backlog, 0);
+    const results = got.map((g) => JSON.parse(g[0]!) as Msg);
+    assert.deepEqual(
+      results.map((m) => m.params?.subscription),
+      Array.from({ length: 10 }, (_, i) => `0x${i.toString(16).padStart(32, '0')}`),
+    );
+    for (const m of results) assert.deepEqual(m.params?.result, results[0]!.params?.result);
+    assert.equal((results[0]!.params!.result as { hash: string }).hash, rec.hash);
+    hub.close();
+    assert.equal(fake.events.listenerCount('block'), 0);
   });
 });
