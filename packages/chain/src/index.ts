@@ -36,7 +36,7 @@ export {
   MAX_STEP_TENSOR_BYTES,
 } from './modules/inference/messages.ts';
 export { inferenceModule } from './modules/inference/module.ts';
-export { type InferenceParams, inferenceParams } from './modules/inference/params.ts';
+export { type InferenceParams, inferenceParams, tierFloorWei } from './modules/inference/params.ts';
 export {
   type Dispute as InferenceDispute,
   getDispute as getInferenceDispute,

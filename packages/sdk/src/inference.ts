@@ -11,6 +11,7 @@ import {
   modelChunkKey,
   TIERS,
   type TierName,
+  tierFloorWei,
 } from '@aivm/chain';
 import { bytesToHex, concatBytes, hexToBytes, isHex, keccak256 } from '@aivm/crypto';
 import { argmaxOf, decodeOutput } from '@aivm/runtime/core';
@@ -45,6 +46,14 @@ export type ModelInfo = {
   zkInputs: 'public' | 'committed';
   zkWeights: 'public' | 'private';
   weightCommitment: bigint;
+  /** Constraint count of the zk circuit as the publisher declared it (0 without the zk tier). */
+  zkConstraints: bigint;
+  /** The runtime's batch-1 gas estimate, set when the on-chain artifact was checked (else 0). */
+  gasEstimate: bigint;
+  /** Storage deposit the model holds (0 once refunded or forfeited, and for genesis models). */
+  depositWei: bigint;
+  /** Height at which the model was deprecated, expired or shown faulty (0 while open). */
+  closedAt: bigint;
   queries: bigint;
   curationScore: bigint;
   /** The node's JSON record. */
@@ -135,6 +144,10 @@ export function parseModel(raw: unknown): ModelInfo {
     zkInputs: Number(big(r.zkInputs)) === 1 ? 'committed' : 'public',
     zkWeights: Number(big(r.zkWeights)) === 1 ? 'private' : 'public',
     weightCommitment: big(r.weightCommitment),
+    zkConstraints: big(r.zkConstraints),
+    gasEstimate: big(r.gasEstimate),
+    depositWei: big(r.depositWei),
+    closedAt: big(r.closedAt),
     queries: big(r.queries),
     curationScore: big(r.curationScore),
     raw: r,
@@ -236,6 +249,8 @@ export type PublishModelParams = {
   zkInputs?: 'public' | 'committed';
   zkWeights?: 'public' | 'private';
   weightCommitment?: bigint;
+  /** zk tier (required): the circuit's constraint count (`compile(model).r1cs.constraints.length`). */
+  zkConstraints?: bigint;
   previous?: string;
   /** Skip the blob upload (the node already has the artifact). */
   skipBlobUpload?: boolean;
@@ -271,6 +286,8 @@ export async function publishModel(
   const tiers = Array.isArray(p.tiers) ? p.tiers.reduce((a, t) => a | TIERS[t], 0) : p.tiers;
   const id = blobId(p.artifact);
   if (tiers & TIERS.zk && !p.vk) throw new Error('the zk tier needs a verification key');
+  if (tiers & TIERS.zk && !p.zkConstraints)
+    throw new Error("the zk tier needs zkConstraints (the circuit's constraint count)");
   // A publication cut short (blob or on-chain parts missing) is resumed where it stopped.
   let existing: ModelInfo | undefined;
   try {
@@ -302,6 +319,7 @@ export async function publishModel(
       zkInputs: p.zkInputs === 'committed' ? 1 : 0,
       zkWeights: p.zkWeights === 'private' ? 1 : 0,
       weightCommitment: p.weightCommitment ?? 0n,
+      zkConstraints: tiers & TIERS.zk ? (p.zkConstraints ?? 0n) : 0n,
       previous: p.previous ?? '',
     });
     hashes.push(publish);
@@ -365,8 +383,9 @@ export class InferenceRequestRefused extends Error {
 
 /**
  * Sends inference/request and waits for it to be committed; resolves with the request id. For the
- * zk and optimistic tiers the model price is first checked against the inference param
- * minPriceWei. A refusal (pre-check, gas estimate or failed receipt) throws
+ * zk and optimistic tiers the model price is first checked against the tier's floor (the chain's
+ * tierFloorWei: at least minPriceWei, and the model's declared constraints or gas estimate times
+ * their price). A refusal (pre-check, gas estimate or failed receipt) throws
  * InferenceRequestRefused with the chain's text.
  */
 export async function requestInference(
@@ -379,11 +398,19 @@ export async function requestInference(
   let model: ModelInfo | undefined;
   if (p.maxFeeWei === undefined || tier !== TIERS.onchain) model = await getModel(wallet.client, p.modelId);
   if (model && tier !== TIERS.onchain) {
-    const params = (await wallet.client.query('inference/params')) as { minPriceWei?: unknown };
-    const minPriceWei = big(params.minPriceWei);
-    if (model.priceWei < minPriceWei)
+    const params = (await wallet.client.query('inference/params')) as Record<string, unknown>;
+    const floorWei = tierFloorWei(
+      {
+        minPriceWei: big(params.minPriceWei),
+        zkPricePerConstraintWei: big(params.zkPricePerConstraintWei),
+        optimisticPricePerGasWei: big(params.optimisticPricePerGasWei),
+      },
+      model,
+      tier,
+    );
+    if (model.priceWei < floorWei)
       throw new InferenceRequestRefused(
-        `model ${model.id} is priced ${model.priceWei} wei, below minPriceWei ${minPriceWei} for the ${tierNames(tier)[0] ?? tier} tier`,
+        `model ${model.id} is priced ${model.priceWei} wei, below the ${tierNames(tier)[0] ?? tier} tier's floor of ${floorWei} wei`,
       );
   }
   const maxFeeWei = p.maxFeeWei ?? model!.priceWei * BigInt(redundancy);
