@@ -233,8 +233,11 @@ function modelLines(m: ModelInfo): string[] {
     ...(m.task ? [`  task         ${m.task}`] : []),
     ...(m.license ? [`  license      ${m.license}`] : []),
     ...(m.tierNames.includes('zk')
-      ? [`  zk           inputs ${m.zkInputs}, weights ${m.zkWeights}, vk ${m.vkHash}`]
+      ? [
+          `  zk           inputs ${m.zkInputs}, weights ${m.zkWeights}, ${m.zkConstraints} constraints, vk ${m.vkHash}`,
+        ]
       : []),
+    `  deposit      ${formatCgpt(m.depositWei)} CGPT${m.closedAt > 0n ? `   closed at block ${m.closedAt}` : ''}`,
     `  queries      ${m.queries}   curation ${m.curationScore}`,
     ...(m.description ? [`  ${m.description}`] : []),
   ];
@@ -453,7 +456,7 @@ export function registerModelCommands(program: Command): void {
           outputSchema: shapeSchema(qm, qm.outputs[0]!),
           priceWei: cgptArg(opts.price, '--price'),
           tiers,
-          ...(zk ? { vk: { bytes: zk.vk, hash: zk.vkHash } } : {}),
+          ...(zk ? { vk: { bytes: zk.vk, hash: zk.vkHash }, zkConstraints: BigInt(zk.constraints) } : {}),
           zkInputs: opts.zkInputs,
           zkWeights: opts.zkWeights,
           ...(zk?.weightCommitment ? { weightCommitment: zk.weightCommitment } : {}),
