@@ -230,7 +230,7 @@ describe('blob replication over p2p', () => {
           license: 'MIT',
           version: '1',
           description: '',
-          priceWei: 0n,
+          priceWei: 10n ** 15n, // the optimistic tier's floor (minPriceWei)
           tiers: 4,
           artifactSize: bytes.length,
           vkHash: new Uint8Array(32),
@@ -238,6 +238,7 @@ describe('blob replication over p2p', () => {
           zkInputs: 0,
           zkWeights: 0,
           weightCommitment: 0n,
+          zkConstraints: 0n,
           previous: '',
         },
       },
