@@ -29,7 +29,10 @@ import {
   type FaultMode,
   type GenesisValidatorSpec,
   type LogLevel,
+  PolicyError,
   Provider,
+  type ServingPolicy,
+  servingPolicy,
 } from '@aivm/node';
 import { generatePrivateKey, peerIdOf } from '@aivm/p2p';
 import { decodeArtifact, modelId } from '@aivm/runtime';
@@ -210,8 +213,25 @@ export function registerNodeCommands(program: Command): void {
     .option('--provider-stake <CGPT>', 'provider: stake to register with (default: the chain minimum)')
     .option('--capacity <n>', 'provider: jobs run at once', '2')
     .option('--tiers <list>', 'provider: tiers served (zk, optimistic)', 'zk,optimistic')
-    .option('--models <ids>', 'provider: comma-separated model ids served (default: every model)')
-    .option('--zk-cache <dir>', 'provider: zk key cache (or AIVM_ZK_KEYS; default ~/.aivm/zk-keys)')
+    .option('--allow-models <ids>', 'provider: serve only these comma-separated model ids (default: any)')
+    .option(
+      '--allow-owners <addresses>',
+      'provider: serve only models of these comma-separated owners (default: any)',
+    )
+    .option('--deny-models <ids>', 'provider: never serve these comma-separated model ids')
+    .option(
+      '--max-constraints <n>',
+      'provider: largest zk circuit (constraints) it sets up keys for (default 65536)',
+    )
+    .option(
+      '--min-price-per-constraint-wei <wei>',
+      "provider: serve a zk model only if its price >= this x its circuit's constraints (default 0)",
+    )
+    .option(
+      '--max-loaded-keys <n>',
+      'provider: zk circuits and proving keys kept in memory, least recently used evicted (default 2; 0: load per job)',
+    )
+    .option('--zk-cache <dir>', 'provider: zk key cache (or AIVM_ZK_KEYS; default <home>/zk-keys)')
     .option('--no-watch', "provider: do not re-check and challenge other providers' optimistic results")
     .addOption(
       new Option('--faulty <mode>', 'TEST ONLY: misbehaving provider')
@@ -354,7 +374,12 @@ type RunOptions = {
   providerStake?: string;
   capacity?: string;
   tiers?: string;
-  models?: string;
+  allowModels?: string;
+  allowOwners?: string;
+  denyModels?: string;
+  maxConstraints?: string;
+  minPricePerConstraintWei?: string;
+  maxLoadedKeys?: string;
   zkCache?: string;
   watch?: boolean;
   faulty?: FaultMode;
@@ -363,6 +388,27 @@ type RunOptions = {
   /** Devnet: an artifact to put in the blob store (the genesis model). */
   devModel?: string;
 };
+
+/** The provider's serving policy from its flags (the defaults for those not given). */
+function providerPolicy(opts: RunOptions): ServingPolicy {
+  const given: Partial<ServingPolicy> = {};
+  if (opts.allowModels !== undefined) given.allowModels = splitList(opts.allowModels);
+  if (opts.allowOwners !== undefined) given.allowOwners = splitList(opts.allowOwners);
+  if (opts.denyModels !== undefined) given.denyModels = splitList(opts.denyModels);
+  if (opts.maxConstraints !== undefined)
+    given.maxConstraints = intArg(opts.maxConstraints, '--max-constraints', 0, 2 ** 28);
+  if (opts.minPricePerConstraintWei !== undefined) {
+    if (!/^[0-9]{1,78}$/.test(opts.minPricePerConstraintWei))
+      throw new UsageError('--min-price-per-constraint-wei must be a whole number of wei');
+    given.minPricePerConstraintWei = BigInt(opts.minPricePerConstraintWei);
+  }
+  try {
+    return servingPolicy(given);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 /**
  * The default modules, except that `msgType`'s handler throws a RangeError: what a machine fault
@@ -446,8 +492,12 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
       stakeWei: opts.providerStake !== undefined ? parseCgpt(opts.providerStake) : undefined,
       capacity: intArg(opts.capacity ?? '2', '--capacity', 1, 1_000),
       tiers: parseTiers(opts.tiers ?? 'zk,optimistic') & 6,
-      models: splitList(opts.models),
-      zkCacheDir: resolve(zkKeysDir(opts.zkCache)),
+      policy: providerPolicy(opts),
+      maxLoadedKeys:
+        opts.maxLoadedKeys !== undefined
+          ? intArg(opts.maxLoadedKeys, '--max-loaded-keys', 0, 1_000)
+          : undefined,
+      zkCacheDir: resolve(zkKeysDir(opts.zkCache, join(home, 'zk-keys'))),
       watch: opts.watch !== false,
       faulty: opts.faulty,
     });

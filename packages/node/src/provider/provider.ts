@@ -1,9 +1,12 @@
 // The provider role: a node that serves inference jobs. It registers itself (stake, capacity,
-// tiers), prepares the models it serves (artifact from the blob store, checked against its id; for
-// zk the circuit and its keys, checked against the model's published verification-key hash),
-// follows committed blocks for jobs assigned to it, runs them and answers with a proof (zk) or a
-// layer commitment (optimistic), defends its results in disputes, and watches other providers'
-// optimistic results, challenging the wrong ones. A bad job is logged, never fatal to the node.
+// tiers), admits the models its serving policy accepts (policy.ts: judged on the chain's record
+// before anything is spent, then on the compiled circuit before any key setup), prepares them
+// (artifact from the blob store, checked against its id; for zk the circuit and its keys, checked
+// against the model's published verification-key hash, keys on disk in the key cache and at most
+// maxLoadedKeys of them in memory), registers the list of models it has prepared, follows committed
+// blocks for jobs assigned to it, runs them and answers with a proof (zk) or a layer commitment
+// (optimistic), defends its results in disputes, and watches other providers' optimistic results,
+// challenging the wrong ones. A bad job is logged, never fatal to the node.
 
 import { join } from 'node:path';
 import {
@@ -32,6 +35,18 @@ import type * as ZkNodeModule from '@aivm/zk/node';
 import type { AccountInfo, NodeEvents, TxDraft } from '../api.ts';
 import type { Logger } from '../logger.ts';
 import { asBig, asBytes, endProofs, execute, type LayerRun, layerRun, sameBytes } from './exec.ts';
+import { KeyLru } from './key-lru.ts';
+import {
+  admitsEveryModel,
+  MAX_PROVIDER_MODELS,
+  type ModelOffer,
+  offerOf,
+  preparesZk,
+  refuseCircuit,
+  refuseOffer,
+  type ServingPolicy,
+  servingPolicy,
+} from './policy.ts';
 
 export { TIER_ONCHAIN, TIER_OPTIMISTIC, TIER_ZK };
 
@@ -65,26 +80,41 @@ export type ProviderOptions = {
   capacity?: number;
   /** Tier mask served (default zk | optimistic). */
   tiers?: number;
-  /** Model ids served; empty = every model. */
-  models?: string[];
+  /** Which models it serves (default DEFAULT_SERVING_POLICY: see policy.ts). */
+  policy?: Partial<ServingPolicy>;
   endpoint?: string;
-  /** Key cache for zk circuits (by circuit hash). */
+  /** Key cache for zk circuits (by circuit hash): every key this provider sets up is written there. */
   zkCacheDir: string;
+  /**
+   * zk models whose compiled circuit and proving key are kept in memory at once (default 2), the
+   * least recently used evicted; 0 loads them from the key cache for each job.
+   */
+  maxLoadedKeys?: number;
   /** Re-run other providers' optimistic results and challenge wrong ones (default true). */
   watch?: boolean;
   /** TEST ONLY: misbehave. */
   faulty?: FaultMode;
 };
 
+/** A model admitted and prepared: artifact checked; for zk, keys set up and on disk. */
 type Prepared = {
   id: string;
   model: QuantModel;
   tiers: number;
+  offer: ModelOffer;
   zk?: {
-    circuit: ZkModule.Circuit;
-    zkey: Uint8Array;
+    /** sha256 of the circuit's .r1cs: its keys' name in the key cache. */
+    circuitHash: string;
+    constraints: number;
+    inputs: 'public' | 'committed';
+    weights: 'public' | 'private';
   };
 };
+
+/** What proving needs in memory (KeyLru): the circuit for the witness, the proving key. */
+type LoadedKeys = { circuit: ZkModule.Circuit; zkey: Uint8Array };
+
+const DEV_KEYS = { kind: 'dev' } as const;
 
 type RequestView = {
   id: bigint;
@@ -119,6 +149,9 @@ type Dispute = {
 
 /** A job this provider cannot serve (it declines it instead of letting the deadline pass). */
 class CannotServe extends Error {}
+
+/** A model the serving policy refuses (logged once with its reason). */
+class Refused extends CannotServe {}
 
 let Z: typeof ZkModule | undefined;
 let ZN: typeof ZkNodeModule | undefined;
@@ -162,12 +195,32 @@ function requestInput(id: bigint, raw: unknown): Uint8Array {
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
+/** Refusals are logged where they are made (once per model and reason). */
+function ignoreRefused(err: unknown): void {
+  if (!(err instanceof Refused)) throw err;
+}
+
 export class Provider {
   readonly address: Address;
   readonly #host: ProviderHost;
   readonly #opts: ProviderOptions;
   readonly #log: Logger;
-  readonly #prepared = new Map<string, Promise<Prepared>>();
+  readonly #policy: ServingPolicy;
+  /** Models admitted and prepared, in admission order: the list registered on chain. */
+  readonly #ready = new Map<string, Prepared>();
+  /** Admissions in progress, one per model. */
+  readonly #admitting = new Map<string, Promise<Prepared>>();
+  /** Models the policy refused, with the reason. */
+  readonly #refused = new Map<string, string>();
+  readonly #keys: KeyLru<LoadedKeys>;
+  /** One compilation and key setup at a time: their memory is not multiplied by the models published at once. */
+  #zkQueue: Promise<unknown> = Promise.resolve();
+  /** The registration last sent (models and capacity), once start() registered. */
+  #listed: { models: string[]; capacity: number } | undefined;
+  #syncing = false;
+  #resync = false;
+  /** start() has registered (or found nothing to register yet): later changes update the record. */
+  #startedUp = false;
   readonly #disputes = new Map<string, Dispute>();
   readonly #jobs = new Set<string>();
   /** Wrong results seen under another challenger's dispute: challenged if the provider wins it. */
@@ -184,17 +237,26 @@ export class Provider {
   readonly #abort = new AbortController();
   /** Jobs finished (answered), for tests and metrics. */
   served = 0;
+  /** zk key setups done by this provider (keys not found in the key cache), for tests and metrics. */
+  setups = 0;
+  /** zk circuit compilations (admission and reloads after eviction), for tests and metrics. */
+  compiles = 0;
 
   constructor(host: ProviderHost, opts: ProviderOptions) {
     this.#host = host;
     this.#opts = opts;
+    this.#policy = servingPolicy(opts.policy);
+    this.#keys = new KeyLru(opts.maxLoadedKeys ?? 2);
     this.address = privateKeyToAddress(opts.privateKey);
     this.#log = host.logger.child({ component: 'provider', provider: this.address, faulty: opts.faulty });
     this.#onEvent = (ev) => {
       if (ev.module === inferenceEvents.module) this.#dispatch(ev.type as InferenceEventType, ev.attributes);
-      const activated = modelsEvents.match(ev, 'activated');
-      if (activated && this.#serves(activated.id) && this.#opts.faulty !== 'silent')
-        this.#background(`prepare ${activated.id}`, () => this.#prepare(activated.id).then(() => {}));
+      if (
+        ev.module === modelsEvents.module &&
+        ev.attributes.id !== undefined &&
+        this.#opts.faulty !== 'silent'
+      )
+        this.#onModelEvent(ev.type, ev.attributes.id);
     };
     this.#onBlock = () => this.#pruneRuns();
     this.#onTx = (rec) => {
@@ -207,33 +269,61 @@ export class Provider {
     return this.#opts.capacity ?? 2;
   }
 
-  #servesAll(): boolean {
-    return (this.#opts.models ?? []).length === 0;
+  get #servedTiers(): number {
+    return this.#opts.tiers ?? TIER_ZK | TIER_OPTIMISTIC;
   }
 
-  #serves(id: string): boolean {
-    return this.#servesAll() || (this.#opts.models ?? []).includes(id);
+  /** The models admitted and prepared (the list it registers), in admission order. */
+  get servedModels(): string[] {
+    return [...this.#ready.keys()];
   }
 
-  /** Subscribes, prepares the configured models and registers (if not registered yet). */
+  /** The models its policy refused, with the reason. */
+  get refusedModels(): ReadonlyMap<string, string> {
+    return this.#refused;
+  }
+
+  /** zk models whose circuit and proving key are in memory now (at most maxLoadedKeys). */
+  get loadedKeys(): number {
+    return this.#keys.size;
+  }
+
+  /** Most zk models held in memory at once since the start. */
+  get peakLoadedKeys(): number {
+    return this.#keys.peak;
+  }
+
+  /**
+   * Registers an explicit model list (the models admitted and prepared), except for a provider
+   * that prepares nothing costly (no zk tier) and whose policy admits every model: that one keeps
+   * the empty list (= every model, which it can always serve: an optimistic model is its artifact).
+   */
+  #explicitList(): boolean {
+    return (this.#servedTiers & TIER_ZK) !== 0 || !admitsEveryModel(this.#policy);
+  }
+
+  /** Subscribes, admits and prepares the models its policy accepts, and registers (or updates). */
   async start(): Promise<void> {
     this.#host.on('moduleEvent', this.#onEvent);
     this.#host.on('txResult', this.#onTx);
     this.#host.on('block', this.#onBlock);
-    const ids = this.#servesAll() ? await this.#activeModels() : (this.#opts.models ?? []);
-    if (this.#opts.faulty !== 'silent') {
+    const allow = this.#policy.allowModels;
+    const ids = allow.length > 0 ? allow : await this.#activeModels();
+    if (this.#opts.faulty !== 'silent')
       for (const id of ids) {
-        try {
-          await this.#prepare(id);
-        } catch (err) {
-          this.#log.error({ model: id, err: (err as Error).message }, 'cannot serve model');
-        }
+        if (this.#stopped) return;
+        await this.#admit(id).catch(() => {});
       }
-    }
     await this.#caughtUp();
     if (this.#stopped) return;
     await this.#register();
-    this.#log.info({ models: ids, capacity: this.capacity }, 'provider started');
+    this.#log.info(
+      { models: this.#listing().models, refused: this.#refused.size, capacity: this.capacity },
+      'provider started',
+    );
+    // Models admitted or dropped while it registered.
+    this.#startedUp = true;
+    this.#syncRegistration();
     if (this.#opts.faulty !== 'silent') await this.#recover();
   }
 
@@ -244,6 +334,7 @@ export class Provider {
     this.#host.off('txResult', this.#onTx);
     this.#host.off('block', this.#onBlock);
     await this.#sendQueue.catch(() => {});
+    this.#keys.clear();
     // The BN254 context is shared with the chain's proof verification in this process: whoever
     // closes the node releases it, after block execution has stopped.
   }
@@ -316,23 +407,29 @@ export class Provider {
   }
 
   async #activeModels(): Promise<string[]> {
+    const ids: string[] = [];
     try {
-      const res = (await this.#host.query('models/list', {
-        owner: '',
-        task: '',
-        text: '',
-        includeInactive: false,
-        after: '',
-        limit: 100,
-      })) as { models?: { id: string }[] };
-      return (res.models ?? []).map((m) => m.id);
+      for (;;) {
+        const res = (await this.#host.query('models/list', {
+          owner: '',
+          task: '',
+          text: '',
+          includeInactive: false,
+          after: ids.at(-1) ?? '',
+          limit: 100,
+        })) as { models?: { id: string }[] };
+        const page = (res.models ?? []).map((m) => m.id);
+        ids.push(...page);
+        if (page.length < 100) return ids;
+      }
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'cannot list models');
-      return [];
+      return ids;
     }
   }
 
-  async #register(): Promise<void> {
+  /** Its provider record on chain, or undefined when it is not registered. */
+  async #record(): Promise<Record<string, unknown> | undefined> {
     let existing: unknown;
     try {
       existing = await this.#host.query('inference/provider', { address: this.address });
@@ -343,23 +440,47 @@ export class Provider {
       string,
       unknown
     > | null;
-    if (
-      rec &&
-      typeof rec === 'object' &&
-      rec.address &&
-      asBig(rec.stakeWei) > 0n &&
-      rec.registered !== false
-    ) {
-      this.#log.info({ stakeWei: String(rec.stakeWei) }, 'provider already registered');
+    if (rec && typeof rec === 'object' && rec.address && asBig(rec.stakeWei) > 0n && rec.registered !== false)
+      return rec;
+    return undefined;
+  }
+
+  /**
+   * What it registers: the models it has prepared, and its capacity, 0 (paused) while it has none
+   * (an empty list would mean every model). The empty list (every model) only when #explicitList
+   * says so; a silent (faulty) provider lists its allowModels without preparing them.
+   */
+  #listing(): { models: string[]; capacity: number } {
+    if (this.#opts.faulty === 'silent') return { models: this.#policy.allowModels, capacity: this.capacity };
+    if (!this.#explicitList()) return { models: [], capacity: this.capacity };
+    const models = [...this.#ready.keys()];
+    return { models, capacity: models.length > 0 ? this.capacity : 0 };
+  }
+
+  async #register(): Promise<void> {
+    const rec = await this.#record();
+    if (rec) {
+      const models = Array.isArray(rec.models) ? rec.models.map(String) : undefined;
+      // A record that does not say what it lists is taken as listing what is wanted.
+      this.#listed =
+        models && rec.capacity !== undefined
+          ? { models, capacity: Number(asBig(rec.capacity)) }
+          : this.#listing();
+      this.#log.info({ stakeWei: String(rec.stakeWei), models }, 'provider already registered');
+      return;
+    }
+    const want = this.#listing();
+    if (want.capacity === 0) {
+      this.#log.info('no model admitted yet: registering once one is prepared');
       return;
     }
     const params = (await this.#host.query('inference/params', {})) as Record<string, unknown>;
     const stakeWei = this.#opts.stakeWei ?? asBig(params.minProviderStakeWei);
     const msg = {
       stakeWei,
-      capacity: this.capacity,
-      tiers: this.#opts.tiers ?? TIER_ZK | TIER_OPTIMISTIC,
-      models: this.#opts.models ?? [],
+      capacity: want.capacity,
+      tiers: this.#servedTiers,
+      models: want.models,
       endpoint: this.#opts.endpoint ?? '',
     };
     // A node that just joined may publish before the gossip mesh has formed, and the transaction
@@ -373,7 +494,7 @@ export class Provider {
           gasPriceBump: attempt * 25,
         });
         this.#log.info(
-          { tx: hash, stakeWei: stakeWei.toString(), attempt },
+          { tx: hash, stakeWei: stakeWei.toString(), models: want.models, attempt },
           'registering as inference provider',
         );
       } catch (err) {
@@ -382,7 +503,10 @@ export class Provider {
       for (let i = 0; i < 20 && !this.#stopped; i++) {
         await new Promise((r) => setTimeout(r, 500));
         try {
-          if (await this.#host.query('inference/provider', { address: this.address })) return;
+          if (await this.#host.query('inference/provider', { address: this.address })) {
+            this.#listed = want;
+            return;
+          }
         } catch {
           // not registered yet
         }
@@ -391,16 +515,112 @@ export class Provider {
     throw new Error('the registration transaction did not make it into a block');
   }
 
+  /**
+   * Brings the registration in line with the models prepared now (coalesced: one update at a
+   * time, the last state wins). Called when a model is admitted or dropped once start() has
+   * registered, so a model is listed only after its keys are ready and unlisted as it is dropped.
+   */
+  #syncRegistration(): void {
+    if (!this.#startedUp || this.#stopped) return;
+    if (this.#syncing) {
+      this.#resync = true;
+      return;
+    }
+    this.#syncing = true;
+    this.#background('registration update', async () => {
+      try {
+        do {
+          this.#resync = false;
+          await this.#updateRegistration();
+        } while (this.#resync && !this.#stopped);
+      } finally {
+        this.#syncing = false;
+      }
+    });
+  }
+
+  async #updateRegistration(): Promise<void> {
+    if (this.#listed === undefined) return this.#register();
+    const want = this.#listing();
+    const was = this.#listed;
+    if (want.capacity === was.capacity && want.models.join() === was.models.join()) return;
+    await this.#send('inference/updateProvider', {
+      capacity: want.capacity,
+      tiers: this.#servedTiers,
+      models: want.models,
+      endpoint: this.#opts.endpoint ?? '',
+    });
+    this.#listed = want;
+    this.#log.info({ models: want.models, capacity: want.capacity }, 'registered model list updated');
+  }
+
   // ---- models ----
 
-  #prepare(id: string): Promise<Prepared> {
-    let p = this.#prepared.get(id);
+  /**
+   * The model admitted and prepared: judged by the policy on its chain record first (a refused
+   * model costs one query), then prepared (artifact; zk: compilation within the policy's budget,
+   * the real constraint count judged, keys from the key cache or a setup). Throws Refused when the
+   * policy refuses it, CannotServe or another error when it cannot be prepared.
+   */
+  #admit(id: string): Promise<Prepared> {
+    const ready = this.#ready.get(id);
+    if (ready) return Promise.resolve(ready);
+    let p = this.#admitting.get(id);
     if (!p) {
-      p = this.#load(id);
-      this.#prepared.set(id, p);
-      p.catch(() => this.#prepared.delete(id));
+      p = this.#load(id).finally(() => this.#admitting.delete(id));
+      this.#admitting.set(id, p);
+      p.catch((err) => {
+        if (!(err instanceof Refused) && !this.#stopped)
+          this.#log.error({ model: id, err: (err as Error).message }, 'cannot serve model');
+      });
     }
     return p;
+  }
+
+  /** Records and logs (once per reason) that the policy refuses a model, and throws Refused. */
+  #refuse(id: string, reason: string, level: 'info' | 'warn' = 'info'): never {
+    if (this.#refused.get(id) !== reason) this.#log[level]({ model: id, reason }, 'model not served');
+    this.#refused.set(id, reason);
+    throw new Refused(`model ${id} is not served: ${reason}`);
+  }
+
+  /** Stops serving a model: unlisted, its keys out of memory (they stay in the key cache). */
+  #drop(id: string, reason: string): void {
+    if (!this.#ready.delete(id)) return;
+    this.#keys.delete(id);
+    this.#log.info({ model: id, reason }, 'model dropped');
+    this.#syncRegistration();
+  }
+
+  /** A models event about model `id`: admit what is activated, re-judge what changed, drop what closed. */
+  #onModelEvent(type: string, id: string): void {
+    if (this.#stopped) return;
+    if (type === 'activated') {
+      this.#background(`admit ${id}`, () => this.#admit(id).then(() => {}, ignoreRefused));
+    } else if (type === 'priceSet' || type === 'transferred') {
+      this.#background(`recheck ${id}`, () => this.#recheck(id));
+    } else if (type === 'deprecated' || type === 'expired' || type === 'faulty') {
+      this.#drop(id, `the model is ${type}`);
+    }
+  }
+
+  /** Judges a model again after its price or owner changed: drops it, or admits it if it now passes. */
+  async #recheck(id: string): Promise<void> {
+    const p = this.#ready.get(id);
+    if (!p) {
+      if (!this.#refused.has(id)) return;
+      this.#refused.delete(id);
+      return this.#admit(id).then(() => {}, ignoreRefused);
+    }
+    const record = (await this.#host.query('models/model', { id })) as Record<string, unknown>;
+    const offer = offerOf(record, tierOf(record.tiers));
+    const reason =
+      refuseOffer(this.#policy, offer, p.zk !== undefined) ??
+      (p.zk ? refuseCircuit(this.#policy, offer, p.zk.constraints) : undefined);
+    if (reason) {
+      this.#refused.set(id, reason);
+      this.#drop(id, reason);
+    } else p.offer = offer;
   }
 
   async #artifact(id: string, record: Record<string, unknown>): Promise<Uint8Array> {
@@ -424,39 +644,117 @@ export class Provider {
   }
 
   async #load(id: string): Promise<Prepared> {
-    const record = (await this.#host.query('models/model', { id })) as Record<string, unknown>;
+    const record = (await this.#host.query('models/model', { id })) as Record<string, unknown> | null;
+    if (!record || typeof record !== 'object') throw new CannotServe(`model ${id} is not on chain`);
     const tiers = tierOf(record.tiers);
+    const offer = offerOf(record, tiers);
+    const zk = preparesZk(this.#servedTiers, tiers);
+    const refused = refuseOffer(this.#policy, offer, zk);
+    if (refused) this.#refuse(id, refused);
+    if (this.#explicitList() && this.#ready.size >= MAX_PROVIDER_MODELS)
+      this.#refuse(id, `it already serves ${MAX_PROVIDER_MODELS} models, the most a provider may register`);
     const bytes = await this.#artifact(id, record);
     if (modelId(bytes) !== id) throw new Error(`artifact bytes do not match model id ${id}`);
     const model = decodeArtifact(bytes);
-    const prepared: Prepared = { id, model, tiers };
-    const wantZk = ((this.#opts.tiers ?? TIER_ZK | TIER_OPTIMISTIC) & TIER_ZK) !== 0;
-    if (tiers & TIER_ZK && wantZk) {
-      const { Z, ZN } = await loadZk();
-      const t0 = performance.now();
-      const circuit = Z.compile(model, {
-        inputs: Number(record.zkInputs ?? 0) === 1 ? 'committed' : 'public',
-        weights: Number(record.zkWeights ?? 0) === 1 ? 'private' : 'public',
-      });
-      const keys = await ZN.loadOrCreateKeys(this.#opts.zkCacheDir, Z.writeR1cs(circuit.r1cs), {
-        kind: 'dev',
-      });
-      const vkHash = bytesToHex(Z.verificationKeyHash(keys.vk as unknown as ZkModule.VerificationKey));
-      if (vkHash.toLowerCase() !== String(record.vkHash).toLowerCase())
-        throw new Error(`local verification key ${vkHash} differs from the model's ${String(record.vkHash)}`);
-      prepared.zk = { circuit, zkey: keys.zkey };
-      this.#log.info(
-        {
-          model: id,
-          constraints: circuit.r1cs.constraints.length,
-          cached: keys.cached,
-          ms: Math.round(performance.now() - t0),
-        },
-        'zk circuit and keys ready',
-      );
-    }
-    this.#log.info({ model: id, tiers }, 'model ready');
+    const prepared: Prepared = { id, model, tiers, offer };
+    if (zk) prepared.zk = await this.#serial(() => this.#setUp(prepared, record));
+    if (this.#stopped) throw new CannotServe('provider stopped');
+    this.#ready.set(id, prepared);
+    this.#refused.delete(id);
+    this.#log.info({ model: id, tiers, constraints: prepared.zk?.constraints }, 'model ready');
+    this.#syncRegistration();
     return prepared;
+  }
+
+  /** Runs `fn` after the compilations and setups queued before it. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#zkQueue.then(fn);
+    this.#zkQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Compiles the circuit within the budget (maxConstraints, or the publisher's declaration when
+   * smaller: a circuit past it is refused when its constraint past the budget is added), judges
+   * the real count, and takes the keys from the key cache or sets them up (written to the cache),
+   * checked against the model's published verification-key hash. The fresh keys go to the LRU.
+   */
+  async #setUp(p: Prepared, record: Record<string, unknown>): Promise<NonNullable<Prepared['zk']>> {
+    const { Z, ZN } = await loadZk();
+    const { id } = p;
+    const max = this.#policy.maxConstraints;
+    const declared = p.offer.zkConstraints;
+    const modes = {
+      inputs: Number(record.zkInputs ?? 0) === 1 ? ('committed' as const) : ('public' as const),
+      weights: Number(record.zkWeights ?? 0) === 1 ? ('private' as const) : ('public' as const),
+    };
+    const t0 = performance.now();
+    let circuit: ZkModule.Circuit;
+    try {
+      this.compiles++;
+      circuit = Z.compile(p.model, { ...modes, maxConstraints: Math.min(max, declared ?? max) });
+    } catch (err) {
+      if (!(err instanceof Z.CircuitTooLarge)) throw err;
+      if (declared !== undefined && declared <= max)
+        this.#refuse(
+          id,
+          `its circuit has more constraints than the ${declared} its publisher declared`,
+          'warn',
+        );
+      this.#refuse(id, `its circuit has more than maxConstraints ${max} constraints`);
+    }
+    const constraints = circuit.r1cs.constraints.length;
+    if (declared !== undefined && declared !== constraints)
+      this.#refuse(
+        id,
+        `its publisher declared ${declared} constraints, its circuit has ${constraints}`,
+        'warn',
+      );
+    const refused = refuseCircuit(this.#policy, p.offer, constraints);
+    if (refused) this.#refuse(id, refused);
+    const keys = await ZN.loadOrCreateKeys(this.#opts.zkCacheDir, Z.writeR1cs(circuit.r1cs), DEV_KEYS);
+    if (!keys.cached) this.setups++;
+    this.#checkVk(Z, keys.vk, record);
+    this.#keys.put(id, { circuit, zkey: keys.zkey });
+    this.#log.info(
+      { model: id, constraints, cached: keys.cached, ms: Math.round(performance.now() - t0) },
+      'zk circuit and keys ready',
+    );
+    return { circuitHash: keys.circuitHash, constraints, ...modes };
+  }
+
+  #checkVk(Z: typeof ZkModule, vk: Record<string, unknown>, record: Record<string, unknown>): void {
+    const vkHash = bytesToHex(Z.verificationKeyHash(vk as unknown as ZkModule.VerificationKey));
+    if (vkHash.toLowerCase() !== String(record.vkHash).toLowerCase())
+      throw new Error(`local verification key ${vkHash} differs from the model's ${String(record.vkHash)}`);
+  }
+
+  /**
+   * The circuit and proving key of an admitted zk model: from the LRU, or compiled again and read
+   * from the key cache (a setup again only when its files are gone).
+   */
+  #zkKeys(p: Prepared): Promise<LoadedKeys> {
+    const zk = p.zk;
+    if (!zk) throw new CannotServe(`model ${p.id} is not prepared for zk`);
+    return this.#keys.get(p.id, async () => {
+      const { Z, ZN } = await loadZk();
+      this.compiles++;
+      const circuit = Z.compile(p.model, {
+        inputs: zk.inputs,
+        weights: zk.weights,
+        maxConstraints: zk.constraints,
+      });
+      let keys = ZN.readCachedKeys(this.#opts.zkCacheDir, zk.circuitHash, DEV_KEYS);
+      if (!keys) {
+        this.#log.warn({ model: p.id }, 'zk keys missing from the key cache: setting them up again');
+        const made = await this.#serial(() =>
+          ZN.loadOrCreateKeys(this.#opts.zkCacheDir, Z.writeR1cs(circuit.r1cs), DEV_KEYS),
+        );
+        if (!made.cached) this.setups++;
+        keys = made;
+      }
+      return { circuit, zkey: keys.zkey };
+    });
   }
 
   // ---- events ----
@@ -582,19 +880,21 @@ export class Provider {
   }
 
   /**
-   * Prepares the model and computes the answer of a job (a proof, or a layer run); resolves with
+   * Admits the model and computes the answer of a job (a proof, or a layer run); resolves with
    * the send. Throws when the job cannot be served: a tier this provider does not serve, a model
-   * it cannot prepare (artifact unavailable, zk key hash mismatch) or an execution error.
+   * its policy refuses or it cannot prepare (artifact unavailable, zk key hash mismatch) or an
+   * execution error.
    */
   async #answer(view: RequestView, slot: number, raw: unknown): Promise<() => Promise<unknown>> {
-    const served = this.#opts.tiers ?? TIER_ZK | TIER_OPTIMISTIC;
+    const served = this.#servedTiers;
     if (view.tier !== TIER_ZK && view.tier !== TIER_OPTIMISTIC)
       throw new CannotServe(`tier ${view.tier} needs no provider`);
     if ((served & view.tier) === 0) throw new CannotServe(`this provider does not serve tier ${view.tier}`);
     let prepared: Prepared;
     try {
-      prepared = await this.#prepare(view.modelId);
+      prepared = await this.#admit(view.modelId);
     } catch (err) {
+      if (err instanceof Refused) throw err;
       throw new CannotServe(`cannot prepare model ${view.modelId}: ${(err as Error).message}`);
     }
     const input = requestInput(view.id, raw);
@@ -608,11 +908,11 @@ export class Provider {
   }
 
   async #proveJob(p: Prepared, id: bigint, input: Uint8Array): Promise<() => Promise<unknown>> {
-    if (!p.zk) throw new CannotServe(`model ${p.id} is not prepared for zk`);
+    const keys = await this.#zkKeys(p);
     const { Z, ZN } = await loadZk();
     const run = execute(p.model, input);
-    const witness = Z.witnessFromTrace(p.zk.circuit, run.trace);
-    const proof = await ZN.prove(p.zk.zkey, Z.writeWtns(witness.wires), { signal: this.#abort.signal });
+    const witness = Z.witnessFromTrace(keys.circuit, run.trace);
+    const proof = await ZN.prove(keys.zkey, Z.writeWtns(witness.wires), { signal: this.#abort.signal });
     let output = run.output;
     if (this.#opts.faulty === 'forged-proof' || this.#opts.faulty === 'wrong-output') {
       // A valid proof of the true output, sent with another output: the chain must reject it.
@@ -704,7 +1004,7 @@ export class Provider {
     let d = this.#disputes.get(key);
     if (!d || d.role !== role) {
       const { view, raw } = await this.#request(id);
-      const p = await this.#prepare(view.modelId);
+      const p = await this.#admit(view.modelId);
       const input = requestInput(id, raw);
       const faulty = role === 'provider' && this.#opts.faulty !== undefined;
       // Leaves salted with the challenged provider's address, whichever side this node is on.
@@ -749,11 +1049,13 @@ export class Provider {
     const key = `${id}/${slot}`;
     if (again && !this.#rewatch.delete(key)) return;
     const { view, raw } = await this.#request(id);
-    if (view.tier !== TIER_OPTIMISTIC || !this.#serves(view.modelId)) return;
+    if (view.tier !== TIER_OPTIMISTIC) return;
     const s = view.slots[slot];
     if (!s || same(s.provider, this.address)) return;
     if (s.status !== 'computed' && s.status !== 'challenged') return;
-    const p = await this.#prepare(view.modelId);
+    // Only models its policy admits are re-run (a refused one costs it nothing here either).
+    const p = await this.#admit(view.modelId).catch(() => undefined);
+    if (!p) return;
     const input = requestInput(id, raw);
     // As a watcher: leaves salted with the watched (challenged) provider's address.
     const run = this.#layerRun(p, input, s.provider, false);
