@@ -74,7 +74,7 @@ async function devnetModels(zkCache: string, owner: string): Promise<Record<stri
   const artifact = new Uint8Array(await readFile(MNIST_ARTIFACT));
   const model = decodeArtifact(artifact);
   // Derived from the key cache (a setup the first time): always the keys the provider proves with.
-  const { vk } = await zkPublication(model, { inputs: 'public', weights: 'public' }, zkCache);
+  const { vk, constraints } = await zkPublication(model, { inputs: 'public', weights: 'public' }, zkCache);
   await (await import('@aivm/zk/node')).releaseCurve();
   return {
     models: [
@@ -91,6 +91,7 @@ async function devnetModels(zkCache: string, owner: string): Promise<Record<stri
         tiers: 7,
         zkInputs: 0,
         zkWeights: 0,
+        zkConstraints: constraints.toString(),
         artifact: bytesToHex(artifact),
         vk: bytesToHex(vk),
       },
