@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { WEI_PER_CGPT } from '@aivm/chain';
 import { bytesToHex, ed25519GenerateKey, privateKeyToAddress, sha256 } from '@aivm/crypto';
 import { encodeArtifact, modelId, type QuantModel } from '@aivm/runtime';
-import { AivmClient, requestInference, TIERS, Wallet, waitForRequest } from '@aivm/sdk';
+import { AivmClient, publishModel, requestInference, TIERS, Wallet, waitForRequest } from '@aivm/sdk';
 import * as Z from '@aivm/zk';
 import { loadOrCreateKeys, releaseCurve } from '@aivm/zk/node';
 import { tinyModel } from '../../zk/test/helpers/tiny.ts';
@@ -51,8 +51,6 @@ let client: AivmClient;
 let provider: Provider | undefined;
 /** The provider's key cache: every key it sets up is a file here. */
 let providerKeys: string;
-/** Whether this chain's models carry the publisher's declared zkConstraints. */
-let declares = false;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -71,51 +69,30 @@ async function until(
 const zkeyFiles = async () => (await readdir(providerKeys)).filter((f) => f.endsWith('.zkey')).sort();
 
 /**
- * Publishes a zk-only model the way `aivm model publish` does (publish, artifact blob, verification
- * key on chain), declaring `zkConstraints` where the chain has the field. `vk` defaults to the
- * model's own (a setup in the publisher's cache); a model the provider must refuse before any
- * setup may carry another model's key.
+ * Publishes a zk-only model with the SDK (publish, artifact blob, verification key on chain),
+ * declaring its circuit's constraint count (or `declare`). `vk` defaults to the model's own (a
+ * setup in the publisher's key cache); a model the provider must refuse before any setup may carry
+ * another model's key.
  */
 async function publish(
   owner: Uint8Array,
   model: QuantModel,
   opts: { priceWei: bigint; vk?: Uint8Array; declare?: number },
 ): Promise<Published> {
-  const wallet = Wallet.fromPrivateKey(owner, client);
   const artifact = encodeArtifact(model);
-  const id = modelId(artifact);
   const constraints = Z.compile(model).r1cs.constraints.length;
   const vk = opts.vk ?? (await vkOf(model));
-  const send = async (msgType: string, msg: Record<string, unknown>) => {
-    const rec = await client.waitForTx(await wallet.send(msgType, msg), { timeoutMs: 30_000 });
-    assert.ok(rec.receipt.success, `${msgType}: ${rec.receipt.error}`);
-  };
-  await send('models/publish', {
-    id,
-    name: `tiny ${id.slice(-6)}`,
-    task: '',
+  const { id } = await publishModel(Wallet.fromPrivateKey(owner, client), {
+    artifact,
+    name: `tiny ${modelId(artifact).slice(-6)}`,
     inputSchema: `[${inputShape(model).join(',')}]`,
     outputSchema: `[${outputShape(model).join(',')}]`,
-    license: '',
-    version: '',
-    description: '',
     priceWei: opts.priceWei,
     tiers: TIERS.zk,
-    artifactSize: artifact.length,
-    vkHash: bytesToHex(Z.verificationKeyHash(vk)),
-    vkSize: vk.length,
-    zkInputs: 0,
-    zkWeights: 0,
-    weightCommitment: 0n,
-    previous: '',
-    ...(declares ? { zkConstraints: BigInt(opts.declare ?? constraints) } : {}),
+    vk: { bytes: vk, hash: bytesToHex(Z.verificationKeyHash(vk)) },
+    zkConstraints: BigInt(opts.declare ?? constraints),
+    timeoutMs: 30_000,
   });
-  await client.uploadBlob(artifact, { signer: wallet });
-  await send('models/upload', { id, part: 1, offset: 0, data: vk });
-  await until(
-    `model ${id} active`,
-    async () => (await client.query<{ status: string }>('models/model', { id })).status === 'active',
-  );
   return { id, model, constraints };
 }
 
@@ -182,8 +159,6 @@ before(async () => {
     logger: createLogger('silent'),
   });
   client = new AivmClient(node.rpcUrl, { timeoutMs: 10_000 });
-  const publish = node.registry.message('models/publish');
-  declares = publish !== undefined && 'zkConstraints' in (publish.schema as { fields: object }).fields;
 });
 
 after(async () => {
@@ -231,13 +206,12 @@ describe('provider serving policy and bounded proving keys (issue 13, attack 3)'
       priceWei: 10n ** 16n,
       vk: borrowed,
     });
-    if (declares)
-      // Declares fewer constraints than its circuit has: refused while compiling, before a setup.
-      refused.underDeclared = await publish(PUBLISHER, tinyModel({ seed: 8 }).model, {
-        priceWei: CGPT,
-        vk: borrowed,
-        declare: 100,
-      });
+    // Declares fewer constraints than its circuit has: refused while compiling, before a setup.
+    refused.underDeclared = await publish(PUBLISHER, tinyModel({ seed: 8 }).model, {
+      priceWei: CGPT,
+      vk: borrowed,
+      declare: 100,
+    });
 
     const p = provider;
     await until(
@@ -255,14 +229,13 @@ describe('provider serving policy and bounded proving keys (issue 13, attack 3)'
     assert.match(reasons.denied!, /denyModels/);
     assert.match(reasons.stranger!, /not in allowOwners/);
     assert.match(reasons.cheap!, /below minPricePerConstraintWei/);
-    if (declares)
-      assert.match(reasons.underDeclared!, /more constraints than the 100 its publisher declared/);
+    assert.match(reasons.underDeclared!, /more constraints than the 100 its publisher declared/);
     // One setup per admitted model, and nothing else: three key files in its cache.
     assert.equal(p.setups, 3);
     assert.equal((await zkeyFiles()).length, 3);
-    // With declared counts the refusals before compiling cost no compilation at all (the
-    // under-declared model is compiled up to its declaration only).
-    if (declares) assert.equal(p.compiles, 3 + 1);
+    // The refusals on declared counts cost no compilation at all; the under-declared model is
+    // compiled up to its declaration only.
+    assert.equal(p.compiles, 3 + 1);
     // On chain it lists exactly the models whose keys are ready.
     await until(
       'the registered list',
