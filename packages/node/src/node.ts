@@ -58,8 +58,8 @@ import { type ConsensusEngine, SingleValidatorEngine } from './engine.ts';
 import type { Logger } from './logger.ts';
 import { Mempool, type MempoolLimits } from './mempool.ts';
 import { createMetrics, type NodeMetrics } from './metrics.ts';
-import { type RpcClientLimits, resolveRpcClientLimits } from './rpc/client-limits.ts';
-import { startRpcServer } from './rpc/server.ts';
+import { resolveRpcClientLimits } from './rpc/client-limits.ts';
+import { type RpcServerOptions, startRpcServer } from './rpc/server.ts';
 import { SignaturePool } from './sig-pool.ts';
 import { TxGossip, type TxOutcome } from './tx-gossip.ts';
 
@@ -118,10 +118,16 @@ export type NodeOptions = {
   /** Account key that pays for submitting double-sign evidence this node sees (optional). */
   reporterKey?: Uint8Array;
   /**
-   * JSON-RPC server; `clientLimits` caps what one client (remote IP) may hold: WebSocket
-   * connections, subscriptions and blob uploads (defaults in DEFAULT_RPC_CLIENT_LIMITS).
+   * JSON-RPC server with its limits (defaults in RPC_DEFAULTS); `clientLimits` caps what one client
+   * (remote IP) may hold: WebSocket connections, subscriptions and blob uploads (defaults in
+   * DEFAULT_RPC_CLIENT_LIMITS).
    */
-  rpc: { host: string; port: number; clientLimits?: Partial<RpcClientLimits> } | false;
+  rpc:
+    | ({ host: string; port: number } & Pick<
+        RpcServerOptions,
+        'maxWsConnections' | 'maxSubscriptionsPerConnection' | 'maxWsBufferedBytes' | 'clientLimits'
+      >)
+    | false;
   blockIntervalMs: number;
   emptyBlocks: boolean;
   maxTxsPerBlock?: number;
@@ -287,9 +293,7 @@ export class AivmNode implements NodeApi {
     try {
       if (opts.rpc) {
         const rpc = await startRpcServer(node, {
-          host: opts.rpc.host,
-          port: opts.rpc.port,
-          clientLimits: opts.rpc.clientLimits,
+          ...opts.rpc,
           logger: opts.logger,
           metrics: node.metrics.registry,
         });
