@@ -183,7 +183,7 @@ describe('verifiable inference (real processes)', { timeout: 600_000 }, () => {
     const artifact = new Uint8Array(await readFile(MNIST_ARTIFACT));
     m1 = modelId(artifact);
     const { zkPublication } = await import('../src/commands/model.ts');
-    const { vk } = await zkPublication(
+    const { vk, constraints } = await zkPublication(
       decodeArtifact(artifact),
       { inputs: 'public', weights: 'public' },
       ZK_KEYS,
@@ -210,6 +210,7 @@ describe('verifiable inference (real processes)', { timeout: 600_000 }, () => {
           outputSchema: '[1,10]',
           priceWei: (CGPT / 100n).toString(),
           tiers: 7,
+          zkConstraints: constraints.toString(),
           artifact: bytesToHex(artifact),
           vk: bytesToHex(vk),
         },
@@ -365,7 +366,8 @@ describe('verifiable inference (real processes)', { timeout: 600_000 }, () => {
 
     const p = await params();
     const ownerAddr = (await runAivm(['--rpc', v0.rpcUrl, '--json', 'model', 'show', m2])).stdout;
-    const ownerAddress = (JSON.parse(ownerAddr) as { owner: `0x${string}` }).owner;
+    const shown = JSON.parse(ownerAddr) as { owner: `0x${string}`; zkConstraints: string };
+    const ownerAddress = shown.owner;
     const ownerBefore = await v0.client.getBalance(ownerAddress);
     const honestBefore = await v0.client.getBalance(addr.honest as `0x${string}`);
 
@@ -377,16 +379,19 @@ describe('verifiable inference (real processes)', { timeout: 600_000 }, () => {
     assert.equal(r.proof?.verifiedLocally, true);
     assert.equal(r.proof?.points.length, 2 + 512);
 
+    // The zk floor (the declared constraints x zkPricePerConstraintWei, at least minPriceWei) goes
+    // to the provider; the rest of the price is split by the shares.
     const price = 2n * 10n ** 16n;
-    const share = (k: string) => (price * BigInt(p[k]!)) / 10_000n;
+    const cost = BigInt(p.zkPricePerConstraintWei!) * BigInt(shown.zkConstraints);
+    const floor = cost > BigInt(p.minPriceWei!) ? cost : BigInt(p.minPriceWei!);
+    assert.ok(floor > 0n && floor < price);
+    const share = (k: string) => ((price - floor) * BigInt(p[k]!)) / 10_000n;
+    const providerWei = floor + share('providerShareBps');
     const req = await getRequest(v0.client, r.requestId);
     assert.equal(req.fees.ownerWei, share('ownerShareBps'));
-    assert.equal(req.fees.providerWei, share('providerShareBps'));
+    assert.equal(req.fees.providerWei, providerWei);
     // No reviewers: their share goes to the protocol.
-    assert.equal(
-      req.fees.reviewersWei + req.fees.protocolWei,
-      price - share('ownerShareBps') - share('providerShareBps'),
-    );
+    assert.equal(req.fees.reviewersWei + req.fees.protocolWei, price - share('ownerShareBps') - providerWei);
     assert.equal(req.fees.refundWei, 0n);
     assert.equal(req.slots[0]!.provider.toLowerCase(), addr.honest!.toLowerCase());
     // Balances: the owner gets exactly its share; the provider its share less the fee of its proof.
@@ -396,7 +401,7 @@ describe('verifiable inference (real processes)', { timeout: 600_000 }, () => {
     assert.equal(proofTx.from.toLowerCase(), addr.honest!.toLowerCase());
     assert.equal(
       (await v0.client.getBalance(addr.honest as `0x${string}`)) - honestBefore,
-      share('providerShareBps') - proofTx.receipt.feeWei,
+      providerWei - proofTx.receipt.feeWei,
     );
   });
 
