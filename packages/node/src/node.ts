@@ -50,6 +50,7 @@ import type {
   UploadRequester,
 } from './api.ts';
 import { BftEngine } from './bft.ts';
+import { BlobCollector, type BlobGcOptions } from './blob-gc.ts';
 import { BlobSync } from './blob-sync.ts';
 import { blobUploadAuthorizer, type UploadModel } from './blob-upload-auth.ts';
 import { type BlobLimits, BlobUnavailableError, BlobUploads, resolveBlobLimits } from './blob-uploads.ts';
@@ -134,6 +135,8 @@ export type NodeOptions = {
   mempool?: Partial<MempoolLimits>;
   /** Artifact blob store in <home>/blobs: size limit (default 64 MiB) and RPC upload limits. */
   blobs?: Partial<BlobLimits>;
+  /** Garbage collection of blobs no open model needs (blob-gc.ts). */
+  blobGc?: Partial<BlobGcOptions>;
   logger: Logger;
   /**
    * The chain's modules (default: defaultModules()). Every node of a chain must run the same ones;
@@ -181,6 +184,7 @@ export class AivmNode implements NodeApi {
   #txGossip: TxGossip | undefined;
   readonly #uploads: BlobUploads;
   #blobSync: BlobSync | undefined;
+  #blobGc!: BlobCollector;
   readonly #checkInvariantsEvery: number;
   readonly #onHalt: ((message: string) => void) | undefined;
   /** Why the node stopped itself (a broken invariant), once it has. */
@@ -260,6 +264,7 @@ export class AivmNode implements NodeApi {
     }
     const node = new AivmNode(store, registry, opts.logger, validator, p2p, blobs, opts);
     if (p2p) node.#blobSync = new BlobSync({ store: blobs, p2p, logger: opts.logger });
+    node.#blobGc = new BlobCollector(blobs, store.state, opts.logger, opts.blobGc);
     node.metrics.height.set(Number(store.head.height));
     const onCommit = (block: Block, hash: Hex, result: BlockResult) => node.#afterCommit(block, hash, result);
     if (p2p && opts.network) {
@@ -317,6 +322,7 @@ export class AivmNode implements NodeApi {
       },
       'node started',
     );
+    void node.#blobGc.sweep(store.head.height); // blobs of models that closed while it was down
     return node;
   }
 
@@ -349,6 +355,7 @@ export class AivmNode implements NodeApi {
         'a block hook failed with a typed error; its changes were undone and the chain goes on',
       );
     this.#blobSync?.onCommitted(receipts); // background fetches of newly published artifacts
+    this.#blobGc.onCommitted(height, receipts, result.blockEvents); // background deletes of blobs no model needs
     const record: BlockRecord = { hash, block, receipts };
     this.#events.emit('block', record);
     if (this.#events.listenerCount('txResult') || this.#events.listenerCount('moduleEvent')) {
@@ -617,6 +624,7 @@ export class AivmNode implements NodeApi {
     this.#txGossip?.stop();
     this.#blobSync?.stop();
     this.#uploads.close();
+    await this.#blobGc?.stop();
     await this.p2p?.stop();
     await this.#rpc?.close();
     await this.#signatures.close();
