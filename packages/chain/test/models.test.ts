@@ -1288,6 +1288,12 @@ describe('storage deposit and activation window (issue 13, attack 2)', () => {
     assert.equal((await model(first)).depositWei, (1000n * PER_BYTE).toString());
     assert.equal((await model(second)).status, 'expired');
     assert.equal((await model(first)).supersededBy, '');
+    const onExpired = await run(
+      owner,
+      'models/publish',
+      publish(someId('kept-v3'), { artifactSize: 1000, previous: second }),
+    );
+    assert.match(onExpired.receipt.error, /model \S+ expired; it cannot have a new version/);
     const before = await balance(owner.address);
     const dep = await run(owner, 'models/deprecate', { id: first });
     assert.equal(dep.receipt.error, '');

@@ -202,6 +202,8 @@ async function checkPublish(
     previous = await getModelRecord(ctx, msg.previous);
     requireThat(previous !== undefined, `previous model ${msg.previous} does not exist`);
     requireThat(same(previous.owner, owner), `only the owner of ${msg.previous} may publish a new version`);
+    // An expired version never existed as far as its lineage goes (its id may be published afresh).
+    requireThat(previous.status !== 'expired', `model ${msg.previous} expired; it cannot have a new version`);
     requireThat(
       previous.supersededBy === '',
       `model ${msg.previous} is already superseded by ${previous.supersededBy}`,
