@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bytesToHex, mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
+import { bytesToHex, keccak256, mnemonicToPrivateKeys, privateKeyToAddress } from '@aivm/crypto';
 import { modelId } from '@aivm/runtime';
 import { getOpenSlots } from '../src/modules/inference/store.ts';
 import { TEST_MNEMONIC } from '../src/testing/index.ts';
@@ -72,7 +72,7 @@ describe('inference prices follow cost; no provider means wait or refund (issue 
     await releaseZk();
   });
 
-  it('a heavy zk model priced at minPriceWei is refused at request time and at setPrice', async () => {
+  it('a heavy zk model priced at minPriceWei is refused at request time, setPrice and publish', async () => {
     const attacker = f.a[1]!;
     const floor = HEAVY_CONSTRAINTS * PER_CONSTRAINT; // 0.009 CGPT, 9x minPriceWei
     const text = `floor of ${floor} wei \\(zkPricePerConstraintWei ${PER_CONSTRAINT} x ${HEAVY_CONSTRAINTS} constraints\\)`;
@@ -91,6 +91,34 @@ describe('inference prices follow cost; no provider means wait or refund (issue 
       new RegExp(`^price ${floor - 1n} wei of model ${HEAVY} is below the zk tier's ${text}$`),
     );
     await ok(f.tc, attacker, 'models/setPrice', { id: HEAVY, priceWei: floor });
+    // A new publish of such a model at minPriceWei is refused too.
+    const zk = await zkKeys();
+    await fails(
+      f.tc,
+      attacker,
+      'models/publish',
+      {
+        id: modelId(new TextEncoder().encode('another heavy model')),
+        name: 'heavy 2',
+        task: '',
+        inputSchema: '[1,784]',
+        outputSchema: '[1,10]',
+        license: '',
+        version: '',
+        description: '',
+        priceWei: MIN_PRICE,
+        tiers: 2,
+        artifactSize: 1000,
+        vkHash: keccak256(zk.vkBytes),
+        vkSize: zk.vkBytes.length,
+        zkInputs: 0,
+        zkWeights: 0,
+        weightCommitment: 0n,
+        zkConstraints: HEAVY_CONSTRAINTS,
+        previous: '',
+      },
+      new RegExp(`is below the zk tier's ${text}$`),
+    );
   });
 
   it("the only provider tied up: the user's request waits and is served when the provider frees up", async () => {
@@ -211,5 +239,29 @@ describe('inference prices follow cost; no provider means wait or refund (issue 
     assert.equal((await getReq(f.tc, id)).status, 'failed');
     assert.equal(await getOpenSlots(f.tc.state, requester.address), 0n);
     assert.equal(await balance(f.tc, requester.address), before);
+  });
+
+  it('with no provider serving, a request waits and is assigned when a provider registers', async () => {
+    const [busy, requester, newcomer] = [f.a[3]!, f.a[7]!, f.a[6]!];
+    // The only provider pauses (capacity 0): nobody is eligible.
+    await ok(f.tc, busy, 'inference/updateProvider', { capacity: 0, tiers: 2, models: [], endpoint: '' });
+    const r = await ok(
+      f.tc,
+      requester,
+      'inference/request',
+      requestMsg(digit(6).bytes, { tier: 2, maxFeeWei: PRICE }),
+    );
+    const id = requestIdOf(r.events);
+    assert.deepEqual(eventsOf(r.events, 'assigned'), []);
+    assert.equal((await getReq(f.tc, id)).slots[0]!.status, 'pending');
+    const reg = await block(f.tc, [
+      { from: newcomer, type: 'inference/registerProvider', msg: registerMsg({ tiers: 2 }) },
+    ]);
+    assert.equal(reg.receipts[0]!.error, '');
+    assert.deepEqual(
+      eventsOf(reg.events, 'assigned').map((e) => [e.id, e.provider]),
+      [[id.toString(), newcomer.address]],
+    );
+    assert.equal((await getReq(f.tc, id)).status, 'assigned');
   });
 });
