@@ -588,7 +588,7 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
   defineMethod({
     name: 'aivm_subscribe',
     description:
-      'WebSocket only. Subscribes to newBlocks, txResults or events; notifications arrive as aivm_subscription with { subscription, result }.',
+      'WebSocket only. Subscribes to newBlocks, txResults or events; notifications arrive as aivm_subscription with { subscription, result }, after the block is committed. Limits: subscriptions per connection (default 64) and per client (remote IP, over all its connections; default 256), LIMIT_EXCEEDED past either; a connection whose unsent data passes maxWsBufferedBytes (default 4 MiB) is closed with code 1008 (slow consumer) and loses its subscriptions.',
     transports: ['ws'],
     params: z
       .strictObject({
@@ -622,7 +622,7 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
         'Subscription id. Results: newBlocks { hash, height, header }; txResults { hash, height, index, receipt }; events { module, type, attributes, height, txHash }',
       schema: z.string().regex(/^0x[0-9a-f]{32}$/),
     },
-    errors: [],
+    errors: [RPC_ERR.LIMIT_EXCEEDED],
     example: { topic: 'events', filter: { module: 'bank', type: 'transfer' } },
     handler: (_api, p, ctx) => {
       if (!ctx.subscriptions) {
