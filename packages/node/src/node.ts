@@ -126,7 +126,11 @@ export type NodeOptions = {
   rpc:
     | ({ host: string; port: number } & Pick<
         RpcServerOptions,
-        'maxWsConnections' | 'maxSubscriptionsPerConnection' | 'maxWsBufferedBytes' | 'clientLimits'
+        | 'maxWsConnections'
+        | 'maxSubscriptionsPerConnection'
+        | 'maxWsBufferedBytes'
+        | 'maxNotificationBacklog'
+        | 'clientLimits'
       >)
     | false;
   blockIntervalMs: number;

@@ -426,6 +426,40 @@ describe('per-client limits', () => {
   });
 });
 
+describe('notification backlog', () => {
+  it('sheds the connections of the client with the most subscriptions when records back up', async () => {
+    const fake = new FakeNode();
+    const registry = new MetricsRegistry();
+    const srv = await startRpcServer(fake, {
+      port: 0,
+      deliveriesPerTurn: 2,
+      maxNotificationBacklog: 12,
+      metrics: registry,
+    });
+    try {
+      const heavy = await new Client(srv.wsUrl, '127.0.0.8').open();
+      for (let i = 0; i < 3; i++) await heavy.result('aivm_subscribe', { topic: 'newBlocks' });
+      const light = await new Client(srv.wsUrl, '127.0.0.9').open();
+      await light.result('aivm_subscribe', { topic: 'newBlocks' });
+      const closed = once(heavy.ws, 'close');
+      // Twenty blocks committed at once: more records than the backlog allows.
+      for (let i = 0; i < 20; i++) fake.emit('block', fake.blocks[1]!);
+      const [code, reason] = (await closed) as [number, Buffer];
+      assert.equal(code, 1013);
+      assert.match(reason.toString(), /^notification backlog of \d+ records: connection shed, retry later$/);
+      // The other client keeps its subscription and gets every record.
+      await until(() => light.notifications.length === 20, '20 notifications for the light client');
+      assert.equal(light.ws.readyState, WebSocket.OPEN);
+      const shed = (await registry.getSingleMetric('aivm_rpc_ws_overload_disconnects_total')!.get())
+        .values[0];
+      assert.equal(shed?.value, 1);
+      await light.close();
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('notification hub', () => {
   it('queues on the commit path and delivers in batches of deliveriesPerTurn, one serialization per record', async () => {
     const fake = new FakeNode();

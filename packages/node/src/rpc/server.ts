@@ -39,6 +39,11 @@ export type RpcServerOptions = {
   maxWsBufferedBytes?: number;
   /** Subscription notifications sent per turn of the event loop before yielding; default 512. */
   deliveriesPerTurn?: number;
+  /**
+   * Committed records waiting for delivery beyond which connections are shed (1013), the client
+   * with the most subscriptions first; default 10 000.
+   */
+  maxNotificationBacklog?: number;
   /** Interval of WebSocket pings; a peer that misses one is dropped. Default 30 000, 0 disables. */
   wsPingIntervalMs?: number;
   /** Value of Access-Control-Allow-Origin for browser clients (e.g. '*'); no CORS headers when absent. */
@@ -73,8 +78,10 @@ const DRAIN_FACTOR = 8;
 const BURST_FACTOR = 4;
 /** WebSocket close code of a slow consumer (RFC 6455 1008, policy violation). */
 export const WS_CLOSE_SLOW_CONSUMER = 1008;
-/** How long a dropped slow consumer gets to read its close frame before its socket is destroyed. */
-const SLOW_CONSUMER_CLOSE_MS = 1_000;
+/** WebSocket close code of a connection shed while notifications back up (RFC 6455 1013, try again later). */
+export const WS_CLOSE_OVERLOAD = 1013;
+/** How long a dropped connection gets to read its close frame before its socket is destroyed. */
+const DROP_CLOSE_MS = 1_000;
 
 type RpcMetrics = {
   requests: Counter<'method' | 'outcome'>;
@@ -82,6 +89,7 @@ type RpcMetrics = {
   wsConnections: Gauge;
   subscriptions: Gauge;
   slowConsumers: Counter;
+  overloadDrops: Counter;
   oversized: Counter;
 };
 
@@ -136,6 +144,16 @@ function createMetrics(registry: Registry): RpcMetrics {
           registers,
         }),
     ),
+    overloadDrops: metric(
+      registry,
+      'aivm_rpc_ws_overload_disconnects_total',
+      () =>
+        new Counter({
+          name: 'aivm_rpc_ws_overload_disconnects_total',
+          help: 'WebSocket connections shed because undelivered notifications exceeded the backlog limit',
+          registers,
+        }),
+    ),
     oversized: metric(
       registry,
       'aivm_rpc_oversized_requests_total',
@@ -148,6 +166,13 @@ function createMetrics(registry: Registry): RpcMetrics {
     ),
   };
 }
+
+/** A WebSocket connection as the load shedding sees it. */
+type OpenConnection = {
+  client: string;
+  subscriptions: ConnectionSubscriptions;
+  drop(code: number, reason: string): void;
+};
 
 type BodyResult = { ok: true; text: string } | { ok: false };
 
@@ -218,8 +243,29 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
   const registry = opts.metrics ?? new Registry();
   const metrics = createMetrics(registry);
   const clients = new RpcClients(opts.clientLimits);
+  /** Open connections with their subscriptions, for shedding load when notifications back up. */
+  const open = new Set<OpenConnection>();
+  // More subscriptions than the node can serve: the client holding the most gives up its connection
+  // with the most, so a flood from one client is shed before anyone else's subscriptions.
+  const shed = (backlog: number): void => {
+    let victim: OpenConnection | undefined;
+    for (const c of open) {
+      if (!victim) victim = c;
+      const [a, b] = [clients.subscriptions(c.client), clients.subscriptions(victim.client)];
+      if (a > b || (a === b && c.subscriptions.size > victim.subscriptions.size)) victim = c;
+    }
+    if (!victim || victim.subscriptions.size === 0) return;
+    metrics.overloadDrops.inc();
+    logger?.warn({ client: victim.client, backlog }, 'rpc ws connection shed: notification backlog');
+    victim.drop(
+      WS_CLOSE_OVERLOAD,
+      `notification backlog of ${backlog} records: connection shed, retry later`,
+    );
+  };
   const hub = new NotificationHub(api, {
     deliveriesPerTurn: opts.deliveriesPerTurn,
+    maxBacklog: opts.maxNotificationBacklog,
+    onOverload: shed,
     onError: (err) => logger?.error({ err }, 'rpc subscription notification failed'),
   });
 
@@ -407,14 +453,18 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
         const bufferedBytes = ws.bufferedAmount;
         metrics.slowConsumers.inc();
         logger?.warn({ client, bufferedBytes }, 'rpc ws slow consumer disconnected');
-        // Frees its subscriptions now; the close frame waits behind the unsent data, so a peer that
-        // does not read loses its socket shortly after.
-        subscriptions.closeAll();
-        ws.close(WS_CLOSE_SLOW_CONSUMER, `slow consumer: ${bufferedBytes} bytes unsent, limit ${limit}`);
-        setTimeout(() => ws.terminate(), SLOW_CONSUMER_CLOSE_MS).unref();
+        drop(WS_CLOSE_SLOW_CONSUMER, `slow consumer: ${bufferedBytes} bytes unsent, limit ${limit}`);
         return;
       }
       ws.send(text);
+    };
+    // Frees the subscriptions now; the close frame waits behind the unsent data, so a peer that
+    // does not read loses its socket shortly after.
+    const drop = (code: number, reason: string): void => {
+      open.delete(entry);
+      subscriptions.closeAll();
+      ws.close(code, reason);
+      setTimeout(() => ws.terminate(), DROP_CLOSE_MS).unref();
     };
     const subscriptions = new ConnectionSubscriptions({
       hub,
@@ -424,6 +474,8 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
       send,
       onCountChange: (delta) => metrics.subscriptions.inc(delta),
     });
+    const entry = { client, subscriptions, drop };
+    open.add(entry);
     const dispatch: DispatchOptions = {
       api,
       ctx: { transport: 'ws', client, subscriptions },
@@ -441,6 +493,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
     });
     ws.on('error', (err) => logger?.debug({ err }, 'rpc ws error'));
     ws.on('close', () => {
+      open.delete(entry);
       subscriptions.closeAll();
       metrics.wsConnections.dec();
     });

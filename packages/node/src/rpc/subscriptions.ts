@@ -55,15 +55,29 @@ type Queued = { seq: number; topic: Topic; payload: Payload[Topic]; text?: strin
 export type NotificationHubOptions = {
   /** Notifications sent per turn of the event loop before the hub yields; default 512. */
   deliveriesPerTurn?: number;
+  /**
+   * Records queued and not yet delivered beyond which the hub is overloaded (more subscriptions
+   * than this node can serve at this block rate); default 10 000.
+   */
+  maxBacklog?: number;
+  /**
+   * Called (at most once a turn) while the backlog is beyond maxBacklog and still growing, or beyond
+   * twice that: the server sheds subscriptions, or the queue (and the memory its records hold)
+   * would grow without bound. A backlog that shrinks after a shed is left to drain.
+   */
+  onOverload?: (backlog: number) => void;
   /** A delivery must never throw into the drain; failures are reported here. */
   onError?: (err: unknown) => void;
 };
 
 export const DEFAULT_DELIVERIES_PER_TURN = 512;
+export const DEFAULT_MAX_BACKLOG = 10_000;
 
 export class NotificationHub {
   readonly #api: NodeApi;
   readonly #perTurn: number;
+  readonly #maxBacklog: number;
+  readonly #onOverload: (backlog: number) => void;
   readonly #onError: (err: unknown) => void;
   readonly #subscribers: { [T in Topic]: Set<Subscriber> } = {
     newBlocks: new Set(),
@@ -80,6 +94,8 @@ export class NotificationHub {
   /** The record being delivered: its subscribers as they were when delivery started, and the next one. */
   #current: { item: Queued; targets: Subscriber[]; next: number } | undefined;
   #seq = 0;
+  /** The backlog when the previous turn started: overload is a backlog that keeps growing. */
+  #lastBacklog = 0;
   #scheduled = false;
   #closed = false;
 
@@ -88,6 +104,10 @@ export class NotificationHub {
     this.#perTurn = opts.deliveriesPerTurn ?? DEFAULT_DELIVERIES_PER_TURN;
     if (!Number.isSafeInteger(this.#perTurn) || this.#perTurn < 1)
       throw new RangeError(`deliveriesPerTurn must be a positive integer, got ${this.#perTurn}`);
+    this.#maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
+    if (!Number.isSafeInteger(this.#maxBacklog) || this.#maxBacklog < 1)
+      throw new RangeError(`maxBacklog must be a positive integer, got ${this.#maxBacklog}`);
+    this.#onOverload = opts.onOverload ?? (() => {});
     this.#onError = opts.onError ?? (() => {});
   }
 
@@ -150,6 +170,15 @@ export class NotificationHub {
 
   #drain(): void {
     this.#scheduled = false;
+    const backlog = this.backlog;
+    if (backlog > this.#maxBacklog && (backlog > this.#lastBacklog || backlog > 2 * this.#maxBacklog)) {
+      try {
+        this.#onOverload(backlog);
+      } catch (err) {
+        this.#onError(err);
+      }
+    }
+    this.#lastBacklog = backlog;
     let budget = this.#perTurn;
     while (budget > 0 && !this.#closed) {
       if (!this.#current) {
