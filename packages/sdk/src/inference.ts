@@ -382,6 +382,25 @@ export class InferenceRequestRefused extends Error {
 }
 
 /**
+ * The least price per slot the chain takes for `model` in `tier` under the current inference
+ * params (the chain's tierFloorWei): 0 for the on-chain tier; otherwise at least minPriceWei, and
+ * the declared zkConstraints (zk) or the gas estimate (optimistic) times their price.
+ */
+export async function priceFloorWei(client: AivmClient, model: ModelInfo, tier: number): Promise<bigint> {
+  if (tier === TIERS.onchain) return 0n;
+  const params = (await client.query('inference/params')) as Record<string, unknown>;
+  return tierFloorWei(
+    {
+      minPriceWei: big(params.minPriceWei),
+      zkPricePerConstraintWei: big(params.zkPricePerConstraintWei),
+      optimisticPricePerGasWei: big(params.optimisticPricePerGasWei),
+    },
+    model,
+    tier,
+  );
+}
+
+/**
  * Sends inference/request and waits for it to be committed; resolves with the request id. For the
  * zk and optimistic tiers the model price is first checked against the tier's floor (the chain's
  * tierFloorWei: at least minPriceWei, and the model's declared constraints or gas estimate times
@@ -398,16 +417,7 @@ export async function requestInference(
   let model: ModelInfo | undefined;
   if (p.maxFeeWei === undefined || tier !== TIERS.onchain) model = await getModel(wallet.client, p.modelId);
   if (model && tier !== TIERS.onchain) {
-    const params = (await wallet.client.query('inference/params')) as Record<string, unknown>;
-    const floorWei = tierFloorWei(
-      {
-        minPriceWei: big(params.minPriceWei),
-        zkPricePerConstraintWei: big(params.zkPricePerConstraintWei),
-        optimisticPricePerGasWei: big(params.optimisticPricePerGasWei),
-      },
-      model,
-      tier,
-    );
+    const floorWei = await priceFloorWei(wallet.client, model, tier);
     if (model.priceWei < floorWei)
       throw new InferenceRequestRefused(
         `model ${model.id} is priced ${model.priceWei} wei, below the ${tierNames(tier)[0] ?? tier} tier's floor of ${floorWei} wei`,

@@ -12,6 +12,7 @@ import {
   getZkProof,
   InferenceRequestRefused,
   type ModelInfo,
+  priceFloorWei,
   requestInference,
   requestResult,
   TIERS,
@@ -99,14 +100,13 @@ export function registerInferCommand(program: Command): void {
             `model ${id} does not offer the ${tierName} tier (it offers ${model.tierNames.join(', ')})`,
           );
         if (tier !== TIERS.onchain) {
-          // The chain refuses zk and optimistic requests for a model priced below minPriceWei.
-          const params = (await client.query('inference/params')) as { minPriceWei?: unknown };
-          const minPriceWei = BigInt(String(params.minPriceWei ?? 0));
-          if (model.priceWei < minPriceWei)
+          // The chain refuses zk and optimistic requests for a model priced below its tier's floor.
+          const floorWei = await priceFloorWei(client, model, tier);
+          if (model.priceWei < floorWei)
             throw new UsageError(
-              `model ${id} is priced ${formatCgpt(model.priceWei)} CGPT (${model.priceWei} wei), below the chain's minimum ` +
-                `${formatCgpt(minPriceWei)} CGPT (${minPriceWei} wei, inference param minPriceWei) for the ${tierName} tier; ` +
-                'only the onchain tier may be cheaper',
+              `model ${id} is priced ${formatCgpt(model.priceWei)} CGPT (${model.priceWei} wei), below the chain's floor of ` +
+                `${formatCgpt(floorWei)} CGPT (${floorWei} wei) for the ${tierName} tier ` +
+                '(minPriceWei, or the declared constraints or gas estimate times their price; see docs/inference.md)',
             );
         }
         status.update('fetching the model artifact');
