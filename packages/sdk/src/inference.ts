@@ -295,6 +295,8 @@ export async function publishModel(
   } catch {
     existing = undefined;
   }
+  // An expired publication (never activated, deposit forfeited) holds nothing: publish afresh.
+  if (existing?.status === 'expired') existing = undefined;
   const hashes: Hex[] = [];
   if (existing) {
     if (existing.owner.toLowerCase() !== wallet.address.toLowerCase() || existing.status !== 'uploading')
