@@ -153,6 +153,36 @@ describe('blob uploads (issue 13, attack 5)', () => {
     assert.equal(await node.blobs.has(id), true);
   });
 
+  it("uploadBlob waits while this client's share of uploads is busy, and goes on when it frees", async () => {
+    const owner = new Wallet(PUBLISHER, client);
+    const [first, second] = [seededBytes(2 * CHUNK, 3), seededBytes(CHUNK + 5, 4)];
+    for (const bytes of [first, second]) await publishBlobModel(owner, client, node.registry, bytes);
+    assert.deepEqual((await chunkCall('127.0.0.1', first, 0, PUBLISHER)).result?.missing, [1]);
+    const refusals: number[] = [];
+    const orig = client.request.bind(client);
+    client.request = (async (method: string, params?: object) => {
+      try {
+        return await orig(method, params);
+      } catch (err) {
+        refusals.push((err as { code?: number }).code ?? 0);
+        throw err;
+      }
+    }) as typeof client.request;
+    try {
+      const upload = client.uploadBlob(second, { signer: owner });
+      for (let polls = 0; refusals.length === 0; polls++) {
+        assert.ok(polls < 500, 'the second upload was never refused');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(refusals, [RPC_ERR.LIMIT_EXCEEDED], 'held back by its own upload in progress');
+      assert.equal((await chunkCall('127.0.0.1', first, 1, PUBLISHER)).result?.complete, true);
+      await upload;
+    } finally {
+      client.request = orig;
+    }
+    assert.deepEqual(await node.blobs.get(blobId(second)), second);
+  });
+
   it('replays the attack: slots held by re-sending chunk 0 do not keep a paying publisher out', async () => {
     const attacker = new Wallet(ATTACKER, client);
     const models = Array.from({ length: 5 }, (_, i) => seededBytes(2 * CHUNK, 100 + i));

@@ -40,6 +40,8 @@ import type {
 
 /** The node's BLOB_UPLOAD_CAPACITY error code (stable): every upload slot is busy, retry later. */
 const BLOB_UPLOAD_CAPACITY = 2004;
+/** JSON-RPC LIMIT_EXCEEDED; on a blob upload: this client already has its share of uploads in progress. */
+const LIMIT_EXCEEDED = -32005;
 
 /** An error answer of the node: `code` is a JSON-RPC code or a stable chain code (ERR in @aivm/chain). */
 export class RpcError extends Error {
@@ -274,9 +276,11 @@ export class AivmClient {
           answer = parseBlobUpload(await this.request('aivm_blobUploadChunk', params));
           break;
         } catch (err) {
-          // Every slot busy with uploads that make progress: one frees up when it finishes or stalls.
-          if (!(err instanceof RpcError && err.code === BLOB_UPLOAD_CAPACITY) || Date.now() > slotDeadline)
-            throw err;
+          // Every slot of the node (or this client's share of them) busy with uploads that make
+          // progress: one frees up when it finishes or stalls.
+          const busy =
+            err instanceof RpcError && (err.code === BLOB_UPLOAD_CAPACITY || err.code === LIMIT_EXCEEDED);
+          if (!busy || Date.now() > slotDeadline) throw err;
           await new Promise((r) => setTimeout(r, 1_000));
         }
       }

@@ -129,6 +129,9 @@ export type UploadBlobOptions = {
    * published model and only when its owner signed it (blobUploadTypedData).
    */
   signer?: BlobUploadSigner;
-  /** How long to keep retrying while every upload slot of the node is busy; default 60 000. */
+  /**
+   * How long to keep retrying while every upload slot of the node, or this client's share of them,
+   * is busy with uploads that make progress; default 60 000.
+   */
   slotWaitMs?: number;
 };

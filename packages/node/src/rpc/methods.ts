@@ -523,7 +523,7 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
       signature: hexBytesParam(65)
         .optional()
         .describe(
-          "the model owner's 65-byte EIP-712 signature (r || s || v) of BlobUpload(id, size); required by nodes that check uploads",
+          "the model owner's 65-byte EIP-712 signature (r || s || v) of BlobUpload(id, size), the same on every chunk",
         ),
     }),
     result: { name: 'upload', description: 'Where the upload stands', schema: BlobUploadOut },
