@@ -1,6 +1,8 @@
 // The node's HTTP server: JSON-RPC 2.0 on POST /, WebSocket (same methods plus subscriptions) on
 // /ws, Prometheus text on GET /metrics and a liveness check on GET /health. Bound to loopback
-// unless told otherwise; bad input of any kind gets an error answer, never a crash.
+// unless told otherwise; bad input of any kind gets an error answer, never a crash. Each client
+// (remote IP, client-limits.ts) holds at most its share of connections, subscriptions and uploads;
+// notifications leave the commit path through one NotificationHub (subscriptions.ts).
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
