@@ -1,5 +1,11 @@
 // JSON-RPC and WebSocket interface of the node.
 
+export {
+  clientKeyOf,
+  DEFAULT_RPC_CLIENT_LIMITS,
+  type RpcClientLimits,
+  resolveRpcClientLimits,
+} from './client-limits.ts';
 export { type DispatchOptions, handlePayload, handleText, type JsonRpcResponse } from './dispatch.ts';
 export { BLOB_ERR, ERROR_CATALOGUE, RPC_ERR, RpcFailure, toErrorObject } from './errors.ts';
 export {
@@ -10,5 +16,12 @@ export {
   type RpcTransport,
 } from './methods.ts';
 export { buildOpenRpc, RPC_API_VERSION } from './openrpc.ts';
-export { RPC_DEFAULTS, type RpcServer, type RpcServerOptions, startRpcServer } from './server.ts';
+export {
+  RPC_DEFAULTS,
+  type RpcServer,
+  type RpcServerOptions,
+  startRpcServer,
+  WS_CLOSE_OVERLOAD,
+  WS_CLOSE_SLOW_CONSUMER,
+} from './server.ts';
 export { type SubscriptionFilter, TOPICS, type Topic } from './subscriptions.ts';
