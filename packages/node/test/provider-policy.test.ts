@@ -327,6 +327,7 @@ describe('serving policy and key LRU (units)', () => {
     assert.equal(refuseOffer(p, offer, false), undefined, 'no zk preparation: no circuit limit');
     assert.equal(refuseOffer(p, { ...offer, zkConstraints: 14_498 }, true), undefined);
     assert.equal(offerOf({ id: 'bafkx', status: 'active' }, TIERS.zk).zkConstraints, undefined);
+    assert.equal(offerOf({ id: 'bafkx', zkConstraints: '0' }, TIERS.zk).zkConstraints, undefined);
     assert.match(refuseOffer(p, { ...offer, status: 'deprecated' }, true)!, /deprecated/);
     assert.ok(!admitsEveryModel(servingPolicy({ denyModels: ['bafkx'] })));
   });

@@ -14,7 +14,7 @@ export type ServingPolicy = {
   /**
    * Largest zk circuit (constraints) this provider compiles and sets up keys for. The default,
    * 2^16 = 65,536, is 4.5x the MNIST MLP (14,498 constraints) and below the 90,000-constraint
-   * models of the reported attack: at 2^16 a setup takes about 8 s on 2 cores, the proving key is
+   * models of the reported attack: at 2^16 a setup takes about 10 s on 2 cores, the proving key is
    * about 65 MB on disk, and key plus compiled circuit about 260 MB in memory while loaded (3 KB
    * of circuit and 1 KB of key a constraint, measured on a 36,298-constraint MLP). Raise it for
    * larger models.
@@ -104,20 +104,23 @@ export type ModelOffer = {
   status: string;
   priceWei: bigint;
   tiers: number;
-  /** The publisher's declared zk constraint count; undefined when the chain does not say. */
+  /** The publisher's declared zk constraint count; undefined when the chain does not say (or says 0). */
   zkConstraints: number | undefined;
 };
 
 /** A models/model record as a ModelOffer (`tiers` as the chain's bit mask). */
 export function offerOf(record: Record<string, unknown>, tiers: number): ModelOffer {
-  const declared = record.zkConstraints;
+  // 0 is the chain's "no zk tier": a record that says 0 for a zk model (one published before the
+  // field existed) declares nothing, and its circuit is judged once compiled within maxConstraints.
+  const declared =
+    record.zkConstraints === undefined || record.zkConstraints === null ? 0n : asBig(record.zkConstraints);
   return {
     id: String(record.id ?? ''),
     owner: String(record.owner ?? '').toLowerCase(),
     status: String(record.status ?? ''),
     priceWei: asBig(record.priceWei),
     tiers,
-    zkConstraints: declared === undefined || declared === null ? undefined : Number(asBig(declared)),
+    zkConstraints: declared > 0n ? Number(declared) : undefined,
   };
 }
 

@@ -116,6 +116,9 @@ type LoadedKeys = { circuit: ZkModule.Circuit; zkey: Uint8Array };
 
 const DEV_KEYS = { kind: 'dev' } as const;
 
+/** Refused models remembered (with their reason, for logs once and tests). */
+const MAX_REFUSED = 10_000;
+
 type RequestView = {
   id: bigint;
   modelId: string;
@@ -580,8 +583,18 @@ export class Provider {
   /** Records and logs (once per reason) that the policy refuses a model, and throws Refused. */
   #refuse(id: string, reason: string, level: 'info' | 'warn' = 'info'): never {
     if (this.#refused.get(id) !== reason) this.#log[level]({ model: id, reason }, 'model not served');
-    this.#refused.set(id, reason);
+    this.#noteRefused(id, reason);
     throw new Refused(`model ${id} is not served: ${reason}`);
+  }
+
+  /** Remembers a refusal; the oldest are forgotten past MAX_REFUSED (a refused model costs no more than its id here). */
+  #noteRefused(id: string, reason: string): void {
+    this.#refused.delete(id);
+    this.#refused.set(id, reason);
+    for (const oldest of this.#refused.keys()) {
+      if (this.#refused.size <= MAX_REFUSED) break;
+      this.#refused.delete(oldest);
+    }
   }
 
   /** Stops serving a model: unlisted, its keys out of memory (they stay in the key cache). */
@@ -618,7 +631,7 @@ export class Provider {
       refuseOffer(this.#policy, offer, p.zk !== undefined) ??
       (p.zk ? refuseCircuit(this.#policy, offer, p.zk.constraints) : undefined);
     if (reason) {
-      this.#refused.set(id, reason);
+      this.#noteRefused(id, reason);
       this.#drop(id, reason);
     } else p.offer = offer;
   }
