@@ -35,6 +35,7 @@ it('imports no Node built-in module under browser conditions', () => {
     'listModels',
     'parseModel',
     'parseRequest',
+    'priceFloorWei',
     'publishModel',
     'requestInference',
     'requestResult',
