@@ -8,3 +8,4 @@ export * from './mempool.ts';
 export * from './metrics.ts';
 export * from './node.ts';
 export * from './provider/index.ts';
+export { DEFAULT_RPC_CLIENT_LIMITS, type RpcClientLimits } from './rpc/client-limits.ts';

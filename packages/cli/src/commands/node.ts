@@ -31,6 +31,7 @@ import {
   type LogLevel,
   PolicyError,
   Provider,
+  type RpcClientLimits,
   type ServingPolicy,
   servingPolicy,
 } from '@aivm/node';
@@ -195,6 +196,15 @@ export function registerNodeCommands(program: Command): void {
     .option('--block-time <ms>', 'override the block interval (network: pause after each commit)')
     .option('--no-empty-blocks', 'only make blocks when there are transactions (single validator)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option(
+      '--rpc-max-connections-per-client <n>',
+      'WebSocket connections one client (remote IP) may hold (default 32)',
+    )
+    .option(
+      '--rpc-max-subscriptions-per-client <n>',
+      "subscriptions over all of one client's connections (default 256)",
+    )
+    .option('--rpc-max-uploads-per-client <n>', 'blob uploads one client may have in progress (default 1)')
     .option(
       '--check-invariants <n>',
       "check every module's invariants every n blocks; a broken one stops the node (exit code 3)",
@@ -370,6 +380,9 @@ type RunOptions = {
   emptyBlocks?: boolean;
   logLevel?: string;
   checkInvariants?: string;
+  rpcMaxConnectionsPerClient?: string;
+  rpcMaxSubscriptionsPerClient?: string;
+  rpcMaxUploadsPerClient?: string;
   devnet?: boolean;
   role?: string;
   providerStake?: string;
@@ -389,6 +402,17 @@ type RunOptions = {
   /** Devnet: an artifact to put in the blob store (the genesis model). */
   devModel?: string;
 };
+
+/** The RPC server's per-client limits from their flags (the node's defaults for those not given). */
+function rpcClientLimits(opts: RunOptions): Partial<RpcClientLimits> {
+  const limit = (value: string | undefined, flag: string) =>
+    value === undefined ? undefined : intArg(value, flag, 1, 1_000_000);
+  return {
+    maxConnectionsPerClient: limit(opts.rpcMaxConnectionsPerClient, '--rpc-max-connections-per-client'),
+    maxSubscriptionsPerClient: limit(opts.rpcMaxSubscriptionsPerClient, '--rpc-max-subscriptions-per-client'),
+    maxUploadsPerClient: limit(opts.rpcMaxUploadsPerClient, '--rpc-max-uploads-per-client'),
+  };
+}
 
 /** The provider's serving policy from its flags (the defaults for those not given). */
 function providerPolicy(opts: RunOptions): ServingPolicy {
@@ -463,7 +487,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
           equivocate: opts.equivocate === true,
         }
       : undefined,
-    rpc: config.rpc,
+    rpc: { ...config.rpc, clientLimits: rpcClientLimits(opts) },
     blockIntervalMs: config.blockIntervalMs,
     emptyBlocks: config.emptyBlocks,
     logger,
