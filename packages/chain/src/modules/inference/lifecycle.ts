@@ -146,6 +146,7 @@ export async function paySlot(
   req: Request,
   index: number,
 ): Promise<void> {
+  // biome-ignore lint/complexity/useMathMinMax: bigint operands
   const floor = req.floorWei < req.priceWei ? req.floorWei : req.priceWei;
   const price = req.priceWei - floor;
   const model = await getModel(ctx, req.modelId);

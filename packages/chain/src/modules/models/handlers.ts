@@ -625,7 +625,7 @@ export async function expireModel(ctx: ExecContext, id: string): Promise<bigint 
   const m = await getModelRecord(ctx, id);
   // Activated, deprecated or shown faulty since. (The check was queued at publish for the window
   // of then; a window changed by governance applies to later publishes.)
-  if (!m || m.status !== 'uploading') return undefined;
+  if (m?.status !== 'uploading') return undefined;
   const forfeitedWei = m.depositWei;
   if (forfeitedWei > 0n) await transfer(ctx, MODELS_ACCOUNT, FEE_COLLECTOR, forfeitedWei);
   m.depositWei = 0n;
