@@ -1,10 +1,12 @@
 // bench:adversarial — what each cheap attack of docs/security.md costs honest users. One real
 // `aivm devnet` process (validator and provider); honest users send paced transfers and MNIST
-// inferences (on-chain and zk tier, one at a time each) while one attack at a time runs as fast as
-// this machine lets its script go. The reference is the same honest load with no attack, measured
+// inferences (on-chain and zk tier, one at a time each) while one attack at a time runs, in its own
+// process and from its own client address, as fast as this machine lets its script go (on this
+// 2-core box the attacker's own hashing and encoding also take CPU from the node). The reference is the same honest load with no attack, measured
 // in the same run: the table gives honest throughput and p50 latency under each attack as a ratio
 // of it (goal: at least 0.80 of the throughput, at most 2x the p50), and what the attack cost.
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -418,7 +420,7 @@ function uploadSquatting(ctx: Ctx): Attack {
   });
   const honest = (async () => {
     await sleep(3_000); // the squatters hold their slots first
-    const w = ctx.honest[HONEST + 1]!;
+    const w = ctx.honest[HONEST + 2]!; // an honest publisher, no other loop sends from it
     const blob = randomBytes(1024 * 1024);
     const t = performance.now();
     try {
@@ -446,14 +448,71 @@ const ATTACKS: { name: string; issue: number; start(ctx: Ctx): Attack }[] = [
   { name: 'provider hogging (zk requests)', issue: 8, start: providerHogging },
 ];
 
+/** Clients, wallets and the MNIST input for a devnet at `rpcUrl` serving `modelId`. */
+async function makeCtx(rpcUrl: string, modelId: string): Promise<Ctx> {
+  const model = decodeArtifact(new Uint8Array(await readFile(join(ASSETS, 'mnist-mlp.aivm'))));
+  const digit = (JSON.parse(await readFile(join(ASSETS, 'mnist-digit-7.json'), 'utf8')) as number[][])[0]!;
+  const client = new AivmClient(rpcUrl, { timeoutMs: 60_000 });
+  const wallet = (i: number) => Wallet.fromPrivateKey(mnemonicToPrivateKey(DEV_MNEMONIC, i), client);
+  return {
+    client,
+    rpcUrl,
+    model: modelId,
+    input: quantizeInput(model, digit),
+    honest: Array.from({ length: HONEST + 3 }, (_, i) => wallet(i)),
+    attackers: Array.from({ length: ATTACKERS }, (_, i) => wallet(HONEST + 3 + i)),
+  };
+}
+
+/**
+ * The attacker, in its own process as it would be (its hashing and encoding must not stall the
+ * honest users' event loop): `adversarial.ts attack <issue> <rpcUrl> <modelId>` runs the attack
+ * until SIGTERM, then prints what it did as one JSON line.
+ */
+async function attacker(issue: number, rpcUrl: string, modelId: string): Promise<void> {
+  const ctx = await makeCtx(rpcUrl, modelId);
+  const a = ATTACKS.find((x) => x.issue === issue);
+  if (!a) throw new Error(`no attack ${issue}`);
+  const attack = a.start(ctx);
+  await new Promise((r) => process.once('SIGTERM', r));
+  console.log(JSON.stringify({ what: await attack.stop() }));
+  ctx.client.close();
+  process.exit(0);
+}
+
+/** Starts the attacker process of attack `issue`; stop() ends it and resolves with what it did. */
+function spawnAttacker(issue: number, ctx: Ctx): { stop(): Promise<string> } {
+  const child = spawn(
+    process.execPath,
+    [import.meta.filename, 'attack', String(issue), ctx.rpcUrl, ctx.model],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      try {
+        return (JSON.parse(out.trim().split('\n').at(-1) ?? '') as { what: string }).what;
+      } catch {
+        return `the attacker process ended without a report (${out.slice(-200)})`;
+      }
+    },
+  };
+}
+
 async function main(): Promise<void> {
   console.log(
     `machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}, block time ${BLOCK_MS} ms, ${PHASE_MS / 1000} s per phase, honest transfers offered at ${HONEST_RATE}/s`,
   );
-  const model = decodeArtifact(new Uint8Array(await readFile(join(ASSETS, 'mnist-mlp.aivm'))));
-  const digit = (JSON.parse(await readFile(join(ASSETS, 'mnist-digit-7.json'), 'utf8')) as number[][])[0]!;
   const home = await mkdtemp(join(tmpdir(), 'aivm-bench-adversarial-'));
-  const accounts = HONEST + 2 + ATTACKERS;
+  const accounts = HONEST + 3 + ATTACKERS;
   const node = await startDevnet<{ rpcUrl: string; model: string; provider: string }>(home, [
     '--block-time',
     String(BLOCK_MS),
@@ -462,7 +521,8 @@ async function main(): Promise<void> {
     '--zk-cache',
     join(tmpdir(), 'aivm-bench-zk-cache'),
   ]);
-  const client = new AivmClient(node.rpcUrl, { timeoutMs: 60_000 });
+  const ctx = await makeCtx(node.rpcUrl, node.model);
+  const { client } = ctx;
   try {
     for (let i = 0; ; i++) {
       try {
@@ -473,15 +533,6 @@ async function main(): Promise<void> {
         await sleep(500);
       }
     }
-    const wallet = (i: number) => Wallet.fromPrivateKey(mnemonicToPrivateKey(DEV_MNEMONIC, i), client);
-    const ctx: Ctx = {
-      client,
-      rpcUrl: node.rpcUrl,
-      model: node.model,
-      input: quantizeInput(model, digit),
-      honest: Array.from({ length: HONEST + 2 }, (_, i) => wallet(i)),
-      attackers: Array.from({ length: ATTACKERS }, (_, i) => wallet(HONEST + 2 + i)),
-    };
     const nonces = await Promise.all(
       ctx.honest.slice(0, HONEST).map(async (w) => (await client.getAccount(w.address)).pendingNonce),
     );
@@ -513,7 +564,7 @@ async function main(): Promise<void> {
       if (ONLY && !ONLY.includes(String(a.issue))) continue;
       console.error(`attack ${a.issue}: ${a.name}...`);
       const before = await balances(ctx);
-      const attack = a.start(ctx);
+      const attack = spawnAttacker(a.issue, ctx);
       await sleep(2_000); // let it ramp up
       const h = await honestPhase(ctx, nonces);
       const what = await attack.stop();
@@ -533,4 +584,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[2] === 'attack') await attacker(Number(process.argv[3]), process.argv[4]!, process.argv[5]!);
+else await main();

@@ -80,6 +80,27 @@ export function txTypedData(tx: UnsignedTx, msgSchema: StructType): TypedData {
   };
 }
 
+/**
+ * The EIP-712 struct a model's owner signs so that a node opens the upload of its artifact blob
+ * (nodes open uploads only for published models, and only for their owner; see docs/security.md).
+ */
+export const BLOB_UPLOAD_TYPES = {
+  BlobUpload: [
+    { name: 'id', type: 'string' },
+    { name: 'size', type: 'uint64' },
+  ],
+};
+
+/** The typed data signed to open the upload of blob `id` (the model id) of `size` bytes on chain `chainId`. */
+export function blobUploadTypedData(chainId: bigint, id: string, size: number): TypedData {
+  return {
+    domain: { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId },
+    types: BLOB_UPLOAD_TYPES,
+    primaryType: 'BlobUpload',
+    message: { id, size },
+  };
+}
+
 export function txSigningDigest(tx: UnsignedTx, msgSchema: StructType): Uint8Array {
   return hashTypedData(txTypedData(tx, msgSchema));
 }

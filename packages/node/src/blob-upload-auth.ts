@@ -1,36 +1,17 @@
 // Who may open a blob upload: the owner of a model published on chain whose artifact is that blob.
 // The on-chain models/publish (gas, and a storage deposit per byte) is the fee-paying intent that
 // buys the upload; the owner's EIP-712 signature over (chainId, blob id, size) proves the request
-// comes from it, so nobody can hold an upload slot for someone else's model. The SDK signs the same
-// typed data (blobUploadTypedData in @aivm/sdk; a test checks both give one digest).
+// comes from it, so nobody can hold an upload slot for someone else's model. Node and SDK use the
+// chain's one definition of the typed data (blobUploadTypedData in @aivm/chain/tx).
 
 import { BlobArgumentError, BlobError } from '@aivm/blobs';
-import { EIP712_DOMAIN_NAME, EIP712_DOMAIN_VERSION } from '@aivm/chain/tx';
+import { blobUploadTypedData } from '@aivm/chain/tx';
 import {
   type Address,
   hashTypedData,
   InvalidSignatureError,
   recoverAddress,
-  type TypedData,
 } from '@aivm/crypto';
-
-/** The EIP-712 struct an owner signs to upload its model's artifact blob. */
-export const BLOB_UPLOAD_TYPES = {
-  BlobUpload: [
-    { name: 'id', type: 'string' },
-    { name: 'size', type: 'uint64' },
-  ],
-};
-
-/** The typed data signed to open an upload of blob `id` of `size` bytes on chain `chainId`. */
-export function blobUploadTypedData(chainId: bigint, id: string, size: number): TypedData {
-  return {
-    domain: { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId },
-    types: BLOB_UPLOAD_TYPES,
-    primaryType: 'BlobUpload',
-    message: { id, size },
-  };
-}
 
 /** No published model (uploading or active) names this blob: publish it first. */
 export class BlobNotPublishedError extends BlobError {

@@ -8,17 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_MAX_BLOB_BYTES, blobId as storeBlobId } from '@aivm/blobs';
-import { bytesToHex, ed25519GenerateKey, hashTypedData, privateKeyToAddress, sha256 } from '@aivm/crypto';
-import {
-  AivmClient,
-  BLOB_CHUNK_BYTES,
-  blobId,
-  RpcError,
-  blobUploadTypedData as sdkBlobUploadTypedData,
-  Wallet,
-} from '@aivm/sdk';
+import { bytesToHex, ed25519GenerateKey, privateKeyToAddress, sha256 } from '@aivm/crypto';
+import { AivmClient, BLOB_CHUNK_BYTES, blobId, RpcError, Wallet } from '@aivm/sdk';
 import { seededBytes as randomBytes } from '../../../test-support/seeded-bytes.ts';
-import { blobUploadTypedData } from '../src/blob-upload-auth.ts';
 import { DEFAULT_BLOB_LIMITS } from '../src/blob-uploads.ts';
 import { buildGenesis, DEFAULT_SELF_STAKE_WEI } from '../src/genesis-builder.ts';
 import { createLogger } from '../src/logger.ts';
@@ -118,12 +110,6 @@ describe('blob upload over JSON-RPC', () => {
       const b = randomBytes(n, n + 1);
       assert.equal(blobId(b), storeBlobId(b));
     }
-    // The upload signature: the SDK signs the typed data the node checks.
-    const id = blobId(randomBytes(10, 99));
-    assert.deepEqual(
-      hashTypedData(sdkBlobUploadTypedData(CHAIN_ID, id, 10)),
-      hashTypedData(blobUploadTypedData(CHAIN_ID, id, 10)),
-    );
     assert.equal(DEFAULT_BLOB_LIMITS.maxBlobBytes, DEFAULT_MAX_BLOB_BYTES);
     assert.equal(DEFAULT_MAX_BLOB_BYTES, 64 * 1024 * 1024);
   });
