@@ -574,7 +574,7 @@ async function main(): Promise<void> {
       await sleep(2_000);
     }
     console.log(
-      '\n| attack | honest transfers/s (committed/offered) | ratio | transfer p50 ms | ratio | on-chain inference p50 ms (done) | ratio | zk inference p50 ms (done) | ratio | honest failures | attacker spent (CGPT) | attack |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      '\n| attack | honest transfers/s (committed/offered) | ratio | transfer p50 ms | ratio | on-chain inference p50 ms (done) | ratio | zk inference p50 ms (done) | ratio | honest failures | attacker spent or locked (CGPT) | attack |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     );
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   } finally {
