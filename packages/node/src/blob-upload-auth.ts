@@ -6,12 +6,7 @@
 
 import { BlobArgumentError, BlobError } from '@aivm/blobs';
 import { blobUploadTypedData } from '@aivm/chain/tx';
-import {
-  type Address,
-  hashTypedData,
-  InvalidSignatureError,
-  recoverAddress,
-} from '@aivm/crypto';
+import { type Address, hashTypedData, InvalidSignatureError, recoverAddress } from '@aivm/crypto';
 
 /** No published model (uploading or active) names this blob: publish it first. */
 export class BlobNotPublishedError extends BlobError {
