@@ -109,7 +109,26 @@ export type Circuit = {
   traceSignals: { value: string; ids: number[] }[];
 };
 
-const SUPPORTED = new Set(['linear', 'conv', 'relu', 'maxpool', 'reshape', 'transpose', 'argmax']);
+/** The runtime kernels the circuit compiler turns into constraints; compile refuses any other. */
+export const ZK_KERNELS: readonly string[] = [
+  'linear',
+  'conv',
+  'relu',
+  'maxpool',
+  'reshape',
+  'transpose',
+  'argmax',
+];
+const SUPPORTED = new Set(ZK_KERNELS);
+
+/** The nodes `compile` would refuse for their kernel (empty: every kernel has a circuit). */
+export function zkUnsupportedNodes(
+  model: Pick<QuantModel, 'nodes'>,
+): { node: string; op: string; kernel: string }[] {
+  return model.nodes
+    .filter((n) => !SUPPORTED.has(n.kernel))
+    .map((n) => ({ node: n.name, op: n.op, kernel: n.kernel }));
+}
 
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
