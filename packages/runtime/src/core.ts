@@ -8,5 +8,6 @@ export * from './cost.ts';
 export * from './graph.ts';
 export { runInt, runIntNode } from './int/execute.ts';
 export { validateQuantModel } from './int/validate.ts';
+export * from './io.ts';
 export { dequantize, quantizeTensor } from './quant/boundary.ts';
 export * from './quant/model.ts';

@@ -9,62 +9,17 @@ import {
   argmaxOf,
   checkChainShaped,
   encodeOutput,
-  type FloatTensor,
+  inputTensor,
   type QuantModel,
   type QuantTensor,
-  quantizeTensor,
   runInt,
   runIntNode,
   tensorLeaf,
 } from '@aivm/runtime';
 
-/** The model's single input value description. */
-function inputValue(model: QuantModel) {
-  const name = model.inputs[0];
-  const v = name === undefined ? undefined : model.values.find((x) => x.name === name);
-  if (!v || model.inputs.length !== 1) throw new Error('a served model has exactly one input');
-  return v;
-}
-
-/** Shape of the single input at batch 1 (symbolic dimensions bound to 1). */
-export function inputShape(model: QuantModel): number[] {
-  return inputValue(model).shape.map((d) => (typeof d === 'number' ? d : 1));
-}
-
-/** Shape of the single output at batch 1, when known statically. */
-export function outputShape(model: QuantModel): number[] {
-  const v = model.values.find((x) => x.name === model.outputs[0]);
-  return (v?.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
-}
-
-/** Scale of the single input (the request input is quantized with it). */
-export function inputScale(model: QuantModel): number {
-  return inputValue(model).scale;
-}
-
-/** A float input (any shape with the right element count) as a request input: int8 bytes. */
-export function quantizeInput(model: QuantModel, input: FloatTensor | Float32Array | number[]): Uint8Array {
-  const data =
-    input instanceof Float32Array
-      ? input
-      : Array.isArray(input)
-        ? Float32Array.from(input)
-        : Float32Array.from(input.data);
-  const shape = inputShape(model);
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== n) throw new Error(`the model's input has ${n} elements, got ${data.length}`);
-  const q = quantizeTensor({ dtype: 'float32', shape, data }, inputScale(model), 'int8');
-  return new Uint8Array(q.data.buffer, q.data.byteOffset, q.data.byteLength).slice();
-}
-
-/** The request input bytes as the model's input tensor. */
-export function inputTensor(model: QuantModel, input: Uint8Array): QuantTensor {
-  const shape = inputShape(model);
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (input.length !== n) throw new Error(`the input is ${input.length} bytes, the model needs ${n}`);
-  const data = new Int8Array(input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength));
-  return { dtype: 'int8', shape, data, scale: inputScale(model) };
-}
+// The request boundary (input shape and scale, quantizing a float input, the input tensor) lives in
+// the runtime core so the browser-safe SDK quantizes exactly as the provider reads.
+export { inputScale, inputShape, inputTensor, outputShape, quantizeInput } from '@aivm/runtime';
 
 export type Execution = {
   /** int32 little-endian output bytes (what a result carries). */
