@@ -26,8 +26,11 @@ import {
   buildGenesis,
   createLogger,
   DEFAULT_SELF_STAKE_WEI,
+  defaultLogFormat,
   type FaultMode,
   type GenesisValidatorSpec,
+  LOG_FORMATS,
+  type LogFormat,
   type LogLevel,
   PolicyError,
   Provider,
@@ -56,6 +59,7 @@ import {
 } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
+import { assertPortsFree, type PortUse, tcpListenAddress } from '../ports.ts';
 import { registerExportGenesisCommand } from './export-genesis.ts';
 import { shapeSchema, zkKeysDir, zkPublication } from './model.ts';
 
@@ -196,6 +200,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--block-time <ms>', 'override the block interval (network: pause after each commit)')
     .option('--no-empty-blocks', 'only make blocks when there are transactions (single validator)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .addOption(logFormatOption())
     .option(
       '--rpc-max-connections-per-client <n>',
       'WebSocket connections one client (remote IP) may hold (default 32)',
@@ -264,14 +269,19 @@ export function registerNodeCommands(program: Command): void {
 
   program
     .command('devnet')
-    .description('start a fresh single-validator dev chain whose genesis funds the dev mnemonic accounts')
+    .description(
+      'run a single-validator dev chain whose genesis funds the dev mnemonic accounts: resumed from --home when there is one, else fresh',
+    )
     .option('--home <dir>', 'where the dev chain lives', '.aivm/devnet')
     .option('--accounts <n>', 'number of funded dev accounts', '10')
     .option('--rpc-port <port>', 'JSON-RPC port (0 = any free port)', '8545')
     .option('--block-time <ms>', 'block interval', '1000')
     .option('--no-empty-blocks', 'only make blocks when there are transactions')
-    .option('--keep', 'keep the existing dev chain instead of starting fresh')
+    .option('--reset', 'delete the dev chain in --home (blocks, transfers, models) and start a fresh one')
+    // Resuming became the default; the old flag still parses so scripts that pass it keep working.
+    .addOption(new Option('--keep', 'resume the dev chain in --home (the default)').hideHelp())
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent', 'info')
+    .addOption(logFormatOption())
     .option('--no-provider', 'no MNIST model and inference provider')
     .option(
       '--zk-cache <dir>',
@@ -280,45 +290,67 @@ export function registerNodeCommands(program: Command): void {
     .action(async (opts, cmd: Command) => {
       const home = resolve(opts.home);
       const n = intArg(opts.accounts, '--accounts', 1, 1_000);
+      if (opts.reset && opts.keep) throw new UsageError('--reset and --keep contradict each other: give one');
+      const rpcPort = intArg(opts.rpcPort, '--rpc-port', 0, 65535);
+      // Before a zk setup or a genesis that could take a while: the port is the likelier problem.
+      await assertPortsFree([{ host: '127.0.0.1', port: rpcPort, what: 'JSON-RPC', flag: '--rpc-port' }]);
       const zkCache = resolve(zkKeysDir(opts.zkCache, join(home, '..', 'zk-cache')));
       // Only when this build's chain has the inference modules.
       const inference =
         opts.provider !== false &&
         new Registry(defaultModules()).message('inference/registerProvider') !== undefined;
-      if (!opts.keep) await rm(home, { recursive: true, force: true });
-      if (!existsSync(paths(home).genesis)) {
-        const keys = await generateHomeKeys();
-        const accounts = mnemonicToPrivateKeys(DEV_MNEMONIC, 0, n).map(privateKeyToAddress);
-        const extra = inference
-          ? [DEV_PROVIDER_INDEX, DEV_PUBLISHER_INDEX].map((i) =>
-              privateKeyToAddress(mnemonicToPrivateKey(DEV_MNEMONIC, i)),
-            )
-          : [];
-        const genesis = buildGenesis({
+      const extra = inference
+        ? [DEV_PROVIDER_INDEX, DEV_PUBLISHER_INDEX].map((i) =>
+            privateKeyToAddress(mnemonicToPrivateKey(DEV_MNEMONIC, i)),
+          )
+        : [];
+      // Every input of the dev genesis but its keys and time, so a resumed chain can be checked.
+      const devGenesis = async (
+        keys: Pick<HomeKeys, 'validatorKey' | 'operatorKey'>,
+        genesisTimeMs: number,
+      ) =>
+        buildGenesis({
           chainId: DEV_CHAIN_ID,
-          genesisTimeMs: Date.now(),
+          genesisTimeMs,
           validators: [validatorSpec('devnet', keys)],
-          balances: [...accounts, ...extra].map((address) => ({
-            address,
-            amountWei: DEV_FUNDS_CGPT * WEI_PER_CGPT,
-          })),
+          balances: [...mnemonicToPrivateKeys(DEV_MNEMONIC, 0, n).map(privateKeyToAddress), ...extra].map(
+            (address) => ({ address, amountWei: DEV_FUNDS_CGPT * WEI_PER_CGPT }),
+          ),
           ...(inference ? { app: { models: await devnetModels(zkCache, extra[1]!) } } : {}),
         });
+      if (opts.reset) await rm(home, { recursive: true, force: true });
+      const resumed = existsSync(paths(home).genesis);
+      if (resumed) {
+        const stored = await loadGenesis(home);
+        const operatorKey = await loadOperatorKey(home, DEV_PASSWORD);
+        const expected = operatorKey
+          ? await devGenesis(
+              { validatorKey: await loadValidatorKey(home, DEV_PASSWORD), operatorKey },
+              Number(stored.genesisTimeMs),
+            )
+          : undefined;
+        const differing = genesisDifferences(stored, expected);
+        if (differing.length > 0)
+          throw new UsageError(
+            `the dev chain in ${home} has another genesis than this aivm builds (it differs in ${differing.join(', ')}: made by another version or with other --accounts/--no-provider); start a fresh one with --reset, or use another --home`,
+          );
+      } else {
+        const keys = await generateHomeKeys();
         const config: NodeConfig = {
           ...DEFAULT_CONFIG,
-          rpc: { host: '127.0.0.1', port: intArg(opts.rpcPort, '--rpc-port', 0, 65535) },
+          rpc: { host: '127.0.0.1', port: rpcPort },
           blockIntervalMs: intArg(opts.blockTime, '--block-time', 10, 3_600_000),
           emptyBlocks: opts.emptyBlocks,
         };
         // A fast scrypt cost for the dev key: its password is public anyway.
-        await writeHome(home, config, genesis, keys, DEV_PASSWORD, 4096);
+        await writeHome(home, config, await devGenesis(keys, Date.now()), keys, DEV_PASSWORD, 4096);
       }
       await runNode(
         home,
         DEV_PASSWORD,
         {
           ...opts,
-          devnet: true,
+          devnet: { resumed },
           ...(inference
             ? {
                 role: 'provider',
@@ -331,6 +363,29 @@ export function registerNodeCommands(program: Command): void {
         cmd,
       );
     });
+}
+
+/** `--log-format`: readable lines on a terminal, JSON lines otherwise unless told. */
+function logFormatOption(): Option {
+  return new Option(
+    '--log-format <format>',
+    'logs on stderr: pretty (default on a terminal) or json',
+  ).choices(LOG_FORMATS);
+}
+
+/** The top-level genesis fields (`app.<module>` for modules) where `stored` and `expected` differ. */
+function genesisDifferences(stored: GenesisDoc, expected: GenesisDoc | undefined): string[] {
+  if (!expected) return ['its operator key'];
+  const flat = (g: GenesisDoc) => {
+    const { app, ...rest } = g as GenesisDoc & { app: Record<string, unknown> };
+    return new Map<string, string>([
+      ...Object.entries(rest).map(([k, v]): [string, string] => [k, JSON.stringify(v)]),
+      ...Object.entries(app).map(([k, v]): [string, string] => [`app.${k}`, JSON.stringify(v)]),
+    ]);
+  };
+  const a = flat(stored);
+  const b = flat(JSON.parse(JSON.stringify(expected)) as GenesisDoc);
+  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -361,7 +416,10 @@ export function homeInfo(keys: HomeKeys): { consensusPubKey: string; operator: s
   };
 }
 
-export function validatorSpec(moniker: string, keys: HomeKeys): GenesisValidatorSpec {
+export function validatorSpec(
+  moniker: string,
+  keys: Pick<HomeKeys, 'validatorKey' | 'operatorKey'>,
+): GenesisValidatorSpec {
   return {
     moniker,
     operator: privateKeyToAddress(keys.operatorKey),
@@ -379,11 +437,13 @@ type RunOptions = {
   blockTime?: string;
   emptyBlocks?: boolean;
   logLevel?: string;
+  logFormat?: LogFormat;
   checkInvariants?: string;
   rpcMaxConnectionsPerClient?: string;
   rpcMaxSubscriptionsPerClient?: string;
   rpcMaxUploadsPerClient?: string;
-  devnet?: boolean;
+  /** Set by `aivm devnet`: whether it resumed a chain from its home or made a fresh one. */
+  devnet?: { resumed: boolean };
   role?: string;
   providerStake?: string;
   capacity?: string;
@@ -466,15 +526,19 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
   const genesis = await loadGenesis(home);
   const validatorKey = await loadValidatorKey(home, password);
   const operatorKey = await loadOperatorKey(home, password);
-  if (opts.rpcPort !== undefined && !opts.devnet)
-    config.rpc.port = intArg(opts.rpcPort, '--rpc-port', 0, 65535);
+  if (opts.rpcPort !== undefined) config.rpc.port = intArg(opts.rpcPort, '--rpc-port', 0, 65535);
   if (config.p2p && opts.p2pPort !== undefined)
     config.p2p.listen = [`/ip4/0.0.0.0/tcp/${intArg(opts.p2pPort, '--p2p-port', 0, 65535)}`];
   if (config.p2p && opts.peers !== undefined) config.p2p.peers = splitList(opts.peers);
-  if (opts.blockTime !== undefined && !opts.devnet)
+  if (opts.blockTime !== undefined)
     config.blockIntervalMs = intArg(opts.blockTime, '--block-time', 10, 3_600_000);
   if (opts.emptyBlocks === false) config.emptyBlocks = false;
-  const logger = createLogger((opts.logLevel ?? config.logLevel) as LogLevel);
+  await assertPortsFree(portUses(config));
+  const logger = createLogger(
+    (opts.logLevel ?? config.logLevel) as LogLevel,
+    undefined,
+    opts.logFormat ?? defaultLogFormat(),
+  );
   const node = await AivmNode.start({
     home,
     genesis,
@@ -556,6 +620,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
       chainId: status.chainId,
       height: status.height,
       home,
+      ...(opts.devnet ? { resumed: opts.devnet.resumed } : {}),
       p2p: node.p2p?.multiaddrs() ?? [],
       accounts,
       ...(provider ? { provider: provider.address } : {}),
@@ -569,6 +634,13 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
         `  metrics    ${node.rpcUrl}/metrics`,
         ...(node.p2p ? [`  p2p        ${node.p2p.multiaddrs().join(' ')}`] : []),
         `  home       ${home}`,
+        ...(opts.devnet
+          ? [
+              opts.devnet.resumed
+                ? `  chain      resumed at height ${status.height} (--reset starts a fresh one)`
+                : '  chain      fresh chain (a restart resumes it; --reset starts over)',
+            ]
+          : []),
         ...(accounts.length
           ? [
               '',
@@ -611,6 +683,16 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** The ports a node from `config` listens on, with the flag that moves each. */
+function portUses(config: NodeConfig): PortUse[] {
+  const rpc: PortUse = { host: config.rpc.host, port: config.rpc.port, what: 'JSON-RPC', flag: '--rpc-port' };
+  const p2p = (config.p2p?.listen ?? []).flatMap((addr) => {
+    const at = tcpListenAddress(addr);
+    return at ? [{ ...at, what: 'p2p', flag: '--p2p-port' }] : [];
+  });
+  return [rpc, ...p2p];
 }
 
 /** The one command a devnet user runs for a zk inference of the sample digit. */

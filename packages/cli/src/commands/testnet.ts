@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { globals, intArg } from '../args.ts';
 import { DEFAULT_CONFIG, DEV_MNEMONIC, type NodeConfig, paths, UsageError, writeHome } from '../home.ts';
 import { print } from '../output.ts';
+import { assertPortsFree, type PortUse, tcpListenAddress } from '../ports.ts';
 import { DEV_FUNDS_CGPT, DEV_PASSWORD, generateHomeKeys, homeInfo, validatorSpec } from './node.ts';
 
 export const TESTNET_CHAIN_ID = 7333;
@@ -96,16 +97,27 @@ export function registerTestnetCommand(program: Command): void {
       let nodes: TestnetNode[];
       if (existing) {
         nodes = (await import(join(dir, 'testnet.json'), { with: { type: 'json' } })).default.nodes;
+        if (!opts.initOnly) await assertPortsFree(nodes.flatMap(testnetPortUses));
       } else {
         if (opts.keep) throw new UsageError(`no testnet in ${dir} to keep`);
+        const p2pBasePort = intArg(opts.p2pPort, '--p2p-port', 1, 65_000);
+        const rpcBasePort = intArg(opts.rpcPort, '--rpc-port', 1, 65_000);
+        // Every validator's ports, before the old testnet is deleted and before any banner.
+        if (!opts.initOnly)
+          await assertPortsFree(
+            Array.from({ length: n }, (_, i) => [
+              portUse(i, 'JSON-RPC', '127.0.0.1', rpcBasePort + i, '--rpc-port'),
+              portUse(i, 'p2p', '127.0.0.1', p2pBasePort + i, '--p2p-port'),
+            ]).flat(),
+          );
         await rm(dir, { recursive: true, force: true });
         await mkdir(dir, { recursive: true });
         nodes = await createTestnet({
           dir,
           validators: n,
           accounts: intArg(opts.accounts, '--accounts', 1, 1_000),
-          p2pBasePort: intArg(opts.p2pPort, '--p2p-port', 1, 65_000),
-          rpcBasePort: intArg(opts.rpcPort, '--rpc-port', 1, 65_000),
+          p2pBasePort,
+          rpcBasePort,
           blockTimeMs: intArg(opts.blockTime, '--block-time', 0, 60_000),
         });
       }
@@ -134,6 +146,26 @@ export function registerTestnetCommand(program: Command): void {
         }
       });
     });
+}
+
+/** Validator i's port; the flag sets the first validator's port, the others follow it. */
+function portUse(i: number, what: string, host: string, port: number, flag: string): PortUse {
+  return {
+    host,
+    port,
+    what: `validator-${i}'s ${what}`,
+    flag: `${flag} (validator-0's port; validator i uses it + i)`,
+  };
+}
+
+/** The ports of a kept testnet's validator, from its testnet.json entry: only a new testnet moves them. */
+function testnetPortUses(node: TestnetNode, i: number): PortUse[] {
+  const rpc = new URL(node.rpcUrl);
+  const p2p = tcpListenAddress(node.p2p);
+  return [
+    { ...portUse(i, 'JSON-RPC', rpc.hostname, Number(rpc.port), ''), flag: '--rpc-port without --keep' },
+    ...(p2p ? [{ ...portUse(i, 'p2p', p2p.host, p2p.port, ''), flag: '--p2p-port without --keep' }] : []),
+  ];
 }
 
 function startChild(node: TestnetNode, logLevel: string): ChildProcess {
