@@ -16,6 +16,11 @@ export function globals(cmd: Command): Printer & { rpc: string } {
   return { json: Boolean(o.json), rpc: o.rpc ?? process.env.AIVM_RPC ?? 'http://127.0.0.1:8545' };
 }
 
+/** True when neither --rpc nor AIVM_RPC chose the endpoint: the default one answers. */
+export function rpcIsDefault(cmd: Command): boolean {
+  return (cmd.optsWithGlobals() as { rpc?: string }).rpc === undefined && process.env.AIVM_RPC === undefined;
+}
+
 export function parseTiers(text: string): number {
   let mask = 0;
   for (const name of text

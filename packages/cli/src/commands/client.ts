@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { type Address, bytesToHex, ed25519PublicKey, type Hex, isAddress, isHex } from '@aivm/crypto';
 import { type AivmClient, Wallet } from '@aivm/sdk';
 import type { Command } from 'commander';
-import { globals } from '../args.ts';
+import { globals, rpcIsDefault } from '../args.ts';
 import { loadOperatorKey, loadValidatorKey, UsageError } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
@@ -12,6 +12,19 @@ import { rpcClient } from '../signer.ts';
 import { unlockKey } from './keys.ts';
 
 const client = (cmd: Command) => rpcClient(cmd, 10_000);
+
+/**
+ * On the default endpoint, says on stderr which chain answered (stdout stays the result): a devnet
+ * and a testnet both default to port 8545, and a user who started one may be talking to the other.
+ */
+async function noteDefaultEndpoint(cmd: Command, c: AivmClient): Promise<void> {
+  const g = globals(cmd);
+  if (g.json || !rpcIsDefault(cmd)) return;
+  const { chainId } = await c.status();
+  process.stderr.write(
+    `(chain ${chainId} at ${g.rpc}, the default endpoint; --rpc <url> or AIVM_RPC for another)\n`,
+  );
+}
 
 function address(value: string): Address {
   if (!isAddress(value)) throw new UsageError(`not an address: ${value}`);
@@ -32,6 +45,7 @@ export function registerClientCommands(program: Command): void {
       print(globals(cmd), s, () =>
         [
           `chain id     ${s.chainId}`,
+          `endpoint     ${globals(cmd).rpc}${rpcIsDefault(cmd) ? ' (the default; --rpc <url> or AIVM_RPC for another)' : ''}`,
           `height       ${s.height}`,
           `head         ${s.headHash}`,
           `state root   ${s.stateRoot}`,
@@ -48,14 +62,17 @@ export function registerClientCommands(program: Command): void {
     .command('balance <address>')
     .description('CGPT balance of an account')
     .action(async (a: string, _o, cmd: Command) => {
-      const wei = await client(cmd).getBalance(address(a));
+      const c = client(cmd);
+      const wei = await c.getBalance(address(a));
       print(globals(cmd), { address: a, balanceWei: wei }, () => `${formatCgpt(wei)} CGPT`);
+      await noteDefaultEndpoint(cmd, c);
     });
   query
     .command('account <address>')
     .description('nonce and balance of an account')
     .action(async (a: string, _o, cmd: Command) => {
-      const acc = await client(cmd).getAccount(address(a));
+      const c = client(cmd);
+      const acc = await c.getAccount(address(a));
       print(globals(cmd), acc, () =>
         [
           `address        ${acc.address}`,
@@ -64,6 +81,7 @@ export function registerClientCommands(program: Command): void {
           `pending nonce  ${acc.pendingNonce}`,
         ].join('\n'),
       );
+      await noteDefaultEndpoint(cmd, c);
     });
   query
     .command('block [heightOrHash]')
