@@ -13,5 +13,6 @@ export {
 } from './client.ts';
 export * from './inference.ts';
 export { MalformedResponseError } from './parse.ts';
+export * from './results.ts';
 export type * from './types.ts';
 export { type SendOptions, Wallet, type WalletOptions } from './wallet.ts';

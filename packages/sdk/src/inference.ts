@@ -14,10 +14,11 @@ import {
   tierFloorWei,
 } from '@aivm/chain';
 import { bytesToHex, concatBytes, hexToBytes, isHex, keccak256 } from '@aivm/crypto';
-import { argmaxOf, decodeOutput } from '@aivm/runtime/core';
+import { argmaxOf, decodeOutput, type FloatInput, quantizeInput, readOutput } from '@aivm/runtime/core';
 import { verifyStateProof } from '@aivm/state/proof';
 import { blobId } from './blob-id.ts';
 import { type AivmClient, RpcError } from './client.ts';
+import { getModelIO, type InferenceResult } from './results.ts';
 import type { Hex, ModuleEvent, TxRecord } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
@@ -65,6 +66,8 @@ export type SlotInfo = {
   provider: string;
   attempts: number;
   deadline: bigint;
+  /** Height the slot's result was accepted (0 before): its challenge window runs from here (optimistic). */
+  computedAt: bigint;
   output: Uint8Array;
   layerRoot: Hex;
 };
@@ -89,8 +92,8 @@ export type RequestInfo = {
   status: string;
   reason: string;
   output: Uint8Array;
-  /** The output as int32 values, and its argmax (-1 when empty). */
-  values: number[];
+  /** The output as the chain's int32 values (see InferenceResult for the model's units), and its argmax (-1 when empty). */
+  outputInts: number[];
   cls: number;
   fees: FeeBreakdown;
   slots: SlotInfo[];
@@ -162,7 +165,7 @@ function outputValues(output: Uint8Array): number[] {
 export function parseRequest(raw: unknown): RequestInfo {
   const r = ((raw as { request?: unknown })?.request ?? raw) as Record<string, unknown>;
   const output = bytesOf(r.output);
-  const values = outputValues(output);
+  const outputInts = outputValues(output);
   const fees = (r.fees ?? {}) as Record<string, unknown>;
   const tier = tierNumber(r.tier);
   return {
@@ -177,8 +180,8 @@ export function parseRequest(raw: unknown): RequestInfo {
     status: String(r.status ?? ''),
     reason: String(r.reason ?? ''),
     output,
-    values,
-    cls: argmaxOf(values),
+    outputInts,
+    cls: argmaxOf(outputInts),
     fees: {
       ownerWei: big(fees.ownerWei),
       providerWei: big(fees.providerWei),
@@ -191,6 +194,7 @@ export function parseRequest(raw: unknown): RequestInfo {
       provider: String(s.provider ?? ''),
       attempts: Number(big(s.attempts)),
       deadline: big(s.deadline),
+      computedAt: big(s.computedAt),
       output: bytesOf(s.output),
       layerRoot: String(s.layerRoot ?? '0x') as Hex,
     })),
@@ -364,8 +368,13 @@ export async function publishModel(
 export type InferenceParamsInput = {
   modelId: string;
   tier: number | TierName;
-  /** The quantized input (int8 bytes, see quantizeInput in @aivm/node or the runtime). */
-  input: Uint8Array;
+  /**
+   * The input: float values in the model's units (number[], Float32Array or nested arrays with the
+   * input's element count, e.g. 784 numbers or [[...784]] for [1,784]), quantized here with the
+   * model's input scale (quantizeInput of @aivm/runtime/core, the artifact read once per model);
+   * or a Uint8Array of already quantized int8 bytes, sent as is.
+   */
+  input: Uint8Array | FloatInput;
   /** Default: price x redundancy. */
   maxFeeWei?: bigint;
   redundancy?: number;
@@ -413,8 +422,13 @@ export async function requestInference(
   wallet: Wallet,
   p: InferenceParamsInput,
   opts: { timeoutMs?: number } = {},
-): Promise<{ requestId: bigint; txHash: Hex; record: TxRecord }> {
+): Promise<{ requestId: bigint; txHash: Hex; record: TxRecord; input: Uint8Array }> {
   const tier = typeof p.tier === 'string' ? TIERS[p.tier] : p.tier;
+  // A Float32Array is floats; only a Uint8Array is taken as quantized bytes.
+  const input =
+    p.input instanceof Uint8Array
+      ? p.input
+      : quantizeInput(await getModelIO(wallet.client, p.modelId), p.input);
   const redundancy = p.redundancy ?? 1;
   let model: ModelInfo | undefined;
   if (p.maxFeeWei === undefined || tier !== TIERS.onchain) model = await getModel(wallet.client, p.modelId);
@@ -431,7 +445,7 @@ export async function requestInference(
     txHash = await wallet.send('inference/request', {
       modelId: p.modelId,
       tier,
-      input: p.input,
+      input,
       maxFeeWei,
       redundancy,
     });
@@ -446,7 +460,7 @@ export async function requestInference(
   const ev = record.receipt.events.find((e) => inferenceEvents.is(e, 'status'));
   const id = ev?.attributes.find((a) => a.key === 'id')?.value;
   if (id === undefined) throw new Error('the request transaction emitted no inference/status event');
-  return { requestId: BigInt(id), txHash, record };
+  return { requestId: BigInt(id), txHash, record, input };
 }
 
 /** Slot statuses of a paid slot: 'proven' (zk), 'finalized' (optimistic and on-chain). */
@@ -462,19 +476,19 @@ export function isPaidSlot(slot: Pick<SlotInfo, 'status'>): boolean {
 export function requestResult(req: Pick<RequestInfo, 'slots' | 'redundancy' | 'output'>): {
   slot: number;
   output: Uint8Array;
-  values: number[];
+  outputInts: number[];
   cls: number;
   paid: number;
   slots: number;
 } {
   const slot = req.slots.findIndex(isPaidSlot);
   const output = slot >= 0 ? req.slots[slot]!.output : new Uint8Array(0);
-  const values = outputValues(output);
+  const outputInts = outputValues(output);
   return {
     slot,
     output,
-    values,
-    cls: argmaxOf(values),
+    outputInts,
+    cls: argmaxOf(outputInts),
     paid: req.slots.filter(isPaidSlot).length,
     slots: req.slots.length || req.redundancy,
   };
@@ -484,6 +498,7 @@ export async function getRequest(client: AivmClient, id: bigint | number | strin
   return parseRequest(await client.query('inference/request', { id: id.toString() }));
 }
 
+/** One status a request went through; `height` when it was seen in an event (a poll has none). */
 export type StatusChange = { status: string; reason: string; height?: bigint };
 
 /**
@@ -507,12 +522,37 @@ export type WaitForRequestOptions = {
   onStatus?: (change: StatusChange) => void;
   /** Every inference event of this request (assigned, proven, challenged, paid...). */
   onEvent?: (event: ModuleEvent) => void;
+  /**
+   * The request transaction (requestInference's `record`): its status events, made before any
+   * subscription could see them (an on-chain request is finalized in it), open the history.
+   */
+  record?: Pick<TxRecord, 'height' | 'receipt'>;
+  /** Read the result in the model's units (fetches the model's artifact once per model). Default true. */
+  readResult?: boolean;
 };
 
 export type FinishedRequest = RequestInfo & {
   /** Transactions that proved (zk) or computed (optimistic) the paid slots, by slot. */
   resultTxs: Record<number, Hex>;
+  /** The statuses the request went through, in order. */
+  history: StatusChange[];
+  /** The first paid slot's result in the model's units; undefined when no slot was paid. */
+  result?: InferenceResult;
 };
+
+/**
+ * The first paid slot's output of a finished request read in the model's units (its scale and
+ * final kernel from the artifact, see getModelIO); undefined when no slot was paid.
+ */
+export async function readRequestResult(
+  client: AivmClient,
+  req: Pick<RequestInfo, 'modelId' | 'slots' | 'redundancy' | 'output'>,
+): Promise<InferenceResult | undefined> {
+  const res = requestResult(req);
+  if (res.slot < 0) return undefined;
+  const io = await getModelIO(client, req.modelId);
+  return { ...readOutput(io, res.outputInts), slot: res.slot, paid: res.paid, slots: res.slots };
+}
 
 /**
  * Follows a request until it is finalized or failed: status events over the WebSocket, with
@@ -527,12 +567,23 @@ export async function waitForRequest(
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const pollMs = opts.pollMs ?? 1_000;
   const resultTxs: Record<number, Hex> = {};
-  let last = '';
+  const history: StatusChange[] = [];
   const report = (status: string, reason: string, height?: bigint) => {
-    if (status === last) return;
-    last = status;
-    opts.onStatus?.({ status, reason, ...(height !== undefined ? { height } : {}) });
+    const last = history[history.length - 1];
+    if (last?.status === status) {
+      // Seen by a poll first, then in its event: keep the event's height.
+      if (last.height === undefined && height !== undefined) last.height = height;
+      return;
+    }
+    const change = { status, reason, ...(height !== undefined ? { height } : {}) };
+    history.push(change);
+    opts.onStatus?.(change);
   };
+  for (const ev of opts.record?.receipt.events ?? []) {
+    if (!inferenceEvents.is(ev, 'status')) continue;
+    const attrs = Object.fromEntries(ev.attributes.map((a) => [a.key, a.value]));
+    if (attrs.id === want) report(attrs.status ?? '', attrs.reason ?? '', BigInt(opts.record!.height));
+  }
   let wake: (() => void) | undefined;
   let unsubscribe: (() => Promise<void>) | undefined;
   try {
@@ -552,7 +603,10 @@ export async function waitForRequest(
     for (;;) {
       const req = await getRequest(client, id);
       report(req.status, req.reason);
-      if (req.status === 'finalized' || req.status === 'failed') return { ...req, resultTxs };
+      if (req.status === 'finalized' || req.status === 'failed') {
+        const result = opts.readResult === false ? undefined : await readRequestResult(client, req);
+        return { ...req, resultTxs, history, ...(result ? { result } : {}) };
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`request ${want} is still ${req.status} after ${timeoutMs} ms`);
       await new Promise<void>((r) => {
