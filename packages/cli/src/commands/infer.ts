@@ -2,17 +2,20 @@
 // result, with the proof (verified locally for zk) and the fee breakdown.
 
 import { type Hex, bytesToHex as toHex } from '@aivm/crypto';
-import { execute, quantizeInput } from '@aivm/node';
-import { decodeArtifact, modelId, type QuantModel } from '@aivm/runtime';
+import { execute } from '@aivm/node';
+import { InputError, type QuantModel, quantizeInput } from '@aivm/runtime';
 import {
   type AivmClient,
+  ArtifactUnavailableError,
   getModel,
-  getModelPart,
+  getModelArtifact,
   getModelVerificationKey,
+  getRequest,
   getZkProof,
   InferenceRequestRefused,
   type ModelInfo,
   priceFloorWei,
+  type ReadOutput,
   requestInference,
   requestResult,
   TIERS,
@@ -28,24 +31,32 @@ import { StatusLine } from '../progress.ts';
 import { rpcClient, signerWallet, withSigner } from '../signer.ts';
 import { readInputs } from './model.ts';
 
-/**
- * The model's artifact: from the node's blob store over RPC, else (models with an on-chain tier)
- * from chain state with proofs; checked against the id either way.
- */
+/** The model's artifact (the SDK's getModelArtifact: blob store, else chain state with proofs). */
 export async function fetchArtifact(client: AivmClient, model: ModelInfo): Promise<QuantModel> {
-  const id = model.id;
-  let bytes: Uint8Array | null = null;
-  let why = 'the node does not hold it';
   try {
-    bytes = await client.getBlob(id);
+    return (await getModelArtifact(client, model)).model;
   } catch (err) {
-    why = (err as Error).message;
+    if (err instanceof ArtifactUnavailableError) throw new UsageError(err.message);
+    throw err;
   }
-  if (!bytes && model.tiers & (TIERS.onchain | TIERS.optimistic))
-    bytes = await getModelPart(client, id, 0, model.artifactSize);
-  if (!bytes) throw new UsageError(`cannot fetch the artifact of model ${id}: ${why}`);
-  if (modelId(bytes) !== id) throw new UsageError(`the artifact fetched for ${id} does not match its id`);
-  return decodeArtifact(bytes);
+}
+
+/** Up to 12 numbers as short decimals, then how many more. */
+function shortList(xs: number[]): string {
+  const head = xs.slice(0, 12).map((x) => String(Number(x.toPrecision(4))));
+  return `[${head.join(', ')}${xs.length > 12 ? `, … ${xs.length - 12} more` : ''}]`;
+}
+
+/** A result in the model's units for people: values, class, probabilities when the model makes them. */
+export function resultLines(r: ReadOutput): string[] {
+  const unit = r.kind === 'index' ? 'index output' : `int32 x scale ${Number(r.scale.toPrecision(6))}`;
+  const p = r.probabilities;
+  return [
+    `values  ${shortList(r.values)}  (${unit})`,
+    ...(p
+      ? [`class   ${r.argmax} (probability ${Number(p[r.argmax]!.toPrecision(4))}, ${r.activation} output)`]
+      : [`class   ${r.argmax} (argmax of the scores; the model ends in no softmax or sigmoid)`]),
+  ];
 }
 
 function feeLines(r: { fees: Record<string, bigint> }): string[] {
@@ -115,10 +126,21 @@ export function registerInferCommand(program: Command): void {
         const float = inputs[qm.inputs[0]!]!;
         let input: Uint8Array;
         try {
-          input = quantizeInput(qm, float.data as Float32Array);
+          input = quantizeInput(qm, float.data);
         } catch (err) {
-          throw new UsageError((err as Error).message);
+          if (err instanceof InputError) throw new UsageError(`${opts.input}: ${err.message}`);
+          throw err;
         }
+        // The optimistic tier pays a computed result only after its challenge window: say how long.
+        const windowBlocks =
+          tier === TIERS.optimistic
+            ? BigInt(
+                String(
+                  ((await client.query('inference/params')) as { challengeWindowBlocks?: unknown })
+                    .challengeWindowBlocks ?? 0,
+                ),
+              )
+            : 0n;
         const local = execute(qm, input);
         const wallet = await signerWallet(cmd, opts, client);
         const maxFeeWei =
@@ -135,17 +157,54 @@ export function registerInferCommand(program: Command): void {
         }
         log(`request ${sent.requestId} (${tierName}) in block ${sent.record.height}, tx ${sent.txHash}`);
         const timeoutMs = intArg(opts.timeout, '--timeout', 1, 86_400) * 1000;
-        const transitions: { status: string; reason: string; ms: number }[] = [];
-        const done = await waitForRequest(client, sent.requestId, {
-          timeoutMs,
-          onStatus: (c) => {
-            transitions.push({ status: c.status, reason: c.reason, ms: Date.now() - t0 });
-            log(
-              `  ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${c.status.padEnd(10)} ${c.reason}`,
-            );
-            status.update(`waiting: ${c.status}`);
-          },
-        });
+        const transitions: { status: string; reason: string; ms: number; height?: string }[] = [];
+        let countdown: ReturnType<typeof setInterval> | undefined;
+        const stopCountdown = () => {
+          if (countdown) clearInterval(countdown);
+          countdown = undefined;
+        };
+        const startCountdown = async () => {
+          stopCountdown();
+          const req = await getRequest(client, sent.requestId).catch(() => undefined);
+          let computedAt = 0n;
+          // The latest computed slot's window ends last; bigints, so no Math.max.
+          for (const sl of req?.slots ?? []) if (sl.computedAt > computedAt) computedAt = sl.computedAt;
+          if (computedAt === 0n) return;
+          const end = computedAt + windowBlocks;
+          log(
+            `           challenge window: ${windowBlocks} blocks (challengeWindowBlocks), from block ${computedAt} to ${end}; anyone may challenge the result until then`,
+          );
+          const tick = async () => {
+            const h = (await client.status().catch(() => undefined))?.height;
+            if (h !== undefined && countdown)
+              status.update(`challenge window: ${end > h ? end - h : 0n} blocks left (ends at block ${end})`);
+          };
+          countdown = setInterval(() => void tick(), 500);
+          await tick();
+        };
+        let done: Awaited<ReturnType<typeof waitForRequest>>;
+        try {
+          done = await waitForRequest(client, sent.requestId, {
+            timeoutMs,
+            record: sent.record,
+            onStatus: (c) => {
+              transitions.push({
+                status: c.status,
+                reason: c.reason,
+                ms: Date.now() - t0,
+                ...(c.height !== undefined ? { height: c.height.toString() } : {}),
+              });
+              log(
+                `  ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${c.height !== undefined ? `block ${c.height}`.padEnd(12) : ''.padEnd(12)}${c.status.padEnd(10)} ${c.reason}`,
+              );
+              status.update(`waiting: ${c.status}`);
+              if (c.status === 'computed' && tier === TIERS.optimistic) void startCountdown();
+              else stopCountdown();
+            },
+          });
+        } finally {
+          stopCountdown();
+        }
         let proof: { proof: Uint8Array; txHash: Hex } | undefined;
         let verified: boolean | undefined;
         // A finalized request may be partial (k of r slots paid): its result is the first PAID slot's.
@@ -180,7 +239,13 @@ export function registerInferCommand(program: Command): void {
           tier: tierName,
           status: final.status,
           reason: final.reason,
-          output: finalized ? res.values : final.values,
+          // In the model's units; `output` (int32, what the chain stores and proofs are about) and
+          // `scale` kept alongside for verification: values[i] = output[i] * scale.
+          values: done.result?.values ?? null,
+          ...(done.result?.probabilities ? { probabilities: done.result.probabilities } : {}),
+          output: finalized ? res.outputInts : final.outputInts,
+          scale: done.result?.scale ?? null,
+          outputKind: done.result ? done.result.activation : null,
           class: finalized ? res.cls : final.cls,
           paidSlot: res.slot,
           slotsPaid: res.paid,
@@ -193,6 +258,7 @@ export function registerInferCommand(program: Command): void {
           fees: final.fees,
           maxFeeWei,
           providers: final.slots.map((s) => s.provider),
+          ...(tier === TIERS.optimistic ? { challengeWindowBlocks: windowBlocks } : {}),
           transitions,
           ms: Date.now() - t0,
         };
@@ -202,8 +268,9 @@ export function registerInferCommand(program: Command): void {
             ...(finalized
               ? [
                   ...(res.slots > 1 ? [`slots   ${paid}; output of slot ${res.slot}`] : []),
-                  `output  [${res.values.join(', ')}]`,
-                  `class   ${res.cls}${result.matchesLocalRun ? ' (matches a local run of the model)' : ` (local run: ${local.cls})`}`,
+                  ...(done.result ? resultLines(done.result) : []),
+                  `output  ${shortList(res.outputInts)}  (int32, as stored on chain)`,
+                  `        ${result.matchesLocalRun ? 'matches a local run of the model' : `differs from a local run of the model (class ${local.cls})`}`,
                 ]
               : []),
             ...(proof

@@ -3,7 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { largestStepTensor, MAX_STEP_TENSOR_BYTES, ONE_STEP_GAS_MARGIN, partReadGas } from '@aivm/chain';
+import {
+  authParams,
+  largestStepTensor,
+  MAX_STEP_TENSOR_BYTES,
+  modelsParams,
+  ONE_STEP_GAS_MARGIN,
+  partReadGas,
+} from '@aivm/chain';
 import { bytesToHex } from '@aivm/crypto';
 import {
   checkChainShaped,
@@ -21,7 +28,15 @@ import {
   runFloat,
   runInt,
 } from '@aivm/runtime';
-import { getModel, listModels, type ModelInfo, publishModel, TIERS } from '@aivm/sdk';
+import {
+  type AivmClient,
+  getModel,
+  listModels,
+  type ModelInfo,
+  publishModel,
+  TIERS,
+  type TierName,
+} from '@aivm/sdk';
 import type { Command } from 'commander';
 import { cgptArg, globals, intArg, parseTiers } from '../args.ts';
 import { UsageError, writeFileAtomic } from '../home.ts';
@@ -71,6 +86,126 @@ export function optimisticProblem(
       `above the chain's maxTxGas ${maxTxGas}`
     );
   return undefined;
+}
+
+/** Chain limits the tier checks use: the chain's params when a node is asked, else their defaults. */
+export type TierLimits = { maxOnchainGas: bigint; maxOnchainModelBytes: bigint; maxTxGas: bigint };
+
+export const DEFAULT_TIER_LIMITS: TierLimits = {
+  maxOnchainGas: modelsParams.defaults.maxOnchainGas,
+  maxOnchainModelBytes: BigInt(modelsParams.defaults.maxOnchainModelBytes),
+  maxTxGas: authParams.defaults.maxTxGas,
+};
+
+/** The limits of the chain `client` talks to. */
+export async function chainTierLimits(client: AivmClient): Promise<TierLimits> {
+  const models = (await client.query('models/params')) as Record<string, unknown>;
+  const auth = (await client.query('auth/params')) as Record<string, unknown>;
+  return {
+    maxOnchainGas: BigInt(String(models.maxOnchainGas ?? DEFAULT_TIER_LIMITS.maxOnchainGas)),
+    maxOnchainModelBytes: BigInt(
+      String(models.maxOnchainModelBytes ?? DEFAULT_TIER_LIMITS.maxOnchainModelBytes),
+    ),
+    maxTxGas: BigInt(String(auth.maxTxGas ?? DEFAULT_TIER_LIMITS.maxTxGas)),
+  };
+}
+
+/** Whether a model can be served in one tier; if not, what stops it and what to do. */
+export type TierSupport = { tier: TierName; supported: boolean; reason?: string; blockers?: string[] };
+
+/**
+ * Why the chain would refuse `model` for the on-chain tier, or undefined: one int8 input and one
+ * output, the artifact within maxOnchainModelBytes and the batch-1 gas estimate within
+ * maxOnchainGas (the models module's publish and upload checks).
+ */
+export function onchainProblem(
+  model: QuantModel,
+  artifact: Uint8Array,
+  limits: TierLimits,
+): string | undefined {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1)
+    return `a served model has one input and one output (it has ${model.inputs.length} and ${model.outputs.length})`;
+  const input = model.values.find((v) => v.name === model.inputs[0]);
+  if (input?.kind !== 'quant' || input.dtype !== 'int8')
+    return 'the model input must be an int8 quantized tensor';
+  if (BigInt(artifact.length) > limits.maxOnchainModelBytes)
+    return `the artifact is ${artifact.length} bytes, above maxOnchainModelBytes ${limits.maxOnchainModelBytes}`;
+  const shape = input.shape.map((d) => (typeof d === 'number' ? d : 1));
+  let gas: bigint;
+  try {
+    gas = estimateGas(model, { [model.inputs[0]!]: shape }).gas;
+  } catch (err) {
+    return `its gas cannot be estimated (${(err as Error).message})`;
+  }
+  if (gas > limits.maxOnchainGas)
+    return `it needs ${gas} gas at batch 1, above maxOnchainGas ${limits.maxOnchainGas}`;
+  return undefined;
+}
+
+/**
+ * Per tier, whether the chain and its providers can serve `model`: on-chain (onchainProblem), zk
+ * (every node's kernel has a circuit: the zk compiler's own list), optimistic (optimisticProblem:
+ * the chain's upload checks). A refused tier names what stops it and which tiers to publish with.
+ */
+export async function tierSupport(
+  model: QuantModel,
+  artifact: Uint8Array,
+  limits: TierLimits = DEFAULT_TIER_LIMITS,
+): Promise<TierSupport[]> {
+  const { zkUnsupportedNodes } = await import('@aivm/zk');
+  const zkBad = zkUnsupportedNodes(model);
+  const out: TierSupport[] = [];
+  const onchain = onchainProblem(model, artifact, limits);
+  out.push(
+    onchain ? { tier: 'onchain', supported: false, reason: onchain } : { tier: 'onchain', supported: true },
+  );
+  if (zkBad.length > 0) {
+    const byOp = new Map<string, string>();
+    for (const b of zkBad) byOp.set(b.op, b.kernel);
+    out.push({
+      tier: 'zk',
+      supported: false,
+      blockers: [...byOp].map(([op, kernel]) => `${op} -> ${kernel} kernel`),
+      reason: `the zk circuit compiler has no circuit for ${[...byOp].map(([op, kernel]) => `${op} (${kernel} kernel)`).join(', ')}`,
+    });
+  } else out.push({ tier: 'zk', supported: true });
+  const optimistic = optimisticProblem(model, artifact, limits.maxTxGas);
+  out.push(
+    optimistic
+      ? { tier: 'optimistic', supported: false, reason: optimistic }
+      : { tier: 'optimistic', supported: true },
+  );
+  const ok = out.filter((t) => t.supported).map((t) => t.tier);
+  const fix =
+    ok.length > 0 ? `publish with --tiers ${ok.join(',')}` : 'no tier can serve this model as it is';
+  for (const t of out) if (!t.supported) t.reason = `${t.reason}; ${fix}`;
+  return out;
+}
+
+/** One line per tier, e.g. "zk          not supported: ... (Tanh -> table kernel); publish with --tiers onchain,optimistic". */
+export function tierLines(tiers: TierSupport[]): string[] {
+  return [
+    '  tiers',
+    ...tiers.map(
+      (t) => `    ${t.tier.padEnd(11)}${t.supported ? 'supported' : `not supported: ${t.reason}`}`,
+    ),
+  ];
+}
+
+/**
+ * A float graph's tiers depend on the kernels and sizes its quantized form gets, so it is
+ * quantized on one synthetic sample (kernel choice and sizes do not depend on the calibration
+ * values; the scales do, and no tier check reads them).
+ */
+function trialQuantize(graph: Graph): QuantModel {
+  const inputs: Record<string, FloatTensor> = {};
+  for (const i of graph.inputs) {
+    const shape = i.shape.map((d) => (typeof d === 'number' ? d : 1));
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let k = 0; k < data.length; k++) data[k] = ((k * 37) % 17) / 8 - 1;
+    inputs[i.name] = { dtype: 'float32', shape, data };
+  }
+  return quantize(graph, [inputs]);
 }
 
 type Loaded = { kind: 'onnx'; graph: Graph } | { kind: 'artifact'; model: QuantModel; bytes: Uint8Array };
@@ -125,6 +260,35 @@ export async function readInputs(path: string, inputNames: string[]): Promise<Re
   for (const name of inputNames) {
     if (!(name in json)) throw new UsageError(`JSON input lacks "${name}"`);
     out[name] = tensorFromJson((json as Record<string, unknown>)[name], name);
+  }
+  return out;
+}
+
+/** The declared shape of each model input (symbolic dimensions as strings). */
+function declaredInputs(m: Loaded): { name: string; shape: (number | string)[] }[] {
+  if (m.kind === 'onnx') return m.graph.inputs;
+  const shapes = new Map(m.model.values.map((v) => [v.name, v.shape]));
+  return m.model.inputs.map((name) => ({ name, shape: shapes.get(name) ?? [] }));
+}
+
+/**
+ * Inputs of another rank than the model's taken as `infer` takes them: a tensor with the element
+ * count of one sample (symbolic dimensions at 1), e.g. [784] for [1,784], is reshaped to it; any
+ * other count is refused with the shapes that would fit. Inputs of the model's rank (batches) pass.
+ */
+function fitInputs(m: Loaded, inputs: Record<string, FloatTensor>): Record<string, FloatTensor> {
+  const out: Record<string, FloatTensor> = { ...inputs };
+  for (const decl of declaredInputs(m)) {
+    const t = inputs[decl.name];
+    if (!t || t.shape.length === decl.shape.length) continue;
+    const one = decl.shape.map((d) => (typeof d === 'number' ? d : 1));
+    const n = one.reduce((a, b) => a * b, 1);
+    if (t.data.length !== n)
+      throw new UsageError(
+        `input "${decl.name}" of the model is [${decl.shape.join(', ')}] (${n} elements per sample); ` +
+          `got shape [${t.shape.join(', ')}] with ${t.data.length} elements: give ${n} numbers, or the shape [${one.join(', ')}]`,
+      );
+    out[decl.name] = { ...t, shape: one };
   }
   return out;
 }
@@ -274,6 +438,17 @@ export function registerModelCommands(program: Command): void {
         inputs.map((i) => [i.name, i.shape.map((d) => (typeof d === 'number' ? d : batch))]),
       );
       const cost = estimateGas(m.kind === 'onnx' ? m.graph : m.model, shapes);
+      // Tier support with the chain's default limits (publish checks against the chain it talks to).
+      let tiers: TierSupport[] | null = null;
+      let tiersNote: string | undefined;
+      try {
+        const qm = m.kind === 'onnx' ? trialQuantize(m.graph) : m.model;
+        tiers = await tierSupport(qm, m.kind === 'onnx' ? encodeArtifact(qm) : m.bytes);
+        if (m.kind === 'onnx')
+          tiersNote = 'tiers from a trial quantization; publish checks the artifact again';
+      } catch (err) {
+        tiersNote = `tiers unknown: the model does not quantize (${(err as Error).message})`;
+      }
       const summary = {
         file: basename(file),
         format: m.kind,
@@ -283,6 +458,8 @@ export function registerModelCommands(program: Command): void {
         operators: Object.fromEntries([...ops].sort()),
         parameters,
         gas: { batch, ...cost },
+        tiers,
+        ...(tiersNote ? { tiersNote } : {}),
       };
       print(globals(cmd), summary, () =>
         [
@@ -292,6 +469,8 @@ export function registerModelCommands(program: Command): void {
           `  parameters  ${parameters.toLocaleString('en-US')}`,
           `  operators   ${[...ops].map(([op, n]) => `${op} x${n}`).join(', ')}`,
           `  gas (batch ${batch})  ${cost.gas.toLocaleString('en-US')}  (${cost.macs.toLocaleString('en-US')} MACs, ${cost.lookups.toLocaleString('en-US')} lookups)`,
+          ...(tiers ? tierLines(tiers) : []),
+          ...(tiersNote ? [`  (${tiersNote})`] : []),
         ].join('\n'),
       );
     });
@@ -319,12 +498,14 @@ export function registerModelCommands(program: Command): void {
       let maxError = 0;
       for (let i = 0; i < floatOut.data.length; i++)
         maxError = Math.max(maxError, Math.abs(floatOut.data[i]! - intOut.data[i]!));
+      const tiers = await tierSupport(qm, bytes);
       const result: Record<string, unknown> = {
         id: modelId(bytes),
         artifact: out,
         bytes: bytes.length,
         samples: inputs[inputNames(m)[0]!]!.shape[0],
         maxAbsError: maxError,
+        tiers,
       };
       if (opts.labels) {
         const labelsFile = await readInputs(opts.labels, ['labels']);
@@ -344,6 +525,7 @@ export function registerModelCommands(program: Command): void {
           ...(opts.labels
             ? [`accuracy       float ${result.floatAccuracy}, quantized ${result.quantizedAccuracy}`]
             : []),
+          ...tierLines(tiers),
         ].join('\n'),
       );
     });
@@ -354,7 +536,7 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--input <file>', 'input tensor(s), .npy or JSON')
     .action(async (file: string, opts, cmd: Command) => {
       const m = await loadModel(file);
-      const inputs = await readInputs(opts.input, inputNames(m));
+      const inputs = fitInputs(m, await readInputs(opts.input, inputNames(m)));
       const outputs: Record<string, FloatTensor> = {};
       if (m.kind === 'onnx') {
         for (const [k, v] of Object.entries(runFloat(m.graph, inputs).outputs)) outputs[k] = v as FloatTensor;
@@ -387,7 +569,10 @@ export function registerModelCommands(program: Command): void {
   )
     .requiredOption('--name <name>', 'model name')
     .option('--price <CGPT>', 'price per request (per provider slot)', '0.01')
-    .option('--tiers <list>', 'comma-separated: onchain, zk, optimistic', 'onchain,zk,optimistic')
+    .option(
+      '--tiers <list>',
+      'comma-separated: onchain, zk, optimistic (default: every tier the model supports)',
+    )
     .option('--task <task>', 'task, e.g. image-classification', '')
     .option('--license <license>', 'license', '')
     .option('--version <version>', 'version label', '')
@@ -403,7 +588,7 @@ export function registerModelCommands(program: Command): void {
     .option('--keys <dir>', 'zk key cache (or AIVM_ZK_KEYS; default ~/.aivm/zk-keys)')
     .action(async (file: string, opts, cmd: Command) => {
       const g = globals(cmd);
-      const tiers = parseTiers(opts.tiers);
+      const asked = opts.tiers === undefined ? undefined : parseTiers(opts.tiers);
       if (opts.zkInputs !== 'public' && opts.zkInputs !== 'committed')
         throw new UsageError('--zk-inputs must be public or committed');
       if (opts.zkWeights !== 'public' && opts.zkWeights !== 'private')
@@ -426,11 +611,28 @@ export function registerModelCommands(program: Command): void {
       const status = new StatusLine(!g.json);
       const client = rpcClient(cmd, 60_000);
       try {
-        if (tiers & TIERS.optimistic) {
-          // The chain's upload checks for the optimistic tier, run here before anything is sent.
-          const auth = (await client.query('auth/params')) as { maxTxGas?: unknown };
-          const problem = optimisticProblem(qm, artifact, BigInt(String(auth.maxTxGas ?? 0)));
-          if (problem) throw new UsageError(`cannot publish with the optimistic tier: ${problem}`);
+        // The chain's and the providers' checks of each tier, run before anything is sent.
+        const support = await tierSupport(qm, artifact, await chainTierLimits(client));
+        const supported = support.filter((t) => t.supported);
+        let tiers: number;
+        if (asked === undefined) {
+          if (supported.length === 0)
+            throw new UsageError(
+              `no tier can serve this model: ${support.map((t) => `${t.tier}: ${t.reason}`).join('; ')}`,
+            );
+          tiers = supported.reduce((a, t) => a | TIERS[t.tier], 0);
+          const left = support.filter((t) => !t.supported);
+          const why = `tiers ${supported.map((t) => t.tier).join(', ')}: every tier the model supports${
+            left.length > 0 ? ` (${left.map((t) => `${t.tier}: ${t.reason}`).join('; ')})` : ''
+          }`;
+          if (!g.json) process.stderr.write(`${why}\n`);
+        } else {
+          tiers = asked;
+          const refused = support.filter((t) => !t.supported && asked & TIERS[t.tier]);
+          if (refused.length > 0)
+            throw new UsageError(
+              refused.map((t) => `cannot publish with the ${t.tier} tier: ${t.reason}`).join('\n'),
+            );
         }
         const wallet = await signerWallet(cmd, opts, client);
         let zk: ZkPublication | undefined;
@@ -470,6 +672,8 @@ export function registerModelCommands(program: Command): void {
             id,
             status: published.model.status,
             tiers: published.model.tierNames,
+            tierSupport: support,
+            tiersDefaulted: asked === undefined,
             artifactBytes: artifact.length,
             ...(zk ? { vkHash: zk.vkHash, constraints: zk.constraints } : {}),
             txs: published.txHashes,
