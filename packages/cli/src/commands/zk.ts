@@ -103,9 +103,10 @@ async function keysFor(
   mode: SetupMode,
   status: StatusLine,
   modes: ModeOpts,
+  compiled?: Circuit,
 ) {
   status.update('compiling the circuit');
-  const circuit = Z.compile(model, circuitModes(modes));
+  const circuit = compiled ?? Z.compile(model, circuitModes(modes));
   const r1cs = Z.writeR1cs(circuit.r1cs);
   status.update(
     mode.kind === 'dev' ? 'development setup (insecure keys, for testing)' : 'setup from the ceremony ptau',
@@ -216,7 +217,10 @@ export function registerZkCommands(program: Command): void {
         const result = await N.prove(keys.zkey, Z.writeWtns(witness.wires), {
           onProgress: (p) => status.update(`proving: ${p.message}`),
         });
-        await writeFileAtomic(opts.out, `${Z.proofToJson(result)}\n`, 0o644);
+        // The model id rides along (snarkjs and proofFromJson ignore it) so that verify can say at
+        // once that a proof is about another model, before compiling that model's circuit.
+        const file = { model: id, ...(JSON.parse(Z.proofToJson(result)) as object) };
+        await writeFileAtomic(opts.out, `${JSON.stringify(file)}\n`, 0o644);
         status.done();
         const outputs = Object.fromEntries(model.outputs.map((o) => [o, Array.from(run.outputs[o]!.data)]));
         print(
@@ -258,18 +262,39 @@ export function registerZkCommands(program: Command): void {
     .action(async (proofFile: string, opts, cmd: Command) => {
       await loadZk();
       const { model, id } = await loadArtifact(opts.model);
-      const artifact = Z.proofFromJson(await readJson<unknown>(proofFile, 'proof'));
+      const json = await readJson<{ model?: unknown }>(proofFile, 'proof');
+      const artifact = Z.proofFromJson(json);
+      const modes = circuitModes(opts);
+      const refuse = (reason: string) => {
+        print(
+          globals(cmd),
+          { model: id, valid: false, reason },
+          () => `INVALID proof for model ${id}: ${reason}`,
+        );
+        process.exitCode = 2;
+      };
+      // Checked before compiling: another model's circuit may not even compile (an operator zk
+      // does not support), which would hide the real problem.
+      if (typeof json.model === 'string' && json.model !== id)
+        return refuse(`the proof is for model ${json.model}, not ${opts.model} (${id})`);
       // With private weights every W of the architecture shares the key: the proof is about the
       // model only when its last public signal is the model's published weight commitment.
       let expected: bigint | undefined;
-      if (circuitModes(opts).weights === 'private')
+      if (modes.weights === 'private')
         expected =
           opts.commitment !== undefined ? parseCommitment(opts.commitment) : Z.weightCommitment(model);
       else if (opts.commitment !== undefined)
         throw new UsageError('--commitment applies to --weights private only');
       const status = new StatusLine(!globals(cmd).json);
       try {
-        const { keys } = await keysFor(model, cmd, zkSetupMode(opts), status, opts);
+        status.update('compiling the circuit');
+        const circuit = Z.compile(model, modes);
+        const signals = circuit.r1cs.nOutputs + circuit.r1cs.nPubInputs;
+        if (artifact.publicSignals.length !== signals)
+          return refuse(
+            `the proof has ${artifact.publicSignals.length} public signals, the circuit of ${opts.model} (inputs ${modes.inputs}, weights ${modes.weights}) has ${signals}: it is for another model or other --inputs/--weights`,
+          );
+        const { keys } = await keysFor(model, cmd, zkSetupMode(opts), status, opts, circuit);
         status.update('verifying');
         let valid = await N.verifyProof(keys.vk as never, artifact);
         let reason = valid ? undefined : 'the Groth16 proof does not verify';
