@@ -137,10 +137,12 @@ export function registerTestnetCommand(program: Command): void {
         process.once('SIGTERM', stop);
         for (const [i, c] of children.entries()) {
           c.on('exit', (code, signal) => {
-            if (code !== 0 && signal !== 'SIGTERM')
+            if (code !== 0 && signal !== 'SIGTERM') {
+              const why = c.lastStderrLine();
               process.stderr.write(
-                `${nodes[i]!.name} exited (${signal ?? code}); see ${nodes[i]!.home}/node.log\n`,
+                `${nodes[i]!.name} exited (${signal ?? code})${why ? `: ${why}` : ''}; full log: ${nodes[i]!.home}/node.log\n`,
               );
+            }
             if (++exited === children.length) done();
           });
         }
@@ -168,7 +170,8 @@ function testnetPortUses(node: TestnetNode, i: number): PortUse[] {
   ];
 }
 
-function startChild(node: TestnetNode, logLevel: string): ChildProcess {
+/** A validator process; `lastStderrLine` is what it said last, its error when it failed. */
+function startChild(node: TestnetNode, logLevel: string): ChildProcess & { lastStderrLine(): string } {
   const log = createWriteStream(join(node.home, 'node.log'), { flags: 'a' });
   const child = spawn(
     process.execPath,
@@ -177,7 +180,19 @@ function startChild(node: TestnetNode, logLevel: string): ChildProcess {
   );
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
-  return child;
+  let tail = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4096);
+  });
+  return Object.assign(child, {
+    lastStderrLine: () =>
+      tail
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .at(-1)
+        ?.replace(/^error: /, '') ?? '',
+  });
 }
 
 function describe(dir: string, nodes: TestnetNode[], running: boolean): string {
