@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { mnemonicToPrivateKey, privateKeyToAddress } from '@aivm/crypto';
+import { defaultLogFormat } from '@aivm/node';
 import { AivmClient, Wallet } from '@aivm/sdk';
 import { DEV_MNEMONIC } from '../src/index.ts';
 import { BIN, runAivm, startAivm, tempDir } from './helpers.ts';
@@ -78,6 +79,12 @@ describe('devnet log formats', () => {
   });
   after(() => dir.remove());
 
+  it('defaults to readable lines on a terminal, JSON otherwise', () => {
+    assert.equal(defaultLogFormat({ isTTY: true }), 'pretty');
+    assert.equal(defaultLogFormat({ isTTY: false }), 'json');
+    assert.equal(defaultLogFormat({}), 'json');
+  });
+
   it('writes JSON lines when stderr is not a terminal', async () => {
     const line = await firstLogLine([...devnetArgs(dir.path), '--log-level', 'info']);
     assert.equal((JSON.parse(line) as { msg: string }).msg, 'rpc server listening');
@@ -91,7 +98,7 @@ describe('devnet log formats', () => {
       '--log-format',
       'pretty',
     ]);
-    assert.match(line, /^\[[0-9:.]+\] INFO: rpc server listening$/);
+    assert.match(line, /^\[[0-9:.]+\] INFO: rpc server listening \{"host":"127\.0\.0\.1","port":[0-9]+\}$/);
   });
 
   it('rejects an unknown --log-format', async () => {

@@ -33,6 +33,7 @@ export function createLogger(
       colorize: destination === undefined && process.stderr.isTTY === true,
       ignore: 'pid,hostname,service',
       translateTime: 'HH:MM:ss.l',
+      singleLine: true,
     });
     return pino(options, pretty);
   }
