@@ -1,6 +1,7 @@
 // The aivm command line.
 
 import { Command, CommanderError } from 'commander';
+import { globals } from './args.ts';
 import { registerClientCommands } from './commands/client.ts';
 import { registerInferCommand } from './commands/infer.ts';
 import { registerKeyCommands } from './commands/keys.ts';
@@ -39,9 +40,20 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     const e = err as Error & { code?: number };
     const json = argv.includes('--json');
-    const message = e.message ?? String(err);
+    const message = unreachableNode(err, globals(program).rpc) ?? e.message ?? String(err);
     if (json) process.stderr.write(`${JSON.stringify({ error: message, code: e.code ?? null })}\n`);
     else process.stderr.write(`error: ${message}\n`);
     return 1;
   }
+}
+
+/** Socket errors of fetch that mean no node answers at that URL (Node's fetch: TypeError with a cause). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET']);
+
+/** The message for a client command that found no node, naming the fix; undefined for other errors. */
+function unreachableNode(err: unknown, rpc: string): string | undefined {
+  if (!(err instanceof TypeError)) return undefined;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !UNREACHABLE.has(code)) return undefined;
+  return `no node answers at ${rpc} (${code}): start one with "npm start" (aivm devnet), or point --rpc or AIVM_RPC at a running node`;
 }
