@@ -18,7 +18,7 @@ import { argmaxOf, decodeOutput, type FloatInput, quantizeInput, readOutput } fr
 import { verifyStateProof } from '@aivm/state/proof';
 import { blobId } from './blob-id.ts';
 import { type AivmClient, RpcError } from './client.ts';
-import { getModelIO, type InferenceResult } from './results.ts';
+import { ArtifactUnavailableError, getModelIO, type InferenceResult } from './results.ts';
 import type { Hex, ModuleEvent, TxRecord } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
@@ -538,6 +538,8 @@ export type FinishedRequest = RequestInfo & {
   history: StatusChange[];
   /** The first paid slot's result in the model's units; undefined when no slot was paid. */
   result?: InferenceResult;
+  /** Why `result` is missing although a slot was paid: the model's artifact could not be read. */
+  resultError?: string;
 };
 
 /**
@@ -604,8 +606,15 @@ export async function waitForRequest(
       const req = await getRequest(client, id);
       report(req.status, req.reason);
       if (req.status === 'finalized' || req.status === 'failed') {
-        const result = opts.readResult === false ? undefined : await readRequestResult(client, req);
-        return { ...req, resultTxs, history, ...(result ? { result } : {}) };
+        if (opts.readResult === false) return { ...req, resultTxs, history };
+        try {
+          const result = await readRequestResult(client, req);
+          return { ...req, resultTxs, history, ...(result ? { result } : {}) };
+        } catch (err) {
+          // The request is finished either way: return it, with why its result is not in model units.
+          if (!(err instanceof ArtifactUnavailableError)) throw err;
+          return { ...req, resultTxs, history, resultError: err.message };
+        }
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`request ${want} is still ${req.status} after ${timeoutMs} ms`);
