@@ -424,11 +424,6 @@ export async function requestInference(
   opts: { timeoutMs?: number } = {},
 ): Promise<{ requestId: bigint; txHash: Hex; record: TxRecord; input: Uint8Array }> {
   const tier = typeof p.tier === 'string' ? TIERS[p.tier] : p.tier;
-  // A Float32Array is floats; only a Uint8Array is taken as quantized bytes.
-  const input =
-    p.input instanceof Uint8Array
-      ? p.input
-      : quantizeInput(await getModelIO(wallet.client, p.modelId), p.input);
   const redundancy = p.redundancy ?? 1;
   let model: ModelInfo | undefined;
   if (p.maxFeeWei === undefined || tier !== TIERS.onchain) model = await getModel(wallet.client, p.modelId);
@@ -440,6 +435,11 @@ export async function requestInference(
       );
   }
   const maxFeeWei = p.maxFeeWei ?? model!.priceWei * BigInt(redundancy);
+  // A Float32Array is floats; only a Uint8Array is taken as quantized bytes.
+  const input =
+    p.input instanceof Uint8Array
+      ? p.input
+      : quantizeInput(await getModelIO(wallet.client, model ?? p.modelId), p.input);
   let txHash: Hex;
   try {
     txHash = await wallet.send('inference/request', {
