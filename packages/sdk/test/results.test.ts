@@ -12,6 +12,7 @@ import { WEI_PER_CGPT } from '@aivm/chain';
 import { ed25519GenerateKey, privateKeyToAddress, sha256 } from '@aivm/crypto';
 import { AivmNode, buildGenesis, createLogger, DEFAULT_SELF_STAKE_WEI } from '@aivm/node';
 import {
+  buildOnnxModel,
   encodeArtifact,
   importOnnx,
   inputTensor,
@@ -160,6 +161,43 @@ describe('sdk inference with float inputs and results in model units (real node)
       (err: Error) => err instanceof InputError && /element 7 is NaN/.test(err.message),
     );
     assert.equal((await client.getAccount(requester.address)).nonce, nonce);
+  });
+});
+
+describe('modelIO', () => {
+  it("names the output's activation from its last kernel, looking through a reshape", () => {
+    const onnx = (tail: string) =>
+      buildOnnxModel({
+        name: tail,
+        opset: 13,
+        inputs: [{ name: 'x', shape: ['N', 4] }],
+        outputs: [{ name: 'y', shape: ['N', 2] }],
+        initializers: {
+          w: {
+            dtype: 'float32',
+            shape: [2, 4],
+            data: Float32Array.from([1, -1, 0.5, 0.25, -0.5, 1, 0.75, -0.25]),
+          },
+          s: { dtype: 'int32', shape: [2], data: Int32Array.from([-1, 2]) },
+        },
+        nodes: [
+          { op: 'Gemm', inputs: ['x', 'w'], outputs: ['g'], attrs: { transB: 1 } },
+          ...(tail === 'Gemm' ? [] : [{ op: tail, inputs: ['g'], outputs: ['a'] }]),
+          { op: 'Reshape', inputs: [tail === 'Gemm' ? 'g' : 'a', 's'], outputs: ['y'] },
+        ],
+      });
+    const sample = {
+      x: {
+        dtype: 'float32' as const,
+        shape: [2, 4],
+        data: Float32Array.from([1, 0, -1, 0.5, 0, 1, 0.5, -1]),
+      },
+    };
+    const activation = (tail: string) =>
+      modelIO(quantize(importOnnx(onnx(tail)), [sample])).output.activation;
+    assert.equal(activation('Softmax'), 'softmax');
+    assert.equal(activation('Sigmoid'), 'sigmoid');
+    assert.equal(activation('Gemm'), 'none');
   });
 });
 
