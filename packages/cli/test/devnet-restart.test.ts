@@ -66,6 +66,15 @@ describe('devnet restarts', () => {
     assert.match(error, /start a fresh one with --reset/);
   });
 
+  it('still takes --keep (resuming is the default now), but not with --reset', async () => {
+    const kept = await startAivm(devnetArgs(dir.path, '--keep'));
+    assert.equal(kept.info.resumed, true);
+    assert.equal(await kept.stop(), 0);
+    const r = await runAivm(devnetArgs(dir.path, '--keep', '--reset'));
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'error: --reset and --keep contradict each other: give one\n');
+  });
+
   it('says "resumed at height N" in the human banner', async () => {
     const stdout = await humanBanner(devnetArgs(dir.path));
     assert.match(stdout, /\n {2}chain {6}resumed at height [0-9]+ \(--reset starts a fresh one\)\n/);

@@ -612,6 +612,25 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
           })),
       )
     : [];
+  // Listening for the signals before the banner: a caller that stops the node as soon as it reads
+  // the banner must not meet the default action of SIGTERM (exit by signal, nothing closed).
+  const stopped = new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      (provider ? provider.stop() : Promise.resolve())
+        .then(() => node.close())
+        // snarkjs' BN254 worker threads (proof verification in blocks, proving) would keep the
+        // process alive; release them once nothing executes blocks any more.
+        .then(async () => (await import('@aivm/zk/verify')).releaseCurve())
+        .then(resolveStop, (err) => {
+          logger.error({ err }, 'error while stopping');
+          resolveStop();
+        });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
   print(
     globals(cmd),
     {
@@ -666,23 +685,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
   // The provider prepares its models (zk keys may take a while the first time) and registers in the
   // background: the node is already serving.
   provider?.start().catch((err) => logger.error({ err: (err as Error).message }, 'provider failed to start'));
-  await new Promise<void>((resolveStop) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      (provider ? provider.stop() : Promise.resolve())
-        .then(() => node.close())
-        // snarkjs' BN254 worker threads (proof verification in blocks, proving) would keep the
-        // process alive; release them once nothing executes blocks any more.
-        .then(async () => (await import('@aivm/zk/verify')).releaseCurve())
-        .then(resolveStop, (err) => {
-          logger.error({ err }, 'error while stopping');
-          resolveStop();
-        });
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
 }
 
 /** The ports a node from `config` listens on, with the flag that moves each. */
