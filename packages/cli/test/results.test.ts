@@ -213,4 +213,26 @@ describe('publish and infer on a devnet (real processes)', { timeout: 180_000 },
       human.stdout,
     );
   });
+
+  it('an unknown model id is said once, with where to find the published ones', async () => {
+    const unknown = 'bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    const want = `error: model ${unknown} is not published on this chain: list the published ones with "aivm model list" (--all for inactive ones)\n`;
+    const show = await runAivm(['--rpc', devnet.node.rpcUrl, 'model', 'show', unknown]);
+    assert.equal(show.code, 1);
+    assert.equal(show.stderr, want);
+    const infer = await runAivm([
+      '--rpc',
+      devnet.node.rpcUrl,
+      'infer',
+      unknown,
+      '--input',
+      join(dir.path, 'flat.json'),
+      '--tier',
+      'onchain',
+      '--dev-account',
+      '4',
+    ]);
+    assert.equal(infer.code, 1);
+    assert.equal(infer.stderr.split('\n').filter((l) => l.startsWith('error:')).join('\n'), want.trimEnd());
+  });
 });

@@ -6,6 +6,7 @@
 
 import {
   CHUNK_BYTES,
+  ERR,
   inferenceEvents,
   MAX_UPLOAD_BYTES,
   modelChunkKey,
@@ -203,8 +204,24 @@ export function parseRequest(raw: unknown): RequestInfo {
   };
 }
 
+/** No model with this id is published on the chain the client talks to. */
+export class ModelNotFoundError extends Error {
+  override name = 'ModelNotFoundError';
+  readonly id: string;
+  constructor(id: string) {
+    super(`model ${id} is not published on this chain`);
+    this.id = id;
+  }
+}
+
+/** A published model's record; ModelNotFoundError when the chain has none with this id. */
 export async function getModel(client: AivmClient, id: string): Promise<ModelInfo> {
-  return parseModel(await client.query('models/model', { id }));
+  try {
+    return parseModel(await client.query('models/model', { id }));
+  } catch (err) {
+    if (err instanceof RpcError && err.code === ERR.NOT_FOUND) throw new ModelNotFoundError(id);
+    throw err;
+  }
 }
 
 export type ModelFilter = {

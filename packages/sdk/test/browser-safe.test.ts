@@ -21,6 +21,7 @@ it('imports no Node built-in module under browser conditions', () => {
     'MODEL_CHUNK_BYTES',
     'MODEL_UPLOAD_BYTES',
     'MalformedResponseError',
+    'ModelNotFoundError',
     'RpcError',
     'RpcTimeoutError',
     'TIERS',

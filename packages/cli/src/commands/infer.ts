@@ -7,7 +7,6 @@ import { InputError, type QuantModel, quantizeInput } from '@aivm/runtime';
 import {
   type AivmClient,
   ArtifactUnavailableError,
-  getModel,
   getModelArtifact,
   getModelVerificationKey,
   getRequest,
@@ -29,7 +28,7 @@ import { UsageError } from '../home.ts';
 import { formatCgpt, print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
 import { rpcClient, signerWallet, withSigner } from '../signer.ts';
-import { readInputs } from './model.ts';
+import { publishedModel, readInputs } from './model.ts';
 
 /** The model's artifact (the SDK's getModelArtifact: blob store, else chain state with proofs). */
 export async function fetchArtifact(client: AivmClient, model: ModelInfo): Promise<QuantModel> {
@@ -100,12 +99,7 @@ export function registerInferCommand(program: Command): void {
         }
       };
       try {
-        let model: ModelInfo;
-        try {
-          model = await getModel(client, id);
-        } catch (err) {
-          throw new UsageError(`model ${id}: ${(err as Error).message}`);
-        }
+        const model = await publishedModel(client, id);
         if ((model.tiers & tier) === 0)
           throw new UsageError(
             `model ${id} does not offer the ${tierName} tier (it offers ${model.tierNames.join(', ')})`,

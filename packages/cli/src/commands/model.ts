@@ -33,6 +33,7 @@ import {
   getModel,
   listModels,
   type ModelInfo,
+  ModelNotFoundError,
   publishModel,
   TIERS,
   type TierName,
@@ -244,6 +245,19 @@ function tensorFromJson(value: unknown, what: string): FloatTensor {
 }
 
 /** Inputs from .npy (the model's first input) or JSON ({ name: nested array } or a bare array). */
+/** A published model's record; a usage error naming the fix when the chain has none with this id. */
+export async function publishedModel(client: AivmClient, id: string): Promise<ModelInfo> {
+  try {
+    return await getModel(client, id);
+  } catch (err) {
+    if (err instanceof ModelNotFoundError)
+      throw new UsageError(
+        `${err.message}: list the published ones with "aivm model list" (--all for inactive ones)`,
+      );
+    throw err;
+  }
+}
+
 export async function readInputs(path: string, inputNames: string[]): Promise<Record<string, FloatTensor>> {
   const bytes = await readBytes(path, 'input file');
   if (path.endsWith('.npy')) return { [inputNames[0]!]: readNpy(bytes) };
@@ -732,7 +746,7 @@ export function registerModelCommands(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) => {
       const client = rpcClient(cmd);
       try {
-        const m = await getModel(client, id);
+        const m = await publishedModel(client, id);
         const { raw: _raw, ...rest } = m;
         print(globals(cmd), rest, () => modelLines(m).join('\n'));
       } finally {

@@ -1,7 +1,7 @@
 // Queries of the models module (RPC; not gas-metered).
 
 import { t, toJson } from '@aivm/codec';
-import { ModuleError } from '../../errors.ts';
+import { ERR, ModuleError } from '../../errors.ts';
 import { defineQuery, readParams } from '../../module.ts';
 import { curationScore, getFaultProposalsOpen, pendingReward } from './keeper.ts';
 import { modelsParams } from './params.ts';
@@ -33,7 +33,7 @@ export const modelsQueries = {
       'A model record with its curation score and the modelFault proposals naming it that are open',
     handler: async (state, p) => {
       const m = await getModelRecord(state, p.id);
-      if (!m) throw new ModuleError(`model ${p.id} does not exist`);
+      if (!m) throw new ModuleError(`model ${p.id} does not exist`, ERR.NOT_FOUND);
       return { ...modelJson(m), faultProposalsOpen: await getFaultProposalsOpen(state, p.id) };
     },
   }),
@@ -85,7 +85,7 @@ export const modelsQueries = {
     description: "A reviewer's stake, rating, pending reward and unbonding entries on a model",
     handler: async (state, p) => {
       const m = await getModelRecord(state, p.id);
-      if (!m) throw new ModuleError(`model ${p.id} does not exist`);
+      if (!m) throw new ModuleError(`model ${p.id} does not exist`, ERR.NOT_FOUND);
       const r = await getReview(state, p.id, p.reviewer);
       return {
         id: p.id,
