@@ -233,6 +233,12 @@ describe('publish and infer on a devnet (real processes)', { timeout: 180_000 },
       '4',
     ]);
     assert.equal(infer.code, 1);
-    assert.equal(infer.stderr.split('\n').filter((l) => l.startsWith('error:')).join('\n'), want.trimEnd());
+    assert.equal(
+      infer.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('error:'))
+        .join('\n'),
+      want.trimEnd(),
+    );
   });
 });
