@@ -74,8 +74,8 @@ export const MNIST_ARTIFACT = join(import.meta.dirname, '..', '..', 'assets', 'm
 export const MNIST_DIGIT = join(import.meta.dirname, '..', '..', 'assets', 'mnist-digit-7.json');
 const MNIST_PRICE_WEI = WEI_PER_CGPT / 100n;
 
-/** The models genesis section of the devnet: the MNIST MLP with every tier, public inputs and weights. */
-async function devnetModels(zkCache: string, owner: string): Promise<Record<string, unknown>> {
+/** The models genesis section of the devnet (and of `aivm testnet --providers`): the MNIST MLP with every tier, public inputs and weights. */
+export async function devnetModels(zkCache: string, owner: string): Promise<Record<string, unknown>> {
   const artifact = new Uint8Array(await readFile(MNIST_ARTIFACT));
   const model = decodeArtifact(artifact);
   // Derived from the key cache (a setup the first time): always the keys the provider proves with.
@@ -699,7 +699,7 @@ function portUses(config: NodeConfig): PortUse[] {
 }
 
 /** The one command a devnet user runs for a zk inference of the sample digit. */
-function inferCommand(id: string, rpcUrl: string): string {
+export function inferCommand(id: string, rpcUrl: string): string {
   const input = relative(process.cwd(), MNIST_DIGIT) || MNIST_DIGIT;
   const rpc = rpcUrl === 'http://127.0.0.1:8545' ? '' : `--rpc ${rpcUrl} `;
   return `npm run aivm -- ${rpc}infer ${id} --input ${input} --tier zk --dev-account 0`;
