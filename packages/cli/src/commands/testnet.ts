@@ -199,11 +199,11 @@ export function registerTestnetCommand(program: Command): void {
       const out = { dir, nodes, ...(model ? { model, zkCache } : {}) };
       const g = globals(cmd);
       if (opts.initOnly) {
-        print(g, out, () => describe(dir, nodes, false, model));
+        print(g, out, () => describe(dir, nodes, false, model, zkCache));
         return;
       }
       const children = nodes.map((node) => startChild(node, opts.logLevel, zkCache));
-      print(g, out, () => describe(dir, nodes, true, model));
+      print(g, out, () => describe(dir, nodes, true, model, zkCache));
       await new Promise<void>((done) => {
         let exited = 0;
         const stop = () => {
@@ -298,7 +298,13 @@ async function mnistModelId(): Promise<string> {
   return modelId(new Uint8Array(await readFile(MNIST_ARTIFACT)));
 }
 
-function describe(dir: string, nodes: TestnetNode[], running: boolean, model: string | undefined): string {
+function describe(
+  dir: string,
+  nodes: TestnetNode[],
+  running: boolean,
+  model: string | undefined,
+  zkCache: string,
+): string {
   return [
     `AIVM testnet: ${nodes.length} validators in ${dir}${running ? '' : ' (not started)'}`,
     '',
@@ -316,7 +322,7 @@ function describe(dir: string, nodes: TestnetNode[], running: boolean, model: st
       : []),
     running
       ? 'Logs: <home>/node.log. Press Ctrl-C to stop all validators.'
-      : `Start each with: AIVM_VALIDATOR_PASSWORD=devnet aivm start --home <home>${model ? ' (providers: add --role provider)' : ''}`,
+      : `Start each with: AIVM_VALIDATOR_PASSWORD=devnet aivm start --home <home>${model ? ` (providers: add --role provider --zk-cache ${zkCache}, the keys the genesis was made with)` : ''}`,
     `Dev accounts: mnemonic "${DEV_MNEMONIC}" (public keys: never use real funds).`,
   ].join('\n');
 }
