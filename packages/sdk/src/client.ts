@@ -92,7 +92,21 @@ export type AivmClientOptions = {
   timeoutMs?: number;
   /** Receives exceptions thrown by subscription callbacks; default console.error. */
   onError?: (err: unknown) => void;
+  /**
+   * WebSocket constructor for subscriptions; default the global one (browsers, Node 22+). On Node 20
+   * pass the `ws` package's: `new AivmClient(url, { WebSocket })`. Without either, subscriptions
+   * fail with a clear error and the waiting helpers poll instead.
+   */
+  WebSocket?: WebSocketConstructor;
 };
+
+/** What the client needs of a WebSocket class: the standard constructor (the `ws` package fits). */
+export type WebSocketConstructor = new (url: string) => WebSocket;
+
+// WebSocket.readyState values (WHATWG); read as numbers so that a runtime without a global
+// WebSocket class can still load and use the client.
+const WS_OPEN = 1;
+const WS_CLOSED = 3;
 
 export type WaitForTxOptions = { timeoutMs?: number; pollMs?: number };
 
@@ -130,6 +144,7 @@ export class AivmClient {
   readonly wsUrl: string;
   readonly timeoutMs: number;
   readonly #onError: (err: unknown) => void;
+  readonly #WebSocket: WebSocketConstructor | undefined;
   #nextId = 1;
   readonly #inflight = new Set<AbortController>();
   #ws: WebSocket | undefined;
@@ -143,6 +158,7 @@ export class AivmClient {
     this.wsUrl = opts.wsUrl ?? defaultWsUrl(url);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#onError = opts.onError ?? ((err) => console.error('aivm subscription callback failed:', err));
+    this.#WebSocket = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   }
 
   /** One JSON-RPC call over HTTP; params may hold bigint and Uint8Array values. */
@@ -396,8 +412,7 @@ export class AivmClient {
     });
     return async () => {
       if (!this.#subs.delete(id)) return;
-      if (this.#ws?.readyState === WebSocket.OPEN)
-        await this.#wsRequest('aivm_unsubscribe', { subscription: id });
+      if (this.#ws?.readyState === WS_OPEN) await this.#wsRequest('aivm_unsubscribe', { subscription: id });
       if (this.#subs.size === 0 && this.#wsPending.size === 0) this.#closeSocket();
     };
   }
@@ -416,7 +431,7 @@ export class AivmClient {
     this.#ws = undefined;
     this.#wsOpening = undefined;
     this.#failPending(new Error('WebSocket closed'));
-    if (ws && ws.readyState !== WebSocket.CLOSED) ws.close();
+    if (ws && ws.readyState !== WS_CLOSED) ws.close();
   }
 
   #failPending(err: Error): void {
@@ -429,10 +444,18 @@ export class AivmClient {
 
   #socket(): Promise<WebSocket> {
     if (this.#closed) return Promise.reject(new Error('client is closed'));
-    if (this.#ws?.readyState === WebSocket.OPEN) return Promise.resolve(this.#ws);
+    if (this.#ws?.readyState === WS_OPEN) return Promise.resolve(this.#ws);
     if (this.#wsOpening) return this.#wsOpening;
+    const WebSocketClass = this.#WebSocket;
+    if (!WebSocketClass)
+      return Promise.reject(
+        new Error(
+          'this runtime has no WebSocket class (Node 20): pass one for subscriptions, e.g. ' +
+            "new AivmClient(url, { WebSocket }) with WebSocket from the 'ws' package",
+        ),
+      );
     const opening = new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(this.wsUrl);
+      const ws = new WebSocketClass(this.wsUrl);
       const timer = setTimeout(() => {
         reject(new RpcTimeoutError(`WebSocket ${this.wsUrl} did not open within ${this.timeoutMs} ms`));
         ws.close();

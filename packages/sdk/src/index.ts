@@ -10,6 +10,7 @@ export {
   RpcTimeoutError,
   TxDroppedError,
   type WaitForTxOptions,
+  type WebSocketConstructor,
 } from './client.ts';
 export * from './inference.ts';
 export { MalformedResponseError } from './parse.ts';

@@ -2,8 +2,15 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { WebSocketServer, WebSocket as WsWebSocket } from 'ws';
 import { TxDroppedError } from '../src/client.ts';
-import { AivmClient, MalformedResponseError, RpcError, RpcTimeoutError } from '../src/index.ts';
+import {
+  AivmClient,
+  MalformedResponseError,
+  RpcError,
+  RpcTimeoutError,
+  type WebSocketConstructor,
+} from '../src/index.ts';
 import { ok, TinyRpc } from './tiny-rpc.ts';
 
 const ADDR = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
@@ -455,5 +462,60 @@ describe('AivmClient.waitForTx', () => {
     assert.ok(err instanceof RpcTimeoutError);
     assert.match(err.message, /not committed within 60 ms/);
     assert.ok(rpc.requests.length >= 2);
+  });
+});
+
+describe('AivmClient WebSocket class (Node 20 has no global WebSocket)', () => {
+  it('subscribes through the WebSocket class it is given', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    const seen: string[] = [];
+    server.on('connection', (sock) =>
+      sock.on('message', (raw) => {
+        const msg = JSON.parse(String(raw)) as { id: number; method: string };
+        seen.push(msg.method);
+        sock.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: `sub-${seen.length}` }));
+      }),
+    );
+    const opened: string[] = [];
+    class CountingWebSocket extends WsWebSocket {
+      constructor(url: string) {
+        super(url);
+        opened.push(url);
+      }
+    }
+    const { port } = server.address() as { port: number };
+    const wsUrl = `ws://127.0.0.1:${port}/ws`;
+    const client = new AivmClient('http://127.0.0.1:1', {
+      wsUrl,
+      WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+    });
+    try {
+      const unsubscribe = await client.subscribe('newBlocks', {}, () => {});
+      assert.deepEqual(opened, [wsUrl]);
+      await unsubscribe();
+      assert.deepEqual(seen, ['aivm_subscribe', 'aivm_unsubscribe']);
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+
+  it('without any WebSocket class, subscribe says what to pass and HTTP calls still work', async () => {
+    const rpc = await new TinyRpc().start();
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    Reflect.deleteProperty(globalThis, 'WebSocket');
+    try {
+      const client = new AivmClient(rpc.url);
+      const err = await client.subscribe('newBlocks', {}, () => {}).catch((e: unknown) => e);
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /no WebSocket class \(Node 20\).*\{ WebSocket \}.*'ws' package/);
+      rpc.handlers.aivm_getBalance = () => ok({ balanceWei: '42' });
+      assert.equal(await client.getBalance('0x70997970C51812dc3A010C7d01b50e0d17dc79C8'), 42n);
+      client.close();
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'WebSocket', saved);
+      await rpc.stop();
+    }
   });
 });
