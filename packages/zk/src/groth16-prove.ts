@@ -21,6 +21,7 @@ import { Buffer } from 'node:buffer';
 import { webcrypto } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { MODULE_EXT } from './module-ext.ts';
 import type {
   MsmName,
   ProofPoints,
@@ -248,7 +249,7 @@ export async function groth16Prove(
         module: cachedModule,
         mod: 'data:text/javascript,',
       };
-      const wk = new Worker(new URL('./prover-worker.ts', import.meta.url), { workerData: data });
+      const wk = new Worker(new URL(`./prover-worker${MODULE_EXT}`, import.meta.url), { workerData: data });
       workers.push(wk);
       wk.on('error', (e) => fail(new Error(`prover worker crashed: ${e.message}`)));
       wk.on('exit', (code) => fail(new Error(`prover worker exited with code ${code}`)));

@@ -36,6 +36,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as snarkjs from 'snarkjs';
+import { MODULE_EXT } from './module-ext.ts';
 import { BN254_R, binSections } from './r1cs.ts';
 import {
   Bn254Wasm,
@@ -234,7 +235,7 @@ class CurvePool {
     this.waiting = new Map();
     this.busy = new Array(count).fill(0);
     this.workers = Array.from({ length: count }, (_, i) => {
-      const w = new Worker(new URL('./setup-worker.ts', import.meta.url));
+      const w = new Worker(new URL(`./setup-worker${MODULE_EXT}`, import.meta.url));
       w.on('message', (m: SetupWorkerReply) => {
         const p = this.waiting.get(m.id);
         this.waiting.delete(m.id);
