@@ -121,7 +121,7 @@ export type NodeOptions = {
   /**
    * JSON-RPC server with its limits (defaults in RPC_DEFAULTS); `clientLimits` caps what one client
    * (remote IP) may hold: WebSocket connections, subscriptions and blob uploads (defaults in
-   * DEFAULT_RPC_CLIENT_LIMITS).
+   * DEFAULT_RPC_CLIENT_LIMITS); `corsOrigin` lets pages of that origin ('*': any) call it.
    */
   rpc:
     | ({ host: string; port: number } & Pick<
@@ -131,6 +131,7 @@ export type NodeOptions = {
         | 'maxWsBufferedBytes'
         | 'maxNotificationBacklog'
         | 'clientLimits'
+        | 'corsOrigin'
       >)
     | false;
   blockIntervalMs: number;

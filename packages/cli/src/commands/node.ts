@@ -211,6 +211,10 @@ export function registerNodeCommands(program: Command): void {
     )
     .option('--rpc-max-uploads-per-client <n>', 'blob uploads one client may have in progress (default 1)')
     .option(
+      '--rpc-cors <origin>',
+      'let web pages of this origin (e.g. http://localhost:8080, or * for any) call the JSON-RPC (default: none)',
+    )
+    .option(
       '--check-invariants <n>',
       "check every module's invariants every n blocks; a broken one stops the node (exit code 3)",
     )
@@ -258,6 +262,7 @@ export function registerNodeCommands(program: Command): void {
       const home = resolve(opts.home);
       if (opts.role !== 'node' && opts.role !== 'provider')
         throw new UsageError('--role must be node or provider');
+      corsOriginArg(opts.rpcCors); // checked again by runNode; a wrong value is reported now
       await loadConfig(home); // a missing or broken home is reported before asking for a password
       const password = await readPassword({
         passwordFile: opts.passwordFile,
@@ -284,6 +289,12 @@ export function registerNodeCommands(program: Command): void {
     .addOption(logFormatOption())
     .option('--no-provider', 'no MNIST model and inference provider')
     .option(
+      '--rpc-cors <origin>',
+      'web pages of this origin may call the JSON-RPC (CORS); the default * lets a page on any origin use the dev chain (its RPC listens on 127.0.0.1, its keys are public)',
+      '*',
+    )
+    .option('--no-rpc-cors', 'no CORS headers: web pages of other origins cannot call the JSON-RPC')
+    .option(
       '--zk-cache <dir>',
       'zk key cache (or AIVM_ZK_KEYS; default <home>/../zk-cache, kept across fresh devnets)',
     )
@@ -292,6 +303,7 @@ export function registerNodeCommands(program: Command): void {
       const n = intArg(opts.accounts, '--accounts', 1, 1_000);
       if (opts.reset && opts.keep) throw new UsageError('--reset and --keep contradict each other: give one');
       const rpcPort = intArg(opts.rpcPort, '--rpc-port', 0, 65535);
+      corsOriginArg(opts.rpcCors); // checked again by runNode; a wrong value is reported now
       // Before a zk setup or a genesis that could take a while: the port is the likelier problem.
       await assertPortsFree([{ host: '127.0.0.1', port: rpcPort, what: 'JSON-RPC', flag: '--rpc-port' }]);
       const zkCache = resolve(zkKeysDir(opts.zkCache, join(home, '..', 'zk-cache')));
@@ -442,6 +454,8 @@ type RunOptions = {
   rpcMaxConnectionsPerClient?: string;
   rpcMaxSubscriptionsPerClient?: string;
   rpcMaxUploadsPerClient?: string;
+  /** `--rpc-cors`: the origin allowed to call the RPC from a web page; false (`--no-rpc-cors`) or absent: none. */
+  rpcCors?: string | false;
   /** Set by `aivm devnet`: whether it resumed a chain from its home or made a fresh one. */
   devnet?: { resumed: boolean };
   role?: string;
@@ -472,6 +486,25 @@ function rpcClientLimits(opts: RunOptions): Partial<RpcClientLimits> {
     maxSubscriptionsPerClient: limit(opts.rpcMaxSubscriptionsPerClient, '--rpc-max-subscriptions-per-client'),
     maxUploadsPerClient: limit(opts.rpcMaxUploadsPerClient, '--rpc-max-uploads-per-client'),
   };
+}
+
+/**
+ * `--rpc-cors`: '*' or one origin as a browser sends it in its Origin header (scheme://host[:port],
+ * lower case, no path), the exact value of Access-Control-Allow-Origin.
+ */
+export function corsOriginArg(value: string | false | undefined): string | undefined {
+  if (value === undefined || value === false || value === '*') return value || undefined;
+  let origin: string | undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+  } catch {
+    // reported below
+  }
+  if (origin === value) return value;
+  throw new UsageError(
+    `--rpc-cors expects * or an origin such as http://localhost:8080 (scheme, host and port, no path), got "${value}"${origin ? `; did you mean ${origin}?` : ''}`,
+  );
 }
 
 /** The provider's serving policy from its flags (the defaults for those not given). */
@@ -533,6 +566,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
   if (opts.blockTime !== undefined)
     config.blockIntervalMs = intArg(opts.blockTime, '--block-time', 10, 3_600_000);
   if (opts.emptyBlocks === false) config.emptyBlocks = false;
+  const corsOrigin = corsOriginArg(opts.rpcCors);
   await assertPortsFree(portUses(config));
   const logger = createLogger(
     (opts.logLevel ?? config.logLevel) as LogLevel,
@@ -551,7 +585,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
           equivocate: opts.equivocate === true,
         }
       : undefined,
-    rpc: { ...config.rpc, clientLimits: rpcClientLimits(opts) },
+    rpc: { ...config.rpc, clientLimits: rpcClientLimits(opts), corsOrigin },
     blockIntervalMs: config.blockIntervalMs,
     emptyBlocks: config.emptyBlocks,
     logger,
@@ -636,6 +670,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     {
       rpcUrl: node.rpcUrl,
       wsUrl: node.wsUrl,
+      ...(corsOrigin ? { corsOrigin } : {}),
       chainId: status.chainId,
       height: status.height,
       home,
@@ -650,6 +685,11 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
         `AIVM node running (chain ${status.chainId}, height ${status.height})`,
         `  JSON-RPC   ${node.rpcUrl}`,
         `  WebSocket  ${node.wsUrl}`,
+        ...(corsOrigin
+          ? [
+              `  CORS       ${corsOrigin === '*' ? 'web pages of any origin' : `web pages of ${corsOrigin}`} may call the JSON-RPC${opts.devnet ? ' (--no-rpc-cors: none)' : ''}`,
+            ]
+          : []),
         `  metrics    ${node.rpcUrl}/metrics`,
         ...(node.p2p ? [`  p2p        ${node.p2p.multiaddrs().join(' ')}`] : []),
         `  home       ${home}`,

@@ -299,6 +299,8 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
     }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'OPTIONS') {
+      // A preflight: a browser may skip the next ones for this long (it caps the value, 2 h in Chromium).
+      if (opts.corsOrigin) res.setHeader('access-control-max-age', '7200');
       res.writeHead(204).end();
       return;
     }
