@@ -85,6 +85,7 @@ export class TxDroppedError extends Error {
 /** JSON-RPC "method not found": a node older than the method. */
 const METHOD_NOT_FOUND = -32601;
 
+/** Options of the AivmClient constructor. */
 export type AivmClientOptions = {
   /** WebSocket endpoint for subscriptions; default: the HTTP URL with ws(s):// and path /ws. */
   wsUrl?: string;
@@ -108,6 +109,7 @@ export type WebSocketConstructor = new (url: string) => WebSocket;
 const WS_OPEN = 1;
 const WS_CLOSED = 3;
 
+/** Options of AivmClient.waitForTx: how long to wait in total (default 60 000 ms) and how often to poll (default 200 ms). */
 export type WaitForTxOptions = { timeoutMs?: number; pollMs?: number };
 
 type JsonRpcAnswer = {
@@ -139,6 +141,10 @@ function answerOf(json: unknown): unknown {
   return a.result;
 }
 
+/**
+ * JSON-RPC client of one AIVM node: requests over HTTP with the global fetch, subscriptions over
+ * one WebSocket opened on first use. Integers of 64 bits and more come back as bigint.
+ */
 export class AivmClient {
   readonly url: string;
   readonly wsUrl: string;
@@ -197,6 +203,7 @@ export class AivmClient {
     }
   }
 
+  /** The node's status: chain id, latest height and hash, state root, mempool size, version. */
   async status(): Promise<NodeStatus> {
     return parseStatus(await this.request('aivm_status'));
   }
@@ -209,6 +216,7 @@ export class AivmClient {
     return result === null ? null : parseBlock(result);
   }
 
+  /** A committed transaction with its receipt; null when the node does not know it. */
   async getTx(hash: Hex): Promise<TxRecord | null> {
     const result = await this.request('aivm_getTx', { hash });
     return result === null ? null : parseTxRecord(result);
@@ -219,11 +227,13 @@ export class AivmClient {
     return parseTxStatus(await this.request('aivm_getTxStatus', { hash }));
   }
 
+  /** The receipt of a committed transaction; null when the node does not know it. */
   async getReceipt(hash: Hex): Promise<ReceiptRecord | null> {
     const result = await this.request('aivm_getReceipt', { hash });
     return result === null ? null : parseReceiptRecord(result);
   }
 
+  /** An account's state, including its pending nonce. */
   async getAccount(address: Address): Promise<AccountInfo> {
     return parseAccount(await this.request('aivm_getAccount', { address }));
   }
@@ -234,7 +244,7 @@ export class AivmClient {
     return big(result?.balanceWei, 'balanceWei');
   }
 
-  /** Proof of a raw state key against the state root at `height` (default latest); check it with verifyStateProof. */
+  /** Proof of a raw state key against the state root at `height` (default latest); check it with {@link verifyStateProof}. */
   async getProof(key: Uint8Array | Hex, height?: bigint | number): Promise<ProvenValue> {
     const params: { key: Hex; height?: bigint | number } = {
       key: typeof key === 'string' ? key : bytesToHex(key),
@@ -250,6 +260,7 @@ export class AivmClient {
     return result.hash;
   }
 
+  /** The gas the node estimates for an unsigned transaction draft (it runs the message). */
   async estimateGas(draft: TxDraft): Promise<bigint> {
     const result = (await this.request('aivm_estimateGas', draft)) as { gas?: unknown };
     return big(result.gas, 'gas');
@@ -336,7 +347,7 @@ export class AivmClient {
 
   /**
    * Downloads a blob chunk by chunk and checks every chunk against its hash and the whole against
-   * the id (MalformedResponseError otherwise). Null when the node does not hold the complete blob.
+   * the id ({@link MalformedResponseError} otherwise). Null when the node does not hold the complete blob.
    */
   async getBlob(id: string, opts: { concurrency?: number } = {}): Promise<Uint8Array | null> {
     const stat = await this.blobStat(id);
@@ -368,8 +379,8 @@ export class AivmClient {
 
   /**
    * Polls until the transaction is committed; resolves with it and its receipt. Fails with
-   * TxDroppedError as soon as the node reports it dropped (asked while it is not committed; a node
-   * without aivm_getTxStatus is only polled for the transaction), RpcTimeoutError after timeoutMs.
+   * {@link TxDroppedError} as soon as the node reports it dropped (asked while it is not committed; a node
+   * without aivm_getTxStatus is only polled for the transaction), {@link RpcTimeoutError} after timeoutMs.
    */
   async waitForTx(hash: Hex, opts: WaitForTxOptions = {}): Promise<TxRecord> {
     const timeoutMs = opts.timeoutMs ?? 60_000;

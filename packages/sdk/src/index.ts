@@ -1,5 +1,10 @@
-// @aivm/sdk: typed client, subscriptions and wallet for AIVM nodes. Browser-safe: only global
-// fetch and WebSocket, no Node built-ins.
+/**
+ * Typed client, subscriptions and wallet for AIVM nodes, with helpers to publish models and to
+ * request, follow and verify inferences. Browser-safe: only global fetch and WebSocket, no Node
+ * built-ins.
+ *
+ * @packageDocumentation
+ */
 
 export { verifyStateProof } from '@aivm/state/proof';
 export { BLOB_CHUNK_BYTES, BLOB_UPLOAD_TYPES, blobId, blobUploadTypedData } from './blob-id.ts';

@@ -28,6 +28,7 @@ export { TIERS, type TierName };
 /** Largest data of one models/upload. */
 export const MODEL_UPLOAD_BYTES = MAX_UPLOAD_BYTES;
 
+/** A published model's record, parsed from the node's JSON (integers as bigint). */
 export type ModelInfo = {
   id: string;
   owner: string;
@@ -62,6 +63,7 @@ export type ModelInfo = {
   raw: Record<string, unknown>;
 };
 
+/** One provider slot of an inference request: its status, provider, deadline and output. */
 export type SlotInfo = {
   status: string;
   provider: string;
@@ -73,6 +75,7 @@ export type SlotInfo = {
   layerRoot: Hex;
 };
 
+/** How a request's fee was split: model owner, provider, reviewers, protocol and refund. */
 export type FeeBreakdown = {
   ownerWei: bigint;
   providerWei: bigint;
@@ -81,6 +84,7 @@ export type FeeBreakdown = {
   refundWei: bigint;
 };
 
+/** An inference request's record, parsed from the node's JSON. */
 export type RequestInfo = {
   id: bigint;
   requester: string;
@@ -125,6 +129,7 @@ function tierNumber(v: unknown): number {
   return Number(big(v));
 }
 
+/** Parses a node's model answer (the record itself or wrapped in `model`); missing fields become empty or 0. */
 export function parseModel(raw: unknown): ModelInfo {
   const r = ((raw as { model?: unknown })?.model ?? raw) as Record<string, unknown>;
   const tiers = tierNumber(r.tiers);
@@ -163,6 +168,7 @@ function outputValues(output: Uint8Array): number[] {
   return output.length % 4 === 0 ? Array.from(decodeOutput(output)) : [];
 }
 
+/** Parses a node's request answer (the record itself or wrapped in `request`); missing fields become empty or 0. */
 export function parseRequest(raw: unknown): RequestInfo {
   const r = ((raw as { request?: unknown })?.request ?? raw) as Record<string, unknown>;
   const output = bytesOf(r.output);
@@ -214,7 +220,7 @@ export class ModelNotFoundError extends Error {
   }
 }
 
-/** A published model's record; ModelNotFoundError when the chain has none with this id. */
+/** A published model's record; {@link ModelNotFoundError} when the chain has none with this id. */
 export async function getModel(client: AivmClient, id: string): Promise<ModelInfo> {
   try {
     return parseModel(await client.query('models/model', { id }));
@@ -224,6 +230,7 @@ export async function getModel(client: AivmClient, id: string): Promise<ModelInf
   }
 }
 
+/** Filter of listModels: by owner, task or text, with or without inactive models, up to `limit`. */
 export type ModelFilter = {
   owner?: string;
   task?: string;
@@ -251,6 +258,7 @@ export async function listModels(client: AivmClient, filter: ModelFilter = {}): 
   }
 }
 
+/** Parameters of publishModel: the artifact, the model's description, price and tiers. */
 export type PublishModelParams = {
   /** The quantized model artifact (encodeArtifact bytes). */
   artifact: Uint8Array;
@@ -275,6 +283,7 @@ export type PublishModelParams = {
   previous?: string;
   /** Skip the blob upload (the node already has the artifact). */
   skipBlobUpload?: boolean;
+  /** Called with a short message at each step. */
   onProgress?: (message: string) => void;
   timeoutMs?: number;
 };
@@ -382,6 +391,7 @@ export async function publishModel(
   }
 }
 
+/** Parameters of requestInference: the model, the tier, the input and optionally the fee cap and redundancy. */
 export type InferenceParamsInput = {
   modelId: string;
   tier: number | TierName;
@@ -433,7 +443,7 @@ export async function priceFloorWei(client: AivmClient, model: ModelInfo, tier: 
  * zk and optimistic tiers the model price is first checked against the tier's floor (the chain's
  * tierFloorWei: at least minPriceWei, and the model's declared constraints or gas estimate times
  * their price). A refusal (pre-check, gas estimate or failed receipt) throws
- * InferenceRequestRefused with the chain's text.
+ * {@link InferenceRequestRefused} with the chain's text.
  */
 export async function requestInference(
   wallet: Wallet,
@@ -511,6 +521,7 @@ export function requestResult(req: Pick<RequestInfo, 'slots' | 'redundancy' | 'o
   };
 }
 
+/** An inference request's record by id. */
 export async function getRequest(client: AivmClient, id: bigint | number | string): Promise<RequestInfo> {
   return parseRequest(await client.query('inference/request', { id: id.toString() }));
 }
@@ -533,9 +544,11 @@ export function subscribeRequest(
   });
 }
 
+/** Options of {@link waitForRequest}. */
 export type WaitForRequestOptions = {
   timeoutMs?: number;
   pollMs?: number;
+  /** Called once for each new status the request goes through. */
   onStatus?: (change: StatusChange) => void;
   /** Every inference event of this request (assigned, proven, challenged, paid...). */
   onEvent?: (event: ModuleEvent) => void;
@@ -548,6 +561,7 @@ export type WaitForRequestOptions = {
   readResult?: boolean;
 };
 
+/** A finalized or failed request as waitForRequest returns it: the record plus what was seen on the way. */
 export type FinishedRequest = RequestInfo & {
   /** Transactions that proved (zk) or computed (optimistic) the paid slots, by slot. */
   resultTxs: Record<number, Hex>;
@@ -561,7 +575,7 @@ export type FinishedRequest = RequestInfo & {
 
 /**
  * The first paid slot's output of a finished request read in the model's units (its scale and
- * final kernel from the artifact, see getModelIO); undefined when no slot was paid.
+ * final kernel from the artifact, see {@link getModelIO}); undefined when no slot was paid.
  */
 export async function readRequestResult(
   client: AivmClient,

@@ -52,7 +52,7 @@ const ioCache = new Map<string, ModelIO>();
 
 /**
  * The model's input and output description (shapes, scales, final kernel), fetched once per model
- * id (see getModelArtifact) and kept for the life of the page or process.
+ * id (see {@link getModelArtifact}) and kept for the life of the page or process.
  */
 export async function getModelIO(client: AivmClient, model: string | ModelInfo): Promise<ModelIO> {
   const id = typeof model === 'string' ? model : model.id;

@@ -7,6 +7,7 @@ import type { StateProof } from '@aivm/state/proof';
 export type { AccountInfo, NodeStatus, ProvenValue, TxDraft } from '@aivm/chain';
 export type { Address, Hex, StateProof };
 
+/** A block header as the node returns it, integers as bigint. */
 export type HeaderView = {
   chainId: bigint;
   height: bigint;
@@ -21,8 +22,10 @@ export type HeaderView = {
   proposer: Address;
 };
 
+/** An event of a receipt: its module, type and key/value attributes as strings. */
 export type ReceiptEventView = { module: string; type: string; attributes: { key: string; value: string }[] };
 
+/** The receipt of a committed transaction: outcome, gas, fee and events. */
 export type ReceiptView = {
   txHash: Hex;
   /** code === 0. */
@@ -36,8 +39,10 @@ export type ReceiptView = {
   events: ReceiptEventView[];
 };
 
+/** A receipt with the block and position of its transaction. */
 export type ReceiptRecord = ReceiptView & { blockHash: Hex; height: bigint; index: number };
 
+/** A signed transaction as the node returns it. */
 export type TxView = {
   hash: Hex;
   chainId: bigint;
@@ -51,6 +56,7 @@ export type TxView = {
   signature: Hex;
 };
 
+/** A committed transaction with its block, position and receipt. */
 export type TxRecord = TxView & { blockHash: Hex; height: bigint; index: number; receipt: ReceiptView };
 
 /**
@@ -64,11 +70,13 @@ export type TxStatus =
   | { status: 'dropped'; reason: string; code?: number }
   | { status: 'unknown' };
 
+/** One validator's precommit signature in a block's last commit. */
 export type CommitSigView = { validator: Address; signature: Hex };
 
 /** The parent's commit carried by a block: the round it was decided in and the precommit signatures. */
 export type LastCommitView = { round: number; signatures: CommitSigView[] };
 
+/** A block as the node returns it: hash, header, transactions and the parent's commit. */
 export type BlockView = {
   hash: Hex;
   header: HeaderView;
@@ -79,10 +87,14 @@ export type BlockView = {
   lastCommit: LastCommitView;
 };
 
+/** Which block to read: by height or hash (the latest when both are omitted), optionally with full transactions. */
 export type BlockRef = { height?: bigint | number; hash?: Hex; fullTxs?: boolean };
 
+/** A `newBlocks` subscription event: a block was committed. */
 export type NewBlockEvent = { hash: Hex; height: bigint; header: HeaderView };
+/** A `txResults` subscription event: a transaction was committed, with its receipt. */
 export type TxResultEvent = { hash: Hex; height: bigint; index: number; receipt: ReceiptView };
+/** An `events` subscription event: a module event, its attributes as a record of strings. */
 export type ModuleEvent = {
   module: string;
   type: string;
@@ -92,8 +104,11 @@ export type ModuleEvent = {
   txHash: Hex | null;
 };
 
+/** The event type delivered for each subscription topic. */
 export type SubscriptionEvents = { newBlocks: NewBlockEvent; txResults: TxResultEvent; events: ModuleEvent };
+/** A subscription topic: `newBlocks`, `txResults` or `events`. */
 export type SubscriptionTopic = keyof SubscriptionEvents;
+/** Narrows a subscription to events of a module, an event type or a transaction. */
 export type SubscriptionFilter = { module?: string; type?: string; txHash?: Hex };
 
 /** A blob on the node (complete), or an upload in progress (complete false, chunkHashes empty). */
@@ -106,6 +121,7 @@ export type BlobStat = {
   complete: boolean;
 };
 
+/** Progress of an {@link AivmClient.uploadBlob} call, reported after every chunk the node accepted. */
 export type BlobUploadProgress = {
   id: string;
   sentBytes: number;
@@ -117,8 +133,12 @@ export type BlobUploadProgress = {
 /** Signs blob uploads: a Wallet, anything with signTypedData, or a raw secp256k1 private key. */
 export type BlobUploadSigner =
   | Uint8Array
-  | { signTypedData(td: TypedData): Uint8Array | Promise<Uint8Array> };
+  | {
+      /** Signs EIP-712 typed data and returns the signature bytes. */
+      signTypedData(td: TypedData): Uint8Array | Promise<Uint8Array>;
+    };
 
+/** Options of {@link AivmClient.uploadBlob}. */
 export type UploadBlobOptions = {
   /** Called after every chunk the node accepted. */
   onProgress?: (progress: BlobUploadProgress) => void;

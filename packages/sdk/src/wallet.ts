@@ -17,6 +17,7 @@ import type { AivmClient } from './client.ts';
 import { RpcError } from './client.ts';
 import { big, toJsonParams } from './parse.ts';
 
+/** Overrides for Wallet.send and Wallet.transfer; each omitted field is filled in from the node. */
 export type SendOptions = {
   /** Default: the node's estimate plus a safety margin. */
   gasLimit?: bigint;
@@ -26,6 +27,7 @@ export type SendOptions = {
   nonce?: bigint;
 };
 
+/** Options of a Wallet: message schemas and the gas margin. */
 export type WalletOptions = {
   /** Message schemas by type; default: the modules of an AIVM chain (defaultModules()). */
   schemas?: MsgSchemaLookup;
@@ -47,6 +49,10 @@ function defaultSchemas(): MsgSchemaLookup {
 
 type ChainParams = { chainId: bigint; minGasPriceWei: bigint; maxTxGas: bigint | undefined };
 
+/**
+ * A signing account: builds transactions, signs them as EIP-712 typed data and sends them through
+ * an AivmClient. Sends run one at a time, so nonces are handed out in order.
+ */
 export class Wallet {
   readonly address: Address;
   readonly client: AivmClient;
@@ -66,6 +72,7 @@ export class Wallet {
     this.#marginPercent = BigInt(opts.gasMarginPercent ?? 20);
   }
 
+  /** The account of a secp256k1 private key (32 bytes, or 0x hex). */
   static fromPrivateKey(privateKey: Uint8Array | Hex, client: AivmClient, opts?: WalletOptions): Wallet {
     const key = typeof privateKey === 'string' ? hexToBytes(privateKey, 32) : privateKey;
     return new Wallet(key, client, opts);
