@@ -12,9 +12,18 @@
 // 264 32·N public signals, each < r (the scalar field)
 // The point at infinity is (0, 0) (as on the EVM). Decoding checks the length, the magic, every
 // coordinate < q, every signal < r and that A, B and C are on their curves.
-import type { Groth16Proof } from 'snarkjs';
 
-export type { Groth16Proof };
+/**
+ * snarkjs' Groth16 proof JSON: projective points as decimal strings. Declared here, not imported
+ * from snarkjs (which ships no types), so that the published declarations stand on their own.
+ */
+export type Groth16Proof = {
+  pi_a: string[];
+  pi_b: string[][];
+  pi_c: string[];
+  protocol: string;
+  curve: string;
+};
 
 /** snarkjs' Groth16 verification key JSON (exportVerificationKey). */
 export type VerificationKey = {

@@ -7,13 +7,7 @@ declare module 'snarkjs' {
     error(...a: unknown[]): void;
     debug(...a: unknown[]): void;
   };
-  export type Groth16Proof = {
-    pi_a: string[];
-    pi_b: string[][];
-    pi_c: string[];
-    protocol: string;
-    curve: string;
-  };
+  export type Groth16Proof = import('./proof.ts').Groth16Proof;
   export type Curve = { r: bigint; terminate(): Promise<void> };
   export const curves: { getCurveFromName(name: string): Promise<Curve> };
   export const powersOfTau: {
