@@ -86,8 +86,7 @@ console.log(
 // the Groth16 proof and pays the provider. The input is a 28x28 digit as 784 floats in [0, 1].
 const [mnist] = await listModels(client, { text: 'mnist' });
 if (!mnist) throw new Error('no MNIST model on this chain: run it against `npm start`');
-const digitFile = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'assets', 'mnist-digit-7.json');
-const digit = JSON.parse(await readFile(digitFile, 'utf8')) as number[][];
+const digit = JSON.parse(await readFile(join(import.meta.dirname, 'digit-7.json'), 'utf8')) as number[][];
 const zkSent = await requestInference(alice, { modelId: mnist.id, tier: 'zk', input: digit });
 const zkDone = await waitForRequest(client, zkSent.requestId, {
   record: zkSent.record,

@@ -1,40 +1,43 @@
-// Issue 14 (examples run in CI against a devnet): examples/node-dapp/index.ts as a user runs it,
-// a child process pointed with --rpc at a real `aivm devnet` with its provider. It must commit a
-// transfer, publish its tiny model and get it active, run an on-chain inference whose values match
-// the runtime's own integer run of that artifact, and get a zk MNIST inference of the sample 7
-// proven, finalized and verified locally.
+// Issue 14 (examples run in CI against a devnet, packed-SDK install test): the SDK as a dApp
+// developer gets it. The published packages are built and packed (scripts/build-packages.ts),
+// installed with npm into a fresh project outside the repository, and examples/node-dapp is run
+// from that project against a real `aivm devnet` with its provider: as TypeScript on the Node the
+// repository pins (24), and compiled by tsc against the installed declarations on the system's
+// Node 20 when there is one. Each run must commit a transfer, publish its tiny model and get it
+// active, run an on-chain inference whose values match the runtime's own integer run of that
+// artifact, and get a zk MNIST inference of the sample 7 proven, finalized and verified locally.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { decodeArtifact, inputTensor, modelId, quantizeInput, runInt } from '@aivm/runtime';
 import { AivmClient } from '@aivm/sdk';
-import { startAivm, tempDir } from './helpers.ts';
+import { type RunningNode, startAivm, tempDir } from './helpers.ts';
 import { waitFor } from './network-helpers.ts';
+import { installPackedSdk, otherNode, type Run, runCommand } from './packed-sdk.ts';
 
-const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples');
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const EXAMPLES = join(ROOT, 'examples');
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 /** The zk key cache inference.test.ts uses too: the devnet's MNIST keys are set up once. */
 const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 /** The features examples/node-dapp/index.ts sends to its model (step 4). */
 const FEATURES = [0.5, -0.25, 0.75, 0.1];
-
-function runExample(
-  file: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** A consumer's compiler options: strict, Node's module system, @types/node from the repository. */
+const TSC_OPTS = [
+  '--strict',
+  '--module',
+  'nodenext',
+  '--target',
+  'es2022',
+  '--types',
+  'node',
+  '--typeRoots',
+  join(ROOT, 'node_modules', '@types'),
+];
 
 /** The example's line for one step (each starts with the step's name and a colon). */
 function step(stdout: string, name: string): string {
@@ -43,13 +46,79 @@ function step(stdout: string, name: string): string {
   return line;
 }
 
-describe('examples run against a devnet (real processes)', { timeout: 300_000 }, () => {
-  it('node-dapp: transfer, publish, on-chain and zk inference, local proof check', {
-    timeout: 280_000,
-  }, async () => {
-    mkdirSync(ZK_KEYS, { recursive: true });
-    const dir = await tempDir('aivm-examples-');
-    const node = await startAivm(
+/**
+ * Checks the lines of one node-dapp run (its stdout) and the chain's records behind them. With
+ * `events` (a runtime with WebSocket) the script saw every status change, the transient `proven`
+ * included; polling sees only the statuses a poll happens to find.
+ */
+async function checkNodeDapp(
+  r: Run,
+  client: AivmClient,
+  devnetLog: () => string,
+  events: boolean,
+): Promise<void> {
+  const all = `${r.stdout}${r.stderr}\n--- devnet:\n${devnetLog()}`;
+  assert.equal(r.code, 0, all);
+  assert.match(
+    step(r.stdout, 'connected'),
+    /^connected: chain \d+ at height \d+, wallet 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266$/,
+  );
+  assert.match(
+    step(r.stdout, 'transfer'),
+    /^transfer: committed in block \d+, gas \d+, bob received 1500000000000000000 wei$/,
+  );
+
+  const bytes = new Uint8Array(await readFile(join(EXAMPLES, 'node-dapp', 'tiny-scorer.aivm')));
+  const id = modelId(bytes);
+  assert.equal(step(r.stdout, 'publish'), `publish: model ${id} active, tiers onchain`);
+
+  // The chain's result equals the runtime's own integer run of the artifact on the same input.
+  const model = decodeArtifact(bytes);
+  const local = runInt(model, { x: inputTensor(model, quantizeInput(model, FEATURES)) }).outputs.y!;
+  const onchain = /^onchain: request \d+ finalized, output (\S+) x scale (\S+) = values (\S+)$/.exec(
+    step(r.stdout, 'onchain'),
+  );
+  assert.ok(onchain, r.stdout);
+  assert.deepEqual(JSON.parse(onchain[1]!), Array.from(local.data));
+  assert.equal(Number(onchain[2]), local.scale);
+  assert.deepEqual(
+    JSON.parse(onchain[3]!),
+    Array.from(local.data, (q) => Math.fround(q * local.scale)),
+  );
+
+  const zk = /^zk: request (\d+) finalized, class (\d+), scores (\S+)$/.exec(step(r.stdout, 'zk'));
+  assert.ok(zk, r.stdout);
+  assert.equal(Number(zk[2]), 7);
+  const scores = JSON.parse(zk[3]!) as number[];
+  assert.equal(scores.length, 10);
+  assert.equal(scores.indexOf(Math.max(...scores)), 7);
+  // The statuses the example followed: accepted, then a proof verified on chain, then paid.
+  const statuses = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith(`  zk request ${zk[1]}: `))
+    .map((l) => l.split(': ')[1]!.split(' ')[0]);
+  assert.equal(statuses[0], 'pending', r.stdout);
+  if (events) assert.ok(statuses.indexOf('proven') > 0, r.stdout);
+  assert.equal(statuses.at(-1), 'finalized', r.stdout);
+  assert.match(step(r.stdout, 'verify'), /^verify: proof in 0x[0-9a-f]{64} verified$/);
+
+  // The chain agrees: the model is there, published by dev account 0.
+  const onChain = (await client.query('models/model', { id })) as { owner: string; status: string };
+  assert.equal(onChain.status, 'active');
+  assert.equal(onChain.owner.toLowerCase(), '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266');
+}
+
+describe('examples on the packed SDK, against a devnet (real processes)', { timeout: 900_000 }, () => {
+  let dir: { path: string; remove(): Promise<void> };
+  let node: RunningNode | undefined;
+  let client: AivmClient;
+  let app: string;
+  let stage: string;
+  let tarballs: string[];
+
+  before(async () => {
+    dir = await tempDir('aivm-examples-');
+    const devnet = startAivm(
       [
         'devnet',
         '--home',
@@ -63,65 +132,114 @@ describe('examples run against a devnet (real processes)', { timeout: 300_000 },
       ],
       { AIVM_ZK_KEYS: ZK_KEYS },
     );
-    const client = new AivmClient(node.rpcUrl);
-    try {
-      // The example's zk request needs an eligible provider: the devnet's registers after start.
-      await waitFor(
-        'the devnet provider to register',
-        async () => Boolean(await client.query('inference/provider', { address: node.info.provider })),
-        { timeoutMs: 90_000, intervalMs: 500, diagnose: () => node.stderr() },
-      );
-      const r = await runExample(join(EXAMPLES, 'node-dapp', 'index.ts'), ['--rpc', node.rpcUrl]);
-      const all = `${r.stdout}${r.stderr}\n--- devnet:\n${node.stderr()}`;
-      assert.equal(r.code, 0, all);
+    // Build, pack and install while the devnet starts and sets up its zk keys.
+    const packed = installPackedSdk(join(dir.path, 'packed'));
+    [node, { app, stage, tarballs }] = await Promise.all([devnet, packed]);
+    client = new AivmClient(node.rpcUrl);
+    for (const f of ['index.ts', 'tiny-scorer.aivm', 'digit-7.json'])
+      cpSync(join(EXAMPLES, 'node-dapp', f), join(app, 'node-dapp', f));
+    // The example's zk request needs an eligible provider: the devnet's registers after start.
+    await waitFor(
+      'the devnet provider to register',
+      async () => Boolean(await client.query('inference/provider', { address: node!.info.provider })),
+      { timeoutMs: 120_000, intervalMs: 500, diagnose: () => node!.stderr() },
+    );
+  });
 
-      assert.match(
-        step(r.stdout, 'transfer'),
-        /^transfer: committed in block \d+, gas \d+, bob received 1500000000000000000 wei$/,
-      );
+  after(async () => {
+    client?.close();
+    await node?.stop();
+    await dir?.remove();
+  });
 
-      const bytes = new Uint8Array(await readFile(join(EXAMPLES, 'node-dapp', 'tiny-scorer.aivm')));
-      const id = modelId(bytes);
-      assert.equal(step(r.stdout, 'publish'), `publish: model ${id} active, tiers onchain`);
-
-      // The chain's result equals the runtime's own integer run of the artifact on the same input.
-      const model = decodeArtifact(bytes);
-      const local = runInt(model, { x: inputTensor(model, quantizeInput(model, FEATURES)) }).outputs.y!;
-      const onchain = /^onchain: request \d+ finalized, output (\S+) x scale (\S+) = values (\S+)$/.exec(
-        step(r.stdout, 'onchain'),
-      );
-      assert.ok(onchain, r.stdout);
-      assert.deepEqual(JSON.parse(onchain[1]!), Array.from(local.data));
-      assert.equal(Number(onchain[2]), local.scale);
-      assert.deepEqual(
-        JSON.parse(onchain[3]!),
-        Array.from(local.data, (q) => Math.fround(q * local.scale)),
-      );
-
-      const zk = /^zk: request (\d+) finalized, class (\d+), scores (\S+)$/.exec(step(r.stdout, 'zk'));
-      assert.ok(zk, r.stdout);
-      assert.equal(Number(zk[2]), 7);
-      const scores = JSON.parse(zk[3]!) as number[];
-      assert.equal(scores.length, 10);
-      assert.equal(scores.indexOf(Math.max(...scores)), 7);
-      // The statuses the example followed: accepted, then a proof verified on chain, then paid.
-      const statuses = r.stdout
-        .split('\n')
-        .filter((l) => l.startsWith(`  zk request ${zk[1]}: `))
-        .map((l) => l.split(': ')[1]!.split(' ')[0]);
-      assert.equal(statuses[0], 'pending', r.stdout);
-      assert.ok(statuses.indexOf('proven') > 0, r.stdout);
-      assert.equal(statuses.at(-1), 'finalized', r.stdout);
-      assert.match(step(r.stdout, 'verify'), /^verify: proof in 0x[0-9a-f]{64} verified$/);
-
-      // The chain agrees: the model is there, published by dev account 0.
-      const onChain = (await client.query('models/model', { id })) as { owner: string; status: string };
-      assert.equal(onChain.status, 'active');
-      assert.equal(onChain.owner.toLowerCase(), '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266');
-    } finally {
-      client.close();
-      await node.stop();
-      await dir.remove();
+  it('packs @aivm/sdk and its @aivm dependencies as built JavaScript with declarations', () => {
+    const names = tarballs.map((t) => t.split('/').at(-1)).sort();
+    for (const p of ['chain', 'codec', 'crypto', 'runtime', 'sdk', 'state'])
+      assert.ok(names.includes(`aivm-${p}-0.1.0.tgz`), `aivm-${p} packed: ${names.join(', ')}`);
+    const installed = join(app, 'node_modules', '@aivm');
+    for (const name of names) {
+      const pkg = name!.replace(/^aivm-/, '').replace(/-0\.1\.0\.tgz$/, '');
+      const manifest = JSON.parse(readFileSync(join(installed, pkg, 'package.json'), 'utf8')) as {
+        private?: boolean;
+        engines: { node: string };
+        exports: Record<string, Record<string, string>>;
+        dependencies: Record<string, string>;
+      };
+      assert.equal(manifest.private, undefined, `${pkg} is publishable`);
+      assert.equal(manifest.engines.node, '>=20');
+      assert.ok(existsSync(join(installed, pkg, 'README.md')), `${pkg} has its README`);
+      assert.ok(existsSync(join(installed, pkg, 'LICENSE')), `${pkg} has the LICENSE`);
+      for (const [path, target] of Object.entries(manifest.exports)) {
+        assert.match(target.types!, /^\.\/dist\/.+\.d\.ts$/, `${pkg} ${path} types`);
+        for (const [cond, file] of Object.entries(target)) {
+          assert.ok(
+            existsSync(join(installed, pkg, file)),
+            `${pkg} ${path} ${cond}: ${file} is in the tarball`,
+          );
+          if (cond !== 'types') assert.match(file, /\.js$/, `${pkg} ${path} ${cond} is JavaScript`);
+        }
+      }
+      for (const [dep, range] of Object.entries(manifest.dependencies))
+        if (dep.startsWith('@aivm/')) assert.equal(range, '0.1.0', `${pkg} pins ${dep}`);
     }
+    // No TypeScript source went into a tarball: only dist/ (JavaScript and .d.ts).
+    const sdkStage = join(stage, 'sdk');
+    assert.ok(existsSync(join(sdkStage, 'dist', 'index.js')));
+    assert.ok(existsSync(join(sdkStage, 'dist', 'browser', 'aivm-sdk.js')));
+    assert.equal(existsSync(join(sdkStage, 'src')), false);
+  });
+
+  it('a TypeScript project type-checks against the installed declarations (strict)', async () => {
+    const ok = await runCommand(
+      process.execPath,
+      [TSC, ...TSC_OPTS, '--outDir', 'out', '--rootDir', 'node-dapp', 'node-dapp/index.ts'],
+      { cwd: app },
+    );
+    assert.equal(ok.code, 0, `${ok.stdout}${ok.stderr}`);
+    assert.ok(existsSync(join(app, 'out', 'index.js')));
+    // The declarations carry real types, not `any`: a wrong use of the API fails to compile.
+    cpSync(join(import.meta.dirname, 'fixtures', 'sdk-type-error.ts.txt'), join(app, 'type-error.ts'));
+    const bad = await runCommand(process.execPath, [TSC, ...TSC_OPTS, '--noEmit', 'type-error.ts'], {
+      cwd: app,
+    });
+    assert.equal(bad.code, 2, `${bad.stdout}${bad.stderr}`);
+    assert.match(
+      bad.stdout,
+      /type-error\.ts\(\d+,\d+\): error TS2322: Type 'bigint' is not assignable to type 'number'/,
+    );
+  });
+
+  it('node-dapp runs from the installed packages on Node 24 (TypeScript run directly)', async () => {
+    const r = await runCommand(
+      process.execPath,
+      [join(app, 'node-dapp', 'index.ts'), '--rpc', node!.rpcUrl],
+      {
+        cwd: app,
+      },
+    );
+    await checkNodeDapp(r, client, node!.stderr, true);
+  });
+
+  it('node-dapp runs from the installed packages on the system Node 20+ (compiled by tsc)', async (t) => {
+    const other = otherNode();
+    if (!other) return t.skip('no other Node.js of version 20 or more on PATH');
+    t.diagnostic(`${other.path} ${other.version}`);
+    // Compiled by the previous test; compile here too when it ran alone.
+    if (!existsSync(join(app, 'out', 'index.js')))
+      await runCommand(
+        process.execPath,
+        [TSC, ...TSC_OPTS, '--outDir', 'out', '--rootDir', 'node-dapp', 'node-dapp/index.ts'],
+        {
+          cwd: app,
+        },
+      );
+    // The compiled script reads its data files next to itself.
+    for (const f of ['tiny-scorer.aivm', 'digit-7.json'])
+      cpSync(join(app, 'node-dapp', f), join(app, 'out', f));
+    const r = await runCommand(other.path, [join(app, 'out', 'index.js'), '--rpc', node!.rpcUrl], {
+      cwd: app,
+    });
+    // Node 20 has no global WebSocket: the SDK follows the request by polling.
+    await checkNodeDapp(r, client, node!.stderr, Number(/^v(\d+)/.exec(other.version)![1]) >= 22);
   });
 });

@@ -20,7 +20,7 @@ import { verifyStateProof } from '@aivm/state/proof';
 import { blobId } from './blob-id.ts';
 import { type AivmClient, RpcError } from './client.ts';
 import { ArtifactUnavailableError, getModelIO, type InferenceResult } from './results.ts';
-import type { Hex, ModuleEvent, TxRecord } from './types.ts';
+import type { Hex, ModuleEvent, TxRecord, TxView } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
 export { TIERS, type TierName };
@@ -665,7 +665,8 @@ export async function waitForRequest(
 
 /**
  * The zk proof (256 bytes of points) of a request slot, read from the transaction that proved it:
- * the hash from waitForRequest's resultTxs, or found by scanning the blocks since the request.
+ * the hash from waitForRequest's resultTxs (seen in events), else found in the block that accepted
+ * the slot's proof (`computedAt`) as the slot provider's `inference/submitProof`.
  */
 export async function getZkProof(
   client: AivmClient,
@@ -673,10 +674,26 @@ export async function getZkProof(
   slot = 0,
 ): Promise<{ proof: Uint8Array; output: Uint8Array; txHash: Hex } | undefined> {
   const hash = request.resultTxs?.[slot];
-  if (!hash) return undefined;
-  const tx = await client.getTx(hash);
-  if (tx?.msgType !== 'inference/submitProof') return undefined;
-  return { proof: bytesOf(tx.msg.proof), output: bytesOf(tx.msg.output), txHash: hash };
+  if (hash) {
+    const tx = await client.getTx(hash);
+    if (tx?.msgType !== 'inference/submitProof') return undefined;
+    return { proof: bytesOf(tx.msg.proof), output: bytesOf(tx.msg.output), txHash: hash };
+  }
+  // No event seen (no WebSocket, or a request followed elsewhere): the slot records the height
+  // that accepted its proof and its provider, who sent the proof in that block.
+  const info = await getRequest(client, request.id);
+  const s = info.slots[slot];
+  if (!s || s.computedAt === 0n) return undefined;
+  const block = await client.getBlock({ height: s.computedAt, fullTxs: true });
+  const tx = (block?.txs as TxView[] | undefined)?.find(
+    (t) =>
+      typeof t === 'object' &&
+      t.msgType === 'inference/submitProof' &&
+      t.from.toLowerCase() === s.provider.toLowerCase() &&
+      String(t.msg.requestId) === info.id.toString(),
+  );
+  if (!tx) return undefined;
+  return { proof: bytesOf(tx.msg.proof), output: bytesOf(tx.msg.output), txHash: tx.hash };
 }
 
 /**
