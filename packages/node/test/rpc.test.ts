@@ -577,6 +577,7 @@ describe('catalogue, docs and metrics', () => {
       'aivm_getAccount',
       'aivm_getBalance',
       'aivm_getBlock',
+      'aivm_getInferenceResult',
       'aivm_getProof',
       'aivm_getReceipt',
       'aivm_getTx',

@@ -2,12 +2,13 @@
 // the SDK's expectations all come from here; method names are final.
 
 import { DEFAULT_CHUNK_BYTES } from '@aivm/blobs';
-import { ChainError, ERR, queryParamsFromJson, TxRejected } from '@aivm/chain';
+import { ChainError, ERR, INFERENCE_REQUEST_STATUSES, queryParamsFromJson, TxRejected } from '@aivm/chain';
 import { CodecError, fromJson } from '@aivm/codec';
 import { type Address, bytesToHex, type Hex, hexToBytes, isAddress } from '@aivm/crypto';
 import { z } from 'zod';
 import type { NodeApi } from '../api.ts';
 import { BLOB_ERR, RPC_ERR, RpcFailure } from './errors.ts';
+import { inferenceResultJson } from './inference-result.ts';
 import { blockJson, type Json, receiptJson, statusJson, toJsonValue, txRecordJson } from './json.ts';
 import { buildOpenRpc } from './openrpc.ts';
 import { type SubscriptionHost, TOPICS } from './subscriptions.ts';
@@ -233,6 +234,66 @@ const BlobStatOut = z.strictObject({
     .array(z.string().regex(/^[0-9a-f]{64}$/))
     .describe('lowercase hex sha256 of each chunk (empty while uploading)'),
   complete: z.boolean().describe('false while an upload is in progress'),
+});
+
+const int32Out = z
+  .number()
+  .int()
+  .min(-(2 ** 31))
+  .max(2 ** 31 - 1);
+
+const InferenceResultOut = z.strictObject({
+  output: z
+    .array(int32Out)
+    .describe('the int32 values the chain stores (what proofs and commitments are about)'),
+  scale: z
+    .number()
+    .positive()
+    .describe("a value in the model's units is output * scale (1 for an index output)"),
+  kind: z
+    .enum(['quant', 'index'])
+    .describe('quant: values are output * scale; index: the output is class indices'),
+  activation: z
+    .enum(['softmax', 'log-softmax', 'sigmoid', 'argmax', 'none'])
+    .describe("the model's last kernel (looking through reshape and transpose)"),
+  values: z.array(z.number()).describe("output[i] * scale as float32, in the model's units"),
+  argmax: z
+    .number()
+    .int()
+    .min(-1)
+    .describe(
+      'the predicted class: first maximum of output (an argmax model: its output value); -1 when empty',
+    ),
+  probabilities: z
+    .array(z.number())
+    .optional()
+    .describe(
+      'only when the last kernel makes them: softmax and sigmoid (the values), log-softmax (exp of the values)',
+    ),
+  slot: z.number().int().nonnegative().describe('the slot the result is from: the first paid one'),
+  paid: z.number().int().nonnegative().describe('paid slots'),
+  slots: z.number().int().nonnegative().describe('slots of the request (its redundancy)'),
+});
+
+const InferenceRequestResultOut = z.strictObject({
+  requestId: uintOut,
+  modelId: z.string(),
+  tier: z.string().describe('onchain | optimistic | zk'),
+  status: z
+    .enum(INFERENCE_REQUEST_STATUSES)
+    .describe(`${INFERENCE_REQUEST_STATUSES.join(' | ')}; finalized and failed are final`),
+  reason: z.string().describe('why it has this status, for people'),
+  createdAt: uintOut.describe('height of the request'),
+  updatedAt: uintOut.describe('height of its last change'),
+  result: InferenceResultOut.nullable().describe(
+    "{ output, scale, kind, activation, values, argmax, probabilities?, slot, paid, slots }, as the SDK's InferenceResult: output the int32 values the chain stores; scale (values = output * scale as float32, in the model's units); kind quant, or index (class indices, scale 1); activation the last kernel (softmax, log-softmax, sigmoid, argmax or none); argmax the predicted class (first maximum of output); probabilities only when the last kernel makes them; slot the first paid slot, whose output this is; paid of slots. Set once the request is finalized or failed with a paid slot; null before, without one, or with resultUnavailable",
+  ),
+  resultUnavailable: z
+    .string()
+    .optional()
+    .describe(
+      "present when the request has a result that the node cannot read in the model's units (no artifact): why",
+    ),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -504,6 +565,21 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
       codecParams('params', () => queryParamsFromJson(def, params));
       return toJsonValue(await api.query(p.path, params));
     },
+  }),
+
+  defineMethod({
+    name: 'aivm_getInferenceResult',
+    description:
+      "An inference request's status and, once it is finalized or failed with a paid slot, its result in the model's units, read as the SDK does: the first paid slot's int32 output with the model's output scale, the values (output * scale), the predicted class and, when the model's last kernel is softmax, log-softmax or sigmoid, probabilities. The scale and last kernel come from the model's artifact (the node's blob store, else the copy on chain); when neither is there, result is null and resultUnavailable says why.",
+    params: z.strictObject({ requestId: uintParam(64).describe('inference request id') }),
+    result: {
+      name: 'inferenceResult',
+      description: 'The request and its result, or null when no request has this id',
+      schema: InferenceRequestResultOut.nullable(),
+    },
+    errors: [],
+    example: { requestId: '7' },
+    handler: (api, p) => inferenceResultJson(api, p.requestId),
   }),
 
   defineMethod({
