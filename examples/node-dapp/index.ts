@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import {
   AivmClient,
   blobId,
+  DEV_MNEMONIC,
   getModel,
   getModelVerificationKey,
   getZkProof,
@@ -25,9 +26,6 @@ import {
   waitForRequest,
 } from '@aivm/sdk';
 
-// The devnet funds the accounts of this well-known public mnemonic (the devnet banner prints
-// them). Never send real funds to them. The SDK does not export it: the CLI keeps it.
-const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 const CGPT = 10n ** 18n; // amounts are in wei, 10^-18 CGPT
 
 const { values: args } = parseArgs({
@@ -35,7 +33,8 @@ const { values: args } = parseArgs({
 });
 const client = new AivmClient(args.rpc!);
 
-// 1. Wallets: accounts 0 and 1 of the dev mnemonic (m/44'/60'/0'/0/i, as MetaMask derives them).
+// 1. Wallets: accounts 0 and 1 of the public dev mnemonic that a devnet funds (m/44'/60'/0'/0/i,
+// as MetaMask derives them). Everybody knows these keys: never send real funds to them.
 const alice = Wallet.fromMnemonic(DEV_MNEMONIC, 0, client);
 const bob = Wallet.fromMnemonic(DEV_MNEMONIC, 1, client);
 const { chainId, height } = await client.status();

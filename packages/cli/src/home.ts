@@ -126,5 +126,5 @@ export async function loadValidatorKey(home: string, password: string): Promise<
   return decryptKeystore(json, password);
 }
 
-/** The public Hardhat/Anvil test mnemonic: dev accounts only, never for real funds. */
-export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+/** The public Hardhat/Anvil test mnemonic (the SDK's): dev accounts only, never for real funds. */
+export { DEV_MNEMONIC } from '@aivm/sdk';

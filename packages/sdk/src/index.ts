@@ -21,4 +21,4 @@ export * from './inference.ts';
 export { MalformedResponseError } from './parse.ts';
 export * from './results.ts';
 export type * from './types.ts';
-export { type SendOptions, Wallet, type WalletOptions } from './wallet.ts';
+export { DEV_MNEMONIC, type SendOptions, Wallet, type WalletOptions } from './wallet.ts';

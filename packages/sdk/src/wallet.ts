@@ -17,6 +17,13 @@ import type { AivmClient } from './client.ts';
 import { RpcError } from './client.ts';
 import { big, toJsonParams } from './parse.ts';
 
+/**
+ * The public test mnemonic whose first accounts a devnet funds (`m/44'/60'/0'/0/i`, the same
+ * accounts as Hardhat and Anvil): `Wallet.fromMnemonic(DEV_MNEMONIC, i, client)`. Everybody knows
+ * these keys: use them on a devnet only, never for real funds.
+ */
+export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+
 /** Overrides for Wallet.send and Wallet.transfer; each omitted field is filled in from the node. */
 export type SendOptions = {
   /** Default: the node's estimate plus a safety margin. */

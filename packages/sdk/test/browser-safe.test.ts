@@ -16,6 +16,7 @@ it('imports no Node built-in module under browser conditions', () => {
     'ArtifactUnavailableError',
     'BLOB_CHUNK_BYTES',
     'BLOB_UPLOAD_TYPES',
+    'DEV_MNEMONIC',
     'InferenceRequestRefused',
     'InputError',
     'MODEL_CHUNK_BYTES',
