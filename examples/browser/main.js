@@ -6,6 +6,7 @@
 
 import {
   AivmClient,
+  DEV_MNEMONIC,
   getModelVerificationKey,
   getZkProof,
   listModels,
@@ -15,9 +16,8 @@ import {
   waitForRequest,
 } from './aivm-sdk.js';
 
-// The devnet funds the first accounts of this public test mnemonic (as Hardhat and Anvil do).
-// Anyone can spend from them: devnet only, never real funds.
-const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+// The devnet funds the first accounts of the public test mnemonic DEV_MNEMONIC ('test test ...
+// junk', as Hardhat and Anvil do). Anyone can spend from them: devnet only, never real funds.
 const DEV_ACCOUNTS = 10;
 const CGPT = 10n ** 18n; // amounts are in wei, 10^-18 CGPT
 const SIDE = 28; // the model's input is a 28x28 grey image, 784 floats in [0, 1], ink = 1
