@@ -1,7 +1,8 @@
 // Builds the packages a dApp installs — @aivm/sdk and every @aivm package it depends on — into the
 // form npm publishes: JavaScript (ES2022, runs on Node 20+ and in browsers) with type declarations,
 // a package.json whose exports point at them, the package's README and the LICENSE. The SDK also
-// gets a single-file ES module bundle for plain browser pages (dist/browser/aivm-sdk.js).
+// gets a single-file ES module bundle for plain browser pages (dist/browser/aivm-sdk.js, exported
+// as @aivm/sdk/browser).
 //
 //   npm run build:packages                     stage them under build/npm/<package>/
 //   npm run build:packages -- --pack <dir>     and `npm pack` each into <dir> (tarballs)
@@ -20,6 +21,8 @@ const SCOPE = '@aivm/';
 /** The package dApps import; the build takes it and the closure of its @aivm dependencies. */
 const ENTRY_PACKAGE = 'sdk';
 const MIN_NODE = '>=20';
+/** Where the entry package's single-file browser bundle goes (exported as `<package>/browser`). */
+const BROWSER_BUNDLE = 'dist/browser/aivm-sdk.js';
 
 type Exports = string | { [condition: string]: Exports };
 type Manifest = {
@@ -179,15 +182,19 @@ async function main(): Promise<void> {
     cpSync(join(tscOut, dir, 'src'), join(stage, 'dist'), { recursive: true });
     cpSync(readme, join(stage, 'README.md'));
     cpSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'));
-    writeFileSync(
-      join(stage, 'package.json'),
-      `${JSON.stringify(publishedManifest(m, versions), null, 2)}\n`,
-    );
+    const manifest = publishedManifest(m, versions);
+    // The browser bundle (made below) as an entry of its own, typed as the package's main entry.
+    if (dir === ENTRY_PACKAGE)
+      (manifest.exports as Record<string, Exports>)['./browser'] = {
+        types: './dist/index.d.ts',
+        default: `./${BROWSER_BUNDLE}`,
+      };
+    writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   }
   done();
 
   done = step('bundling the SDK for browsers (esbuild)');
-  const bundle = join(out, ENTRY_PACKAGE, 'dist', 'browser', 'aivm-sdk.js');
+  const bundle = join(out, ENTRY_PACKAGE, BROWSER_BUNDLE);
   await build({
     entryPoints: [join(ROOT, 'packages', ENTRY_PACKAGE, 'src', 'index.ts')],
     outfile: bundle,

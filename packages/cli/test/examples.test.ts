@@ -6,6 +6,9 @@
 // Node 20 when there is one. Each run must commit a transfer, publish its tiny model and get it
 // active, run an on-chain inference whose values match the runtime's own integer run of that
 // artifact, and get a zk MNIST inference of the sample 7 proven, finalized and verified locally.
+// examples/browser runs in Debian's Chromium (playwright-core) on the installed package's browser
+// bundle: a transfer signed in the page, a zk inference of the sample 7 followed live, its proof
+// verified in the page; skipped only where Chromium is not installed (.ci/run installs it).
 
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeArtifact, inputTensor, modelId, quantizeInput, runInt } from '@aivm/runtime';
 import { AivmClient } from '@aivm/sdk';
+import { CHROMIUM, runBrowserExample } from './browser-example.ts';
 import { type RunningNode, startAivm, tempDir } from './helpers.ts';
 import { waitFor } from './network-helpers.ts';
 import { installPackedSdk, otherNode, type Run, runCommand } from './packed-sdk.ts';
@@ -241,5 +245,78 @@ describe('examples on the packed SDK, against a devnet (real processes)', { time
     });
     // Node 20 has no global WebSocket: the SDK follows the request by polling.
     await checkNodeDapp(r, client, node!.stderr, Number(/^v(\d+)/.exec(other.version)![1]) >= 22);
+  });
+
+  it('examples/browser in Chromium: the installed bundle connects, transfers, runs a zk inference of the sample 7 and verifies its proof in the page', async (t) => {
+    if (!existsSync(CHROMIUM)) return t.skip(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    // The single-file browser bundle from the installed package, as a page without a bundler gets it.
+    const sdkBundle = join(app, 'node_modules', '@aivm', 'sdk', 'dist', 'browser', 'aivm-sdk.js');
+    assert.equal(node!.info.corsOrigin, '*', 'the devnet answers CORS for any origin');
+    const bob = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const bobBefore = await client.getBalance(bob);
+
+    const r = await runBrowserExample({
+      pageDir: join(EXAMPLES, 'browser'),
+      sdkBundle,
+      rpcUrl: node!.rpcUrl,
+      tier: 'zk',
+    });
+    const all = `log:\n${r.log.join('\n')}\nerrors:\n${r.errors.join('\n')}\n--- devnet:\n${node!.stderr()}`;
+    const line = (prefix: string) => {
+      const found = r.log.find((l) => l.startsWith(prefix));
+      assert.ok(found, `no "${prefix}" line; ${all}`);
+      return found;
+    };
+
+    assert.deepEqual(r.errors, [], all);
+    assert.equal(r.log.filter((l) => l.startsWith('error:')).length, 0, all);
+    assert.match(line('connected: '), /^connected: chain 7331 height \d+$/);
+
+    // The transfer the page signed: 1.5 CGPT from dev account 0 to dev account 1, committed.
+    const transfer = /^transfer: committed in block (\d+), gas (\d+), 1\.5 CGPT to (0x[0-9a-fA-F]{40})$/.exec(
+      line('transfer: '),
+    );
+    assert.ok(transfer, all);
+    assert.equal(transfer[3], bob);
+    assert.equal((await client.getBalance(bob)) - bobBefore, 1_500_000_000_000_000_000n);
+    const block = await client.getBlock(BigInt(transfer[1]!));
+    assert.ok(block, `block ${transfer[1]}`);
+
+    // The zk inference: the sample is a 7; the chain's record agrees with what the page showed.
+    const inference = /^inference: request (\d+) finalized class (\d+) tier zk history (\S+)$/.exec(
+      line('inference: '),
+    );
+    assert.ok(inference, all);
+    assert.equal(Number(inference[2]), 7);
+    const statuses = inference[3]!.split(',');
+    assert.equal(statuses[0], 'pending', all);
+    assert.ok(statuses.includes('proven'), all);
+    assert.equal(statuses.at(-1), 'finalized', all);
+    assert.deepEqual(
+      r.history.map((h) => h.split(/[ ,]/)[0]),
+      statuses,
+      'the Status list shows the statuses as they came',
+    );
+    const onChain = (await client.query('inference/request', { id: inference[1] })) as {
+      status: string;
+      requester: string;
+    };
+    assert.equal(onChain.status, 'finalized');
+    assert.equal(onChain.requester.toLowerCase(), '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266');
+    assert.equal(r.shownClass, '7');
+    assert.equal(r.shownProbabilities.length, 10);
+    assert.deepEqual(
+      r.shownProbabilities.map((p) => p.split(' ')[0]),
+      ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    );
+    const percents = r.shownProbabilities.map((p) => Number(/^\d ([0-9.]+)%$/.exec(p)?.[1]));
+    assert.equal(percents.indexOf(Math.max(...percents)), 7, r.shownProbabilities.join(' | '));
+    const total = percents.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(total - 100) < 1, `probabilities add up to ${total}%`);
+
+    // The proof, checked in the page with the SDK.
+    assert.match(line('verify: '), /^verify: proof verified \(tx 0x[0-9a-f]{64}\)$/);
+    // The bundle's verifier, run again in the page, accepts that proof and refuses a changed output.
+    assert.deepEqual(r.recheck, { asIs: true, outputChanged: false });
   });
 });
