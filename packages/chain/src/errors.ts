@@ -94,6 +94,10 @@ export const ERR = {
   VALUE_TOO_LARGE: 1107,
   /** Module parameters that do not decode or break their bounds (a governance param change). */
   INVALID_PARAMS: 1108,
+  /** Attestation equivocation evidence that does not prove an equivocation (slashing/attestationEvidence). */
+  INVALID_EVIDENCE: 1109,
+  /** Evidence of an equivocation that was already punished. */
+  DUPLICATE_EVIDENCE: 1110,
   INVALID_BLOCK: 1200,
   NOT_FOUND: 1300,
 } as const;

@@ -13,6 +13,8 @@ export const GAS = {
   DELETE: 500n,
   EVENT: 100n,
   EVENT_BYTE: 2n,
+  /** One secp256k1 signature recovery in a message (attestation evidence), as the EVM's ecrecover. */
+  SIG_RECOVER: 3_000n,
 } as const;
 
 export class GasMeter {

@@ -1,4 +1,5 @@
 export * from './accounts.ts';
+export * from './attestation.ts';
 export * from './block.ts';
 export * from './dec.ts';
 export * from './errors.ts';
@@ -102,7 +103,11 @@ export {
   type TierName,
 } from './modules/models/store.ts';
 export { slashingEvents } from './modules/slashing/events.ts';
-export { SlashingSubmitEvidence, SlashingUnjail } from './modules/slashing/messages.ts';
+export {
+  SlashingAttestationEvidence,
+  SlashingSubmitEvidence,
+  SlashingUnjail,
+} from './modules/slashing/messages.ts';
 export { slashingParams } from './modules/slashing/params.ts';
 export { stakingEvents } from './modules/staking/events.ts';
 export { NO_HOOKS } from './modules/staking/hooks.ts';
@@ -112,15 +117,23 @@ export {
   StakingDelegate,
   StakingEditValidator,
   StakingRedelegate,
+  StakingSetAttestationKey,
   StakingUndelegate,
 } from './modules/staking/messages.ts';
 export { stakingModule } from './modules/staking/module.ts';
 export { stakingParams } from './modules/staking/params.ts';
 export {
+  type AttestationSet,
+  attestationKeyHolder,
+  getAttestationKey,
+  getAttestationSet,
+  getAttestationSetId,
   getBondedValidators,
+  getCurrentAttestationSet,
   getDelegation,
   getDelegatorsOf,
   getDelegatorValidators,
+  getOldestAttestationSetId,
   getUnbondingEntries,
   getValidator,
   getValidatorByConsensusAddress,

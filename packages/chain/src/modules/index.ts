@@ -1,3 +1,4 @@
+import type { KVReader } from '@aivm/state';
 import type { Module } from '../module.ts';
 import { authModule } from './auth/module.ts';
 import { bankModule } from './bank/module.ts';
@@ -5,6 +6,7 @@ import { spendCommunityPool } from './distribution/f1.ts';
 import { distributionHooks, distributionModule } from './distribution/module.ts';
 import { createGovModule } from './gov/module.ts';
 import { createInferenceModule } from './inference/module.ts';
+import { getRequest } from './inference/store.ts';
 import { createModelsModule } from './models/module.ts';
 import { createSlashingModule } from './slashing/module.ts';
 import type { StakingHooks } from './staking/hooks.ts';
@@ -29,7 +31,7 @@ export function defaultModules(opts: { stakingHooks?: StakingHooks } = {}): Modu
     bankModule,
     staking,
     distributionModule,
-    createSlashingModule(staking.keeper),
+    createSlashingModule(staking.keeper, { finalizedAt: requestFinalizedAt }),
     models,
     createInferenceModule(),
   ];
@@ -42,6 +44,12 @@ export function defaultModules(opts: { stakingHooks?: StakingHooks } = {}): Modu
     }),
   );
   return modules;
+}
+
+/** The height an inference request was finalized at (its last update), if it was. */
+async function requestFinalizedAt(state: KVReader, id: bigint): Promise<bigint | undefined> {
+  const r = await getRequest(state, id);
+  return r?.status === 'finalized' ? r.updatedAt : undefined;
 }
 
 export type { StakingHooks } from './staking/hooks.ts';

@@ -14,6 +14,7 @@ import {
   ed25519Sign,
   equalBytes,
   privateKeyToAddress,
+  signDigest,
 } from '@aivm/crypto';
 import { buildOnnxModel, encodeArtifact, importOnnx, modelId, quantize } from '@aivm/runtime';
 import {
@@ -24,6 +25,13 @@ import {
   validatorAddress,
   ZERO_ADDRESS,
 } from '../accounts.ts';
+import {
+  type AivmResult,
+  aivmResultDigest,
+  aivmValidatorSetDigest,
+  signedResult,
+  signedValidatorSet,
+} from '../attestation.ts';
 import {
   type Block,
   headerHash,
@@ -118,6 +126,8 @@ export type FuzzValidator = {
   consensusPubKey: Uint8Array;
   /** Known only in-process: lets the fuzzer forge real double-sign evidence. */
   consensusKey?: Uint8Array;
+  /** Known only in-process: the attestation key, for real attestation equivocation evidence. */
+  attestationKey?: Uint8Array;
 };
 
 export type FuzzTx = {
@@ -361,7 +371,8 @@ export class TxFuzzer {
 
   #sender(msgType: string): number {
     // Operators (the validators' accounts, when known) send the messages only they can send.
-    const operatorOnly = /^(staking\/editValidator|distribution\/withdrawCommission|slashing\/unjail)$/;
+    const operatorOnly =
+      /^(staking\/editValidator|staking\/setAttestationKey|distribution\/withdrawCommission|slashing\/unjail)$/;
     const all = this.senders.map((s, i) => [s, i] as const);
     const ops = all.filter(([s]) => this.#isOperator(s.address));
     if (ops.length && operatorOnly.test(msgType) && this.rng.chance(3, 4)) return this.rng.pick(ops)[1];
@@ -511,6 +522,8 @@ export class TxFuzzer {
       out[name] = this.#plausible(msgType, name, type);
     if (msgType === 'gov/submitProposal') this.#shapeProposal(out);
     if (msgType === 'slashing/submitEvidence' && this.rng.chance(1, 2)) Object.assign(out, this.#evidence());
+    if (msgType === 'slashing/attestationEvidence' && this.rng.chance(1, 2))
+      Object.assign(out, this.#attestationEvidence());
     if (msgType === 'models/publish') Object.assign(out, this.#plausiblePublish());
     return out;
   }
@@ -729,6 +742,39 @@ export class TxFuzzer {
     });
     const h1 = r.bytes(32);
     return { a: vote(h1), b: vote(r.chance(1, 8) ? h1 : r.bytes(32)) };
+  }
+
+  /** Two attestations of one key about one subject (a real equivocation when the key is known). */
+  #attestationEvidence(): Record<string, unknown> {
+    const r = this.rng;
+    // As for double signs, only the last validator's key signs: the others keep the chain running.
+    const key = this.validators[this.validators.length - 1]?.attestationKey;
+    const sign = (digest: Uint8Array) => (key ? signDigest(digest, key) : r.bytes(65));
+    if (r.chance(1, 2)) {
+      const result = (): AivmResult => ({
+        requestId: this.#knownId(this.requestIds),
+        modelId: r.bytes(32),
+        tier: r.pick([1, 2, 4]),
+        inputHash: r.bytes(32),
+        outputHash: r.bytes(32),
+      });
+      const a = result();
+      const b = r.chance(1, 8)
+        ? a
+        : { ...result(), requestId: r.chance(7, 8) ? a.requestId : a.requestId + 1n };
+      return {
+        first: signedResult(a, sign(aivmResultDigest(this.chainId, a))),
+        second: signedResult(b, sign(aivmResultDigest(this.chainId, b))),
+      };
+    }
+    const setId = BigInt(r.range(0, 8));
+    const set = (membersHash: Uint8Array) =>
+      signedValidatorSet(
+        { setId, membersHash },
+        sign(aivmValidatorSetDigest(this.chainId, { setId, membersHash })),
+      );
+    const h = r.bytes(32);
+    return { first: set(h), second: set(r.chance(1, 8) ? h : r.bytes(32)) };
   }
 
   // ---- adversarial values
@@ -1046,6 +1092,7 @@ export async function runInProcess(opts: InProcessOptions): Promise<InProcessRep
   const chainOpts = {
     accounts: opts.accounts ?? 8,
     validators,
+    attestationKeys: true,
     fundCgpt: 1_000_000n,
     // Short periods so proposals are decided within a run; emission on so rewards exist.
     app: {
@@ -1076,6 +1123,7 @@ async function fuzzChains(a: TestChain, b: TestChain, opts: InProcessOptions): P
       consensusAddress: v.address,
       consensusPubKey: v.pubKey,
       consensusKey: v.secretKey,
+      attestationKey: v.attestationKey?.privateKey,
     })),
     types: opts.types,
     perType: opts.perType,

@@ -47,6 +47,8 @@ export type TestValidator = {
   pubKey: Uint8Array;
   /** Consensus address, validatorAddress(pubKey). */
   address: Address;
+  /** secp256k1 attestation key registered at genesis (createTestChain's attestationKeys option). */
+  attestationKey?: TestAccount;
 };
 
 export type TestChain = {
@@ -89,6 +91,8 @@ export async function createTestChain(
     app?: Record<string, unknown>;
     /** Check every module's invariants after each block (default on; false for a test that breaks one on purpose). */
     checkInvariants?: boolean;
+    /** Give every genesis validator an attestation key (deterministic, from the test mnemonic). */
+    attestationKeys?: boolean;
   } = {},
 ): Promise<TestChain> {
   const dir = await mkdtemp(join(tmpdir(), 'aivm-chain-'));
@@ -101,15 +105,18 @@ export async function createTestChain(
     address: privateKeyToAddress(privateKey),
   }));
   const count = opts.validators ?? 1;
+  const attestationKeys = opts.attestationKeys ? mnemonicToPrivateKeys(TEST_MNEMONIC, 2_000, count) : [];
   const validators: TestValidator[] = mnemonicToPrivateKeys(TEST_MNEMONIC, 1_000, count).map(
     (privateKey, i) => {
       const secretKey = testConsensusKey(i);
       const pubKey = ed25519PublicKey(secretKey);
+      const att = attestationKeys[i];
       return {
         operator: { privateKey, address: privateKeyToAddress(privateKey) },
         secretKey,
         pubKey,
         address: validatorAddress(pubKey),
+        ...(att ? { attestationKey: { privateKey: att, address: privateKeyToAddress(att) } } : {}),
       };
     },
   );
@@ -143,6 +150,7 @@ export async function createTestChain(
           operator: v.operator.address,
           consensusPubKey: bytesToHex(v.pubKey),
           selfStake: stakes[i]!.toString(),
+          ...(v.attestationKey ? { attestationKey: v.attestationKey.address } : {}),
         })),
         ...staking,
       },

@@ -7,4 +7,6 @@ export const slashingEvents = defineEvents(M, {
   doubleSign: ['operator', 'consensusAddress', 'height', 'burned', 'reporter'],
   missedBlock: ['consensusAddress', 'missed'],
   downtime: ['operator', 'missed', 'burned'],
+  /** Two attestations of one key about one subject (kind 1 requestId, kind 2 setId) that differ. */
+  attestationEquivocation: ['operator', 'signer', 'kind', 'subject', 'burned', 'reporter'],
 });

@@ -23,4 +23,13 @@ export interface SlashingStaking {
   slash(ctx: ExecContext, operator: Address, infractionHeight: bigint, fraction: bigint): Promise<bigint>;
   jail(ctx: ExecContext, operator: Address, untilMs: bigint, tombstone: boolean): Promise<void>;
   unjail(ctx: ExecContext, operator: Address): Promise<void>;
+  /** The operator whose attestation key `key` is, or was within the kept attestation sets. */
+  attestationKeyHolder(state: KVReader, key: Address): Promise<Address | undefined>;
+  /** A kept attestation set's start height (the end block that made it). */
+  getAttestationSet(state: KVReader, id: bigint): Promise<{ startHeight: bigint } | undefined>;
+}
+
+/** What slashing reads of inference: the height a request was finalized at, if it was. */
+export interface SlashingInference {
+  finalizedAt(state: KVReader, requestId: bigint): Promise<bigint | undefined>;
 }

@@ -18,9 +18,10 @@ import {
   writeParams,
 } from '../../module.ts';
 import { readValidatorSet } from '../../validators.ts';
+import { handleAttestationEvidence } from './attestation.ts';
 import { slashingEvents } from './events.ts';
-import type { SlashingStaking } from './expected.ts';
-import { SlashingSubmitEvidence, SlashingUnjail } from './messages.ts';
+import type { SlashingInference, SlashingStaking } from './expected.ts';
+import { SlashingAttestationEvidence, SlashingSubmitEvidence, SlashingUnjail } from './messages.ts';
 import { type SlashingParams, slashingParams } from './params.ts';
 import {
   getMissedBits,
@@ -148,7 +149,13 @@ async function trackLiveness(ctx: ExecContext, keeper: SlashingStaking, p: Slash
   }
 }
 
-export function createSlashingModule(keeper: SlashingStaking): Module {
+/** Without inference: attestation evidence counts the stake at risk from the evidence's block. */
+const NO_INFERENCE: SlashingInference = { finalizedAt: async () => undefined };
+
+export function createSlashingModule(
+  keeper: SlashingStaking,
+  inference: SlashingInference = NO_INFERENCE,
+): Module {
   return {
     name: M,
     messages: {
@@ -157,6 +164,12 @@ export function createSlashingModule(keeper: SlashingStaking): Module {
         description:
           'Report a double sign: two conflicting votes signed by one validator (anyone may submit)',
         handler: (ctx, msg, sender) => handleEvidence(ctx, keeper, msg, sender),
+      }),
+      'slashing/attestationEvidence': defineMsg({
+        schema: SlashingAttestationEvidence,
+        description:
+          'Report an attestation equivocation: one attestation key signed two different AivmResults for one requestId or two different AivmValidatorSets for one setId (anyone may submit); the validator is slashed and tombstoned',
+        handler: (ctx, msg, sender) => handleAttestationEvidence(ctx, keeper, inference, msg, sender),
       }),
       'slashing/unjail': defineMsg({
         schema: SlashingUnjail,

@@ -19,6 +19,8 @@ export const slashingParams = defineParams({
     slashFractionDowntime: t.uint256,
     /** Evidence older than this many blocks is refused. */
     maxEvidenceAgeBlocks: t.uint64,
+    /** Fraction (DEC-scaled) of stake burned for an attestation equivocation (and the validator tombstoned). */
+    slashFractionAttestation: t.uint256,
   }),
   defaults: {
     signedBlocksWindow: 10_000,
@@ -27,6 +29,7 @@ export const slashingParams = defineParams({
     slashFractionDoubleSign: DEC / 20n, // 5%
     slashFractionDowntime: DEC / 10_000n, // 0.01%
     maxEvidenceAgeBlocks: 100_000n,
+    slashFractionAttestation: DEC / 20n, // 5%
   },
   validate(p) {
     if (p.signedBlocksWindow < 4 || p.signedBlocksWindow > 10_000)
@@ -38,6 +41,8 @@ export const slashingParams = defineParams({
       throw new ModuleError('slashing.slashFractionDoubleSign must be <= 1');
     if (p.slashFractionDowntime > DEC / 10n)
       throw new ModuleError('slashing.slashFractionDowntime must be <= 0.1');
+    if (p.slashFractionAttestation > DEC)
+      throw new ModuleError('slashing.slashFractionAttestation must be <= 1');
     if (p.maxEvidenceAgeBlocks < 1n || p.maxEvidenceAgeBlocks > 10_000_000n)
       throw new ModuleError('slashing.maxEvidenceAgeBlocks must be within 1..10^7');
   },

@@ -2,7 +2,7 @@
 // bit array of the sliding window (bit i = missed the block at window index i).
 
 import { decode, encode, type Infer, t } from '@aivm/codec';
-import { type Address, addressToBytes, concatBytes, utf8ToBytes } from '@aivm/crypto';
+import { type Address, addressToBytes, concatBytes, u64be, utf8ToBytes } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import type { ExecContext } from '../../module.ts';
 
@@ -21,6 +21,7 @@ export type SigningInfo = Infer<typeof SigningInfoSchema>;
 
 const INFO = utf8ToBytes('slashing/info/');
 const BITS = utf8ToBytes('slashing/missed/');
+const ATTESTATION_EVIDENCE = utf8ToBytes('slashing/attev/');
 
 export async function getSigningInfo(state: KVReader, consensus: Address): Promise<SigningInfo | undefined> {
   const raw = await state.get(concatBytes(INFO, addressToBytes(consensus)));
@@ -37,4 +38,29 @@ export async function getMissedBits(state: KVReader, consensus: Address): Promis
 
 export function setMissedBits(ctx: ExecContext, consensus: Address, bits: Uint8Array): void {
   ctx.set(concatBytes(BITS, addressToBytes(consensus)), bits);
+}
+
+/** Key of a punished attestation equivocation: (kind, subject id, attestation key). */
+const attEvidenceKey = (kind: number, subject: bigint, signer: Address) =>
+  concatBytes(ATTESTATION_EVIDENCE, Uint8Array.of(kind), u64be(subject), addressToBytes(signer));
+
+/** The height at which an equivocation of `signer` about (kind, subject) was punished, if it was. */
+export async function getAttestationEvidence(
+  state: KVReader,
+  kind: number,
+  subject: bigint,
+  signer: Address,
+): Promise<bigint | undefined> {
+  const raw = await state.get(attEvidenceKey(kind, subject, signer));
+  return raw ? decode(t.uint64, raw) : undefined;
+}
+
+export function setAttestationEvidence(
+  ctx: ExecContext,
+  kind: number,
+  subject: bigint,
+  signer: Address,
+  height: bigint,
+): void {
+  ctx.set(attEvidenceKey(kind, subject, signer), encode(t.uint64, height));
 }

@@ -15,4 +15,8 @@ export const stakingEvents = defineEvents(M, {
   unjail: ['operator'],
   bonded: ['operator'],
   unbonding: ['operator'],
+  /** The validator's operator registered a new attestation key (`key`; `previous` zero when none). */
+  attestationKey: ['operator', 'key', 'previous'],
+  /** A new attestation set began at the end of this block: its id, member count and membersHash. */
+  attestationSet: ['id', 'members', 'membersHash'],
 });

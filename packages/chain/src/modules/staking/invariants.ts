@@ -1,17 +1,32 @@
-// staking invariants: each pool holds the stake it stands for, and a validator's shares are the
-// sum of its delegations' shares.
+// staking invariants: each pool holds the stake it stands for, a validator's shares are the sum of
+// its delegations' shares, and the attestation set is the active set with its attestation keys.
 
-import { type Address, bytesToAddress, utf8ToBytes } from '@aivm/crypto';
+import { type Address, bytesToAddress, readU64be, utf8ToBytes } from '@aivm/crypto';
 import type { KVScanner } from '@aivm/state';
 import { BONDED_POOL, NOT_BONDED_POOL } from '../../accounts.ts';
 import type { Invariant } from '../../module.ts';
+import { readValidatorSet } from '../../validators.ts';
 import { holdsExactly } from '../bank/invariants.ts';
 import { getBalance } from '../bank/store.ts';
-import { getDelegation, getUnbondingEntries, getValidator, type ValidatorRecord } from './store.ts';
+import {
+  getAttestationKey,
+  getAttestationKeyOwner,
+  getAttestationSetId,
+  getCurrentAttestationSet,
+  getDelegation,
+  getOldestAttestationSetId,
+  getUnbondingEntries,
+  getValidator,
+  getValidatorByConsensusAddress,
+  type ValidatorRecord,
+  ZERO_ADDRESS,
+} from './store.ts';
 
 const VALIDATORS = utf8ToBytes('staking/val/');
 const DELEGATIONS = utf8ToBytes('staking/del/');
 const UNBONDINGS = utf8ToBytes('staking/ubd/');
+const ATTESTATION_SETS = utf8ToBytes('staking/attset/');
+const same = (x: string, y: string) => x.toLowerCase() === y.toLowerCase();
 
 const address = (key: Uint8Array, at: number): Address => bytesToAddress(key.subarray(at, at + 20));
 
@@ -94,6 +109,48 @@ export const stakingInvariants: Invariant[] = [
       }
       for (const [operator, sum] of sums)
         wrong.push(`delegations of ${sum} shares to unknown validator ${operator}`);
+      return wrong.length ? wrong.join('; ') : undefined;
+    },
+  },
+  {
+    name: 'attestation-set',
+    async check(state) {
+      const wrong: string[] = [];
+      const set = await getCurrentAttestationSet(state);
+      const consensus = await readValidatorSet(state, 'current');
+      if (!set) return consensus.length > 0 ? 'no attestation set while a validator set exists' : undefined;
+      // The consensus set of the next height is the active set the attestation set was made from.
+      if (set.members.length !== consensus.length)
+        wrong.push(
+          `attestation set ${set.id} has ${set.members.length} members, the validator set ${consensus.length}`,
+        );
+      for (const [i, m] of set.members.entries()) {
+        const c = consensus[i];
+        if (!c) break;
+        if (m.power !== c.power) wrong.push(`member ${i}: power ${m.power}, validator set ${c.power}`);
+        const v = await getValidatorByConsensusAddress(state, c.address);
+        const key = v ? await getAttestationKey(state, v.operator) : undefined;
+        if (!v || key === undefined || !same(key, m.signer))
+          wrong.push(`member ${i}: signer ${m.signer}, validator ${c.address} has attestation key ${key}`);
+        else if (!same(key, ZERO_ADDRESS)) {
+          const owner = await getAttestationKeyOwner(state, key);
+          if (!owner || !same(owner, v.operator))
+            wrong.push(`attestation key ${key} of ${v.operator} is indexed to ${owner}`);
+        }
+      }
+      // Kept sets are the ids oldest..current, every one of them there (at most attestationSetsKept
+      // of them, unless governance just shrank the window: caught up 64 sets at a time).
+      const current = await getAttestationSetId(state);
+      const oldest = await getOldestAttestationSetId(state);
+      let count = 0n;
+      for await (const [key] of state.scan(ATTESTATION_SETS)) {
+        const id = readU64be(key, ATTESTATION_SETS.length);
+        count++;
+        if (id > current || id < oldest)
+          wrong.push(`attestation set ${id} is kept outside ${oldest}..${current}`);
+      }
+      if (count !== current - oldest + 1n)
+        wrong.push(`${count} attestation sets kept, ids ${oldest}..${current} should be there`);
       return wrong.length ? wrong.join('; ') : undefined;
     },
   },

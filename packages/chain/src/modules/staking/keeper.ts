@@ -4,9 +4,10 @@
 // every staked wei is visible in some account.
 
 import type { Address } from '@aivm/crypto';
-import { equalBytes } from '@aivm/crypto';
+import { bytesToHex, equalBytes } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import { BONDED_POOL, NOT_BONDED_POOL, validatorAddress } from '../../accounts.ts';
+import { attestationMembersHash } from '../../attestation.ts';
 import type { Validator } from '../../block.ts';
 import { validatorSetHash } from '../../block.ts';
 import { DEC, decMul } from '../../dec.ts';
@@ -24,13 +25,20 @@ import {
 } from './params.ts';
 import * as store from './store.ts';
 import {
+  type AttestationSet,
   addPair,
   addToList,
   delegatorsOfKey,
   delegatorValidatorsKey,
+  deleteAttestationSet,
+  getAttestationKey,
+  getAttestationKeyOwner,
+  getAttestationSetId,
   getBucket,
   getBucketIndex,
+  getCurrentAttestationSet,
   getDelegation,
+  getOldestAttestationSetId,
   getOperators,
   getRedelegationEntries,
   getRedelegationsFrom,
@@ -40,21 +48,27 @@ import {
   getValidator,
   getValidatorByConsensusAddress,
   listValidators,
+  putAttestationSet,
   type QueueItem,
   redelegationsBySourceKey,
   redelegationsOfDelegatorKey,
   removeFromList,
   removePair,
+  setAttestationKeyOwner,
+  setAttestationKeyRetiredAt,
   setBucket,
   setBucketIndex,
   setConsensusIndex,
   setDelegation,
+  setOldestAttestationSetId,
   setOperators,
   setRedelegationEntries,
   setUnbondingEntries,
   setValidator,
+  setAttestationKey as storeAttestationKey,
   unbondingByValidatorKey,
   type ValidatorRecord,
+  ZERO_ADDRESS,
 } from './store.ts';
 
 export const POWER_REDUCTION = 10n ** 18n;
@@ -85,6 +99,8 @@ export type CreateValidatorInput = {
   commissionRate: bigint;
   maxCommissionRate: bigint;
   maxCommissionChangeRate: bigint;
+  /** Genesis validators may carry an attestation key (zero or absent: none). */
+  attestationKey?: Address;
 };
 
 export async function createValidator(
@@ -148,6 +164,8 @@ export async function createValidator(
     consensusAddress,
     selfStake: input.selfStake.toString(),
   });
+  if (input.attestationKey !== undefined && !same(input.attestationKey, ZERO_ADDRESS))
+    await setAttestationKey(ctx, operator, input.attestationKey);
 }
 
 /** Moves `amount` from the delegator's balance to the validator's pool and issues shares. */
@@ -593,6 +611,71 @@ export async function updateActiveSet(ctx: ExecContext): Promise<void> {
   const next: Validator[] = top.map((x) => x.set);
   const current = await readValidatorSet(ctx, 'current');
   if (!equalBytes(validatorSetHash(next), validatorSetHash(current))) setNextValidatorSet(ctx, next);
+  const members = [];
+  for (const x of top)
+    members.push({ signer: await getAttestationKey(ctx, x.v.operator), power: x.set.power });
+  await updateAttestationSet(ctx, members, p);
+}
+
+/** Most old attestation sets deleted when one new set begins. */
+const MAX_SET_PRUNES = 64n;
+
+/**
+ * Makes `members` (the active set's order) the attestation set when its (signer, power) list
+ * differs from the current one's: id + 1, the set that fell out of the kept window deleted.
+ */
+async function updateAttestationSet(
+  ctx: ExecContext,
+  members: AttestationSet['members'],
+  p: StakingParams,
+): Promise<void> {
+  const current = await getCurrentAttestationSet(ctx);
+  if (
+    current &&
+    current.members.length === members.length &&
+    current.members.every((m, i) => same(m.signer, members[i]!.signer) && m.power === members[i]!.power)
+  )
+    return;
+  const id = (current?.id ?? 0n) + 1n;
+  putAttestationSet(ctx, { id, startHeight: ctx.block.height, members });
+  // Sets that fell out of the kept window go; a window shrunk by governance is caught up at most
+  // MAX_SET_PRUNES sets per new set.
+  let oldest = await getOldestAttestationSetId(ctx);
+  const start = oldest;
+  while (oldest + BigInt(p.attestationSetsKept) <= id && oldest - start < MAX_SET_PRUNES) {
+    deleteAttestationSet(ctx, oldest);
+    oldest += 1n;
+  }
+  if (oldest !== start) setOldestAttestationSetId(ctx, oldest);
+  stakingEvents.emit(ctx, 'attestationSet', {
+    id: id.toString(),
+    members: String(members.length),
+    membersHash: bytesToHex(attestationMembersHash(members)),
+  });
+}
+
+/**
+ * Registers `key` as the validator's attestation key: non-zero and never registered by another
+ * validator (a key once used stays bound to its validator, so evidence always names one). The
+ * attestation set picks it up at the end of the block.
+ */
+export async function setAttestationKey(ctx: ExecContext, operator: Address, key: Address): Promise<void> {
+  const v = await getValidator(ctx, operator);
+  requireThat(v !== undefined, `${operator} is not a validator operator`);
+  requireThat(!same(key, ZERO_ADDRESS), 'attestation key must not be the zero address');
+  const owner = await getAttestationKeyOwner(ctx, key);
+  requireThat(
+    owner === undefined || same(owner, operator),
+    `attestation key ${key} is already used by another validator`,
+  );
+  const previous = await getAttestationKey(ctx, operator);
+  requireThat(!same(previous, key), `${key} is already this validator's attestation key`);
+  storeAttestationKey(ctx, operator, key);
+  setAttestationKeyOwner(ctx, key, operator);
+  // The old key may be in sets up to the current one (the new key joins at this block's end).
+  if (!same(previous, ZERO_ADDRESS))
+    setAttestationKeyRetiredAt(ctx, previous, await getAttestationSetId(ctx));
+  stakingEvents.emit(ctx, 'attestationKey', { operator, key, previous });
 }
 
 /**
@@ -601,6 +684,7 @@ export async function updateActiveSet(ctx: ExecContext): Promise<void> {
  */
 export const stakingView = {
   getValidator: store.getValidator,
+  getAttestationKey: store.getAttestationKey,
   getValidatorByConsensusAddress: store.getValidatorByConsensusAddress,
   getBondedValidators: store.getBondedValidators,
   getDelegation: store.getDelegation,

@@ -25,3 +25,6 @@ export const StakingRedelegate = t.struct('StakingRedelegate', {
   dst: t.address,
   amount: t.uint256,
 });
+
+/** Sent by a validator's operator: the secp256k1 address it signs attestations with (docs/evm.md). */
+export const StakingSetAttestationKey = t.struct('StakingSetAttestationKey', { key: t.address });

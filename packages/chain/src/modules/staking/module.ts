@@ -24,6 +24,7 @@ import {
   matureQueue,
   params,
   redelegate,
+  setAttestationKey,
   slash,
   undelegate,
   unjail,
@@ -34,11 +35,17 @@ import {
   StakingDelegate,
   StakingEditValidator,
   StakingRedelegate,
+  StakingSetAttestationKey,
   StakingUndelegate,
 } from './messages.ts';
 import { COMMISSION_CHANGE_PERIOD_MS, stakingParams } from './params.ts';
 import { stakingQueries } from './queries.ts';
 import {
+  type AttestationSet,
+  attestationKeyHolder,
+  getAttestationKey,
+  getAttestationSet,
+  getCurrentAttestationSet,
   getValidator,
   getValidatorByConsensusAddress,
   M,
@@ -56,6 +63,13 @@ export type StakingKeeper = {
   slash(ctx: ExecContext, operator: Address, infractionHeight: bigint, fraction: bigint): Promise<bigint>;
   jail(ctx: ExecContext, operator: Address, untilMs: bigint, tombstone: boolean): Promise<void>;
   unjail(ctx: ExecContext, operator: Address): Promise<void>;
+  /** The validator's attestation key (zero address: none). */
+  getAttestationKey(state: KVReader, operator: Address): Promise<Address>;
+  /** The operator whose attestation key `key` is, or was within the kept attestation sets. */
+  attestationKeyHolder(state: KVReader, key: Address): Promise<Address | undefined>;
+  /** A kept attestation set by id. */
+  getAttestationSet(state: KVReader, id: bigint): Promise<AttestationSet | undefined>;
+  getCurrentAttestationSet(state: KVReader): Promise<AttestationSet | undefined>;
 };
 
 export type StakingModule = Module & { keeper: StakingKeeper };
@@ -68,8 +82,11 @@ const GenesisValidatorSchema = t.struct('StakingGenesisValidator', {
   commissionRate: t.uint256,
   maxCommissionRate: t.uint256,
   maxCommissionChangeRate: t.uint256,
+  /** secp256k1 address the validator signs attestations with (zero: none). */
+  attestationKey: t.address,
 });
 const GENESIS_DEFAULTS = {
+  attestationKey: '0x0000000000000000000000000000000000000000',
   moniker: '',
   commissionRate: '100000000000000000', // 10%
   maxCommissionRate: '200000000000000000', // 20%
@@ -148,6 +165,12 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
           'Move a delegation to another validator at once (no transitive redelegation while maturing)',
         handler: (ctx, msg, sender) => redelegate(ctx, hooks, sender, msg.src, msg.dst, msg.amount),
       }),
+      'staking/setAttestationKey': defineMsg({
+        schema: StakingSetAttestationKey,
+        description:
+          "Set the sender's validator's attestation key (a secp256k1 address no other validator has used); it joins the attestation set at the end of the block",
+        handler: (ctx, msg, sender) => setAttestationKey(ctx, sender, msg.key),
+      }),
     },
     queries: stakingQueries,
     params: stakingParams,
@@ -157,6 +180,10 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
       slash: (ctx, operator, height, fraction) => slash(ctx, hooks, operator, height, fraction),
       jail,
       unjail,
+      getAttestationKey,
+      attestationKeyHolder,
+      getAttestationSet,
+      getCurrentAttestationSet,
     },
     async initGenesis(ctx, json) {
       const section = (json ?? {}) as { params?: unknown; validators?: unknown; state?: unknown };

@@ -26,6 +26,8 @@ export const stakingParams = defineParams({
     maxDelegatorsPerValidator: t.uint32,
     /** Most validators one account delegates to at once. */
     maxValidatorsPerDelegator: t.uint32,
+    /** Attestation sets kept in state (the current one and those before it): evidence and relayers read them. */
+    attestationSetsKept: t.uint32,
   }),
   defaults: {
     maxValidators: 100,
@@ -35,6 +37,7 @@ export const stakingParams = defineParams({
     maxEntries: 7,
     maxDelegatorsPerValidator: 1_000,
     maxValidatorsPerDelegator: 50,
+    attestationSetsKept: 256,
   },
   validate(p) {
     if (p.maxValidators < 1 || p.maxValidators > MAX_VALIDATORS)
@@ -50,6 +53,8 @@ export const stakingParams = defineParams({
       throw new ModuleError('staking.maxDelegatorsPerValidator must be within 1..10000');
     if (p.maxValidatorsPerDelegator < 1 || p.maxValidatorsPerDelegator > 100)
       throw new ModuleError('staking.maxValidatorsPerDelegator must be within 1..100');
+    if (p.attestationSetsKept < 2 || p.attestationSetsKept > 100_000)
+      throw new ModuleError('staking.attestationSetsKept must be within 2..100000');
   },
 });
 export type StakingParams = typeof stakingParams.defaults;

@@ -1,10 +1,15 @@
 import { t, toJson } from '@aivm/codec';
-import type { Address } from '@aivm/crypto';
+import { type Address, bytesToHex } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
+import { attestationMembersHash } from '../../attestation.ts';
 import { defineQuery, readParams } from '../../module.ts';
 import { powerOf } from './keeper.ts';
 import { stakingParams } from './params.ts';
 import {
+  type AttestationSet,
+  getAttestationKey,
+  getAttestationSet,
+  getAttestationSetId,
   getDelegation,
   getDelegatorsOf,
   getDelegatorValidators,
@@ -19,9 +24,10 @@ import {
   type ValidatorRecord,
 } from './store.ts';
 
-function validatorView(v: ValidatorRecord) {
+async function validatorView(state: KVReader, v: ValidatorRecord) {
   return {
     operator: v.operator,
+    attestationKey: await getAttestationKey(state, v.operator),
     consensusPubKey: toJson(t.bytes32, v.consensusPubKey),
     consensusAddress: v.consensusAddress,
     moniker: v.moniker,
@@ -41,6 +47,19 @@ function validatorView(v: ValidatorRecord) {
   };
 }
 
+function attestationSetView(set: AttestationSet, currentId: bigint) {
+  let totalPower = 0n;
+  for (const m of set.members) totalPower += m.power;
+  return {
+    id: set.id.toString(),
+    current: set.id === currentId,
+    startHeight: set.startHeight.toString(),
+    members: set.members.map((m) => ({ signer: m.signer, power: m.power.toString() })),
+    totalPower: totalPower.toString(),
+    membersHash: bytesToHex(attestationMembersHash(set.members)),
+  };
+}
+
 async function delegationView(state: KVReader, delegator: Address, operator: Address) {
   const d = await getDelegation(state, delegator, operator);
   const v = await getValidator(state, operator);
@@ -57,14 +76,18 @@ export const stakingQueries = {
   validators: defineQuery({
     params: t.struct('StakingValidatorsQuery', {}),
     description: 'Every validator (bonded or not), with tokens, power, commission and status',
-    handler: async (state) => (await listValidators(state)).map(validatorView),
+    handler: async (state) => {
+      const out = [];
+      for (const v of await listValidators(state)) out.push(await validatorView(state, v));
+      return out;
+    },
   }),
   validator: defineQuery({
     params: t.struct('StakingValidatorQuery', { operator: t.address }),
     description: 'One validator by operator address (null if none)',
     handler: async (state, p) => {
       const v = await getValidator(state, p.operator);
-      return v ? validatorView(v) : null;
+      return v ? validatorView(state, v) : null;
     },
   }),
   delegation: defineQuery({
@@ -110,6 +133,17 @@ export const stakingQueries = {
         out.push({ src: r.src, dst: r.dst, entries: entries.map((e) => toJson(RedelegationEntrySchema, e)) });
       }
       return out;
+    },
+  }),
+  attestationSet: defineQuery({
+    params: t.struct('StakingAttestationSetQuery', { id: t.uint64 }),
+    defaults: { id: 0n },
+    description:
+      'The attestation set (members in validator-set order: attestation key, zero when none, and power; membersHash as AivmValidatorSet signs it): the current one, or a kept one by id (null when not kept)',
+    handler: async (state, p) => {
+      const current = await getAttestationSetId(state);
+      const set = await getAttestationSet(state, p.id === 0n ? current : p.id);
+      return set ? attestationSetView(set, current) : null;
     },
   }),
   params: defineQuery({

@@ -364,3 +364,101 @@ export function setBucket(ctx: ExecContext, bucket: bigint, items: QueueItem[]):
   if (items.length === 0) ctx.delete(key);
   else ctx.set(key, encode(QueueSchema, items));
 }
+
+// --- attestation keys and the attestation set (docs/evm.md, attestation path) -------------------
+
+/** A validator's attestation key, kept beside its record (zero address: none). */
+const ATT_KEY = P('attkey/');
+/** Attestation key -> the operator that registered it; never removed, so no key serves two validators. */
+const ATT_KEY_OWNER = P('attkeyop/');
+const ATT_KEY_RETIRED = P('attkeyret/');
+const ATT_SET_CURRENT = P('attsetid');
+const ATT_SET = P('attset/');
+const ATT_SET_LOW = P('attsetlow');
+
+export const ZERO_ADDRESS: Address = '0x0000000000000000000000000000000000000000';
+
+export const AttestationSetSchema = t.struct('AttestationSet', {
+  id: t.uint64,
+  /** Height whose end block made this set (0 for the genesis set). */
+  startHeight: t.uint64,
+  members: t.array(t.struct('AttestationMember', { signer: t.address, power: t.uint64 }), 10_000),
+});
+export type AttestationSet = Infer<typeof AttestationSetSchema>;
+
+export async function getAttestationKey(state: KVReader, operator: Address): Promise<Address> {
+  const raw = await state.get(concatBytes(ATT_KEY, a(operator)));
+  return raw ? decode(t.address, raw) : ZERO_ADDRESS;
+}
+
+export function setAttestationKey(ctx: ExecContext, operator: Address, key: Address): void {
+  ctx.set(concatBytes(ATT_KEY, a(operator)), encode(t.address, key));
+}
+
+/** The operator that registered `key` as its attestation key (now or before), if any. */
+export async function getAttestationKeyOwner(state: KVReader, key: Address): Promise<Address | undefined> {
+  const raw = await state.get(concatBytes(ATT_KEY_OWNER, a(key)));
+  return raw ? decode(t.address, raw) : undefined;
+}
+
+export function setAttestationKeyOwner(ctx: ExecContext, key: Address, operator: Address): void {
+  ctx.set(concatBytes(ATT_KEY_OWNER, a(key)), encode(t.address, operator));
+}
+
+/** The last attestation set id a replaced key could be a member of (undefined: never replaced). */
+export async function getAttestationKeyRetiredAt(state: KVReader, key: Address): Promise<bigint | undefined> {
+  const raw = await state.get(concatBytes(ATT_KEY_RETIRED, a(key)));
+  return raw ? decode(t.uint64, raw) : undefined;
+}
+
+export function setAttestationKeyRetiredAt(ctx: ExecContext, key: Address, setId: bigint): void {
+  ctx.set(concatBytes(ATT_KEY_RETIRED, a(key)), encode(t.uint64, setId));
+}
+
+/**
+ * The operator whose attestation key `key` is, or was within the kept attestation sets: its
+ * signatures then count as that validator's (evidence). Undefined for any other address.
+ */
+export async function attestationKeyHolder(state: KVReader, key: Address): Promise<Address | undefined> {
+  const owner = await getAttestationKeyOwner(state, key);
+  if (!owner) return undefined;
+  if ((await getAttestationKey(state, owner)).toLowerCase() === key.toLowerCase()) return owner;
+  const retired = await getAttestationKeyRetiredAt(state, key);
+  return retired !== undefined && retired >= (await getOldestAttestationSetId(state)) ? owner : undefined;
+}
+
+/** Id of the current attestation set (0 before genesis wrote the first). */
+export async function getAttestationSetId(state: KVReader): Promise<bigint> {
+  const raw = await state.get(ATT_SET_CURRENT);
+  return raw ? decode(t.uint64, raw) : 0n;
+}
+
+export async function getAttestationSet(state: KVReader, id: bigint): Promise<AttestationSet | undefined> {
+  const raw = await state.get(concatBytes(ATT_SET, u64be(id)));
+  return raw ? decode(AttestationSetSchema, raw) : undefined;
+}
+
+export async function getCurrentAttestationSet(state: KVReader): Promise<AttestationSet | undefined> {
+  const id = await getAttestationSetId(state);
+  return id === 0n ? undefined : getAttestationSet(state, id);
+}
+
+/** Stores `set` as the current one. */
+export function putAttestationSet(ctx: ExecContext, set: AttestationSet): void {
+  ctx.set(concatBytes(ATT_SET, u64be(set.id)), encode(AttestationSetSchema, set));
+  ctx.set(ATT_SET_CURRENT, encode(t.uint64, set.id));
+}
+
+export function deleteAttestationSet(ctx: ExecContext, id: bigint): void {
+  ctx.delete(concatBytes(ATT_SET, u64be(id)));
+}
+
+/** The oldest attestation set id still kept (1 until the first one is pruned). */
+export async function getOldestAttestationSetId(state: KVReader): Promise<bigint> {
+  const raw = await state.get(ATT_SET_LOW);
+  return raw ? decode(t.uint64, raw) : 1n;
+}
+
+export function setOldestAttestationSetId(ctx: ExecContext, id: bigint): void {
+  ctx.set(ATT_SET_LOW, encode(t.uint64, id));
+}
