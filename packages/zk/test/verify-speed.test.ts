@@ -215,24 +215,6 @@ describe('verifyProof with a prepared key', () => {
     assert.equal(await verifyProof(vkA, proof2), true);
     assert.equal(await verifyProof(vkB, proof1), false);
   });
-
-  it('warm timing, median of 20: snarkjs.groth16.verify vs verifyProof', async () => {
-    const median = async (f: () => Promise<boolean>) => {
-      for (let i = 0; i < 3; i++) assert.equal(await f(), true);
-      const ts: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        const t0 = performance.now();
-        const ok = await f();
-        ts.push(performance.now() - t0);
-        assert.equal(ok, true);
-      }
-      return ts.sort((x, y) => x - y)[10];
-    };
-    const old = await median(() => snark(vkA, proof1));
-    const now = await median(() => verifyProof(vkA, proof1));
-    console.log(
-      `  warm verify, 12 signals, median of 20: snarkjs ${old.toFixed(2)} ms, verifyProof ${now.toFixed(2)} ms (${(old / now).toFixed(1)}×)`,
-    );
-    assert.ok(now < old, `verifyProof ${now} ms not below snarkjs ${old} ms`);
-  });
+  // Speed is measured by `npm run bench:zk` (verification column), not asserted here: tests never
+  // assert wall-clock times on this shared machine.
 });
