@@ -367,7 +367,7 @@ describe('markRelayed and the timeout refund', () => {
       env.write({ address: oracle, abi: oracleAbi, functionName: 'refund', args: [id] }, 4),
       'TooEarly',
     );
-    const now = await env.pub.getBlockNumber();
+    const now = await env.pub.getBlockNumber({ cacheTime: 0 });
     await env.mine(Number(BigInt(req.deadline) - now) - 1); // the next block is the deadline itself
     await rejectsWith(
       env.write({ address: oracle, abi: oracleAbi, functionName: 'refund', args: [id] }, 4),
