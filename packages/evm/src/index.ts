@@ -1,0 +1,2 @@
+// @aivm/evm: AIVM for EVM chains, with viem (see docs/evm.md).
+export {};
