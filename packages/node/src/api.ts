@@ -14,8 +14,9 @@ import type {
 } from '@aivm/chain';
 
 import type { Address, Hex } from '@aivm/crypto';
+import type { AttestationView } from './attestations.ts';
 
-export type { AccountInfo, NodeStatus, ProvenValue, TxDraft };
+export type { AccountInfo, AttestationView, NodeStatus, ProvenValue, TxDraft };
 
 export type BlockRecord = { hash: Hex; block: Block; receipts: Receipt[] };
 export type TxRecord = { tx: SignedTx; blockHash: Hex; height: bigint; index: number; receipt: Receipt };
@@ -94,4 +95,11 @@ export interface NodeApi {
   blobStat?(id: string): Promise<BlobInfo | undefined>;
   /** Chunk `index` of a stored blob, verified against its hash. */
   blobChunk?(id: string, index: number): Promise<Uint8Array>;
+  /**
+   * Validators' attestations (docs/evm.md) this node collected: of a finalized request's result, and
+   * of an attestation set by the set before it. Undefined when it has none. Optional: an API
+   * without them answers METHOD_NOT_SUPPORTED.
+   */
+  getAttestations?(requestId: bigint): Promise<AttestationView | undefined>;
+  getValidatorSetAttestation?(setId: bigint): Promise<AttestationView | undefined>;
 }

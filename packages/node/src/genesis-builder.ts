@@ -12,6 +12,8 @@ export type GenesisValidatorSpec = {
   /** ed25519 consensus public key (32 bytes). */
   consensusPubKey: Uint8Array;
   selfStakeWei: bigint;
+  /** secp256k1 address the validator signs attestations with (docs/evm.md); absent: none. */
+  attestationKey?: Address;
 };
 
 /** Self-stake of a validator made by the CLI: 10x staking's default minimum self-delegation. */
@@ -52,6 +54,7 @@ export function buildGenesis(opts: {
           operator: v.operator,
           consensusPubKey: bytesToHex(v.consensusPubKey),
           selfStake: v.selfStakeWei.toString(),
+          ...(v.attestationKey ? { attestationKey: v.attestationKey } : {}),
         })),
       },
     },

@@ -1,4 +1,9 @@
 export * from './api.ts';
+export {
+  AttestationGossipSchema,
+  Attestations,
+  DEFAULT_ATTESTATION_RETENTION_BLOCKS,
+} from './attestations.ts';
 export * from './bft.ts';
 export * from './chain-store.ts';
 export * from './engine.ts';

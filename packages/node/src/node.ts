@@ -49,6 +49,7 @@ import type {
   TxStatus,
   UploadRequester,
 } from './api.ts';
+import { Attestations, type AttestationView } from './attestations.ts';
 import { BftEngine } from './bft.ts';
 import { BlobCollector, type BlobGcOptions } from './blob-gc.ts';
 import { BlobSync } from './blob-sync.ts';
@@ -119,6 +120,14 @@ export type NodeOptions = {
   /** Account key that pays for submitting double-sign evidence this node sees (optional). */
   reporterKey?: Uint8Array;
   /**
+   * secp256k1 attestation key of this node's validator (docs/evm.md): while its address is in the
+   * attestation set the node signs AivmResult and AivmValidatorSet after each committed block.
+   * Absent: the node still collects and serves other validators' attestations.
+   */
+  attestationKey?: Uint8Array;
+  /** Attestations (messages and signatures) are kept this many blocks (default 100000). */
+  attestationRetentionBlocks?: number;
+  /**
    * JSON-RPC server with its limits (defaults in RPC_DEFAULTS); `clientLimits` caps what one client
    * (remote IP) may hold: WebSocket connections, subscriptions and blob uploads (defaults in
    * DEFAULT_RPC_CLIENT_LIMITS); `corsOrigin` lets pages of that origin ('*': any) call it.
@@ -187,6 +196,7 @@ export class AivmNode implements NodeApi {
   readonly #reporterKey: Uint8Array | undefined;
   #evidenceQueue: Promise<void> = Promise.resolve();
   #txGossip: TxGossip | undefined;
+  #attestations!: Attestations;
   readonly #uploads: BlobUploads;
   #blobSync: BlobSync | undefined;
   #blobGc!: BlobCollector;
@@ -270,6 +280,15 @@ export class AivmNode implements NodeApi {
     const node = new AivmNode(store, registry, opts.logger, validator, p2p, blobs, opts);
     if (p2p) node.#blobSync = new BlobSync({ store: blobs, p2p, logger: opts.logger });
     node.#blobGc = new BlobCollector(blobs, store.state, opts.logger, opts.blobGc);
+    node.#attestations = new Attestations({
+      db: store.db,
+      chainId: store.chain.chainId,
+      state: store.state,
+      logger: opts.logger,
+      p2p,
+      key: opts.attestationKey,
+      retentionBlocks: opts.attestationRetentionBlocks,
+    });
     node.metrics.height.set(Number(store.head.height));
     const onCommit = (block: Block, hash: Hex, result: BlockResult) => node.#afterCommit(block, hash, result);
     if (p2p && opts.network) {
@@ -323,6 +342,7 @@ export class AivmNode implements NodeApi {
         height: store.head.height.toString(),
         rpc: node.rpcUrl,
         validator: node.validator,
+        attestationKey: node.#attestations.address ?? null,
         p2p: p2p?.multiaddrs(),
       },
       'node started',
@@ -359,6 +379,12 @@ export class AivmNode implements NodeApi {
         { height: height.toString(), ...f },
         'a block hook failed with a typed error; its changes were undone and the chain goes on',
       );
+    // Attestations of the requests this block finalized and the set it began (state is this block's).
+    try {
+      await this.#attestations.onCommit(height, result);
+    } catch (err) {
+      this.logger.error({ err, height: height.toString() }, 'attestations of a committed block failed');
+    }
     this.#blobSync?.onCommitted(receipts); // background fetches of newly published artifacts
     this.#blobGc.onCommitted(height, receipts, result.blockEvents); // background deletes of blobs no model needs
     const record: BlockRecord = { hash, block, receipts };
@@ -542,6 +568,14 @@ export class AivmNode implements NodeApi {
     };
   }
 
+  async getAttestations(requestId: bigint): Promise<AttestationView | undefined> {
+    return this.#attestations.result(requestId);
+  }
+
+  async getValidatorSetAttestation(setId: bigint): Promise<AttestationView | undefined> {
+    return this.#attestations.validatorSet(setId);
+  }
+
   async blobStat(id: string): Promise<BlobInfo | undefined> {
     return this.#uploads.stat(id);
   }
@@ -627,6 +661,7 @@ export class AivmNode implements NodeApi {
   async close(): Promise<void> {
     await this.#engine?.stop();
     this.#txGossip?.stop();
+    await this.#attestations?.idle();
     this.#blobSync?.stop();
     this.#uploads.close();
     await this.#blobGc?.stop();

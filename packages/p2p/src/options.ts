@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { InvalidP2POptionsError } from './errors.ts';
 
-export const TOPICS = ['txs', 'proposals', 'votes', 'blocks'] as const;
+export const TOPICS = ['txs', 'proposals', 'votes', 'blocks', 'attestations'] as const;
 export type Topic = (typeof TOPICS)[number];
 export type Verdict = 'accept' | 'reject' | 'ignore';
 
@@ -66,6 +66,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES: Record<Topic, number> = {
   proposals: 4 * 1024 * 1024,
   votes: 8 * 1024,
   blocks: 4 * 1024 * 1024,
+  /** Validators' attestation signatures (a batch per committed block; docs/evm.md). */
+  attestations: 32 * 1024,
 };
 
 export const DEFAULT_PENALTIES: Record<Offence, number> = {

@@ -8,7 +8,13 @@ import { TOPICS, type Topic, topicId } from './options.ts';
  * Topic weights: consensus traffic counts more than txs. Mesh-delivery penalties (P3/P3b) are off
  * because a quiet chain legitimately sends few messages; invalid deliveries (P4) carry the weight.
  */
-const TOPIC_WEIGHT: Record<Topic, number> = { txs: 0.5, proposals: 1, votes: 1, blocks: 0.5 };
+const TOPIC_WEIGHT: Record<Topic, number> = {
+  txs: 0.5,
+  proposals: 1,
+  votes: 1,
+  blocks: 0.5,
+  attestations: 0.5,
+};
 
 export function gossipScoreParams(
   network: string,

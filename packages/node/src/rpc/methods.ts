@@ -6,7 +6,7 @@ import { ChainError, ERR, INFERENCE_REQUEST_STATUSES, queryParamsFromJson, TxRej
 import { CodecError, fromJson } from '@aivm/codec';
 import { type Address, bytesToHex, type Hex, hexToBytes, isAddress } from '@aivm/crypto';
 import { z } from 'zod';
-import type { NodeApi } from '../api.ts';
+import type { AttestationView, NodeApi } from '../api.ts';
 import { BLOB_ERR, RPC_ERR, RpcFailure } from './errors.ts';
 import { inferenceResultJson } from './inference-result.ts';
 import { blockJson, type Json, receiptJson, statusJson, toJsonValue, txRecordJson } from './json.ts';
@@ -110,6 +110,53 @@ const addressOut = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/)
   .describe('EIP-55 address');
+
+const AttestationCommonOut = {
+  domain: z
+    .strictObject({ name: z.literal('AIVM'), version: z.literal('1'), chainId: uintOut })
+    .describe('EIP-712 domain: the AIVM transactions domain'),
+  digest: hashOut.describe('EIP-712 digest the validators signed'),
+  height: uintOut.describe('height of the committed block that finalized the request / began the set'),
+  setId: uintOut.describe('id of the attestation set whose members sign it'),
+  signatures: z
+    .array(
+      z.strictObject({
+        signer: addressOut.describe('attestation key (recovered from the signature)'),
+        signature: hexOut.describe('65 bytes r || s || v (v 27 or 28)'),
+      }),
+    )
+    .describe('signatures this node holds, by signer ascending'),
+  signedPower: uintOut.describe("power of the signing set's members that signed"),
+  totalPower: uintOut.describe("the signing set's total power (members without a key count too)"),
+};
+
+const ResultAttestationOut = z.strictObject({
+  kind: z.literal('AivmResult'),
+  message: z
+    .strictObject({
+      requestId: uintOut,
+      modelId: hashOut.describe('sha256 digest inside the model CID'),
+      tier: z.number().int().describe('1 on-chain, 2 zk, 4 optimistic'),
+      inputHash: hashOut.describe('keccak256 of the input bytes'),
+      outputHash: hashOut.describe('keccak256 of the output bytes as stored'),
+    })
+    .describe('AivmResult(uint64 requestId,bytes32 modelId,uint8 tier,bytes32 inputHash,bytes32 outputHash)'),
+  ...AttestationCommonOut,
+});
+
+const SetAttestationOut = z.strictObject({
+  kind: z.literal('AivmValidatorSet'),
+  message: z
+    .strictObject({
+      setId: uintOut,
+      membersHash: hashOut.describe('keccak256(abi.encode(address[] signers, uint64[] powers))'),
+    })
+    .describe('AivmValidatorSet(uint64 setId,bytes32 membersHash)'),
+  members: z
+    .array(z.strictObject({ signer: addressOut, power: uintOut }))
+    .describe('the new set, in validator-set order (signer zero: no attestation key)'),
+  ...AttestationCommonOut,
+});
 
 const StatusOut = z.strictObject({
   chainId: uintOut,
@@ -307,6 +354,32 @@ function blobApi<K extends 'blobUploadChunk' | 'blobStat' | 'blobChunk'>(
   const fn = api[key];
   if (!fn) throw new RpcFailure(RPC_ERR.METHOD_NOT_SUPPORTED, 'this node serves no artifact blobs');
   return fn.bind(api) as NonNullable<NodeApi[K]>;
+}
+
+function attestationApi<K extends 'getAttestations' | 'getValidatorSetAttestation'>(
+  api: NodeApi,
+  key: K,
+): NonNullable<NodeApi[K]> {
+  const fn = api[key];
+  if (!fn) throw new RpcFailure(RPC_ERR.METHOD_NOT_SUPPORTED, 'this node keeps no attestations');
+  return fn.bind(api) as NonNullable<NodeApi[K]>;
+}
+
+function attestationJson(v: AttestationView): Json {
+  return {
+    kind: v.kind,
+    domain: { name: v.domain.name, version: v.domain.version, chainId: v.domain.chainId.toString() },
+    message: v.message,
+    ...(v.members
+      ? { members: v.members.map((m) => ({ signer: m.signer, power: m.power.toString() })) }
+      : {}),
+    digest: v.digest,
+    height: v.height.toString(),
+    setId: v.setId.toString(),
+    signatures: v.signatures,
+    signedPower: v.signedPower.toString(),
+    totalPower: v.totalPower.toString(),
+  };
 }
 
 /** Parses a JSON value against a codec schema, reporting the field under `prefix`. */
@@ -580,6 +653,42 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
     errors: [],
     example: { requestId: '7' },
     handler: (api, p) => inferenceResultJson(api, p.requestId),
+  }),
+
+  defineMethod({
+    name: 'aivm_getAttestations',
+    description:
+      "Validators' attestation of a finalized inference request's result (docs/evm.md): the EIP-712 AivmResult message, its digest, and the signatures this node collected (its own and gossiped ones) by members of the attestation set in force after the block that finalized it, with their signed and total power. A contract accepts it with signatures of more than 2/3 of the power. Null when this node has none (not finalized, or older than its retention).",
+    params: z.strictObject({ requestId: uintParam(64).describe('inference request id') }),
+    result: {
+      name: 'attestation',
+      description: 'The attestation, or null',
+      schema: ResultAttestationOut.nullable(),
+    },
+    errors: [],
+    example: { requestId: '7' },
+    handler: async (api, p) => {
+      const v = await attestationApi(api, 'getAttestations')(p.requestId);
+      return v ? attestationJson(v) : null;
+    },
+  }),
+
+  defineMethod({
+    name: 'aivm_getValidatorSetAttestation',
+    description:
+      "The attestation of attestation set setId by the members of set setId - 1 (docs/evm.md): the EIP-712 AivmValidatorSet message, the new set's members (what membersHash hashes), the digest, the signatures this node collected and the signed and total power of set setId - 1. A light client moves from set n - 1 to n with more than 2/3 of it. Null when this node has none (the genesis set, or older than its retention).",
+    params: z.strictObject({ setId: uintParam(64).describe('attestation set id') }),
+    result: {
+      name: 'attestation',
+      description: 'The attestation, or null',
+      schema: SetAttestationOut.nullable(),
+    },
+    errors: [],
+    example: { setId: '2' },
+    handler: async (api, p) => {
+      const v = await attestationApi(api, 'getValidatorSetAttestation')(p.setId);
+      return v ? attestationJson(v) : null;
+    },
   }),
 
   defineMethod({
