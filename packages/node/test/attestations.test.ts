@@ -235,6 +235,7 @@ describe('attestations on a node', { timeout: 120_000 }, () => {
     // A request this node has not finalized yet: held, then checked when its block commits.
     const next = requestId + 1n;
     assert.equal(await gossip([{ kind: 1, subject: next, signature: good }]), 'accept');
+    assert.equal(other.address, undefined);
     assert.equal(published.length, 0, 'a node without a key publishes nothing');
   });
 
