@@ -41,6 +41,7 @@ export { type InferenceParams, inferenceParams, tierFloorWei } from './modules/i
 export {
   type Dispute as InferenceDispute,
   getDispute as getInferenceDispute,
+  getInput as getInferenceInput,
   getProvider as getInferenceProvider,
   getRequest as getInferenceRequest,
   INFERENCE_ACCOUNT,
