@@ -67,7 +67,12 @@ contract AivmOracle {
         uint80[3] fees;
     }
 
-    /// @notice A request as stored. `output` is set on delivery, before the callback runs.
+    /// @notice A request as stored. On delivery `outputHash` (keccak256 of the output) is stored
+    ///         before the callback runs and the output bytes go into the ResultDelivered event;
+    ///         the bytes themselves are stored too when the callback fails (for retryCallback) or
+    ///         when there is no callback (callbackGasLimit 0: the requester reads them here). A
+    ///         consumer whose callback succeeded got them in the callback. This keeps 40 output
+    ///         bytes (10 scores) from costing 3 fresh storage slots (~66k gas) on every delivery.
     struct Request {
         address requester;
         Status status;
@@ -80,8 +85,9 @@ contract AivmOracle {
         uint256 inputCommitment; // commitInputs(input) (Poseidon); committed requests only
         uint128 fee; // wei paid (the quote at request time)
         uint64 aivmRequestId; // from markRelayed or the attested delivery (informational)
+        bytes32 outputHash; // keccak256(output), set on delivery
         bytes callbackData;
-        bytes output;
+        bytes output; // stored when the callback failed or there is none (see above)
     }
 
     // ---------------------------------------------------------------- constants
@@ -154,8 +160,8 @@ contract AivmOracle {
         uint40 deadline
     );
     event Relayed(uint256 indexed id, uint64 aivmRequestId, address indexed by);
-    /// @notice A valid result was stored; `path` 1 = zk proof, 2 = attestations.
-    event ResultDelivered(uint256 indexed id, address indexed relayer, uint8 path, bytes32 outputHash, uint256 fee);
+    /// @notice A valid result was stored (its hash; see Request); `path` 1 = zk proof, 2 = attestations.
+    event ResultDelivered(uint256 indexed id, address indexed relayer, uint8 path, bytes output, uint256 fee);
     event CallbackFailed(uint256 indexed id, bytes32 revertDataHash);
     event CallbackRetried(uint256 indexed id, bool success);
     event Refunded(uint256 indexed id, address indexed requester, uint256 amount);
@@ -495,17 +501,23 @@ contract AivmOracle {
         }
     }
 
-    /// @dev Stores the result and marks the request final, runs the callback, pays the relayer.
+    /// @dev Stores the result (its hash; the bytes too when there is no callback) and marks the
+    ///      request final, runs the callback, stores the bytes if it failed, pays the relayer.
     function _deliver(uint256 id, Request storage r, bytes calldata output, uint8 path) private {
-        r.output = output;
+        r.outputHash = keccak256(output);
         r.status = Status.Fulfilled; // final before any call: no re-entry can deliver or refund it again
         uint256 fee = r.fee;
-        emit ResultDelivered(id, msg.sender, path, keccak256(output), fee);
+        emit ResultDelivered(id, msg.sender, path, output, fee);
         uint32 gasLimit = r.callbackGasLimit;
-        if (gasLimit != 0) {
+        if (gasLimit == 0) {
+            r.output = output;
+        } else {
             (bool ok, bytes32 revertHash) = _callback(id, r, output, gasLimit);
             if (!ok) {
+                // Only this request's own fields change after the call, and nothing the callee
+                // could do while it ran can have touched them (it was already final).
                 r.status = Status.CallbackFailed;
+                r.output = output;
                 emit CallbackFailed(id, revertHash);
             }
         }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { keccak256 } from '@aivm/crypto';
-import { encodeAbiParameters, type Hex } from 'viem';
+import { encodeAbiParameters, type Hex, parseEventLogs } from 'viem';
 import {
   AIVM_CHAIN_ID,
   AivmLightClient,
@@ -335,14 +335,19 @@ describe('AivmOracle.fulfillAttested', () => {
     );
     assert.equal(await env.balance(relayer), before + req.fee - r.gasUsed * r.effectiveGasPrice);
     assert.equal(await env.balance(oracle), oracleBefore - req.fee);
-    const after = await env.read<{ status: number; output: Hex; aivmRequestId: bigint }>({
+    const after = await env.read<{ status: number; output: Hex; outputHash: Hex; aivmRequestId: bigint }>({
       address: oracle,
       abi: oracleAbi,
       functionName: 'getRequest',
       args: [id],
     });
     assert.equal(after.status, Status.Fulfilled);
-    assert.equal(after.output, output);
+    // The hash is stored; the bytes went to the consumer and into the event.
+    assert.equal(after.outputHash, hex(keccak256(bytes(output))));
+    assert.equal(after.output, '0x');
+    const ev = parseEventLogs({ abi: oracleAbi, logs: r.logs as never, eventName: 'ResultDelivered' })[0];
+    assert.equal(ev?.args.output, output);
+    assert.equal(ev?.args.fee, req.fee);
     assert.equal(after.aivmRequestId, 901n);
     assert.equal(
       await env.read({ address: consumer, abi: TestConsumer.abi, functionName: 'lastOutput' }),

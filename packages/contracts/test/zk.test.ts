@@ -176,9 +176,10 @@ for (const mode of [{ inputs: 'committed', weights: 'private' }, { inputs: 'publ
       }
       assert.equal(await read('statusOf', [id]), Status.Pending);
       await fulfill(id, a);
-      const req = await read<{ status: number; output: Hex }>('getRequest', [id]);
+      const req = await read<{ status: number; outputHash: Hex }>('getRequest', [id]);
       assert.equal(req.status, Status.Fulfilled);
-      assert.equal(req.output, encodeOutput(a.output));
+      assert.equal(req.outputHash, hex(keccak256(bytes(encodeOutput(a.output)))));
+      assert.equal(await read('lastOutput', [], consumer, TestConsumer.abi), encodeOutput(a.output));
       assert.equal(await read('lastArgmax', [], consumer, TestConsumer.abi), BigInt(argmax(a.output)));
       await rejectsWith(fulfill(id, a), 'WrongStatus');
     });
@@ -210,7 +211,10 @@ for (const mode of [{ inputs: 'committed', weights: 'private' }, { inputs: 'publ
       await fulfill(idA, a);
       assert.equal(await read('statusOf', [idA]), Status.Fulfilled);
       assert.equal(await read('statusOf', [idB]), Status.Fulfilled);
-      assert.equal((await read<{ output: Hex }>('getRequest', [idB])).output, encodeOutput(b.output));
+      assert.equal(
+        (await read<{ outputHash: Hex }>('getRequest', [idB])).outputHash,
+        hex(keccak256(bytes(encodeOutput(b.output)))),
+      );
     });
   });
 }

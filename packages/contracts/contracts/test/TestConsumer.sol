@@ -7,14 +7,16 @@ import {AivmOutput} from "../AivmOutput.sol";
 
 /// @title TestConsumer
 /// @notice For the tests: requests inferences and records callbacks; `mode` makes the callback
-///         succeed, revert, or burn all its gas, so the oracle's failure handling can be exercised.
+///         succeed, revert, or burn all its gas, so the oracle's failure handling can be exercised;
+///         `Noop` returns at once (the gas bench's callback base cost).
 contract TestConsumer is AivmConsumer {
     using AivmOutput for bytes;
 
     enum Mode {
         Ok,
         Revert,
-        BurnGas
+        BurnGas,
+        Noop
     }
 
     error Refused(uint256 requestId);
@@ -58,8 +60,10 @@ contract TestConsumer is AivmConsumer {
         internal
         override
     {
-        if (mode == Mode.Revert) revert Refused(requestId);
-        if (mode == Mode.BurnGas) {
+        Mode m = mode;
+        if (m == Mode.Noop) return;
+        if (m == Mode.Revert) revert Refused(requestId);
+        if (m == Mode.BurnGas) {
             uint256 x;
             while (true) {
                 x = uint256(keccak256(abi.encode(x)));
