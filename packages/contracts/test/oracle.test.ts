@@ -335,6 +335,27 @@ describe('callbacks', () => {
   });
 });
 
+describe('result storage', () => {
+  it('without a callback the output bytes are stored for the requester to read', async () => {
+    await env.write(
+      {
+        address: oracle,
+        abi: oracleAbi,
+        functionName: 'requestInference',
+        args: [modelId, input, 1, 0, '0x'],
+        value: 10n ** 17n,
+      },
+      3,
+    );
+    const id = (await read<bigint>('nextRequestId')) - 1n;
+    await deliver(id);
+    const req = await read<{ status: number; output: Hex; outputHash: Hex }>('getRequest', [id]);
+    assert.equal(req.status, Status.Fulfilled);
+    assert.equal(req.output, output);
+    assert.equal(req.outputHash, hex(keccak256(bytes(output))));
+  });
+});
+
 describe('markRelayed and the timeout refund', () => {
   it('markRelayed moves Pending → Relayed once; delivery still works', async () => {
     const id = await request(50_000);
