@@ -1,4 +1,5 @@
-// The node home directory: config.json, genesis.json, the encrypted validator key and the database.
+// The node home directory: config.json, genesis.json, the encrypted keys (consensus, operator,
+// attestation) and the database.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -31,6 +32,7 @@ export const paths = (home: string) => ({
   genesis: join(home, 'genesis.json'),
   validatorKey: join(home, 'validator-key.json'),
   operatorKey: join(home, 'operator-key.json'),
+  attestationKey: join(home, 'attestation.json'),
   p2pKey: join(home, 'p2p-key.json'),
   db: join(home, 'db'),
 });
@@ -41,6 +43,11 @@ export type HomeKeys = {
   validatorKey: Uint8Array;
   /** secp256k1 account that owns the validator and pays for evidence (keystore v3, same password). */
   operatorKey: Uint8Array;
+  /**
+   * secp256k1 key the validator signs attestations for EVM chains with (keystore v3, same
+   * password; docs/evm.md). Homes made before attestations have none.
+   */
+  attestationKey?: Uint8Array;
   /** libp2p identity (protobuf-encoded ed25519), stored in the clear like Tendermint's node_key: it only names the node. */
   p2pKey: Uint8Array;
 };
@@ -105,6 +112,10 @@ export async function writeHome(
   await writeFileAtomic(p.validatorKey, `${JSON.stringify(validator, null, 2)}\n`);
   const operator = await encryptKeystore(keys.operatorKey, password, { scryptN });
   await writeFileAtomic(p.operatorKey, `${JSON.stringify(operator, null, 2)}\n`);
+  if (keys.attestationKey) {
+    const attestation = await encryptKeystore(keys.attestationKey, password, { scryptN });
+    await writeFileAtomic(p.attestationKey, `${JSON.stringify(attestation, null, 2)}\n`);
+  }
   await writeFileAtomic(p.p2pKey, `${JSON.stringify({ privateKey: bytesToHex(keys.p2pKey) }, null, 2)}\n`);
 }
 
@@ -112,6 +123,12 @@ export async function writeHome(
 export async function loadOperatorKey(home: string, password: string): Promise<Uint8Array | undefined> {
   if (!existsSync(paths(home).operatorKey)) return undefined;
   return decryptKeystore(await readJson<unknown>(paths(home).operatorKey, 'operator key'), password);
+}
+
+/** Loads the attestation key when the home has one (homes made before attestations do not). */
+export async function loadAttestationKey(home: string, password: string): Promise<Uint8Array | undefined> {
+  if (!existsSync(paths(home).attestationKey)) return undefined;
+  return decryptKeystore(await readJson<unknown>(paths(home).attestationKey, 'attestation key'), password);
 }
 
 export async function loadP2pKey(home: string): Promise<Uint8Array> {

@@ -46,6 +46,7 @@ import {
   DEFAULT_CONFIG,
   DEV_MNEMONIC,
   type HomeKeys,
+  loadAttestationKey,
   loadConfig,
   loadGenesis,
   loadOperatorKey,
@@ -178,9 +179,10 @@ export function registerNodeCommands(program: Command): void {
           `  chain id          ${genesis.chainId}`,
           `  consensus key     ${info.consensusPubKey}`,
           `  operator account  ${info.operator}`,
+          ...(info.attestationKey ? [`  attestation key   ${info.attestationKey}`] : []),
           `  p2p peer id       ${info.peerId}`,
           opts.genesis
-            ? `Fund ${info.operator}, start the node, and once it has synced send staking/createValidator with the consensus key above.`
+            ? `Fund ${info.operator}, start the node, and once it has synced send staking/createValidator with the consensus key above, then staking/setAttestationKey with the attestation key.`
             : '',
           `Start it with: aivm start --home ${home}`,
         ]
@@ -318,7 +320,7 @@ export function registerNodeCommands(program: Command): void {
         : [];
       // Every input of the dev genesis but its keys and time, so a resumed chain can be checked.
       const devGenesis = async (
-        keys: Pick<HomeKeys, 'validatorKey' | 'operatorKey'>,
+        keys: Pick<HomeKeys, 'validatorKey' | 'operatorKey' | 'attestationKey'>,
         genesisTimeMs: number,
       ) =>
         buildGenesis({
@@ -335,13 +337,16 @@ export function registerNodeCommands(program: Command): void {
       if (resumed) {
         const stored = await loadGenesis(home);
         const operatorKey = await loadOperatorKey(home, DEV_PASSWORD);
-        const expected = operatorKey
-          ? await devGenesis(
-              { validatorKey: await loadValidatorKey(home, DEV_PASSWORD), operatorKey },
-              Number(stored.genesisTimeMs),
-            )
-          : undefined;
-        const differing = genesisDifferences(stored, expected);
+        // Dev chains made before attestations have no attestation key: another version's chain.
+        const attestationKey = await loadAttestationKey(home, DEV_PASSWORD);
+        const expected =
+          operatorKey && attestationKey
+            ? await devGenesis(
+                { validatorKey: await loadValidatorKey(home, DEV_PASSWORD), operatorKey, attestationKey },
+                Number(stored.genesisTimeMs),
+              )
+            : undefined;
+        const differing = attestationKey ? genesisDifferences(stored, expected) : ['its attestation key'];
         if (differing.length > 0)
           throw new UsageError(
             `the dev chain in ${home} has another genesis than this aivm builds (it differs in ${differing.join(', ')}: made by another version or with other --accounts/--no-provider); start a fresh one with --reset, or use another --home`,
@@ -411,32 +416,40 @@ function splitList(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-/** Fresh keys for a node home: consensus (ed25519), operator account (secp256k1), p2p identity. */
+/** Fresh keys for a node home: consensus (ed25519), operator account and attestation key (secp256k1), p2p identity. */
 export async function generateHomeKeys(): Promise<HomeKeys> {
   return {
     validatorKey: ed25519GenerateKey().secretKey,
     operatorKey: generateAccountKey(),
+    attestationKey: generateAccountKey(),
     p2pKey: await generatePrivateKey(),
   };
 }
 
-export function homeInfo(keys: HomeKeys): { consensusPubKey: string; operator: string; peerId: string } {
+export function homeInfo(keys: HomeKeys): {
+  consensusPubKey: string;
+  operator: string;
+  attestationKey?: string;
+  peerId: string;
+} {
   return {
     consensusPubKey: bytesToHex(ed25519PublicKey(keys.validatorKey)),
     operator: privateKeyToAddress(keys.operatorKey),
+    ...(keys.attestationKey ? { attestationKey: privateKeyToAddress(keys.attestationKey) } : {}),
     peerId: peerIdOf(keys.p2pKey),
   };
 }
 
 export function validatorSpec(
   moniker: string,
-  keys: Pick<HomeKeys, 'validatorKey' | 'operatorKey'>,
+  keys: Pick<HomeKeys, 'validatorKey' | 'operatorKey' | 'attestationKey'>,
 ): GenesisValidatorSpec {
   return {
     moniker,
     operator: privateKeyToAddress(keys.operatorKey),
     consensusPubKey: ed25519PublicKey(keys.validatorKey),
     selfStakeWei: DEFAULT_SELF_STAKE_WEI,
+    ...(keys.attestationKey ? { attestationKey: privateKeyToAddress(keys.attestationKey) } : {}),
   };
 }
 
@@ -559,6 +572,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
   const genesis = await loadGenesis(home);
   const validatorKey = await loadValidatorKey(home, password);
   const operatorKey = await loadOperatorKey(home, password);
+  const attestationKey = await loadAttestationKey(home, password);
   if (opts.rpcPort !== undefined) config.rpc.port = intArg(opts.rpcPort, '--rpc-port', 0, 65535);
   if (config.p2p && opts.p2pPort !== undefined)
     config.p2p.listen = [`/ip4/0.0.0.0/tcp/${intArg(opts.p2pPort, '--p2p-port', 0, 65535)}`];
@@ -578,6 +592,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     genesis,
     validatorKey,
     reporterKey: operatorKey,
+    attestationKey,
     network: config.p2p
       ? {
           p2p: { ...config.p2p, privateKey: await loadP2pKey(home) },
