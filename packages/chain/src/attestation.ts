@@ -1,5 +1,6 @@
 // Attestations of AIVM results and validator sets for EVM chains (docs/evm.md, attestation path):
-// the EIP-712 messages the validators sign with their attestation keys, their digests, the ABI
+// the EIP-712 messages the validators sign with their attestation keys (and the proof of possession
+// that registers a key, AivmAttestationKey), their digests, the ABI
 // encoding of an attestation set's members, and the signed-attestation schema that equivocation
 // evidence and p2p gossip carry. One module, browser-safe, shared by the chain (evidence), the node
 // (signing, collecting), the SDK, the relayer and tests, so every side hashes the same bytes.
@@ -15,6 +16,7 @@ import {
   hashTypedData,
   keccak256,
   recoverAddress,
+  signDigest,
   type TypedData,
   type TypedDataTypes,
 } from '@aivm/crypto';
@@ -62,6 +64,14 @@ export const AIVM_VALIDATOR_SET_TYPES: TypedDataTypes = Object.freeze({
   ],
 }) as TypedDataTypes;
 
+/**
+ * `AivmAttestationKey(address operator)`: signed by an attestation key to prove that whoever
+ * registers it for the validator `operator` holds it (staking/setAttestationKey carries it).
+ */
+export const AIVM_ATTESTATION_KEY_TYPES: TypedDataTypes = Object.freeze({
+  AivmAttestationKey: [{ name: 'operator', type: 'address' }],
+}) as TypedDataTypes;
+
 /** The domain AIVM transactions use: { name: 'AIVM', version: '1', chainId }. */
 export function attestationDomain(chainId: bigint): TypedData['domain'] {
   return { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId };
@@ -90,6 +100,45 @@ export function aivmValidatorSetTypedData(chainId: bigint, s: AivmValidatorSet):
     primaryType: 'AivmValidatorSet',
     message: { setId: s.setId, membersHash: s.membersHash },
   };
+}
+
+/** The typed data of an attestation key's proof of possession for the validator `operator`. */
+export function aivmAttestationKeyTypedData(chainId: bigint, operator: Address): TypedData {
+  return {
+    domain: attestationDomain(chainId),
+    types: AIVM_ATTESTATION_KEY_TYPES,
+    primaryType: 'AivmAttestationKey',
+    message: { operator },
+  };
+}
+
+/** The EIP-712 digest an attestation key signs to be registered for the validator `operator`. */
+export function aivmAttestationKeyDigest(chainId: bigint, operator: Address): Uint8Array {
+  return hashTypedData(aivmAttestationKeyTypedData(chainId, operator));
+}
+
+/**
+ * The proof of possession staking/setAttestationKey carries: the attestation key's signature
+ * (r || s || v, low s) over `AivmAttestationKey(operator)` in the AIVM domain of `chainId`.
+ */
+export function signAttestationKeyProof(
+  chainId: bigint,
+  operator: Address,
+  attestationKey: Uint8Array,
+): Uint8Array {
+  return signDigest(aivmAttestationKeyDigest(chainId, operator), attestationKey);
+}
+
+/**
+ * The key a proof of possession for `operator` is signed by; throws (InvalidSignatureError) when
+ * the signature is malformed (not 65 bytes, bad v, r or s out of range, high s) or recovers nothing.
+ */
+export function attestationKeyProofSigner(
+  chainId: bigint,
+  operator: Address,
+  signature: Uint8Array,
+): Address {
+  return recoverAddress(aivmAttestationKeyDigest(chainId, operator), signature);
 }
 
 /** The EIP-712 digest a validator signs for an AivmResult. */

@@ -9,13 +9,16 @@ import {
   signDigest,
 } from '@aivm/crypto';
 import { modelId as runtimeModelId } from '@aivm/runtime/core';
-import { encodeAbiParameters, hashTypedData as viemHashTypedData } from 'viem';
+import { type Address, encodeAbiParameters, hashTypedData as viemHashTypedData } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   type AivmResult,
+  aivmAttestationKeyDigest,
+  aivmAttestationKeyTypedData,
   aivmResultDigest,
   aivmResultTypedData,
   aivmValidatorSetDigest,
+  attestationKeyProofSigner,
   attestationMembersHash,
   attestationSigner,
   bytes32ToModelId,
@@ -29,6 +32,7 @@ import {
   getValidator,
   modelIdToBytes32,
   type SignedAttestation,
+  signAttestationKeyProof,
   signedResult,
   signedValidatorSet,
   slashingEvents,
@@ -135,6 +139,33 @@ describe('attestation messages', () => {
     assert.equal(attestationSigner(7332n, signedResult(RESULT, hexToBytes(sig))), account.address);
   });
 
+  it('AivmAttestationKey: golden digest (chain id 7332), equal to viem; a viem signature is ours byte for byte', async () => {
+    const operator = '0x1111111111111111111111111111111111111111';
+    const digest = aivmAttestationKeyDigest(7332n, operator);
+    assert.equal(bytesToHex(digest), '0x90133440eabe050a867ef5a93ba4b24707f90a25d4b0f3c877fadea8d948a258');
+    const viemTd = {
+      domain: { name: 'AIVM', version: '1', chainId: 7332n },
+      types: { AivmAttestationKey: [{ name: 'operator', type: 'address' }] },
+      primaryType: 'AivmAttestationKey',
+      message: { operator },
+    } as const;
+    assert.equal(viemHashTypedData(viemTd), bytesToHex(digest));
+    assert.deepEqual(aivmAttestationKeyTypedData(7332n, operator).types, viemTd.types);
+    // Another chain id or operator is another digest.
+    assert.notEqual(bytesToHex(aivmAttestationKeyDigest(7333n, operator)), bytesToHex(digest));
+    assert.notEqual(bytesToHex(aivmAttestationKeyDigest(7332n, ZERO_ADDRESS)), bytesToHex(digest));
+    // Golden proof: RFC 6979, low s, v 27/28.
+    const sk = new Uint8Array(32).fill(7);
+    const proof = signAttestationKeyProof(7332n, operator, sk);
+    assert.equal(
+      bytesToHex(proof),
+      '0xa01c496ad01838c55ee7b3b7ae086bae2d5c3788ac3967674623eff473f22b644101cbf6e18fff30a24a8c6ba6afac07116e1ff88beffa428e7ed76164ee075e1c',
+    );
+    assert.equal(attestationKeyProofSigner(7332n, operator, proof), privateKeyToAddress(sk));
+    const account = privateKeyToAccount(bytesToHex(sk));
+    assert.equal(await account.signTypedData(viemTd), bytesToHex(proof));
+  });
+
   it('model id <-> bytes32: the sha256 digest inside the CID', () => {
     const artifact = new TextEncoder().encode('some artifact bytes');
     const id = runtimeModelId(artifact);
@@ -147,6 +178,27 @@ describe('attestation messages', () => {
 
 function sign(chainId: bigint, key: TestAccount, r: AivmResult): SignedAttestation {
   return signedResult(r, signDigest(aivmResultDigest(chainId, r), key.privateKey));
+}
+
+/** A staking/setAttestationKey message: `key` with its proof of possession for `operator`. */
+function keyMsg(tc: TestChain, operator: TestAccount | Address, key: TestAccount) {
+  const op = typeof operator === 'string' ? operator : operator.address;
+  return { key: key.address, signature: signAttestationKeyProof(tc.chain.chainId, op, key.privateKey) };
+}
+
+function account(seed: string): TestAccount {
+  const privateKey = keccak256(new TextEncoder().encode(seed));
+  return { privateKey, address: privateKeyToAddress(privateKey) };
+}
+
+/** The same signature with s' = n - s and v flipped: valid ECDSA, but the malleable encoding. */
+function highS(sig: Uint8Array): Uint8Array {
+  const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const s = BigInt(bytesToHex(sig.subarray(32, 64)));
+  const out = sig.slice();
+  out.set(hexToBytes(`0x${(N - s).toString(16).padStart(64, '0')}`), 32);
+  out[64] = sig[64] === 27 ? 28 : 27;
+  return out;
 }
 
 describe('attestation keys and the attestation set', () => {
@@ -196,17 +248,22 @@ describe('attestation keys and the attestation set', () => {
     const [A] = tc.accounts as [TestAccount];
     const v0 = tc.validators[0]!;
     const v1 = tc.validators[1]!;
-    const fresh = privateKeyToAddress(keccak256(new TextEncoder().encode('fresh attestation key')));
-    let r = await send(tc, A, 'staking/setAttestationKey', { key: fresh });
+    const freshKey = account('fresh attestation key');
+    const fresh = freshKey.address;
+    let r = await send(tc, A, 'staking/setAttestationKey', keyMsg(tc, A, freshKey));
     assert.equal(r.receipt.code, ERR.MODULE);
     assert.match(r.receipt.error, /not a validator operator/);
-    r = await send(tc, v0.operator, 'staking/setAttestationKey', { key: ZERO_ADDRESS });
+    r = await send(tc, v0.operator, 'staking/setAttestationKey', {
+      key: ZERO_ADDRESS,
+      signature: keyMsg(tc, v0.operator, freshKey).signature,
+    });
     assert.match(r.receipt.error, /zero address/);
-    r = await send(tc, v0.operator, 'staking/setAttestationKey', { key: v1.attestationKey!.address });
+    // v1's key with a real proof by that key (for v0): held, but bound to v1.
+    r = await send(tc, v0.operator, 'staking/setAttestationKey', keyMsg(tc, v0.operator, v1.attestationKey!));
     assert.match(r.receipt.error, /already used by another validator/);
     assert.equal(await getAttestationSetId(tc.state), 1n);
 
-    const result = await ok(tc, v0.operator, 'staking/setAttestationKey', { key: fresh });
+    const result = await ok(tc, v0.operator, 'staking/setAttestationKey', keyMsg(tc, v0.operator, freshKey));
     const ev = result.receipts[0]!.events.find((e) => stakingEvents.is(e, 'attestationKey'))!;
     const attrs = Object.fromEntries(ev.attributes.map((a) => [a.key, a.value]));
     assert.equal(attrs.key, fresh);
@@ -217,14 +274,18 @@ describe('attestation keys and the attestation set', () => {
     assert.ok(set.members.some((m) => m.signer === fresh));
     assert.ok(!set.members.some((m) => m.signer === v0.attestationKey!.address));
     assert.ok(result.blockEvents.some((e) => stakingEvents.is(e, 'attestationSet')));
+    const q = (await tc.chain.registry.query('staking/validator')!.handler(tc.state, {
+      operator: v0.operator.address,
+    })) as { attestationKey: string };
+    assert.equal(q.attestationKey, fresh);
     // The same key again changes nothing.
-    r = await send(tc, v0.operator, 'staking/setAttestationKey', { key: fresh });
+    r = await send(tc, v0.operator, 'staking/setAttestationKey', keyMsg(tc, v0.operator, freshKey));
     assert.match(r.receipt.error, /already this validator's attestation key/);
     // An unchanged set keeps its id.
     await buildBlock(tc, []);
     assert.equal(await getAttestationSetId(tc.state), 2n);
-    // v0's old key stays bound to v0: nobody else may take it.
-    r = await send(tc, v1.operator, 'staking/setAttestationKey', { key: v0.attestationKey!.address });
+    // v0's old key stays bound to v0: nobody else may take it, even with a proof by the key.
+    r = await send(tc, v1.operator, 'staking/setAttestationKey', keyMsg(tc, v1.operator, v0.attestationKey!));
     assert.match(r.receipt.error, /already used by another validator/);
   });
 
@@ -241,6 +302,82 @@ describe('attestation keys and the attestation set', () => {
     assert.equal(await getOldestAttestationSetId(tc.state), 2n);
     const q = await tc.chain.registry.query('staking/attestationSet')!.handler(tc.state, { id: 1n });
     assert.equal(q, null);
+  });
+
+  it('setAttestationKey refuses a key without its proof of possession', async () => {
+    const v1 = tc.validators[1]!;
+    const v2 = tc.validators[2]!;
+    const op = v1.operator.address;
+    const mine = account('v1 next attestation key');
+    const theirs = account('v2 next attestation key');
+    const before = await getAttestationSetId(tc.state);
+    const refused = async (msg: { key: Address; signature: Uint8Array }, re: RegExp) => {
+      const { receipt } = await send(tc, v1.operator, 'staking/setAttestationKey', msg);
+      assert.equal(receipt.code, ERR.MODULE, receipt.error);
+      assert.match(receipt.error, re);
+    };
+    const good = keyMsg(tc, v1.operator, mine);
+    // Someone else's key (or one nobody holds): the proof is by another key.
+    await refused(
+      { key: theirs.address, signature: good.signature },
+      /proof is signed by 0x[0-9a-fA-F]{40}, not by/,
+    );
+    await refused(
+      { key: v2.attestationKey!.address, signature: good.signature },
+      new RegExp(`signed by ${mine.address}, not by ${v2.attestationKey!.address}`),
+    );
+    // Replay: v2's real proof of its next key, sent by v1, names v2 as the operator.
+    const v2Proof = keyMsg(tc, v2.operator, theirs);
+    await refused(v2Proof, /proof is signed by 0x[0-9a-fA-F]{40}, not by/);
+    assert.notEqual(attestationKeyProofSigner(tc.chain.chainId, op, v2Proof.signature), theirs.address);
+    // Signed over another operator (v2) by the right key, or for another chain.
+    await refused({ key: mine.address, signature: keyMsg(tc, v2.operator, mine).signature }, /not by/);
+    await refused(
+      { key: mine.address, signature: signAttestationKeyProof(tc.chain.chainId + 1n, op, mine.privateKey) },
+      /not by/,
+    );
+    // Malformed: short, zero, bad v, high s (the malleable twin of a valid proof).
+    await refused(
+      { key: mine.address, signature: good.signature.subarray(0, 64) },
+      /bad signature: signature must be 65 bytes/,
+    );
+    await refused(
+      { key: mine.address, signature: new Uint8Array(65) },
+      /bad signature: signature r out of range/,
+    );
+    await refused(
+      { key: mine.address, signature: Uint8Array.of(...good.signature.subarray(0, 64), 29) },
+      /bad signature: signature v must be/,
+    );
+    const zeroS = good.signature.slice();
+    zeroS.fill(0, 32, 64);
+    await refused({ key: mine.address, signature: zeroS }, /bad signature: signature s out of range/);
+    await refused(
+      { key: mine.address, signature: highS(good.signature) },
+      /bad signature: signature s is high/,
+    );
+    assert.equal((await getValidator(tc.state, op))!.operator, op);
+    assert.equal(await getAttestationSetId(tc.state), before);
+    assert.equal(
+      (
+        (await tc.chain.registry.query('staking/validator')!.handler(tc.state, { operator: op })) as {
+          attestationKey: string;
+        }
+      ).attestationKey,
+      v1.attestationKey!.address,
+    );
+    // The valid proof is accepted, and its key is in the next set.
+    const { receipt } = await send(tc, v1.operator, 'staking/setAttestationKey', good);
+    assert.equal(receipt.code, 0, receipt.error);
+    // `aivm tx create-validator --no-wait` sends it with a fixed 100,000 gas limit (no estimate
+    // before the validator exists): it must stay well below that.
+    assert.ok(receipt.gasUsed < 50_000n, `gas used ${receipt.gasUsed}`);
+    assert.equal(await getAttestationSetId(tc.state), before + 1n);
+    assert.ok((await getCurrentAttestationSet(tc.state))!.members.some((m) => m.signer === mine.address));
+    // v1's proof, replayed by v2 for the same key: names v1, and the key is v1's anyway.
+    const replay = await send(tc, v2.operator, 'staking/setAttestationKey', good);
+    assert.equal(replay.receipt.code, ERR.MODULE);
+    assert.match(replay.receipt.error, /proof is signed by 0x[0-9a-fA-F]{40}, not by/);
   });
 });
 
@@ -351,8 +488,7 @@ describe('attestation equivocation evidence', () => {
     const key = bad.attestationKey!;
     const op = bad.operator.address;
     // The validator moves to a new key: the old one is still its own while kept sets hold it.
-    const fresh = privateKeyToAddress(keccak256(new TextEncoder().encode('another key')));
-    await ok(tc, bad.operator, 'staking/setAttestationKey', { key: fresh });
+    await ok(tc, bad.operator, 'staking/setAttestationKey', keyMsg(tc, bad.operator, account('another key')));
     const setId = await getAttestationSetId(tc.state);
     const signSet = (membersHash: Uint8Array) =>
       signedValidatorSet(

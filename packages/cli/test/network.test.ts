@@ -1,18 +1,18 @@
 // A real validator network: four `aivm start` processes (createTestnet homes) peered over p2p.
 // One validator killed -> blocks continue; two killed -> the chain halts without forking and
-// resumes when they return; a new full node syncs from genesis, stakes and becomes a validator;
-// a validator restarted in the equivocation test mode is reported, slashed, tombstoned and
-// leaves the set. The steps run in order on one network (starting processes is the slow part).
+// resumes when they return; a new full node syncs from genesis, stakes and becomes a validator
+// (`aivm tx create-validator`, which also registers its attestation key: it joins the attestation
+// set and signs the next set's handover); a validator restarted in the equivocation test mode is
+// reported, slashed, tombstoned and leaves the set. The steps run in order on one network (starting processes is the slow part).
 // AIVM_NETWORK_TEST_LOGS=<file> keeps the nodes' warnings and errors of a run in that file.
 
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { DEC, decMul, validatorAddress } from '@aivm/chain';
+import { decMul, validatorAddress } from '@aivm/chain';
 import { type Address, type Hex, hexToBytes } from '@aivm/crypto';
 import { Wallet } from '@aivm/sdk';
-import { loadOperatorKey } from '../src/home.ts';
 import { DEV_MNEMONIC } from '../src/index.ts';
 import { runAivm } from './helpers.ts';
 import { freePortRange, Network, NodeProcess, PASSWORD, sleep, waitFor } from './network-helpers.ts';
@@ -23,10 +23,28 @@ const BLOCK_TIME_MS = 100;
 type ValidatorView = {
   operator: Address;
   consensusAddress: Address;
+  attestationKey: Address;
   status: string;
   jailed: boolean;
   tombstoned: boolean;
   tokens: string;
+};
+
+type AttestationSetView = { id: string; members: { signer: Address; power: string }[] };
+
+type SetAttestation = { setId: string; signatures: { signer: Address; signature: Hex }[] };
+
+type CreateValidatorOutput = {
+  hash: Hex;
+  height: string;
+  receipt: { success: boolean; error: string };
+  attestationKey: {
+    address: Address;
+    registered: boolean;
+    hash: Hex;
+    height: string;
+    receipt: { success: boolean; error: string };
+  } | null;
 };
 
 type FullBlock = {
@@ -141,7 +159,11 @@ describe('validator network (real processes)', { timeout: 600_000 }, () => {
       '--json',
     ]);
     assert.equal(init.code, 0, init.stderr);
-    const info = JSON.parse(init.stdout) as { consensusPubKey: Hex; operator: Address };
+    const info = JSON.parse(init.stdout) as {
+      consensusPubKey: Hex;
+      operator: Address;
+      attestationKey: Address;
+    };
     const consensusAddress = validatorAddress(hexToBytes(info.consensusPubKey));
 
     phase('initialised');
@@ -167,19 +189,46 @@ describe('validator network (real processes)', { timeout: 600_000 }, () => {
       { timeoutMs: 60_000 },
     );
     phase('funded');
-    const operator = Wallet.fromPrivateKey((await loadOperatorKey(home, PASSWORD))!, joiner.client);
-    assert.equal(operator.address, info.operator);
+    // aivm tx create-validator: stakes from the operator account with the consensus key, then
+    // registers the attestation key of attestation.json with its proof of possession.
     const selfStake = 2_000n * CGPT;
-    const created = await operator.send('staking/createValidator', {
-      consensusPubKey: info.consensusPubKey,
-      moniker: 'joiner',
-      selfStake,
-      commissionRate: DEC / 10n,
-      maxCommissionRate: DEC / 5n,
-      maxCommissionChangeRate: DEC / 100n,
-    });
-    const rec = await joiner.client.waitForTx(created, { timeoutMs: 60_000 });
-    assert.equal(rec.receipt.success, true, rec.receipt.error);
+    const created = await runAivm([
+      'tx',
+      'create-validator',
+      '--home',
+      home,
+      '--amount',
+      '2000',
+      '--moniker',
+      'joiner',
+      '--commission',
+      '0.1',
+      '--password-file',
+      passwordFile,
+      '--rpc',
+      joiner.rpcUrl,
+      '--json',
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const out = JSON.parse(created.stdout) as CreateValidatorOutput;
+    assert.equal(out.receipt.success, true, out.receipt.error);
+    const rec = { height: BigInt(out.height) };
+    assert.ok(out.attestationKey, created.stdout);
+    assert.equal(out.attestationKey.address, info.attestationKey);
+    assert.equal(out.attestationKey.registered, true, out.attestationKey.receipt.error);
+    assert.equal(out.attestationKey.receipt.success, true);
+    assert.ok(BigInt(out.attestationKey.height) > rec.height);
+    // On chain: the validator's attestation key is the home's.
+    const key = info.attestationKey.toLowerCase();
+    const registered = await waitFor(
+      'the attestation key on every node',
+      async () => {
+        const views = await Promise.all(net.live().map((n) => validator(n, info.operator)));
+        return views.every((v) => v?.attestationKey.toLowerCase() === key) ? views[0] : undefined;
+      },
+      { timeoutMs: 30_000, diagnose: () => net.diagnose() },
+    );
+    assert.equal(registered!.operator, info.operator);
 
     phase(`createValidator committed at ${rec.height}`);
     // Bonded in the validator list (the active set is updated at the end of that block).
@@ -196,6 +245,19 @@ describe('validator network (real processes)', { timeout: 600_000 }, () => {
     assert.equal(bonded.consensusAddress.toLowerCase(), consensusAddress.toLowerCase());
     assert.equal(BigInt(bonded.tokens), selfStake);
     assert.equal(bonded.jailed, false);
+    // In the active set, so in the current attestation set with its key and power.
+    const attSet = await waitFor(
+      'the attestation set to include the new validator',
+      async () => {
+        const set = await net.nodes[0]!.client.query<AttestationSetView>('staking/attestationSet', {});
+        return set.members.some((m) => m.signer.toLowerCase() === key) ? set : undefined;
+      },
+      { timeoutMs: 30_000, diagnose: () => net.diagnose() },
+    );
+    assert.deepEqual(
+      attSet.members.filter((m) => m.signer.toLowerCase() === key).map((m) => m.power),
+      ['2000'],
+    );
 
     phase('bonded');
     // Its precommits appear in later blocks' commits.
@@ -226,6 +288,26 @@ describe('validator network (real processes)', { timeout: 600_000 }, () => {
       { timeoutMs: 30_000 },
     );
     assert.ok(BigInt(signing.startHeight) > rec.height, `startHeight ${signing.startHeight}`);
+
+    // It attests out of the box: a power change begins a new attestation set, and the new
+    // validator's node signs its handover with the registered key, as a member of the set before.
+    const delegated = await funder.send('staking/delegate', { validator: net.operators[0]!, amount: CGPT });
+    const del = await net.nodes[0]!.client.waitForTx(delegated, { timeoutMs: 60_000 });
+    assert.equal(del.receipt.success, true, del.receipt.error);
+    const nextSet = await net.nodes[0]!.client.query<AttestationSetView>('staking/attestationSet', {});
+    assert.ok(BigInt(nextSet.id) > BigInt(attSet.id), `set ${nextSet.id} after ${attSet.id}`);
+    const handover = await waitFor(
+      `AivmValidatorSet(${nextSet.id}) signed by the new validator's attestation key`,
+      async () => {
+        const a = await joiner.client.request<SetAttestation | null>('aivm_getValidatorSetAttestation', {
+          setId: nextSet.id,
+        });
+        return a?.signatures.some((x) => x.signer.toLowerCase() === key) ? a : undefined;
+      },
+      { timeoutMs: 30_000, diagnose: () => net.diagnose() },
+    );
+    assert.equal(BigInt(handover.setId), BigInt(nextSet.id) - 1n);
+    phase(`signed the handover to attestation set ${nextSet.id}`);
     await advances(net.live(), 3n, 60_000);
   });
 

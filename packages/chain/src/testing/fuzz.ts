@@ -29,6 +29,7 @@ import {
   type AivmResult,
   aivmResultDigest,
   aivmValidatorSetDigest,
+  signAttestationKeyProof,
   signedResult,
   signedValidatorSet,
 } from '../attestation.ts';
@@ -142,6 +143,22 @@ export type FuzzTx = {
 
 /** A tiny real model (Gemm 4 -> 3), chain-shaped, so requests and disputes can reach deep states. */
 export type FuzzModel = { id: string; artifact: Uint8Array; inputSchema: string; outputSchema: string };
+
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** The malleable twin of a low-s signature: s' = n - s and v flipped (recovers, but is refused). */
+function highS(sig: Uint8Array): Uint8Array {
+  let s = 0n;
+  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!);
+  let hs = SECP256K1_N - s;
+  const out = sig.slice();
+  for (let i = 63; i >= 32; i--) {
+    out[i] = Number(hs & 0xffn);
+    hs >>= 8n;
+  }
+  out[64] = sig[64] === 27 ? 28 : 27;
+  return out;
+}
 
 let tinyModel: FuzzModel | undefined;
 
@@ -321,18 +338,22 @@ export class TxFuzzer {
     const schema = this.registry.message(msgType)!.schema;
     const roll = this.rng.int(20);
     const mode = roll < 8 ? 'plausible' : roll < 17 ? 'edge' : 'wild';
+    // The sender first: an attestation key's proof of possession names it.
+    const sender = this.#sender(msgType);
     let msg: Record<string, unknown>;
     if (mode === 'wild') {
       msg = this.#edgeValue(schema, 'msg') as Record<string, unknown>;
       if (this.#protect && 'consensusPubKey' in msg) msg.consensusPubKey = this.#consensusPubKey();
     } else {
       msg = this.#plausibleStruct(msgType, schema);
+      if (msgType === 'staking/setAttestationKey')
+        Object.assign(msg, this.#attestationKeyProof(this.senders[sender]!.address));
       if (mode === 'edge') this.#mutateOne(msg, schema);
     }
     return {
       msgType,
       msg,
-      sender: this.#sender(msgType),
+      sender,
       gasLimit: this.#gasLimit(),
       gasPrice: this.#price(),
       mode,
@@ -775,6 +796,42 @@ export class TxFuzzer {
       );
     const h = r.bytes(32);
     return { first: set(h), second: set(r.chance(1, 8) ? h : r.bytes(32)) };
+  }
+
+  /**
+   * An attestation key and its proof of possession for `operator`: valid (a fresh key, or a key of
+   * a known validator, already bound), or refused: signed by another key, over another operator
+   * (another validator's proof replayed), for another chain, malformed, or the high-s twin.
+   */
+  #attestationKeyProof(operator: Address): { key: Address; signature: Uint8Array } {
+    const r = this.rng;
+    const secret = () => {
+      const sk = r.bytes(32);
+      sk[0] = (sk[0]! & 0x7f) | 0x01; // non-zero and below the curve order
+      return sk;
+    };
+    const sk = secret();
+    const key = privateKeyToAddress(sk);
+    const proof = (op: Address, k = sk, chainId = this.chainId) => signAttestationKeyProof(chainId, op, k);
+    switch (r.int(10)) {
+      case 0:
+        return { key, signature: proof(operator, secret()) };
+      case 1:
+        return { key, signature: proof(r.pick(this.validators)?.operator ?? this.#knownAddress()) };
+      case 2:
+        return { key, signature: proof(operator, sk, this.chainId + 1n) };
+      case 3:
+        return { key, signature: r.bytes(r.pick([0, 64, 65])) };
+      case 4:
+        return { key, signature: highS(proof(operator)) };
+      case 5: {
+        const known = this.validators.filter((v) => v.attestationKey);
+        if (known.length === 0) break;
+        const held = r.pick(known).attestationKey!;
+        return { key: privateKeyToAddress(held), signature: proof(operator, held) };
+      }
+    }
+    return { key, signature: proof(operator) };
   }
 
   // ---- adversarial values

@@ -1,11 +1,20 @@
 // aivm status | query ... | tx send|msg|create-validator: talk to a running node over JSON-RPC through the SDK.
 
 import { resolve } from 'node:path';
-import { type Address, bytesToHex, ed25519PublicKey, type Hex, isAddress, isHex } from '@aivm/crypto';
-import { type AivmClient, Wallet } from '@aivm/sdk';
+import { signAttestationKeyProof } from '@aivm/chain';
+import {
+  type Address,
+  bytesToHex,
+  ed25519PublicKey,
+  type Hex,
+  isAddress,
+  isHex,
+  privateKeyToAddress,
+} from '@aivm/crypto';
+import { type AivmClient, type TxRecord, Wallet } from '@aivm/sdk';
 import type { Command } from 'commander';
 import { globals, rpcIsDefault } from '../args.ts';
-import { loadOperatorKey, loadValidatorKey, UsageError } from '../home.ts';
+import { loadAttestationKey, loadOperatorKey, loadValidatorKey, UsageError } from '../home.ts';
 import { formatCgpt, parseCgpt, print } from '../output.ts';
 import { readPassword } from '../password.ts';
 import { rpcClient } from '../signer.ts';
@@ -179,16 +188,18 @@ export function registerClientCommands(program: Command): void {
     });
 
   tx.command('create-validator')
-    .description('make a node a validator: stake from its operator account with its consensus key')
+    .description(
+      "make a node a validator: stake from its operator account with its consensus key, then register its attestation key (attestation.json) with the key's proof of possession",
+    )
     .requiredOption(
       '--home <dir>',
-      'the node home (its operator-key.json pays, its validator key signs votes)',
+      'the node home (its operator-key.json pays, its validator key signs votes, its attestation.json signs attestations)',
     )
     .requiredOption('--amount <CGPT>', 'self-stake in CGPT (at least staking.minSelfDelegation)')
     .option('--moniker <name>', 'public name', '')
     .option('--commission <rate>', 'commission rate, e.g. 0.1 for 10%', '0.1')
     .option('--password-file <file>', 'file holding the node key password (or AIVM_VALIDATOR_PASSWORD)')
-    .option('--no-wait', 'return as soon as the node accepted the transaction')
+    .option('--no-wait', 'return as soon as the node accepted the transactions')
     .action(async (opts, cmd: Command) => {
       const home = resolve(opts.home);
       const commission = Number(opts.commission);
@@ -201,9 +212,12 @@ export function registerClientCommands(program: Command): void {
       const operatorKey = await loadOperatorKey(home, password);
       if (!operatorKey) throw new UsageError(`${home} has no operator-key.json`);
       const consensusPubKey = ed25519PublicKey(await loadValidatorKey(home, password));
+      // Homes made before attestation keys have no attestation.json: they stake without one.
+      const attestationKey = await loadAttestationKey(home, password);
       const rate = BigInt(Math.round(commission * 10_000)) * 10n ** 14n;
       const c = client(cmd);
-      const hash = await Wallet.fromPrivateKey(operatorKey, c).send('staking/createValidator', {
+      const wallet = Wallet.fromPrivateKey(operatorKey, c);
+      const hash = await wallet.send('staking/createValidator', {
         consensusPubKey: bytesToHex(consensusPubKey),
         moniker: opts.moniker,
         selfStake: parseCgptArg(opts.amount).toString(),
@@ -211,9 +225,65 @@ export function registerClientCommands(program: Command): void {
         maxCommissionRate: (rate > 2n * 10n ** 17n ? rate : 2n * 10n ** 17n).toString(),
         maxCommissionChangeRate: (10n ** 16n).toString(),
       });
-      await finishTx(cmd, c, hash, opts.wait);
+      const keyAddress = attestationKey ? privateKeyToAddress(attestationKey) : undefined;
+      if (!keyAddress)
+        process.stderr.write(`${home} has no attestation.json: no attestation key registered\n`);
+      // staking/setAttestationKey with the key's signature over AivmAttestationKey(operator).
+      const registerKey = async (gasLimit?: bigint): Promise<Hex> => {
+        const { chainId } = await c.status();
+        return wallet.send(
+          'staking/setAttestationKey',
+          {
+            key: keyAddress,
+            signature: signAttestationKeyProof(chainId, wallet.address, attestationKey!),
+          },
+          gasLimit === undefined ? {} : { gasLimit },
+        );
+      };
+      if (!opts.wait) {
+        // The next nonce, so it runs after createValidator; no gas estimate for a validator that
+        // does not exist yet, hence a fixed limit (it uses about a quarter of it).
+        const keyHash = keyAddress ? await registerKey(ATTESTATION_KEY_GAS_LIMIT) : undefined;
+        print(
+          globals(cmd),
+          { hash, attestationKey: keyAddress ? { address: keyAddress, hash: keyHash } : null },
+          () =>
+            [`sent ${hash}`, ...(keyAddress ? [`sent ${keyHash} (attestation key ${keyAddress})`] : [])].join(
+              '\n',
+            ),
+        );
+        return;
+      }
+      const record = await c.waitForTx(hash, { timeoutMs: 60_000 });
+      // Once the validator exists, its attestation key (estimated, so it fits today's gas schedule).
+      const keyRecord =
+        keyAddress && record.receipt.success
+          ? await c.waitForTx(await registerKey(), { timeoutMs: 60_000 })
+          : undefined;
+      const registered = keyRecord?.receipt.success === true;
+      print(
+        globals(cmd),
+        {
+          ...record,
+          attestationKey: keyAddress ? { address: keyAddress, registered, ...(keyRecord ?? {}) } : null,
+        },
+        () =>
+          [
+            ...txLines(record),
+            ...(keyAddress
+              ? [
+                  `attestation key ${keyAddress} ${registered ? 'registered' : 'not registered'}`,
+                  ...(keyRecord ? txLines(keyRecord) : []),
+                ]
+              : []),
+          ].join('\n'),
+      );
+      if (!record.receipt.success || (keyRecord && !registered)) process.exitCode = 1;
     });
 }
+
+/** Gas limit of create-validator's staking/setAttestationKey under --no-wait (it uses ~26,000). */
+const ATTESTATION_KEY_GAS_LIMIT = 100_000n;
 
 function parseCgptArg(value: string): bigint {
   try {
@@ -230,14 +300,16 @@ async function finishTx(cmd: Command, c: AivmClient, hash: Hex, wait: boolean): 
     return;
   }
   const record = await c.waitForTx(hash, { timeoutMs: 60_000 });
-  print(globals(cmd), record, () =>
-    [
-      `transaction ${hash}`,
-      `  block     ${record.height}`,
-      `  status    ${record.receipt.success ? 'success' : `failed: ${record.receipt.error}`}`,
-      `  gas used  ${record.receipt.gasUsed}`,
-      `  fee       ${formatCgpt(record.receipt.feeWei)} CGPT`,
-    ].join('\n'),
-  );
+  print(globals(cmd), record, () => txLines(record).join('\n'));
   if (!record.receipt.success) process.exitCode = 1;
+}
+
+function txLines(record: TxRecord): string[] {
+  return [
+    `transaction ${record.hash}`,
+    `  block     ${record.height}`,
+    `  status    ${record.receipt.success ? 'success' : `failed: ${record.receipt.error}`}`,
+    `  gas used  ${record.receipt.gasUsed}`,
+    `  fee       ${formatCgpt(record.receipt.feeWei)} CGPT`,
+  ];
 }

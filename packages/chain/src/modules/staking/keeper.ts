@@ -4,13 +4,15 @@
 // every staked wei is visible in some account.
 
 import type { Address } from '@aivm/crypto';
-import { bytesToHex, equalBytes } from '@aivm/crypto';
+import { bytesToHex, equalBytes, InvalidSignatureError } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
 import { BONDED_POOL, NOT_BONDED_POOL, validatorAddress } from '../../accounts.ts';
-import { attestationMembersHash } from '../../attestation.ts';
+import { attestationKeyProofSigner, attestationMembersHash } from '../../attestation.ts';
 import type { Validator } from '../../block.ts';
 import { validatorSetHash } from '../../block.ts';
 import { DEC, decMul } from '../../dec.ts';
+import { ModuleError } from '../../errors.ts';
+import { GAS } from '../../gas.ts';
 import { type ExecContext, readParams, requireThat } from '../../module.ts';
 import { compareValidators, readValidatorSet, setNextValidatorSet } from '../../validators.ts';
 import { burn, transfer } from '../bank/store.ts';
@@ -99,8 +101,6 @@ export type CreateValidatorInput = {
   commissionRate: bigint;
   maxCommissionRate: bigint;
   maxCommissionChangeRate: bigint;
-  /** Genesis validators may carry an attestation key (zero or absent: none). */
-  attestationKey?: Address;
 };
 
 export async function createValidator(
@@ -164,8 +164,6 @@ export async function createValidator(
     consensusAddress,
     selfStake: input.selfStake.toString(),
   });
-  if (input.attestationKey !== undefined && !same(input.attestationKey, ZERO_ADDRESS))
-    await setAttestationKey(ctx, operator, input.attestationKey);
 }
 
 /** Moves `amount` from the delegator's balance to the validator's pool and issues shares. */
@@ -655,14 +653,38 @@ async function updateAttestationSet(
 }
 
 /**
- * Registers `key` as the validator's attestation key: non-zero and never registered by another
- * validator (a key once used stays bound to its validator, so evidence always names one). The
- * attestation set picks it up at the end of the block.
+ * Registers `key` as the validator's attestation key: non-zero, held by the sender and never
+ * registered by another validator (a key once used stays bound to its validator, so evidence always
+ * names one). The attestation set picks it up at the end of the block.
+ *
+ * `proof` is the key's signature over `AivmAttestationKey(operator)` (staking/setAttestationKey):
+ * it must recover to `key`, so nobody registers a key they do not hold (someone else's, or one
+ * nobody holds), and it names the operator, so one validator's proof is no use to another. Genesis
+ * passes 'genesis': the genesis file is trusted by construction, as for the consensus keys in it.
  */
-export async function setAttestationKey(ctx: ExecContext, operator: Address, key: Address): Promise<void> {
+export async function setAttestationKey(
+  ctx: ExecContext,
+  operator: Address,
+  key: Address,
+  proof: Uint8Array | 'genesis',
+): Promise<void> {
   const v = await getValidator(ctx, operator);
   requireThat(v !== undefined, `${operator} is not a validator operator`);
   requireThat(!same(key, ZERO_ADDRESS), 'attestation key must not be the zero address');
+  if (proof !== 'genesis') {
+    ctx.gas.consume(GAS.SIG_RECOVER);
+    let signer: Address;
+    try {
+      signer = attestationKeyProofSigner(ctx.block.chainId, operator, proof);
+    } catch (err) {
+      if (!(err instanceof InvalidSignatureError)) throw err;
+      throw new ModuleError(`attestation key proof: bad signature: ${err.message}`);
+    }
+    requireThat(
+      same(signer, key),
+      `attestation key proof is signed by ${signer}, not by ${key} (for operator ${operator})`,
+    );
+  }
   const owner = await getAttestationKeyOwner(ctx, key);
   requireThat(
     owner === undefined || same(owner, operator),

@@ -26,5 +26,12 @@ export const StakingRedelegate = t.struct('StakingRedelegate', {
   amount: t.uint256,
 });
 
-/** Sent by a validator's operator: the secp256k1 address it signs attestations with (docs/evm.md). */
-export const StakingSetAttestationKey = t.struct('StakingSetAttestationKey', { key: t.address });
+/**
+ * Sent by a validator's operator: the secp256k1 address it signs attestations with (docs/evm.md),
+ * and the key's proof of possession: its signature (r || s || v, 65 bytes, low s) over the EIP-712
+ * `AivmAttestationKey(address operator)` with the sender as operator (signAttestationKeyProof).
+ */
+export const StakingSetAttestationKey = t.struct('StakingSetAttestationKey', {
+  key: t.address,
+  signature: t.bytes(65),
+});

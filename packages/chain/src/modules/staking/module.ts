@@ -51,6 +51,7 @@ import {
   M,
   setValidator,
   type ValidatorRecord,
+  ZERO_ADDRESS,
 } from './store.ts';
 
 /** What other modules (slashing) may read of and do to validators; hooks are bound in. */
@@ -168,8 +169,8 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
       'staking/setAttestationKey': defineMsg({
         schema: StakingSetAttestationKey,
         description:
-          "Set the sender's validator's attestation key (a secp256k1 address no other validator has used); it joins the attestation set at the end of the block",
-        handler: (ctx, msg, sender) => setAttestationKey(ctx, sender, msg.key),
+          "Set the sender's validator's attestation key (a secp256k1 address no other validator has used), with the key's signature over EIP-712 AivmAttestationKey(address operator) for the sender; it joins the attestation set at the end of the block",
+        handler: (ctx, msg, sender) => setAttestationKey(ctx, sender, msg.key, msg.signature),
       }),
     },
     queries: stakingQueries,
@@ -199,7 +200,12 @@ export function createStakingModule(hooks: StakingHooks = NO_HOOKS): StakingModu
         } catch (err) {
           throw new ModuleError(`validators[${i}]: ${(err as Error).message}`);
         }
-        await createValidator(ctx, hooks, v);
+        const { attestationKey, ...input } = v;
+        await createValidator(ctx, hooks, input);
+        // A genesis validator's attestation key carries no proof of possession: the genesis file
+        // is trusted by construction, as for the consensus keys and stakes in it (docs/evm.md).
+        if (attestationKey.toLowerCase() !== ZERO_ADDRESS.toLowerCase())
+          await setAttestationKey(ctx, input.operator, attestationKey, 'genesis');
       }
       await updateActiveSet(ctx);
     },
