@@ -182,7 +182,7 @@ export function registerNodeCommands(program: Command): void {
           ...(info.attestationKey ? [`  attestation key   ${info.attestationKey}`] : []),
           `  p2p peer id       ${info.peerId}`,
           opts.genesis
-            ? `Fund ${info.operator}, start the node, and once it has synced send staking/createValidator with the consensus key above, then staking/setAttestationKey with the attestation key.`
+            ? `Fund ${info.operator}, start the node, and once it has synced run: aivm tx create-validator --home ${home} --amount <CGPT> (it stakes with the consensus key above and registers the attestation key).`
             : '',
           `Start it with: aivm start --home ${home}`,
         ]
