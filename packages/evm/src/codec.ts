@@ -1,0 +1,122 @@
+// The encodings both chains agree on (docs/evm.md, "Identifiers and encodings"): the model id as
+// bytes32 (the sha2-256 digest inside its CID), int8 input bytes, int32 little-endian output
+// bytes, keccak256 hashes of both, tiers. Browser-safe.
+
+import { bytes32ToModelId as digestToModelId, modelIdToBytes32 as modelIdToDigest } from '@aivm/chain';
+import { type Hex, isHex, keccak256 } from 'viem';
+
+/** A value given to the SDK that cannot be what the chain or contract expects. */
+export class EvmInputError extends Error {
+  override name = 'EvmInputError';
+}
+
+/** Tier bits as the oracle and AIVM number them. */
+export const TIER = { onchain: 1, zk: 2, optimistic: 4 } as const;
+export type TierName = keyof typeof TIER;
+
+/** The oracle's request statuses, by their enum value. */
+export const REQUEST_STATUS = [
+  'None',
+  'Pending',
+  'Relayed',
+  'Fulfilled',
+  'CallbackFailed',
+  'Refunded',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUS)[number];
+
+/** `path` of ResultDelivered. */
+export const DELIVERY_PATH = { 1: 'zk', 2: 'attested' } as const;
+
+export function tierNumber(tier: number | TierName): 1 | 2 | 4 {
+  const n = typeof tier === 'string' ? TIER[tier] : tier;
+  if (n !== 1 && n !== 2 && n !== 4)
+    throw new EvmInputError(`tier must be onchain (1), zk (2) or optimistic (4), got ${tier}`);
+  return n;
+}
+
+export function tierName(tier: number): TierName {
+  const e = (Object.entries(TIER) as [TierName, number][]).find(([, v]) => v === tier);
+  if (!e) throw new EvmInputError(`unknown tier ${tier}`);
+  return e[0];
+}
+
+const toHex = (b: Uint8Array): Hex => `0x${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
+
+export function hexToU8(h: Hex | string, what = 'hex'): Uint8Array {
+  if (!isHex(h, { strict: true }) || h.length % 2 !== 0)
+    throw new EvmInputError(`${what} is not 0x hex bytes`);
+  const out = new Uint8Array((h.length - 2) / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(2 + 2 * i, 4 + 2 * i), 16);
+  return out;
+}
+
+export { toHex as u8ToHex };
+
+/** An AIVM model id (CIDv1 raw sha2-256, `bafkrei…`) as the oracle's bytes32. */
+export function modelIdToBytes32(modelId: string): Hex {
+  try {
+    return toHex(modelIdToDigest(modelId));
+  } catch (e) {
+    throw new EvmInputError((e as Error).message);
+  }
+}
+
+/** The AIVM model id of an oracle bytes32 model id. */
+export function bytes32ToModelId(modelId: Hex): string {
+  const b = hexToU8(modelId, 'modelId');
+  if (b.length !== 32) throw new EvmInputError('modelId must be 32 bytes');
+  return digestToModelId(b);
+}
+
+/** Quantized input values (integers in -128..127) as the int8 bytes a request carries. */
+export function encodeInput(values: ArrayLike<number>): Hex {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isInteger(v) || v < -128 || v > 127)
+      throw new EvmInputError(`input element ${i} is ${v}: not an int8 (-128..127)`);
+    out[i] = v & 0xff;
+  }
+  return toHex(out);
+}
+
+/** int8 input bytes as numbers. */
+export function decodeInput(input: Hex | Uint8Array): number[] {
+  const b = typeof input === 'string' ? hexToU8(input, 'input') : input;
+  return Array.from(new Int8Array(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** int32 values as the output bytes AIVM stores (little-endian). */
+export function encodeOutput(values: ArrayLike<number>): Hex {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)
+      throw new EvmInputError(`output element ${i} is ${v}: not an int32`);
+    view.setInt32(i * 4, v, true);
+  }
+  return toHex(out);
+}
+
+/** AIVM output bytes (int32 little-endian per element) as numbers. */
+export function decodeOutput(output: Hex | Uint8Array): number[] {
+  const b = typeof output === 'string' ? hexToU8(output, 'output') : output;
+  if (b.length % 4 !== 0) throw new EvmInputError(`output is ${b.length} bytes: not a whole number of int32`);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Array.from({ length: b.length / 4 }, (_, i) => view.getInt32(i * 4, true));
+}
+
+/** Index of the largest value, the first one on ties (AivmOutput.argmax); -1 when empty. */
+export function argmax(values: readonly number[]): number {
+  let best = -1;
+  for (let i = 0; i < values.length; i++)
+    if (best < 0 || (values[i] as number) > (values[best] as number)) best = i;
+  return best;
+}
+
+/** keccak256 of the input bytes (the oracle's inputHash, what validators attest). */
+export function inputHashOf(input: Hex | Uint8Array): Hex {
+  return keccak256(typeof input === 'string' ? hexToU8(input, 'input') : input);
+}
