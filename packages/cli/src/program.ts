@@ -3,10 +3,12 @@
 import { Command, CommanderError } from 'commander';
 import { globals } from './args.ts';
 import { registerClientCommands } from './commands/client.ts';
+import { registerEvmCommands } from './commands/evm.ts';
 import { registerInferCommand } from './commands/infer.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerNodeCommands } from './commands/node.ts';
+import { registerRelayerCommand } from './commands/relayer.ts';
 import { registerTestnetCommand } from './commands/testnet.ts';
 import { registerZkCommands } from './commands/zk.ts';
 
@@ -26,6 +28,8 @@ export function createProgram(): Command {
   registerModelCommands(program);
   registerZkCommands(program);
   registerInferCommand(program);
+  registerEvmCommands(program);
+  registerRelayerCommand(program);
   return program;
 }
 
