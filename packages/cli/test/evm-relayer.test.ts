@@ -107,6 +107,34 @@ describe('EVM relayer with anvil, a devnet and relayer processes', { timeout: 1_
     await r.stop();
   });
 
+  it("on-chain tier: delivered with the validators' attestation, checked by the light client", async () => {
+    const r = relayer('attested', { evmAccount: 1, aivmAccount: 1 });
+    const req = await requestInference(s.pub, s.wallets[2]!, {
+      oracle: s.deployment.oracle,
+      modelId: s.mnist,
+      input: s.digit7,
+      tier: 'onchain',
+    });
+    const done = await doneFor(r, req.id);
+    assert.equal(done.outcome, 'delivered', JSON.stringify(r.lines));
+    const [delivery, ...more] = await getDeliveries(s.pub, s.deployment.oracle, req.id);
+    assert.equal(more.length, 0);
+    assert.equal(delivery?.path, 'attested');
+    // The oracle holds the AIVM request id the signatures were over, and the bytes AIVM finalized.
+    const onChain = await s.pub.readContract({
+      address: s.deployment.oracle,
+      abi: oracleAbi,
+      functionName: 'getRequest',
+      args: [req.id],
+    });
+    const aivmReq = await getAivmRequest(s.aivm, onChain.aivmRequestId);
+    assert.equal(aivmReq.status, 'finalized');
+    assert.equal(aivmReq.cls, 7);
+    assert.equal(u8ToHex(aivmReq.output), delivery?.output);
+    assert.equal(onChain.output, delivery?.output, 'no callback: the oracle stores the bytes');
+    await r.stop();
+  });
+
   it('a relayer killed with SIGKILL at each stage and restarted delivers each request exactly once', async () => {
     for (const stage of CRASH_STAGES) {
       const nonce0 = await aivmNonce(2);
