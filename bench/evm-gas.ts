@@ -99,7 +99,9 @@ try {
             inputLen: 8,
             outputLen: 10,
             tiers: 2,
-            fees: [0n, 10n ** 15n, 0n],
+            aivmPriceWei: 10n ** 18n,
+            aivmGasWei: 0n,
+            aivmOnchainGasWei: 0n,
           },
         ],
       });
@@ -210,7 +212,9 @@ try {
           inputLen: 8,
           outputLen: 10,
           tiers: 1,
-          fees: [10n ** 15n, 0n, 0n],
+          aivmPriceWei: 10n ** 18n,
+          aivmGasWei: 0n,
+          aivmOnchainGasWei: 0n,
         },
       ],
     });
@@ -280,7 +284,9 @@ try {
             inputLen: 784,
             outputLen: 10,
             tiers: 1,
-            fees: [10n ** 15n, 0n, 0n],
+            aivmPriceWei: 10n ** 18n,
+            aivmGasWei: 0n,
+            aivmOnchainGasWei: 0n,
           },
         ],
       });

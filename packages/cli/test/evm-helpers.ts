@@ -108,8 +108,8 @@ export async function startEvmStack(
       devnet.rpcUrl,
       '--models',
       mnist,
-      '--fees',
-      '0,1000000000000000,0',
+      '--wei-per-cgpt',
+      '0.001',
     ]);
     if (deployed.code !== 0) throw new Error(`aivm evm deploy failed: ${deployed.stderr}`);
     const deployment = JSON.parse(deployed.stdout) as EvmStack['deployment'];

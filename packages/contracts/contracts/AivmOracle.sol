@@ -15,13 +15,21 @@ import {IAivmConsumer} from "./IAivmConsumer.sol";
 /// Request lifecycle: Pending → (Relayed) → Fulfilled | CallbackFailed | Refunded, and
 /// CallbackFailed → Fulfilled through `retryCallback`. A status never moves back.
 ///
-/// Fees (native ETH): `quote = model fee for the tier + callbackGasLimit × callbackGasPrice()`,
-/// where `callbackGasPrice() = max(block.basefee, minGasPrice) + gasTip`. The base fee of the
-/// block the request lands in is current by construction (an owner-set price goes stale, and
-/// tx.gasprice is whatever the requester chose); the owner's floor covers chains with a near-zero
-/// base fee and the tip is what a relayer has to bid. The quote can change from block to block:
-/// send a margin, the excess is refunded in the same transaction. The whole fee paid goes to the
-/// first relayer that delivers a valid result; a timed-out request refunds exactly that fee.
+/// Fees (native ETH): `quote = aivmFee + callbackGasLimit × callbackGasPrice()`.
+///   - `aivmFee = ceil(aivmCost × weiPerCgpt × (10000 + premiumBps) / (1e18 × 10000))`: what the
+///     relayer pays on AIVM for the request, in CGPT wei, converted at the owner's rate (ETH wei
+///     per 1 CGPT, 18-decimal fixed point) plus the relayer's premium; rounded up once, so the
+///     relayer never gets less than the exact amount. `aivmCost` is the model's AIVM price
+///     (`aivmPriceWei`, redundancy 1) plus the gas of the AIVM inference/request transaction:
+///     `aivmOnchainGasWei` for the on-chain tier (the model runs inside it), `aivmGasWei` for the
+///     zk and optimistic tiers; all three are the owner's copy of AIVM's numbers (see docs/evm.md).
+///   - `callbackGasPrice() = max(block.basefee, minGasPrice) + gasTip`. The base fee of the block
+///     the request lands in is current by construction (an owner-set price goes stale, and
+///     tx.gasprice is whatever the requester chose); the owner's floor covers chains with a
+///     near-zero base fee and the tip is what a relayer has to bid.
+/// The quote can change from block to block: send a margin, the excess is refunded in the same
+/// transaction. The whole fee paid goes to the first relayer that delivers a valid result; a
+/// timed-out request refunds exactly that fee.
 contract AivmOracle {
     // ---------------------------------------------------------------- types
 
@@ -41,7 +49,8 @@ contract AivmOracle {
         Committed
     }
 
-    /// @notice A registered model. Everything but the fees and `active` is fixed at registration.
+    /// @notice A registered model. Everything but the AIVM price and gas and `active` is fixed
+    ///         at registration. The fulfil paths read only the first two slots.
     struct Model {
         address verifier; // Groth16 verifier (snarkjs form); address(0): no zk delivery
         bytes4 selector; // verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[N])
@@ -52,7 +61,9 @@ contract AivmOracle {
         uint16 inputLen; // input elements (int8 bytes)
         uint16 outputLen; // output elements (int32)
         uint256 weightCommitment; // private-weights circuits
-        uint80[3] fees; // wei, for tiers 1, 2, 4
+        uint128 aivmPriceWei; // CGPT wei: the AIVM model's priceWei (per request, redundancy 1)
+        uint64 aivmGasWei; // CGPT wei: gas of the AIVM request transaction, zk and optimistic tiers
+        uint64 aivmOnchainGasWei; // CGPT wei: gas of the AIVM request transaction, on-chain tier
     }
 
     /// @notice What the owner gives to register a model.
@@ -64,7 +75,9 @@ contract AivmOracle {
         uint16 inputLen;
         uint16 outputLen;
         uint8 tiers;
-        uint80[3] fees;
+        uint128 aivmPriceWei;
+        uint64 aivmGasWei;
+        uint64 aivmOnchainGasWei;
     }
 
     /// @notice A request as stored. On delivery `outputHash` (keccak256 of the output) is stored
@@ -102,6 +115,9 @@ contract AivmOracle {
     uint256 public constant MAX_INPUT_URI = 512;
     /// @notice Revert data of a failed callback is hashed up to this many bytes.
     uint256 public constant MAX_REVERT_DATA = 1024;
+    /// @notice Denominators of the rate (18-decimal fixed point) and of the premium (basis points).
+    uint256 private constant RATE_ONE = 1e18;
+    uint256 private constant BPS = 10_000;
     /// @dev Gas kept back around the callback's CALL (cold account access + call setup).
     uint256 private constant CALL_RESERVE = 5000;
 
@@ -143,7 +159,12 @@ contract AivmOracle {
     event ModelRegistered(
         bytes32 indexed modelId, address verifier, InputMode inputMode, uint16 inputLen, uint16 outputLen, uint8 tiers
     );
-    event ModelFeesUpdated(bytes32 indexed modelId, uint80[3] fees);
+    /// @notice The AIVM price and request-transaction gas of a model, in CGPT wei.
+    event ModelPriceUpdated(
+        bytes32 indexed modelId, uint128 aivmPriceWei, uint64 aivmGasWei, uint64 aivmOnchainGasWei
+    );
+    /// @notice The CGPT → ETH rate (ETH wei per 1 CGPT, 18 decimals) and the relayer premium (bps).
+    event AivmPricingUpdated(uint96 weiPerCgpt, uint16 premiumBps);
     event ModelActiveSet(bytes32 indexed modelId, bool active);
     /// @notice A new request. `input` is set for requestInference, `inputURI` for committed ones.
     event InferenceRequested(
@@ -178,6 +199,10 @@ contract AivmOracle {
     uint128 public gasTip;
     uint40 public timeoutBlocks;
     uint32 public maxCallbackGasLimit;
+    // In the slot of timeoutBlocks and maxCallbackGasLimit, which a request reads anyway; read
+    // through aivmPricing().
+    uint96 private _weiPerCgpt; // ETH wei per 1 CGPT (1e18 CGPT wei cost this many ETH wei)
+    uint16 private _premiumBps; // the relayer's premium on the converted AIVM cost
     uint256 public nextRequestId = 1;
 
     mapping(bytes32 => Model) private _models;
@@ -193,13 +218,16 @@ contract AivmOracle {
         uint128 minGasPrice_,
         uint128 gasTip_,
         uint40 timeoutBlocks_,
-        uint32 maxCallbackGasLimit_
+        uint32 maxCallbackGasLimit_,
+        uint96 weiPerCgpt_,
+        uint16 premiumBps_
     ) {
         lightClient = lightClient_;
         _domainSeparator = lightClient_.DOMAIN_SEPARATOR();
         owner = msg.sender;
         emit OwnershipTransferred(address(0), msg.sender);
         setConfig(minGasPrice_, gasTip_, timeoutBlocks_, maxCallbackGasLimit_);
+        setAivmPricing(weiPerCgpt_, premiumBps_);
     }
 
     // ---------------------------------------------------------------- owner
@@ -222,9 +250,22 @@ contract AivmOracle {
         emit ConfigUpdated(minGasPrice_, gasTip_, timeoutBlocks_, maxCallbackGasLimit_);
     }
 
+    // Selectors: viaIR dispatches by comparing the selector with each function's in ascending
+    // order, so every function whose selector sorts below fulfillZk's (0xbbe23502) costs each
+    // delivery 22 gas. setAivmPricing, aivmPricing, setModelPrice and registerModel (its
+    // ModelConfig tuple) all sort above it (bench:evm-gas).
+
+    /// @notice The CGPT → ETH rate of the AIVM part of the quote (ETH wei per 1 CGPT, 18-decimal
+    ///         fixed point; 0 makes that part free) and the relayer premium on it (basis points).
+    function setAivmPricing(uint96 weiPerCgpt, uint16 premiumBps) public onlyOwner {
+        _weiPerCgpt = weiPerCgpt;
+        _premiumBps = premiumBps;
+        emit AivmPricingUpdated(weiPerCgpt, premiumBps);
+    }
+
     /// @notice Registers a model once. Its verifier, input mode, weight commitment and sizes are
-    ///         then fixed (a new key is a new registration under another id); fees and `active`
-    ///         can change.
+    ///         then fixed (a new key is a new registration under another id); its AIVM price and
+    ///         gas and `active` can change.
     function registerModel(bytes32 modelId, ModelConfig calldata c) external onlyOwner {
         Model storage m = _models[modelId];
         if (m.tiers != 0) revert ModelExists(modelId);
@@ -243,7 +284,9 @@ contract AivmOracle {
         m.inputLen = c.inputLen;
         m.outputLen = c.outputLen;
         m.weightCommitment = c.weightCommitment;
-        m.fees = c.fees;
+        m.aivmPriceWei = c.aivmPriceWei;
+        m.aivmGasWei = c.aivmGasWei;
+        m.aivmOnchainGasWei = c.aivmOnchainGasWei;
         if (c.verifier != address(0)) {
             uint256 n = uint256(c.outputLen) + (c.inputMode == InputMode.Public ? c.inputLen : 1)
                 + (c.hasWeightCommitment ? 1 : 0);
@@ -256,13 +299,19 @@ contract AivmOracle {
             );
         }
         emit ModelRegistered(modelId, c.verifier, c.inputMode, c.inputLen, c.outputLen, c.tiers);
-        emit ModelFeesUpdated(modelId, c.fees);
+        emit ModelPriceUpdated(modelId, c.aivmPriceWei, c.aivmGasWei, c.aivmOnchainGasWei);
     }
 
-    function setModelFees(bytes32 modelId, uint80[3] calldata fees) external onlyOwner {
+    /// @notice Follows a change of the model's price on AIVM (or of AIVM's gas price): CGPT wei.
+    function setModelPrice(bytes32 modelId, uint128 aivmPriceWei, uint64 aivmGasWei, uint64 aivmOnchainGasWei)
+        external
+        onlyOwner
+    {
         Model storage m = _known(modelId);
-        m.fees = fees;
-        emit ModelFeesUpdated(modelId, fees);
+        m.aivmPriceWei = aivmPriceWei;
+        m.aivmGasWei = aivmGasWei;
+        m.aivmOnchainGasWei = aivmOnchainGasWei;
+        emit ModelPriceUpdated(modelId, aivmPriceWei, aivmGasWei, aivmOnchainGasWei);
     }
 
     function setModelActive(bytes32 modelId, bool active) external onlyOwner {
@@ -285,18 +334,29 @@ contract AivmOracle {
         return _requests[id].status;
     }
 
+    /// @notice The CGPT → ETH rate (ETH wei per 1 CGPT, 18 decimals) and the relayer premium (bps).
+    function aivmPricing() external view returns (uint96 weiPerCgpt, uint16 premiumBps) {
+        return (_weiPerCgpt, _premiumBps);
+    }
+
     /// @notice Gas price used for the callback part of the quote in this block.
     function callbackGasPrice() public view returns (uint256) {
         uint256 base = block.basefee;
         return (base > minGasPrice ? base : minGasPrice) + gasTip;
     }
 
-    /// @notice Wei to send with a request in this block; reverts for unknown models or tiers not offered.
+    /// @notice Wei to send with a request in this block; reverts for unknown models or tiers not
+    ///         offered. See the contract's notice for the formula; the AIVM part rounds up.
     function quote(bytes32 modelId, uint8 tier, uint32 callbackGasLimit) public view returns (uint256) {
         Model storage m = _known(modelId);
-        uint256 idx = _tierIndex(modelId, m.tiers, tier);
+        _checkTier(modelId, m.tiers, tier);
         if (callbackGasLimit > maxCallbackGasLimit) revert CallbackGasTooHigh(callbackGasLimit, maxCallbackGasLimit);
-        return uint256(m.fees[idx]) + uint256(callbackGasLimit) * callbackGasPrice();
+        uint256 cgpt = uint256(m.aivmPriceWei) + (tier == TIER_ON_CHAIN ? m.aivmOnchainGasWei : m.aivmGasWei);
+        // < 2^129 × 2^96 × 2^17: no overflow. A quote of 2^128 or more cannot be paid (msg.value),
+        // so the uint128 fee _create stores never truncates.
+        uint256 n = cgpt * _weiPerCgpt * (BPS + _premiumBps);
+        uint256 aivmFee = n == 0 ? 0 : (n - 1) / (RATE_ONE * BPS) + 1;
+        return aivmFee + uint256(callbackGasLimit) * callbackGasPrice();
     }
 
     /// @notice EIP-712 digest AIVM validators sign for a result (see AivmLightClient.resultDigest).
@@ -466,7 +526,7 @@ contract AivmOracle {
         uint256 inputCommitment,
         bool committed
     ) private returns (uint256 id) {
-        _tierIndex(modelId, m.tiers, tier);
+        _checkTier(modelId, m.tiers, tier);
         if (callbackData.length > MAX_CALLBACK_DATA) revert CallbackDataTooLong(callbackData.length);
         uint256 price = quote(modelId, tier, callbackGasLimit);
         if (msg.value < price) revert InsufficientPayment(price, msg.value);
@@ -567,9 +627,8 @@ contract AivmOracle {
         if (!m.active) revert ModelInactive(modelId);
     }
 
-    function _tierIndex(bytes32 modelId, uint8 tiers, uint8 tier) private pure returns (uint256) {
+    function _checkTier(bytes32 modelId, uint8 tiers, uint8 tier) private pure {
         if ((tier != 1 && tier != 2 && tier != 4) || tiers & tier == 0) revert TierNotOffered(modelId, tier);
-        return tier == 1 ? 0 : tier == 2 ? 1 : 2;
     }
 
     /// @dev Calls verifyProof(a, b, c, signals) on a snarkjs Groth16 verifier. The proof comes in

@@ -275,7 +275,10 @@ describe('AivmOracle.fulfillAttested', () => {
           inputLen: 8,
           outputLen: 10,
           tiers: 1 | 4,
-          fees: [10n ** 15n, 0n, 2n * 10n ** 15n],
+          // At 0.001 ETH per CGPT: 0.001 ETH on-chain, 0.002 ETH optimistic.
+          aivmPriceWei: 10n ** 18n,
+          aivmGasWei: 10n ** 18n,
+          aivmOnchainGasWei: 0n,
         },
       ],
     });

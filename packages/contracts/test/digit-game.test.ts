@@ -75,7 +75,9 @@ before(async () => {
         inputLen: 784,
         outputLen: 10,
         tiers: 1,
-        fees: [10n ** 14n, 0n, 0n],
+        aivmPriceWei: 10n ** 17n,
+        aivmGasWei: 0n,
+        aivmOnchainGasWei: 0n,
       },
     ],
   });

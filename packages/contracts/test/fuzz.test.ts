@@ -52,7 +52,9 @@ before(async () => {
         inputLen: 8,
         outputLen: 10,
         tiers: 1 | 4,
-        fees: [777n, 0n, 10n ** 12n],
+        aivmPriceWei: 777_777n,
+        aivmGasWei: 10n ** 15n,
+        aivmOnchainGasWei: 3n,
       },
     ],
   });

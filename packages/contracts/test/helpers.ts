@@ -204,8 +204,18 @@ export function signPacked(digest: Uint8Array, signers: Validator[]): Hex {
   return `0x${sorted.map((v) => Buffer.from(signDigest(digest, v.sk)).toString('hex')).join('')}`;
 }
 
-/** Deploys a light client for `set`, an oracle on it and a TestConsumer on the oracle. */
-export async function deployStack(env: Env, set: Validator[], opts: { timeoutBlocks?: number } = {}) {
+/** The rate the test oracles start with: 0.001 ETH per CGPT (ETH wei per 1 CGPT, 18 decimals). */
+export const WEI_PER_CGPT = 10n ** 15n;
+
+/**
+ * Deploys a light client for `set`, an oracle on it (rate WEI_PER_CGPT, no premium unless given)
+ * and a TestConsumer on the oracle.
+ */
+export async function deployStack(
+  env: Env,
+  set: Validator[],
+  opts: { timeoutBlocks?: number; weiPerCgpt?: bigint; premiumBps?: number } = {},
+) {
   const lightClient = await env.deploy(AivmLightClient as never, [
     BigInt(AIVM_CHAIN_ID),
     1n,
@@ -218,6 +228,8 @@ export async function deployStack(env: Env, set: Validator[], opts: { timeoutBlo
     1_000_000n,
     opts.timeoutBlocks ?? 50,
     2_000_000,
+    opts.weiPerCgpt ?? WEI_PER_CGPT,
+    opts.premiumBps ?? 0,
   ]);
   const consumer = await env.deploy(TestConsumer as never, [oracle]);
   return { lightClient, oracle, consumer };
@@ -231,8 +243,21 @@ export type ModelConfig = {
   inputLen: number;
   outputLen: number;
   tiers: number;
-  fees: readonly [bigint, bigint, bigint];
+  /** CGPT wei: the AIVM price, and the AIVM request transaction's gas (zk/optimistic, on-chain). */
+  aivmPriceWei: bigint;
+  aivmGasWei: bigint;
+  aivmOnchainGasWei: bigint;
 };
+
+/**
+ * The ETH wei the AIVM part of a quote comes to (AivmOracle.quote): the model's AIVM cost in
+ * CGPT wei × weiPerCgpt × (10000 + premiumBps) / (1e18 × 10000), rounded up.
+ */
+export function aivmFeeWei(cgptWei: bigint, weiPerCgpt: bigint, premiumBps: number): bigint {
+  const n = cgptWei * weiPerCgpt * (10_000n + BigInt(premiumBps));
+  const d = 10n ** 18n * 10_000n;
+  return (n + d - 1n) / d;
+}
 
 export const ZERO_ADDRESS: Hex = '0x0000000000000000000000000000000000000000';
 

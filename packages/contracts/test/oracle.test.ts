@@ -1,12 +1,14 @@
-// AivmOracle on a real anvil: quote and the refund of any excess, callbacks that revert or run
+// AivmOracle on a real anvil: quote and the refund of any excess, the AIVM fee (CGPT cost ×
+// owner's rate × (1 + premium), rounded up) exact to the wei, callbacks that revert or run
 // out of gas (result stored, CallbackFailed, retryCallback once the consumer is fixed), the
 // timeout refund exact to the wei, markRelayed, limits on requester input, AivmOutput.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { keccak256 } from '@aivm/crypto';
-import type { Hex } from 'viem';
+import { type Hex, parseEventLogs } from 'viem';
 import { OutputReader } from '../src/artifacts.ts';
 import {
+  aivmFeeWei,
   bytes,
   deployStack,
   type Env,
@@ -21,7 +23,10 @@ import {
   startEnv,
   TestConsumer,
   TIER_ON_CHAIN,
+  TIER_OPTIMISTIC,
+  TIER_ZK,
   validators,
+  WEI_PER_CGPT,
   ZERO_ADDRESS,
 } from './helpers.ts';
 
@@ -51,7 +56,10 @@ before(async () => {
         inputLen: 8,
         outputLen: 10,
         tiers: 1,
-        fees: [12345n, 0n, 0n],
+        // 12345 ETH wei at the helpers' 0.001 ETH per CGPT.
+        aivmPriceWei: 12_345_000n - 45n,
+        aivmGasWei: 999n,
+        aivmOnchainGasWei: 45n,
       },
     ],
   });
@@ -117,7 +125,7 @@ const setMode = (m: number) =>
   env.write({ address: consumer, abi: TestConsumer.abi, functionName: 'setMode', args: [m] });
 
 describe('quote and payment', () => {
-  it('quote = tier fee + callbackGasLimit × (max(basefee, floor) + tip); the excess comes back', async () => {
+  it('quote = AIVM fee + callbackGasLimit × (max(basefee, floor) + tip); the excess comes back', async () => {
     const block = await env.pub.getBlock();
     const price = await read<bigint>('callbackGasPrice');
     const floor = await read<bigint>('minGasPrice');
@@ -229,7 +237,9 @@ describe('quote and payment', () => {
               inputLen: 8,
               outputLen: 10,
               tiers: 1,
-              fees: [0n, 0n, 0n],
+              aivmPriceWei: 0n,
+              aivmGasWei: 0n,
+              aivmOnchainGasWei: 0n,
             },
           ],
         },
@@ -237,6 +247,204 @@ describe('quote and payment', () => {
       ),
       'NotOwner',
     );
+  });
+});
+
+describe('the AIVM fee: price, rate and premium', () => {
+  const priced: Hex = `0x${'ce'.repeat(32)}`;
+  const maxed: Hex = `0x${'cf'.repeat(32)}`;
+  const PRICE = 10n ** 18n + 1n; // 1 CGPT + 1 wei
+  const GAS = 7n; // zk and optimistic request transaction
+  const ONCHAIN_GAS = 123_456_789n; // on-chain request transaction (the model runs in it)
+  const setRate = (weiPerCgpt: bigint, premiumBps: number, from = 0) =>
+    env.write(
+      { address: oracle, abi: oracleAbi, functionName: 'setAivmPricing', args: [weiPerCgpt, premiumBps] },
+      from,
+    );
+  const q = (id: Hex, tier: number, gas = 0) => read<bigint>('quote', [id, tier, gas]);
+
+  before(async () => {
+    for (const [id, price, gas, onchain] of [
+      [priced, PRICE, GAS, ONCHAIN_GAS],
+      [maxed, 2n ** 128n - 1n, 2n ** 64n - 1n, 2n ** 64n - 1n],
+    ] as const)
+      await env.write({
+        address: oracle,
+        abi: oracleAbi,
+        functionName: 'registerModel',
+        args: [
+          id,
+          {
+            // Any contract: only the zk tier's registration needs one, no proof is checked here.
+            verifier: consumer,
+            inputMode: 0,
+            hasWeightCommitment: false,
+            weightCommitment: 0n,
+            inputLen: 8,
+            outputLen: 10,
+            tiers: 7,
+            aivmPriceWei: price,
+            aivmGasWei: gas,
+            aivmOnchainGasWei: onchain,
+          },
+        ],
+      });
+  });
+  after(() => setRate(WEI_PER_CGPT, 0));
+
+  it('hand-computed values: one rounding, up (never less than the exact ETH amount)', async () => {
+    // 1 CGPT at 0.001 ETH per CGPT with a 2.5% premium: exactly 0.001025 ETH.
+    await env.write({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'setModelPrice',
+      args: [priced, 10n ** 18n, 0n, 0n],
+    });
+    await setRate(10n ** 15n, 250);
+    assert.equal(await q(priced, TIER_ZK), 1_025_000_000_000_000n);
+    // 1 CGPT wei at 1 ETH wei per CGPT is 10^-18 ETH wei: rounds up to 1 wei.
+    await env.write({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'setModelPrice',
+      args: [priced, 1n, 0n, 0n],
+    });
+    await setRate(1n, 0);
+    assert.equal(await q(priced, TIER_OPTIMISTIC), 1n);
+    // 3 CGPT wei at 1/3 ETH per CGPT (333...333 wei, 18 decimals) is 0.999...999 ETH wei: 1 wei.
+    await env.write({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'setModelPrice',
+      args: [priced, 3n, 0n, 0n],
+    });
+    await setRate(333_333_333_333_333_333n, 0);
+    assert.equal(await q(priced, TIER_ON_CHAIN), 1n);
+    // 3 CGPT at 1/3 ETH per CGPT + 100%: 1.999999999999999998 ETH, an exact number of wei.
+    await env.write({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'setModelPrice',
+      args: [priced, 3n * 10n ** 18n, 0n, 0n],
+    });
+    await setRate(333_333_333_333_333_333n, 10_000);
+    assert.equal(await q(priced, TIER_ON_CHAIN), 1_999_999_999_999_999_998n);
+    // Rate 0: the AIVM part is free, only the callback gas is paid.
+    await setRate(0n, 65_535);
+    const gasPrice = await read<bigint>('callbackGasPrice');
+    assert.equal(await q(priced, TIER_ZK, 10_000), 10_000n * gasPrice);
+  });
+
+  it('exact to the wei across rates, premiums and tiers (on-chain gas on tier 1, request gas on 2 and 4)', async () => {
+    await env.write({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'setModelPrice',
+      args: [priced, PRICE, GAS, ONCHAIN_GAS],
+    });
+    const rates = [1n, 999n, 10n ** 15n, 333_333_333_333_333_333n, 2n * 10n ** 18n + 1n, 2n ** 96n - 1n];
+    const premiums = [0, 1, 250, 9_999, 10_000, 65_535];
+    let roundedUp = 0;
+    for (const rate of rates)
+      for (const premium of premiums) {
+        await setRate(rate, premium);
+        for (const [tier, cost] of [
+          [TIER_ON_CHAIN, PRICE + ONCHAIN_GAS],
+          [TIER_ZK, PRICE + GAS],
+          [TIER_OPTIMISTIC, PRICE + GAS],
+        ] as const) {
+          const fee = await q(priced, tier);
+          // The smallest whole number of wei not below cost × rate × (1 + premium).
+          const exact = cost * rate * (10_000n + BigInt(premium));
+          const den = 10n ** 18n * 10_000n;
+          assert.ok(
+            fee * den >= exact && (fee - 1n) * den < exact,
+            `rate ${rate} premium ${premium} tier ${tier}`,
+          );
+          assert.equal(fee, aivmFeeWei(cost, rate, premium));
+          if (fee * den > exact) roundedUp++;
+        }
+        // The largest prices at the largest rate and premium do not overflow.
+        const big = 2n ** 128n - 1n + 2n ** 64n - 1n;
+        assert.equal(await q(maxed, TIER_ZK), aivmFeeWei(big, rate, premium));
+      }
+    assert.ok(roundedUp > 10, `${roundedUp} cases needed rounding`);
+  });
+
+  it('a request pays the quote of its block: later rate and price changes leave its stored fee (what delivery pays, refund returns)', async () => {
+    await setRate(10n ** 15n, 500);
+    const gasPrice = await read<bigint>('callbackGasPrice');
+    assert.equal(
+      await q(priced, TIER_OPTIMISTIC, 40_000),
+      aivmFeeWei(PRICE + GAS, 10n ** 15n, 500) + 40_000n * gasPrice,
+    );
+    await env.write(
+      {
+        address: oracle,
+        abi: oracleAbi,
+        functionName: 'requestInference',
+        args: [priced, input, TIER_OPTIMISTIC, 0, '0x'],
+        value: 10n ** 18n,
+      },
+      3,
+    );
+    const id = (await read<bigint>('nextRequestId')) - 1n;
+    const fee = (await getRequest(id)).fee;
+    assert.equal(fee, aivmFeeWei(PRICE + GAS, 10n ** 15n, 500));
+    await setRate(10n ** 17n, 10_000);
+    await env.write({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'setModelPrice',
+      args: [priced, 5n * PRICE, GAS, ONCHAIN_GAS],
+    });
+    assert.equal((await getRequest(id)).fee, fee);
+    assert.equal(await q(priced, TIER_OPTIMISTIC), aivmFeeWei(5n * PRICE + GAS, 10n ** 17n, 10_000));
+  });
+
+  it('only the owner sets the rate and prices; each change is an event; unknown models refused', async () => {
+    await rejectsWith(setRate(1n, 0, 1), 'NotOwner');
+    await rejectsWith(
+      env.write(
+        { address: oracle, abi: oracleAbi, functionName: 'setModelPrice', args: [priced, 1n, 1n, 1n] },
+        1,
+      ),
+      'NotOwner',
+    );
+    await rejectsWith(
+      env.write({
+        address: oracle,
+        abi: oracleAbi,
+        functionName: 'setModelPrice',
+        args: [`0x${'00'.repeat(31)}01`, 1n, 1n, 1n],
+      }),
+      'UnknownModel',
+    );
+    const r1 = await setRate(123n, 45);
+    const e1 = parseEventLogs({ abi: oracleAbi, logs: r1.logs as never, eventName: 'AivmPricingUpdated' });
+    assert.deepEqual(
+      e1.map((e) => e.args),
+      [{ weiPerCgpt: 123n, premiumBps: 45 }],
+    );
+    assert.deepEqual(await read('aivmPricing'), [123n, 45]);
+    const r2 = await env.write({
+      address: oracle,
+      abi: oracleAbi,
+      functionName: 'setModelPrice',
+      args: [priced, 11n, 22n, 33n],
+    });
+    const e2 = parseEventLogs({ abi: oracleAbi, logs: r2.logs as never, eventName: 'ModelPriceUpdated' });
+    assert.deepEqual(
+      e2.map((e) => e.args),
+      [{ modelId: priced, aivmPriceWei: 11n, aivmGasWei: 22n, aivmOnchainGasWei: 33n }],
+    );
+    const m = await read<{
+      aivmPriceWei: bigint;
+      aivmGasWei: bigint;
+      aivmOnchainGasWei: bigint;
+      tiers: number;
+    }>('getModel', [priced]);
+    assert.deepEqual([m.aivmPriceWei, m.aivmGasWei, m.aivmOnchainGasWei, m.tiers], [11n, 22n, 33n, 7]);
   });
 });
 

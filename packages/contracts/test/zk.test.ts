@@ -61,7 +61,9 @@ async function register(modelId: Hex, z: ZkFixture) {
         inputLen: 8,
         outputLen: 10,
         tiers: TIER_ZK,
-        fees: [0n, 10n ** 15n, 0n],
+        aivmPriceWei: 10n ** 18n,
+        aivmGasWei: 0n,
+        aivmOnchainGasWei: 0n,
       },
     ],
   });

@@ -116,6 +116,32 @@ export function argmax(values: readonly number[]): number {
   return best;
 }
 
+/**
+ * A CGPT → ETH rate given as decimal ETH per 1 CGPT (e.g. "0.0005") as the oracle's weiPerCgpt:
+ * ETH wei per 1 CGPT, 18-decimal fixed point (exact: at most 18 decimals, no rounding).
+ */
+export function parseWeiPerCgpt(text: string): bigint {
+  const m = /^([0-9]{1,30})(?:\.([0-9]{1,18}))?$/.exec(text.trim());
+  if (!m) throw new EvmInputError(`"${text}" is not a decimal ETH amount per CGPT (at most 18 decimals)`);
+  return BigInt(m[1] as string) * 10n ** 18n + BigInt((m[2] ?? '').padEnd(18, '0'));
+}
+
+/** weiPerCgpt as decimal ETH per 1 CGPT (the inverse of {@link parseWeiPerCgpt}). */
+export function formatWeiPerCgpt(weiPerCgpt: bigint): string {
+  const frac = (weiPerCgpt % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${weiPerCgpt / 10n ** 18n}${frac ? `.${frac}` : ''}`;
+}
+
+/**
+ * The ETH wei the AIVM part of a quote comes to (AivmOracle.quote): `cgptWei × weiPerCgpt ×
+ * (10000 + premiumBps) / (1e18 × 10000)`, rounded up (the relayer never gets less).
+ */
+export function aivmFeeWei(cgptWei: bigint, weiPerCgpt: bigint, premiumBps: number): bigint {
+  const n = cgptWei * weiPerCgpt * (10_000n + BigInt(premiumBps));
+  const d = 10n ** 18n * 10_000n;
+  return (n + d - 1n) / d;
+}
+
 /** keccak256 of the input bytes (the oracle's inputHash, what validators attest). */
 export function inputHashOf(input: Hex | Uint8Array): Hex {
   return keccak256(typeof input === 'string' ? hexToU8(input, 'input') : input);

@@ -51,8 +51,11 @@ export type AivmDeployment = {
 };
 
 /**
- * Deploys the light client on the AIVM chain's current attestation set, the oracle on it, and for
- * each model its verifier (zk tier) and its registration (`fees` wei per tier, default 0).
+ * Deploys the light client on the AIVM chain's current attestation set, the oracle on it (its AIVM
+ * pricing: `weiPerCgpt`, ETH wei per 1 CGPT with 18 decimals, default 0 = the AIVM part of every
+ * quote is free; `premiumBps`, default 0), and for each model its verifier (zk tier) and its
+ * registration with what an AIVM request for it costs (its AIVM price and request gas, read from
+ * AIVM: see aivmModelPrice; `estimateFrom` is the AIVM account the gas is estimated from).
  */
 export async function deployFromAivm(
   pub: PublicClient,
@@ -60,7 +63,9 @@ export async function deployFromAivm(
   aivm: AivmClient,
   opts: {
     models?: string[];
-    fees?: readonly [bigint, bigint, bigint];
+    weiPerCgpt?: bigint;
+    premiumBps?: number;
+    estimateFrom?: string;
     oracle?: OracleConfig;
     set?: AttestationSet;
     onStep?: (message: string) => void;
@@ -69,7 +74,11 @@ export async function deployFromAivm(
   const step = opts.onStep ?? (() => {});
   const set = opts.set ?? (await getAttestationSet(aivm));
   step(`AIVM chain ${set.aivmChainId}, attestation set ${set.setId} (${set.signers.length} members)`);
-  const { lightClient, oracle } = await deployAivmContracts(pub, w, set, opts.oracle);
+  const { lightClient, oracle } = await deployAivmContracts(pub, w, set, {
+    ...opts.oracle,
+    ...(opts.weiPerCgpt !== undefined ? { weiPerCgpt: opts.weiPerCgpt } : {}),
+    ...(opts.premiumBps !== undefined ? { premiumBps: opts.premiumBps } : {}),
+  });
   step(`light client ${lightClient}, oracle ${oracle}`);
   const models: DeployedModel[] = [];
   for (const id of opts.models ?? []) {
@@ -83,10 +92,12 @@ export async function deployFromAivm(
     }
     const { modelId, config } = await modelConfigFromAivm(aivm, id, {
       ...(verifier ? { verifier } : {}),
-      ...(opts.fees ? { fees: opts.fees } : {}),
+      ...(opts.estimateFrom ? { estimateFrom: opts.estimateFrom } : {}),
     });
     await registerModel(pub, w, oracle, modelId, config);
-    step(`registered ${id} as ${modelId} (tiers ${config.tiers})`);
+    step(
+      `registered ${id} as ${modelId} (tiers ${config.tiers}, AIVM price ${config.aivmPriceWei} CGPT wei)`,
+    );
     models.push({ aivmModelId: id, modelId, verifier: config.verifier, config });
   }
   return {

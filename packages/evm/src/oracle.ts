@@ -183,12 +183,18 @@ export async function getAttestationSet(aivm: AivmClient): Promise<AttestationSe
   };
 }
 
-/** Oracle constructor settings (wei, blocks, gas). */
+/**
+ * Oracle constructor settings (wei, blocks, gas), and the AIVM pricing: `weiPerCgpt` is ETH wei per
+ * 1 CGPT (18-decimal fixed point, {@link parseWeiPerCgpt}; 0, the default, makes the AIVM part of
+ * every quote free), `premiumBps` the relayer's premium on it.
+ */
 export type OracleConfig = {
   minGasPrice?: bigint;
   gasTip?: bigint;
   timeoutBlocks?: number;
   maxCallbackGasLimit?: number;
+  weiPerCgpt?: bigint;
+  premiumBps?: number;
 };
 
 export const DEFAULT_ORACLE_CONFIG = {
@@ -196,7 +202,18 @@ export const DEFAULT_ORACLE_CONFIG = {
   gasTip: 1_000_000n,
   timeoutBlocks: 7200,
   maxCallbackGasLimit: 2_000_000,
+  weiPerCgpt: 0n,
+  premiumBps: 0,
 } as const;
+
+const MAX_UINT96 = 2n ** 96n - 1n;
+
+function checkPricing(weiPerCgpt: bigint, premiumBps: number): void {
+  if (weiPerCgpt < 0n || weiPerCgpt > MAX_UINT96)
+    throw new EvmInputError(`weiPerCgpt ${weiPerCgpt} is outside 0..2^96-1`);
+  if (!Number.isInteger(premiumBps) || premiumBps < 0 || premiumBps > 65_535)
+    throw new EvmInputError(`premiumBps ${premiumBps} is outside 0..65535`);
+}
 
 /** Deploys AivmLightClient on `set` and an AivmOracle on it. */
 export async function deployAivmContracts(
@@ -212,15 +229,28 @@ export async function deployAivmContracts(
     set.powers,
   ]);
   const c = { ...DEFAULT_ORACLE_CONFIG, ...config };
+  checkPricing(c.weiPerCgpt, c.premiumBps);
   const oracle = await deployContract(pub, w, AivmOracle, [
     lightClient,
     c.minGasPrice,
     c.gasTip,
     c.timeoutBlocks,
     c.maxCallbackGasLimit,
+    c.weiPerCgpt,
+    c.premiumBps,
   ]);
   return { lightClient, oracle };
 }
+
+/** What an AIVM request for a model costs the relayer, in CGPT wei (AivmOracle's copy). */
+export type AivmModelPrice = {
+  /** The model's AIVM price per request (priceWei; the relayer opens redundancy 1). */
+  aivmPriceWei: bigint;
+  /** Gas of the AIVM inference/request transaction for the zk and optimistic tiers. */
+  aivmGasWei: bigint;
+  /** Gas of the AIVM inference/request transaction for the on-chain tier (the model runs in it). */
+  aivmOnchainGasWei: bigint;
+};
 
 /** AivmOracle.ModelConfig. */
 export type EvmModelConfig = {
@@ -231,20 +261,93 @@ export type EvmModelConfig = {
   inputLen: number;
   outputLen: number;
   tiers: number;
-  fees: readonly [bigint, bigint, bigint];
-};
+} & AivmModelPrice;
 
 export const ZERO_ADDRESS: Address = '0x0000000000000000000000000000000000000000';
+
+/** Options of {@link aivmModelPrice}. */
+export type AivmPriceOptions = {
+  /** The tiers to price (default: the model's); a tier left out costs 0. */
+  tiers?: number;
+  /**
+   * The AIVM account the request gas is estimated from (the node runs the request, so it must
+   * hold the model's price; default the model's owner). The relayer's account is the exact one.
+   */
+  estimateFrom?: string;
+  /** Give the gas parts instead of estimating them (CGPT wei). */
+  aivmGasWei?: bigint;
+  aivmOnchainGasWei?: bigint;
+};
+
+/**
+ * What one relayed AIVM request for a model costs, in CGPT wei: its price (priceWei × redundancy
+ * 1) and the gas of the inference/request transaction at the AIVM chain's minimum gas price, as the
+ * AIVM node estimates it for the model's input size (the on-chain tier runs the model inside that
+ * transaction; the zk and optimistic tiers only open the request: the larger of the two).
+ */
+export async function aivmModelPrice(
+  aivm: AivmClient,
+  model: string | ModelInfo,
+  opts: AivmPriceOptions = {},
+): Promise<AivmModelPrice> {
+  const m = typeof model === 'string' ? await getModel(aivm, model) : model;
+  const tiers = opts.tiers ?? m.tiers;
+  let gasPrice: bigint | undefined;
+  let zeros: Hex | undefined;
+  const estimate = async (tier: 1 | 2 | 4): Promise<bigint> => {
+    if (gasPrice === undefined) {
+      const p = (await aivm.query('auth/params')) as { minGasPriceWei?: string | number };
+      gasPrice = BigInt(p.minGasPriceWei ?? 0);
+      zeros = encodeInput(new Array((await getModelIO(aivm, m)).input.elements).fill(0));
+    }
+    const from = opts.estimateFrom ?? m.owner;
+    try {
+      const gas = await aivm.estimateGas({
+        from,
+        msgType: 'inference/request',
+        msg: { modelId: m.id, tier, input: zeros, maxFeeWei: m.priceWei.toString(), redundancy: 1 },
+        gasPrice,
+      } as never);
+      return gas * gasPrice;
+    } catch (e) {
+      throw new EvmInputError(
+        `the AIVM node could not estimate a ${tierName(tier)} request of model ${m.id} from ${from}: ` +
+          `${(e as Error).message} (give estimateFrom, an AIVM account holding the model's price, or the gas in CGPT wei)`,
+      );
+    }
+  };
+  let aivmGasWei = opts.aivmGasWei;
+  if (aivmGasWei === undefined) {
+    aivmGasWei = 0n;
+    for (const t of [2, 4] as const) if (tiers & t) aivmGasWei = bigMax(aivmGasWei, await estimate(t));
+  }
+  const price = {
+    aivmPriceWei: m.priceWei,
+    aivmGasWei,
+    aivmOnchainGasWei: opts.aivmOnchainGasWei ?? (tiers & 1 ? await estimate(1) : 0n),
+  };
+  if (price.aivmPriceWei >= 2n ** 128n)
+    throw new EvmInputError(
+      `model ${m.id}: price ${price.aivmPriceWei} wei does not fit the oracle's uint128`,
+    );
+  for (const k of ['aivmGasWei', 'aivmOnchainGasWei'] as const)
+    if (price[k] < 0n || price[k] >= 2n ** 64n)
+      throw new EvmInputError(`model ${m.id}: ${k} ${price[k]} does not fit the oracle's uint64`);
+  return price;
+}
+
+const bigMax = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /**
  * The oracle registration of an AIVM model from its record: bytes32 id, input mode and weight
  * commitment of its zk circuit, input and output element counts (from its artifact), the tiers it
- * offers (zk only with a verifier), and the EVM fees (wei) per tier.
+ * offers (zk only with a verifier), and what an AIVM request costs ({@link aivmModelPrice}): the
+ * oracle converts that at its rate (ETH wei per CGPT) plus the relayer premium.
  */
 export async function modelConfigFromAivm(
   aivm: AivmClient,
   modelId: string,
-  opts: { verifier?: Address; fees?: readonly [bigint, bigint, bigint]; tiers?: number } = {},
+  opts: { verifier?: Address; tiers?: number } & Omit<AivmPriceOptions, 'tiers'> = {},
 ): Promise<{ modelId: Hex; model: ModelInfo; config: EvmModelConfig }> {
   const model = await getModel(aivm, modelId);
   const io = await getModelIO(aivm, model);
@@ -255,6 +358,7 @@ export async function modelConfigFromAivm(
   if (tiers & ~model.tiers)
     throw new EvmInputError(`model ${modelId} does not offer tiers ${tiers & ~model.tiers}`);
   if (tiers === 0) throw new EvmInputError(`model ${modelId}: no tier left to offer (zk needs a verifier)`);
+  const price = await aivmModelPrice(aivm, model, { ...opts, tiers });
   return {
     modelId: modelIdToBytes32(modelId),
     model,
@@ -266,7 +370,7 @@ export async function modelConfigFromAivm(
       inputLen: io.input.elements,
       outputLen,
       tiers,
-      fees: opts.fees ?? [0n, 0n, 0n],
+      ...price,
     },
   };
 }
@@ -285,6 +389,89 @@ export async function registerModel(
     functionName: 'registerModel',
     args: [modelId, config],
   });
+}
+
+/** setAivmPricing(weiPerCgpt, premiumBps) by the oracle's owner: the rate every quote converts at. */
+export async function setAivmPricing(
+  pub: PublicClient,
+  w: WalletClient,
+  oracle: Address,
+  weiPerCgpt: bigint,
+  premiumBps: number,
+) {
+  checkPricing(weiPerCgpt, premiumBps);
+  return writeAndWait(pub, w, {
+    address: oracle,
+    abi: oracleAbi,
+    functionName: 'setAivmPricing',
+    args: [weiPerCgpt, premiumBps],
+  });
+}
+
+/** The oracle's rate (ETH wei per 1 CGPT, 18 decimals) and relayer premium (basis points). */
+export async function getAivmPricing(
+  pub: PublicClient,
+  oracle: Address,
+): Promise<{ weiPerCgpt: bigint; premiumBps: number }> {
+  const [weiPerCgpt, premiumBps] = (await pub.readContract({
+    address: oracle,
+    abi: oracleAbi,
+    functionName: 'aivmPricing',
+  })) as readonly [bigint, number];
+  return { weiPerCgpt, premiumBps };
+}
+
+/** A model as the oracle holds it (getModel; tiers 0 when it is not registered). */
+export async function getOracleModel(
+  pub: PublicClient,
+  oracle: Address,
+  modelId: string,
+): Promise<EvmModelConfig & { active: boolean }> {
+  const m = (await pub.readContract({
+    address: oracle,
+    abi: oracleAbi,
+    functionName: 'getModel',
+    args: [asModelId(modelId)],
+  })) as EvmModelConfig & { active: boolean };
+  return { ...m };
+}
+
+/**
+ * Owner helper: sets a registered model's price and request gas on the oracle to what AIVM says
+ * now ({@link aivmModelPrice}), for the tiers the oracle offers; sends nothing when they already
+ * match. Run it after the model's owner changes its AIVM price (models/setPrice) or AIVM's gas
+ * price moves.
+ */
+export async function syncModelPrice(
+  pub: PublicClient,
+  w: WalletClient,
+  aivm: AivmClient,
+  oracle: Address,
+  aivmModelId: string,
+  opts: Omit<AivmPriceOptions, 'tiers'> = {},
+): Promise<{ modelId: Hex; before: AivmModelPrice; after: AivmModelPrice; txHash?: Hex }> {
+  const modelId = modelIdToBytes32(aivmModelId);
+  const held = await getOracleModel(pub, oracle, modelId);
+  if (held.tiers === 0) throw new EvmInputError(`model ${aivmModelId} is not registered on oracle ${oracle}`);
+  const before = {
+    aivmPriceWei: held.aivmPriceWei,
+    aivmGasWei: held.aivmGasWei,
+    aivmOnchainGasWei: held.aivmOnchainGasWei,
+  };
+  const after = await aivmModelPrice(aivm, aivmModelId, { ...opts, tiers: held.tiers });
+  if (
+    after.aivmPriceWei === before.aivmPriceWei &&
+    after.aivmGasWei === before.aivmGasWei &&
+    after.aivmOnchainGasWei === before.aivmOnchainGasWei
+  )
+    return { modelId, before, after };
+  const r = await writeAndWait(pub, w, {
+    address: oracle,
+    abi: oracleAbi,
+    functionName: 'setModelPrice',
+    args: [modelId, after.aivmPriceWei, after.aivmGasWei, after.aivmOnchainGasWei],
+  });
+  return { modelId, before, after, txHash: r.transactionHash };
 }
 
 /** What a request from an account needs. */

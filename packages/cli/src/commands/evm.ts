@@ -1,6 +1,7 @@
 // aivm evm deploy: the AIVM contracts on an EVM chain (docs/evm.md): the light client on the AIVM
 // chain's current attestation set, the oracle on it, and for each --models id its Groth16 verifier
-// (compiled from the verification key the AIVM chain stores) and its registration.
+// (compiled from the verification key the AIVM chain stores) and its registration with its AIVM
+// price; the oracle converts AIVM costs to ETH at --wei-per-cgpt plus --premium-bps.
 
 import { AivmClient } from '@aivm/sdk';
 import type { Command } from 'commander';
@@ -9,13 +10,6 @@ import { UsageError } from '../home.ts';
 import { print } from '../output.ts';
 import { StatusLine } from '../progress.ts';
 import { evmKey, urlArg } from './relayer.ts';
-
-function feesArg(text: string): readonly [bigint, bigint, bigint] {
-  const parts = text.split(',').map((s) => s.trim());
-  if (parts.length !== 3 || parts.some((p) => !/^[0-9]{1,30}$/.test(p)))
-    throw new UsageError('--fees takes three wei amounts: onchain,zk,optimistic (e.g. 0,1000000000000000,0)');
-  return parts.map(BigInt) as unknown as readonly [bigint, bigint, bigint];
-}
 
 export function registerEvmCommands(program: Command): void {
   const evm = program
@@ -34,7 +28,15 @@ export function registerEvmCommands(program: Command): void {
     .option('--from-key-file <file>', 'file holding the deployer private key (0x hex)')
     .option('--aivm-rpc <url>', 'JSON-RPC endpoint of the AIVM node (default: --rpc, AIVM_RPC)')
     .option('--models <ids>', 'comma-separated AIVM model ids to register')
-    .option('--fees <wei,wei,wei>', 'EVM fee per request for the onchain, zk and optimistic tiers', '0,0,0')
+    .requiredOption(
+      '--wei-per-cgpt <eth>',
+      'the rate AIVM costs convert at: ETH per 1 CGPT, a decimal (e.g. 0.0005; 0 makes them free)',
+    )
+    .option('--premium-bps <bps>', "the relayer's premium on the converted AIVM cost, basis points", '0')
+    .option(
+      '--estimate-from <aivm-address>',
+      "AIVM account the request gas is estimated from (holds the model's price; default: the model's owner)",
+    )
     .option('--timeout-blocks <n>', 'blocks after which an undelivered request can be refunded', '7200')
     .action(async (opts, cmd: Command) => {
       const g = globals(cmd);
@@ -44,13 +46,23 @@ export function registerEvmCommands(program: Command): void {
         '--from-key-file',
         '--dev-account',
       ]);
-      const fees = feesArg(opts.fees);
+      const premiumBps = intArg(opts.premiumBps, '--premium-bps', 0, 65_535);
       const timeoutBlocks = intArg(opts.timeoutBlocks, '--timeout-blocks', 1, 2 ** 40 - 1);
       const models = String(opts.models ?? '')
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const { connectEvm, EvmInputError, modelIdToBytes32 } = await import('@aivm/evm');
+      const { connectEvm, EvmInputError, formatWeiPerCgpt, modelIdToBytes32, parseWeiPerCgpt } = await import(
+        '@aivm/evm'
+      );
+      let weiPerCgpt: bigint;
+      try {
+        weiPerCgpt = parseWeiPerCgpt(String(opts.weiPerCgpt));
+      } catch (err) {
+        if (err instanceof EvmInputError) throw new UsageError(`--wei-per-cgpt: ${err.message}`);
+        throw err;
+      }
+      if (weiPerCgpt >= 2n ** 96n) throw new UsageError('--wei-per-cgpt: at most 79228162514 ETH per CGPT');
       for (const m of models)
         try {
           modelIdToBytes32(m);
@@ -65,7 +77,9 @@ export function registerEvmCommands(program: Command): void {
         const { pub, wallet } = await connectEvm(evmRpc, key);
         const d = await deployFromAivm(pub, wallet!, aivm, {
           models,
-          fees,
+          weiPerCgpt,
+          premiumBps,
+          ...(opts.estimateFrom ? { estimateFrom: String(opts.estimateFrom) } : {}),
           oracle: { timeoutBlocks },
           onStep: (s) => status.update(s),
         });
@@ -78,6 +92,9 @@ export function registerEvmCommands(program: Command): void {
             attestationSetId: d.setId,
             lightClient: d.lightClient,
             oracle: d.oracle,
+            weiPerCgpt,
+            ethPerCgpt: formatWeiPerCgpt(weiPerCgpt),
+            premiumBps,
             models: d.models.map((m) => ({
               id: m.aivmModelId,
               modelId: m.modelId,
@@ -86,16 +103,18 @@ export function registerEvmCommands(program: Command): void {
               inputLen: m.config.inputLen,
               outputLen: m.config.outputLen,
               tiers: m.config.tiers,
-              fees: m.config.fees,
+              aivmPriceWei: m.config.aivmPriceWei,
+              aivmGasWei: m.config.aivmGasWei,
+              aivmOnchainGasWei: m.config.aivmOnchainGasWei,
             })),
           },
           () =>
             [
               `light client ${d.lightClient} (AIVM chain ${d.aivmChainId}, attestation set ${d.setId})`,
-              `oracle       ${d.oracle}`,
+              `oracle       ${d.oracle} (${formatWeiPerCgpt(weiPerCgpt)} ETH per CGPT, premium ${premiumBps} bps)`,
               ...d.models.map(
                 (m) =>
-                  `model ${m.aivmModelId} = ${m.modelId}, verifier ${m.verifier}, tiers ${m.config.tiers}`,
+                  `model ${m.aivmModelId} = ${m.modelId}, verifier ${m.verifier}, tiers ${m.config.tiers}, AIVM price ${m.config.aivmPriceWei} CGPT wei`,
               ),
             ].join('\n'),
         );
