@@ -1,6 +1,6 @@
-// Builds the packages a dApp installs — @aivm/sdk and every @aivm package it depends on — into the
-// form npm publishes: JavaScript (ES2022, runs on Node 20+ and in browsers) with type declarations,
-// a package.json whose exports point at them, the package's README and the LICENSE. The SDK also
+// Builds the packages a dApp installs — @aivm/sdk, @aivm/evm and every @aivm package they depend on —
+// into the form npm publishes: JavaScript (ES2022, runs on Node 20+ and in browsers) with type
+// declarations, a package.json whose exports point at them, the package README and the LICENSE. The SDK also
 // gets a single-file ES module bundle for plain browser pages (dist/browser/aivm-sdk.js, exported
 // as @aivm/sdk/browser).
 //
@@ -11,15 +11,30 @@
 // runs directly. Only the staged copies are built, so a source edit never waits for a build step.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SCOPE = '@aivm/';
-/** The package dApps import; the build takes it and the closure of its @aivm dependencies. */
-const ENTRY_PACKAGE = 'sdk';
+/**
+ * The packages dApps import (the AIVM SDK, and the one for EVM chains); the build takes them and
+ * the closure of their @aivm dependencies.
+ */
+const ENTRY_PACKAGES = ['sdk', 'evm'];
+/** The package that also gets the single-file browser bundle. */
+const BUNDLED_PACKAGE = 'sdk';
 const MIN_NODE = '>=20';
 /** Where the entry package's single-file browser bundle goes (exported as `<package>/browser`). */
 const BROWSER_BUNDLE = 'dist/browser/aivm-sdk.js';
@@ -34,13 +49,17 @@ type Manifest = {
   exports: Record<string, Exports>;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  /** Folders besides src that the package needs at run time (e.g. Solidity sources). */
+  files?: string[];
   scripts?: Record<string, string>;
 };
 
 const readManifest = (dir: string): Manifest =>
   JSON.parse(readFileSync(join(ROOT, 'packages', dir, 'package.json'), 'utf8')) as Manifest;
 
-/** The folder names under packages/ of ENTRY_PACKAGE and its @aivm dependencies, dependencies first. */
+/** The folder names under packages/ of ENTRY_PACKAGES and their @aivm dependencies, dependencies first. */
 export function publishedPackages(): string[] {
   const order: string[] = [];
   const visiting = new Set<string>();
@@ -53,7 +72,7 @@ export function publishedPackages(): string[] {
     visiting.delete(dir);
     order.push(dir);
   };
-  visit(ENTRY_PACKAGE);
+  for (const entry of ENTRY_PACKAGES) visit(entry);
   return order;
 }
 
@@ -103,9 +122,54 @@ export function publishedManifest(m: Manifest, versions: Map<string, string>): R
     type: 'module',
     engines: { node: MIN_NODE },
     exports: publishedExports(m.exports),
-    files: ['dist'],
+    files: ['dist', ...extraFiles(m)],
     dependencies,
+    // Optional peers: what only one entry needs (solc, for compiling Solidity in Node).
+    ...(m.peerDependencies ? { peerDependencies: m.peerDependencies } : {}),
+    ...(m.peerDependenciesMeta ? { peerDependenciesMeta: m.peerDependenciesMeta } : {}),
   };
+}
+
+/** The package's `files` besides `src` (built into dist): folders its code reads at run time. */
+function extraFiles(m: Manifest): string[] {
+  return (m.files ?? []).filter((f) => f !== 'src' && !f.startsWith('src/'));
+}
+
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
+
+/** The package name of a bare import specifier (`@scope/name/sub` → `@scope/name`). */
+function packageOf(spec: string): string {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+/**
+ * Every package a staged package's JavaScript imports must be one it declares (a dependency or a
+ * peer), itself, or a Node built-in: otherwise it would install and then fail on first import.
+ */
+export function undeclaredImports(stage: string, manifest: Record<string, unknown>): string[] {
+  const declared = new Set([
+    manifest.name as string,
+    ...Object.keys((manifest.dependencies as Record<string, string>) ?? {}),
+    ...Object.keys((manifest.peerDependencies as Record<string, string>) ?? {}),
+  ]);
+  const missing = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js') && !p.includes(`${join('dist', 'browser')}`)) {
+        for (const m of readFileSync(p, 'utf8').matchAll(IMPORT_RE)) {
+          const spec = m[1] ?? m[2] ?? m[3]!;
+          if (spec.startsWith('.') || spec.startsWith('node:') || isBuiltin(spec)) continue;
+          if (!declared.has(packageOf(spec))) missing.add(`${packageOf(spec)} (${relative(stage, p)})`);
+        }
+      }
+    }
+  };
+  walk(join(stage, 'dist'));
+  return [...missing].sort();
 }
 
 function run(cmd: string, args: string[], cwd = ROOT): string {
@@ -180,23 +244,28 @@ async function main(): Promise<void> {
     const readme = join(ROOT, 'packages', dir, 'README.md');
     if (!existsSync(readme)) throw new Error(`${m.name} has no README.md`);
     cpSync(join(tscOut, dir, 'src'), join(stage, 'dist'), { recursive: true });
+    for (const extra of extraFiles(m))
+      cpSync(join(ROOT, 'packages', dir, extra), join(stage, extra), { recursive: true });
     cpSync(readme, join(stage, 'README.md'));
     cpSync(join(ROOT, 'LICENSE'), join(stage, 'LICENSE'));
     const manifest = publishedManifest(m, versions);
     // The browser bundle (made below) as an entry of its own, typed as the package's main entry.
-    if (dir === ENTRY_PACKAGE)
+    if (dir === BUNDLED_PACKAGE)
       (manifest.exports as Record<string, Exports>)['./browser'] = {
         types: './dist/index.d.ts',
         default: `./${BROWSER_BUNDLE}`,
       };
     writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const missing = undeclaredImports(stage, manifest);
+    if (missing.length)
+      throw new Error(`${m.name} imports packages it does not declare: ${missing.join(', ')}`);
   }
   done();
 
   done = step('bundling the SDK for browsers (esbuild)');
-  const bundle = join(out, ENTRY_PACKAGE, BROWSER_BUNDLE);
+  const bundle = join(out, BUNDLED_PACKAGE, BROWSER_BUNDLE);
   await build({
-    entryPoints: [join(ROOT, 'packages', ENTRY_PACKAGE, 'src', 'index.ts')],
+    entryPoints: [join(ROOT, 'packages', BUNDLED_PACKAGE, 'src', 'index.ts')],
     outfile: bundle,
     bundle: true,
     format: 'esm',

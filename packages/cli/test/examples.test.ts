@@ -11,21 +11,26 @@
 // verified in the page; skipped only where Chromium is not installed (.ci/run installs it).
 
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeArtifact, inputTensor, modelId, quantizeInput, runInt } from '@aivm/runtime';
-import { AivmClient } from '@aivm/sdk';
+import { AivmClient, listModels } from '@aivm/sdk';
+import { type Anvil, startAnvil } from '../../../test-support/anvil.ts';
 import { CHROMIUM, runBrowserExample } from './browser-example.ts';
-import { type RunningNode, startAivm, tempDir } from './helpers.ts';
+import { BIN, type RunningNode, runAivm, startAivm, tempDir } from './helpers.ts';
 import { waitFor } from './network-helpers.ts';
 import { installPackedSdk, otherNode, type Run, runCommand } from './packed-sdk.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const EXAMPLES = join(ROOT, 'examples');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const ROOT_MANIFEST = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
 /** The zk key cache inference.test.ts uses too: the devnet's MNIST keys are set up once. */
 const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 /** The features examples/node-dapp/index.ts sends to its model (step 4). */
@@ -119,6 +124,8 @@ describe('examples on the packed SDK, against a devnet (real processes)', { time
   let app: string;
   let stage: string;
   let tarballs: string[];
+  let anvil: Anvil | undefined;
+  let relayer: ChildProcess | undefined;
 
   before(async () => {
     dir = await tempDir('aivm-examples-');
@@ -136,12 +143,17 @@ describe('examples on the packed SDK, against a devnet (real processes)', { time
       ],
       { AIVM_ZK_KEYS: ZK_KEYS },
     );
-    // Build, pack and install while the devnet starts and sets up its zk keys.
-    const packed = installPackedSdk(join(dir.path, 'packed'));
-    [node, { app, stage, tarballs }] = await Promise.all([devnet, packed]);
+    // Build, pack and install while the devnet starts and sets up its zk keys. The EVM example also
+    // imports viem, which its author installs beside the SDK.
+    const packed = installPackedSdk(join(dir.path, 'packed'), [`viem@${ROOT_MANIFEST.devDependencies.viem}`]);
+    // An EVM node for the evm-dapp example (the MNIST zk verifier is over EIP-170's 24 KB limit).
+    const evm = startAnvil({ args: ['--disable-code-size-limit'] });
+    [node, { app, stage, tarballs }, anvil] = await Promise.all([devnet, packed, evm]);
     client = new AivmClient(node.rpcUrl);
     for (const f of ['index.ts', 'tiny-scorer.aivm', 'digit-7.json'])
       cpSync(join(EXAMPLES, 'node-dapp', f), join(app, 'node-dapp', f));
+    for (const f of ['index.ts', 'digit-7.json'])
+      cpSync(join(EXAMPLES, 'evm-dapp', f), join(app, 'evm-dapp', f));
     // The example's zk request needs an eligible provider: the devnet's registers after start.
     await waitFor(
       'the devnet provider to register',
@@ -152,13 +164,15 @@ describe('examples on the packed SDK, against a devnet (real processes)', { time
 
   after(async () => {
     client?.close();
+    relayer?.kill('SIGTERM');
+    await anvil?.stop();
     await node?.stop();
     await dir?.remove();
   });
 
-  it('packs @aivm/sdk and its @aivm dependencies as built JavaScript with declarations', () => {
+  it('packs @aivm/sdk, @aivm/evm and their @aivm dependencies as built JavaScript with declarations', () => {
     const names = tarballs.map((t) => t.split('/').at(-1)).sort();
-    for (const p of ['chain', 'codec', 'crypto', 'runtime', 'sdk', 'state'])
+    for (const p of ['chain', 'codec', 'contracts', 'crypto', 'evm', 'runtime', 'sdk', 'state', 'zk'])
       assert.ok(names.includes(`aivm-${p}-0.1.0.tgz`), `aivm-${p} packed: ${names.join(', ')}`);
     const installed = join(app, 'node_modules', '@aivm');
     for (const name of names) {
@@ -318,5 +332,96 @@ describe('examples on the packed SDK, against a devnet (real processes)', { time
     assert.match(line('verify: '), /^verify: proof verified \(tx 0x[0-9a-f]{64}\)$/);
     // The bundle's verifier, run again in the page, accepts that proof and refuses a changed output.
     assert.deepEqual(r.recheck, { asIs: true, outputChanged: false });
+  });
+
+  it('evm-dapp runs from the installed @aivm/evm and @aivm/sdk on Node 24 and Node 20: an account on anvil gets the class of the sample 7, delivered with validator attestations', async (t) => {
+    // The contracts, deployed by the CLI on the devnet's attestation set, and a relayer process.
+    const deployed = await runAivm([
+      '--json',
+      'evm',
+      'deploy',
+      '--evm-rpc',
+      anvil!.url,
+      '--dev-account',
+      '0',
+      '--aivm-rpc',
+      node!.rpcUrl,
+      '--models',
+      (await listModels(client, { text: 'mnist' }))[0]!.id,
+      '--wei-per-cgpt',
+      '0.001',
+    ]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const { oracle } = JSON.parse(deployed.stdout) as { oracle: string };
+    let relayerLog = '';
+    relayer = spawn(
+      process.execPath,
+      [
+        BIN,
+        '--json',
+        '--rpc',
+        node!.rpcUrl,
+        'relayer',
+        '--evm-rpc',
+        anvil!.url,
+        '--oracle',
+        oracle,
+        '--home',
+        join(dir.path, 'relayer'),
+        '--evm-dev-account',
+        '1',
+        '--dev-account',
+        '2',
+        '--confirmations',
+        '1',
+        '--poll-ms',
+        '200',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    relayer.stdout!.on('data', (d: Buffer) => (relayerLog = (relayerLog + d.toString()).slice(-20_000)));
+    relayer.stderr!.on('data', (d: Buffer) => (relayerLog = (relayerLog + d.toString()).slice(-20_000)));
+
+    const check = (r: Run) => {
+      const all = `${r.stdout}${r.stderr}\n--- relayer:\n${relayerLog}\n--- devnet:\n${node!.stderr()}`;
+      assert.equal(r.code, 0, all);
+      assert.match(
+        step(r.stdout, 'connected'),
+        /^connected: EVM chain 31337, account 0x[0-9a-fA-F]{40}, oracle /,
+      );
+      assert.match(
+        step(r.stdout, 'model'),
+        /^model: bafkrei\S+ = 0x[0-9a-f]{64} on the EVM, 784 input bytes$/,
+      );
+      const delivered =
+        /^delivered: request (\d+) (\w+) via (\w+), class (\d+), output (\S+), EVM statuses (\S+)$/.exec(
+          step(r.stdout, 'delivered'),
+        );
+      assert.ok(delivered, all);
+      assert.equal(delivered[2], 'Fulfilled');
+      assert.equal(delivered[3], 'attested');
+      assert.equal(Number(delivered[4]), 7);
+      const output = JSON.parse(delivered[5]!) as number[];
+      assert.equal(output.length, 10);
+      assert.equal(output.indexOf(Math.max(...output)), 7);
+      assert.equal(delivered[6]!.split(',').at(-1), 'Fulfilled');
+    };
+    const args = ['--evm-rpc', anvil!.url, '--aivm-rpc', node!.rpcUrl, '--oracle', oracle];
+    check(await runCommand(process.execPath, [join(app, 'evm-dapp', 'index.ts'), ...args], { cwd: app }));
+
+    const other = otherNode();
+    if (!other) return t.diagnostic('no other Node.js of version 20 or more on PATH: Node 20 run skipped');
+    const compiled = await runCommand(
+      process.execPath,
+      [TSC, ...TSC_OPTS, '--outDir', 'out-evm', '--rootDir', 'evm-dapp', 'evm-dapp/index.ts'],
+      { cwd: app },
+    );
+    assert.equal(compiled.code, 0, `${compiled.stdout}${compiled.stderr}`);
+    cpSync(join(app, 'evm-dapp', 'digit-7.json'), join(app, 'out-evm', 'digit-7.json'));
+    check(
+      await runCommand(other.path, [join(app, 'out-evm', 'index.js'), ...args, '--account', '4'], {
+        cwd: app,
+      }),
+    );
   });
 });

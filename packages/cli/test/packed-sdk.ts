@@ -39,11 +39,13 @@ async function mustRun(cmd: string, args: string[], opts: { cwd?: string } = {})
 
 /**
  * Builds and packs the published packages into `<dir>/tarballs` (staging in `<dir>/stage`), then
- * makes `<dir>/app`, a new npm project, and installs the tarballs there as a user would: npm
- * resolves their third-party dependencies from the registry (its cache first).
+ * makes `<dir>/app`, a new npm project, and installs the tarballs there as a user would (with
+ * `alsoInstall`, registry packages a user adds beside them, e.g. viem): npm resolves their
+ * third-party dependencies from the registry (its cache first).
  */
 export async function installPackedSdk(
   dir: string,
+  alsoInstall: string[] = [],
 ): Promise<{ app: string; tarballs: string[]; stage: string }> {
   const stage = join(dir, 'stage');
   const packDir = join(dir, 'tarballs');
@@ -63,7 +65,13 @@ export async function installPackedSdk(
     join(app, 'package.json'),
     `${JSON.stringify({ name: 'aivm-packed-sdk-check', private: true, type: 'module' }, null, 2)}\n`,
   );
-  await mustRun('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs], { cwd: app });
+  await mustRun(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, ...alsoInstall],
+    {
+      cwd: app,
+    },
+  );
   return { app, tarballs, stage };
 }
 
