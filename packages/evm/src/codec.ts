@@ -146,3 +146,53 @@ export function aivmFeeWei(cgptWei: bigint, weiPerCgpt: bigint, premiumBps: numb
 export function inputHashOf(input: Hex | Uint8Array): Hex {
   return keccak256(typeof input === 'string' ? hexToU8(input, 'input') : input);
 }
+
+/**
+ * Input bytes as a `data:` URI (base64) for requestInferenceCommitted's `inputURI`: the relayer
+ * reads the input from it, and nothing has to be hosted.
+ */
+export function inputDataURI(input: Hex | Uint8Array): string {
+  const b = typeof input === 'string' ? hexToU8(input, 'input') : input;
+  let s = '';
+  for (const x of b) s += String.fromCharCode(x);
+  return `data:application/octet-stream;base64,${btoa(s)}`;
+}
+
+/**
+ * The bytes a `data:` URI holds (RFC 2397): its body base64 (`;base64`) or percent-encoded; a
+ * body that is all `0x` hex is read as hex. Throws EvmInputError when it is not a well-formed data URI.
+ */
+export function dataURIBytes(uri: string): Uint8Array {
+  if (!uri.startsWith('data:')) throw new EvmInputError('not a data: URI');
+  const comma = uri.indexOf(',');
+  if (comma < 0) throw new EvmInputError('a data: URI has a comma before its body');
+  const meta = uri.slice(5, comma);
+  const body = uri.slice(comma + 1);
+  if (/;base64$/i.test(meta)) {
+    const text = body.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) =>
+      String.fromCharCode(Number.parseInt(h, 16)),
+    );
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1)
+      throw new EvmInputError('the body of a base64 data: URI is not base64');
+    let bin: string;
+    try {
+      bin = atob(text);
+    } catch {
+      throw new EvmInputError('the body of a base64 data: URI is not base64');
+    }
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  }
+  if (/^0x([0-9a-fA-F]{2})*$/.test(body)) return hexToU8(body);
+  const out: number[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (body[i] === '%') {
+      const h = body.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(h)) throw new EvmInputError(`bad percent escape at ${i} of a data: URI`);
+      out.push(Number.parseInt(h, 16));
+      i += 2;
+    } else if (c < 0x80) out.push(c);
+    else throw new EvmInputError('a data: URI body is ASCII (bytes above 0x7f are percent-encoded)');
+  }
+  return Uint8Array.from(out);
+}

@@ -30,7 +30,15 @@ import {
   type PublicClient,
   parseEventLogs,
 } from 'viem';
-import { bytes32ToModelId, decodeInput, EvmInputError, hexToU8, inputHashOf, u8ToHex } from './codec.ts';
+import {
+  bytes32ToModelId,
+  dataURIBytes,
+  decodeInput,
+  EvmInputError,
+  hexToU8,
+  inputHashOf,
+  u8ToHex,
+} from './codec.ts';
 import { getRequest, lightClientAbi, oracleAbi, proofBytesToWords, revertName } from './oracle.ts';
 
 /** Where a crash can be injected (AIVM_RELAYER_CRASH_AT): after the step is stored. */
@@ -404,7 +412,7 @@ export class Relayer {
         const state = await this.#onChain(job);
         if (state !== 'open') return this.#finish(job, state, 'before opening the AIVM request');
         const input = await this.#inputOf(job);
-        await this.#signAivm(job, input);
+        if (input) await this.#signAivm(job, input);
         break;
       }
       case 'aivm-signed':
@@ -422,29 +430,47 @@ export class Relayer {
     }
   }
 
-  /** The request's input bytes: from the event, or fetched from its URI and checked. */
-  async #inputOf(job: Job): Promise<Uint8Array> {
+  /**
+   * The request's input bytes: from the event, or fetched from its URI and checked against the
+   * commitment and inputHash. An input that can never be right (a malformed or unsupported URI,
+   * bytes that do not match) ends the job as `failed` (undefined is returned); one that cannot be
+   * fetched now (network, HTTP status) throws, and the job is retried until the request is
+   * delivered or refunded.
+   */
+  async #inputOf(job: Job): Promise<Uint8Array | undefined> {
     if (job.event.input !== '0x') return hexToU8(job.event.input, 'input');
     const uri = job.event.inputURI;
+    const refuse = async (why: string) => {
+      await this.#finish(job, 'failed', `input refused: ${why}`);
+      return undefined;
+    };
+    const shown = JSON.stringify(uri.length > 80 ? `${uri.slice(0, 80)}…` : uri);
     let bytes: Uint8Array;
     if (uri.startsWith('data:')) {
-      const comma = uri.indexOf(',');
-      const meta = uri.slice(5, comma);
-      const body = uri.slice(comma + 1);
-      bytes = meta.endsWith(';base64')
-        ? new Uint8Array(Buffer.from(body, 'base64'))
-        : hexToU8(decodeURIComponent(body) as Hex);
-    } else if (/^https?:\/\//.test(uri)) {
-      const res = await fetch(uri, { signal: AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new RelayerError(`input ${uri}: HTTP ${res.status}`);
+      try {
+        bytes = dataURIBytes(uri);
+      } catch (err) {
+        return refuse(`its data: URI is malformed (${(err as Error).message})`);
+      }
+    } else if (/^https?:\/\//i.test(uri) && URL.canParse(uri)) {
+      let res: Response;
+      try {
+        res = await fetch(uri, { signal: AbortSignal.timeout(30_000) });
+      } catch (err) {
+        const e = err as Error & { cause?: { code?: string; message?: string } };
+        throw new RelayerError(
+          `request ${job.id}: input ${shown} unavailable: ${e.cause?.code ?? e.cause?.message ?? e.message}`,
+        );
+      }
+      if (!res.ok)
+        throw new RelayerError(`request ${job.id}: input ${shown} unavailable: HTTP ${res.status}`);
       bytes = new Uint8Array(await res.arrayBuffer());
-    } else
-      throw new RelayerError(`request ${job.id}: unsupported input URI ${JSON.stringify(uri.slice(0, 40))}`);
+    } else return refuse(`unsupported input URI ${shown} (data: or http(s))`);
     const { commitInputs } = await import('@aivm/zk');
     if (commitInputs(decodeInput(bytes)).toString() !== job.event.inputCommitment)
-      throw new RelayerError(`request ${job.id}: the input at its URI does not match its commitment`);
+      return refuse(`the ${bytes.length} bytes at its URI do not match its input commitment`);
     if (job.event.inputHash !== `0x${'00'.repeat(32)}` && inputHashOf(bytes) !== job.event.inputHash)
-      throw new RelayerError(`request ${job.id}: the input at its URI does not match its inputHash`);
+      return refuse('the bytes at its URI do not match its inputHash');
     return bytes;
   }
 
