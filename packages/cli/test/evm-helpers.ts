@@ -118,7 +118,7 @@ export async function startEvmStack(
     );
     const io = await getModelIO(aivm, mnist);
     const digit7 = quantizeInput(io, DIGIT_7);
-    return {
+    const stack: EvmStack = {
       anvil,
       devnet,
       aivm,
@@ -128,12 +128,14 @@ export async function startEvmStack(
       deployment,
       mnist,
       digit7,
+      // The AIVM node and client in use then (a test may restart the node under the stack).
       async stop() {
-        aivm.close();
-        await Promise.all([anvil.stop(), devnet.stop()]);
+        stack.aivm.close();
+        await Promise.all([anvil.stop(), stack.devnet.stop()]);
         await dir.remove();
       },
     };
+    return stack;
   } catch (err) {
     aivm.close();
     await Promise.all([anvil.stop(), devnet.stop()]);
@@ -197,7 +199,14 @@ export type RelayerProc = {
 export function startRelayer(
   s: EvmStack,
   home: string,
-  o: { evmAccount: number; aivmAccount: number; confirmations?: number; env?: Record<string, string> },
+  o: {
+    evmAccount: number;
+    aivmAccount: number;
+    confirmations?: number;
+    /** First EVM block to scan (a fresh store otherwise scans from 0). */
+    fromBlock?: bigint;
+    env?: Record<string, string>;
+  },
 ): RelayerProc {
   const proc = spawn(
     process.execPath,
@@ -221,6 +230,7 @@ export function startRelayer(
       String(o.confirmations ?? 2),
       '--poll-ms',
       '200',
+      ...(o.fromBlock !== undefined ? ['--from-block', o.fromBlock.toString()] : []),
     ],
     { env: { ...process.env, ...(o.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -13,13 +13,25 @@
 //   - the EVM fulfill transaction likewise (stored signed, then sent; replayed by hash);
 //   - before opening and before delivering, the request is read on the oracle: a request another
 //     relayer delivered (or one refunded, or gone in a reorg) stops the job, and the oracle's
-//     WrongStatus revert of a racing delivery counts as done.
+//     WrongStatus revert of a racing delivery counts as done;
+//   - after a reorg deeper than the confirmation depth, a finished job whose request is open again
+//     (its delivery was reorged away) is taken up again from what it stored (no second AIVM
+//     request), and a job whose request id went to another transaction ends as 'gone'.
 // Several relayers may watch one oracle (each with its own AIVM and EVM accounts): the first
-// delivery wins, the others stop at their next status check.
+// delivery wins, the others stop at their next status check. A relayer that finds the request
+// `Relayed` adopts the AIVM request noted there when AIVM confirms it is for the same model, tier
+// and input (markRelayed is open to anyone: any other id is refused and the relayer opens its own).
 
 import { mkdir } from 'node:fs/promises';
 import { inferenceEvents, TIERS } from '@aivm/chain';
-import { type AivmClient, type Wallet as AivmWallet, getModel, getZkProof, waitForRequest } from '@aivm/sdk';
+import {
+  type AivmClient,
+  type Wallet as AivmWallet,
+  getRequest as getAivmRequest,
+  getModel,
+  getZkProof,
+  waitForRequest,
+} from '@aivm/sdk';
 import { ClassicLevel } from 'classic-level';
 import {
   type Address,
@@ -39,7 +51,14 @@ import {
   inputHashOf,
   u8ToHex,
 } from './codec.ts';
-import { getRequest, lightClientAbi, oracleAbi, proofBytesToWords, revertName } from './oracle.ts';
+import {
+  type EvmRequest,
+  getRequest,
+  lightClientAbi,
+  oracleAbi,
+  proofBytesToWords,
+  revertName,
+} from './oracle.ts';
 
 /** Where a crash can be injected (AIVM_RELAYER_CRASH_AT): after the step is stored. */
 export const CRASH_STAGES = ['event', 'aivm-request', 'proof', 'fulfill'] as const;
@@ -62,14 +81,26 @@ export type Job = {
     input: Hex;
     inputURI: string;
   };
-  aivm?: { raw: Hex; hash: Hex; nonce: string; requestId?: string };
+  /**
+   * The AIVM request: ours (the signed transaction, then its id), or `adopted` (opened by someone
+   * else, noted by markRelayed, checked on AIVM to be for this request's model, tier and input).
+   */
+  aivm?: { raw?: Hex; hash?: Hex; nonce?: string; requestId?: string; adopted?: boolean };
+  /** AIVM request ids noted on the oracle that this job refused to adopt (or that failed). */
+  refused?: string[];
   result?: { path: 'zk' | 'attested'; output: Hex; proof?: Hex; signatures?: Hex; aivmRequestId: string };
   fulfill?: { raw: Hex; hash: Hex; nonce: string };
   end?: {
     outcome: 'delivered' | 'delivered-by-other' | 'refunded' | 'gone' | 'failed';
     detail: string;
     txHash?: Hex;
+    /** The EVM head when the outcome was seen: a reorg below it may undo the outcome. */
+    head?: string;
   };
+  /** Times the attestation was collected again after the light client refused it. */
+  recollected?: number;
+  /** Set when another transaction took this request id (a reorg): the job is stored under `replaced:`. */
+  replacedBy?: Hex;
   history: { stage: string; atMs: number }[];
 };
 
@@ -103,8 +134,21 @@ export type RelayerOptions = {
 const HASH_KEEP = 128;
 const pad = (n: bigint | string, w = 20) => BigInt(n).toString().padStart(w, '0');
 const jobKey = (id: bigint | string) => `job:${pad(id)}`;
+const replacedKey = (job: Job) => `replaced:${pad(job.id)}:${job.event.txHash}`;
+/** Where a job is stored, and its slot in the running map. */
+const keyOf = (job: Job) => (job.replacedBy ? replacedKey(job) : jobKey(job.id));
+const finished = (job: Job) => job.stage === 'done' || job.stage === 'failed';
+/** Light-client reverts of an attested delivery: the set moved under the stored signatures. */
+const SET_REVERTS = new Set([
+  'NotAMember',
+  'InsufficientAttestation',
+  'InsufficientPower',
+  'SignersNotAscending',
+]);
 const hashKey = (n: bigint) => `hash:${pad(n)}`;
 const AIVM_TIER: Record<number, number> = { 1: TIERS.onchain, 2: TIERS.zk, 4: TIERS.optimistic };
+
+type OracleState = 'open' | Exclude<NonNullable<Job['end']>['outcome'], 'delivered' | 'failed'>;
 
 export class RelayerError extends Error {
   override name = 'RelayerError';
@@ -114,7 +158,10 @@ export class Relayer {
   readonly #o: Required<Omit<RelayerOptions, 'crashAt' | 'fromBlock'>> &
     Pick<RelayerOptions, 'crashAt' | 'fromBlock'>;
   #db: ClassicLevel<string, string> | undefined;
-  #running = new Map<string, Promise<void>>();
+  /** Running jobs by storage key (keyOf), with the job object the run holds. */
+  #running = new Map<string, { job: Job; run: Promise<void> }>();
+  /** Every LevelDB write goes through this chain, so writes land in the order they were made. */
+  #writes: Promise<unknown> = Promise.resolve();
   #stopping = false;
   #loop: Promise<void> | undefined;
   #aivmQueue: Promise<unknown> = Promise.resolve();
@@ -123,6 +170,7 @@ export class Relayer {
   #evmNext: number | undefined;
   #aivmChain: { chainId: bigint; gasPrice: bigint } | undefined;
   #evmChainId: number | undefined;
+  #lc: Address | undefined;
   #wake: (() => void) | undefined;
 
   constructor(opts: RelayerOptions) {
@@ -157,11 +205,16 @@ export class Relayer {
     }
   }
 
+  /** One fsynced batch, queued behind the writes made before it. */
+  #batch(ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[]): Promise<void> {
+    const w = this.#writes.then(() => this.#db!.batch(ops, { sync: true }));
+    this.#writes = w.catch(() => {});
+    return w;
+  }
+
   async #put(job: Job, extra: { type: 'put'; key: string; value: string }[] = []) {
     job.history.push({ stage: job.stage, atMs: Date.now() });
-    await this.#db!.batch([{ type: 'put', key: jobKey(job.id), value: JSON.stringify(job) }, ...extra], {
-      sync: true,
-    });
+    await this.#batch([{ type: 'put', key: keyOf(job), value: JSON.stringify(job) }, ...extra]);
   }
 
   async #get<T>(key: string): Promise<T | undefined> {
@@ -197,7 +250,12 @@ export class Relayer {
     const open: Job[] = [];
     for await (const [, v] of db.iterator({ gte: 'job:', lt: 'job;' })) {
       const job = JSON.parse(v) as Job;
-      if (job.stage !== 'done' && job.stage !== 'failed') open.push(job);
+      if (!finished(job)) open.push(job);
+    }
+    // A replaced job with a signed AIVM transaction still holds its nonce: it sends it, then ends.
+    for await (const [, v] of db.iterator({ gte: 'replaced:', lt: 'replaced;' })) {
+      const job = JSON.parse(v) as Job;
+      if (!finished(job) && job.replacedBy) open.push(job);
     }
     const cursor = await this.#get<{ number: string; hash: Hex }>('cursor');
     this.#emit({
@@ -209,7 +267,11 @@ export class Relayer {
       resumed: open.map((j) => ({ id: j.id, stage: j.stage })),
     });
     // Stored-but-unconfirmed AIVM transactions hold their nonces: replay them before new ones.
-    open.sort((a, b) => (a.aivm && b.aivm ? Number(BigInt(a.aivm.nonce) - BigInt(b.aivm.nonce)) : 0));
+    open.sort((a, b) =>
+      a.aivm?.nonce !== undefined && b.aivm?.nonce !== undefined
+        ? Number(BigInt(a.aivm.nonce) - BigInt(b.aivm.nonce))
+        : 0,
+    );
     for (const job of open) this.#startJob(job);
     this.#loop = this.#scanLoop();
   }
@@ -219,6 +281,7 @@ export class Relayer {
     this.#stopping = true;
     this.#wake?.();
     await this.#loop?.catch(() => {});
+    await this.#writes;
     await this.#db?.close();
   }
 
@@ -281,17 +344,26 @@ export class Relayer {
           inputURI: string;
         };
         const known = await this.#get<Job>(jobKey(a.id));
-        // The same request seen again (a re-scan): nothing new. Another transaction under a known
-        // id means the first one was reorged away: its job is replaced (delivery re-checks the chain).
-        if (known && known.event.txHash === ev.transactionHash) continue;
-        if (known && known.stage !== 'done' && known.stage !== 'failed' && this.#running.has(known.id))
+        if (known && known.event.txHash === ev.transactionHash) {
+          // The same request seen again (a re-scan after a reorg or a restart): nothing new, unless
+          // its job finished and the request is open again (the delivery was reorged away).
+          if (finished(known) && !this.#running.has(jobKey(known.id))) await this.#reopenIfOpen(known);
           continue;
-        if (known)
-          ops.push({
-            type: 'put',
-            key: `replaced:${pad(a.id)}:${known.event.txHash}`,
-            value: JSON.stringify(known),
-          });
+        }
+        // Another transaction under a known id: the first one was reorged away. Its job is replaced
+        // (kept under `replaced:`; a running one ends at its next step, delivery re-checks the chain).
+        if (known) {
+          // A running job's own object is marked, so its later writes go to `replaced:` (those it
+          // made before are queued ahead of this batch: none overwrites the new job).
+          const running = this.#running.get(jobKey(known.id));
+          const old = running?.job ?? known;
+          old.replacedBy = ev.transactionHash as Hex;
+          ops.push({ type: 'put', key: replacedKey(old), value: JSON.stringify(old) });
+          if (running) {
+            this.#running.delete(jobKey(old.id));
+            this.#running.set(replacedKey(old), running);
+          }
+        }
         const job: Job = {
           id: a.id.toString(),
           stage: 'seen',
@@ -320,7 +392,7 @@ export class Relayer {
       const stale: { type: 'del'; key: string }[] = [];
       for await (const k of this.#db!.keys({ gte: 'hash:', lt: hashKey(to - BigInt(HASH_KEEP)) }))
         stale.push({ type: 'del', key: k });
-      await this.#db!.batch([...ops, ...stale], { sync: true });
+      await this.#batch([...ops, ...stale]);
       for (const job of fresh)
         this.#emit({ event: 'request', id: job.id, block: job.event.blockNumber, tier: job.event.tier });
       if (fresh.length > 0) this.#crash('event');
@@ -329,27 +401,66 @@ export class Relayer {
     }
   }
 
-  /** The cursor's block is no longer on the chain: back to the newest stored hash that is. */
+  /**
+   * The cursor's block is no longer on the chain: back to the newest stored hash that is. Jobs
+   * that finished while the head was above that block may have seen an outcome the reorg undid
+   * (a delivery, a refund): each is checked on the oracle and taken up again when its request is
+   * open again. Cached EVM nonces may belong to reorged transactions: they are read again.
+   */
   async #rewind(number: bigint): Promise<{ number: string; hash: Hex } | undefined> {
     const pub = this.#o.pub;
+    this.#evmNext = undefined;
+    let found: { number: string; hash: Hex } | undefined;
     for await (const [k, v] of this.#db!.iterator({ gte: 'hash:', lt: hashKey(number), reverse: true })) {
       const n = BigInt(k.slice(5));
       const b = await pub.getBlock({ blockNumber: n }).catch(() => undefined);
       if (b && b.hash === (JSON.parse(v) as Hex)) {
-        this.#emit({ event: 'reorg', from: number.toString(), to: n.toString() });
-        const c = { number: n.toString(), hash: b.hash };
-        await this.#db!.batch([{ type: 'put', key: 'cursor', value: JSON.stringify(c) }], { sync: true });
-        return c;
+        found = { number: n.toString(), hash: b.hash };
+        break;
       }
     }
-    this.#emit({ event: 'reorg', from: number.toString(), to: 'start' });
-    await this.#db!.del('cursor');
-    return undefined;
+    this.#emit({ event: 'reorg', from: number.toString(), to: found?.number ?? 'start' });
+    await this.#writes;
+    if (found) await this.#batch([{ type: 'put', key: 'cursor', value: JSON.stringify(found) }]);
+    else await this.#batch([{ type: 'del', key: 'cursor' }]);
+    const fork = found ? BigInt(found.number) : -1n;
+    const recheck: Job[] = [];
+    for await (const [, v] of this.#db!.iterator({ gte: 'job:', lt: 'job;' })) {
+      const job = JSON.parse(v) as Job;
+      if (finished(job) && job.end?.head !== undefined && BigInt(job.end.head) > fork) recheck.push(job);
+    }
+    for (const job of recheck) if (!this.#running.has(jobKey(job.id))) await this.#reopenIfOpen(job);
+    return found;
+  }
+
+  /**
+   * A finished job whose request is open again on the oracle, still the request its event made
+   * (its delivery, refund or disappearance was reorged away), goes back to the furthest stage it
+   * can resume from: the stored result, or the AIVM request it opened; never a second AIVM request.
+   */
+  async #reopenIfOpen(job: Job): Promise<void> {
+    if (job.stage === 'failed' || job.replacedBy) return;
+    const { state } = await this.#onChain(job);
+    if (state !== 'open') return;
+    const was = job.end?.outcome;
+    delete job.end;
+    delete job.fulfill;
+    job.stage = job.result
+      ? 'result'
+      : job.aivm?.requestId
+        ? 'aivm-opened'
+        : job.aivm
+          ? 'aivm-signed'
+          : 'seen';
+    await this.#put(job);
+    this.#emit({ event: 'reopened', id: job.id, was, stage: job.stage });
+    this.#startJob(job);
   }
 
   #startJob(job: Job): void {
-    if (this.#running.has(job.id)) return;
-    const run = this.#runJob(job)
+    const key = keyOf(job);
+    if (this.#running.has(key)) return;
+    const run: Promise<void> = this.#runJob(job)
       .catch(async (err) => {
         if (this.#stopping) return;
         this.#emit({
@@ -361,46 +472,67 @@ export class Relayer {
         // Retried from what is stored, after a pause.
         await new Promise((r) => setTimeout(r, 2000));
         if (this.#stopping) return;
-        const stored = await this.#get<Job>(jobKey(job.id)).catch(() => undefined);
-        this.#running.delete(job.id);
-        if (stored && stored.stage !== 'done' && stored.stage !== 'failed') this.#startJob(stored);
+        const slot = keyOf(job);
+        if (this.#running.get(slot)?.run !== run) return;
+        const stored = await this.#get<Job>(slot).catch(() => undefined);
+        this.#running.delete(slot);
+        if (stored && !finished(stored)) this.#startJob(stored);
       })
       .finally(() => {
-        if (this.#running.get(job.id) === run) this.#running.delete(job.id);
+        const slot = keyOf(job);
+        if (this.#running.get(slot)?.run === run) this.#running.delete(slot);
       });
-    this.#running.set(job.id, run);
+    this.#running.set(key, { job, run });
   }
 
   /** The oracle's view of the job's request: whether it is open and still the request the event made. */
-  async #onChain(
-    job: Job,
-  ): Promise<'open' | Exclude<NonNullable<Job['end']>['outcome'], 'delivered' | 'failed'>> {
+  async #onChain(job: Job): Promise<{ state: OracleState; request: EvmRequest }> {
     const r = await getRequest(this.#o.pub, this.#o.oracle, BigInt(job.id));
-    if (r.status === 'None') return 'gone';
-    if (
-      r.modelId !== job.event.modelId ||
-      r.tier !== job.event.tier ||
-      r.inputHash !== job.event.inputHash ||
-      r.inputCommitment.toString() !== job.event.inputCommitment
-    )
-      return 'gone';
-    if (r.status === 'Pending' || r.status === 'Relayed') return 'open';
-    if (r.status === 'Refunded') return 'refunded';
-    return 'delivered-by-other';
+    const state = ((): OracleState => {
+      if (r.status === 'None') return 'gone';
+      if (
+        r.modelId !== job.event.modelId ||
+        r.tier !== job.event.tier ||
+        r.inputHash !== job.event.inputHash ||
+        r.inputCommitment.toString() !== job.event.inputCommitment
+      )
+        return 'gone';
+      if (r.status === 'Pending' || r.status === 'Relayed') return 'open';
+      if (r.status === 'Refunded') return 'refunded';
+      return 'delivered-by-other';
+    })();
+    return { state, request: r };
   }
 
   async #finish(job: Job, outcome: NonNullable<Job['end']>['outcome'], detail: string, txHash?: Hex) {
+    const head = await this.#o.pub.getBlockNumber().catch(() => undefined);
     job.stage = outcome === 'failed' ? 'failed' : 'done';
-    job.end = { outcome, detail, ...(txHash ? { txHash } : {}) };
+    job.end = {
+      outcome,
+      detail,
+      ...(txHash ? { txHash } : {}),
+      ...(head !== undefined ? { head: head.toString() } : {}),
+    };
     await this.#put(job);
-    this.#emit({ event: 'done', id: job.id, outcome, detail, ...(txHash ? { txHash } : {}) });
+    this.#emit({
+      event: 'done',
+      id: job.id,
+      outcome,
+      detail,
+      ...(txHash ? { txHash } : {}),
+      ...(job.replacedBy ? { requestTx: job.event.txHash } : {}),
+    });
   }
 
   async #runJob(job: Job): Promise<void> {
     while (!this.#stopping) {
+      // Replaced by another transaction under its id (a reorg): a signed AIVM transaction holds a
+      // nonce and is sent first; otherwise the job ends here, before spending anything more.
+      if (job.replacedBy && job.stage !== 'aivm-signed' && !finished(job))
+        return this.#finish(job, 'gone', `request ${job.id} now belongs to transaction ${job.replacedBy}`);
       const before = `${job.stage}/${job.history.length}`;
       await this.#step(job);
-      if (job.stage === 'done' || job.stage === 'failed') return;
+      if (finished(job)) return;
       // No progress (a transaction still unmined, a node not answering): wait a little.
       if (`${job.stage}/${job.history.length}` === before) await new Promise((r) => setTimeout(r, 1000));
     }
@@ -409,10 +541,14 @@ export class Relayer {
   async #step(job: Job): Promise<void> {
     switch (job.stage) {
       case 'seen': {
-        const state = await this.#onChain(job);
+        const { state, request } = await this.#onChain(job);
         if (state !== 'open') return this.#finish(job, state, 'before opening the AIVM request');
         const input = await this.#inputOf(job);
-        if (input) await this.#signAivm(job, input);
+        if (!input) break;
+        // Another relayer (or anyone) noted an AIVM request: adopt it when AIVM confirms it.
+        if (request.status === 'Relayed' && (await this.#adoptNoted(job, request.aivmRequestId, input)))
+          return;
+        await this.#signAivm(job, input);
         break;
       }
       case 'aivm-signed':
@@ -428,6 +564,42 @@ export class Relayer {
       default:
         return;
     }
+  }
+
+  /**
+   * The AIVM request id the oracle holds (markRelayed, open to anyone) is adopted only when AIVM
+   * says that request is for this job's model, tier and exact input and has not failed: then its
+   * result proves this request's result as well as a request of our own would. Anything else (an
+   * unknown id, another input, another tier, a failed request) is refused, and remembered.
+   */
+  async #adoptNoted(job: Job, aivmRequestId: bigint, input: Uint8Array): Promise<boolean> {
+    const id = aivmRequestId.toString();
+    if (job.refused?.includes(id)) return false;
+    const refuse = async (reason: string) => {
+      job.refused = [...(job.refused ?? []), id];
+      await this.#put(job);
+      this.#emit({ event: 'adopt-refused', id: job.id, aivmRequestId: id, reason });
+      return false;
+    };
+    let r: Awaited<ReturnType<typeof getAivmRequest>>;
+    try {
+      r = await getAivmRequest(this.#o.aivm, aivmRequestId);
+    } catch (err) {
+      // The node answered with an error (no such request, an id out of range): nothing to adopt.
+      // A transport failure is not an answer: retried.
+      if ((err as Error).name === 'RpcError')
+        return refuse(`AIVM has no such request (${(err as Error).message.split('\n')[0]})`);
+      throw err;
+    }
+    if (r.modelId !== bytes32ToModelId(job.event.modelId)) return refuse(`another model (${r.modelId})`);
+    if (r.tier !== AIVM_TIER[job.event.tier]) return refuse(`another tier (${r.tier})`);
+    if (!r.input || u8ToHex(r.input) !== u8ToHex(input)) return refuse('another input');
+    if (r.status === 'failed') return refuse(`it failed: ${r.reason}`);
+    job.aivm = { requestId: id, adopted: true };
+    job.stage = 'aivm-opened';
+    await this.#put(job);
+    this.#emit({ event: 'aivm-adopted', id: job.id, aivmRequestId: id, status: r.status });
+    return true;
   }
 
   /**
@@ -520,7 +692,8 @@ export class Relayer {
   /** Sends the stored AIVM transaction (again, if need be) and records the AIVM request id. */
   async #openAivm(job: Job): Promise<void> {
     const aivm = this.#o.aivm;
-    const a = job.aivm!;
+    const a = job.aivm as Required<Pick<NonNullable<Job['aivm']>, 'raw' | 'hash' | 'nonce'>> &
+      NonNullable<Job['aivm']>;
     let status = await aivm.getTxStatus(a.hash);
     if (status.status !== 'committed' && status.status !== 'pending') {
       const { nonce } = await aivm.getAccount(this.#o.aivmWallet.address as never);
@@ -590,8 +763,23 @@ export class Relayer {
       aivmRequestId: requestId.toString(),
       status: fin.status,
     });
-    if (fin.status !== 'finalized')
+    if (fin.status !== 'finalized') {
+      // An adopted request that failed is no reason to give up: open one of our own instead.
+      if (job.aivm?.adopted) {
+        job.refused = [...(job.refused ?? []), requestId.toString()];
+        delete job.aivm;
+        job.stage = 'seen';
+        await this.#put(job);
+        this.#emit({
+          event: 'adopt-refused',
+          id: job.id,
+          aivmRequestId: requestId.toString(),
+          reason: fin.status,
+        });
+        return;
+      }
       return this.#finish(job, 'failed', `AIVM request ${requestId} ${fin.status}: ${fin.reason}`);
+    }
     if (job.event.tier === 2) {
       const p = await getZkProof(aivm, fin);
       if (p && p.proof.length === 256) {
@@ -621,13 +809,53 @@ export class Relayer {
     this.#crash('proof');
   }
 
-  /** Signatures of > 2/3 of the light client's set over the request's AivmResult (waits for them). */
-  async #attestation(requestId: bigint): Promise<{ signatures: Hex; setId: bigint }> {
-    const lc = (await this.#o.pub.readContract({
+  async #lightClient(): Promise<Address> {
+    this.#lc ??= (await this.#o.pub.readContract({
       address: this.#o.oracle,
       abi: oracleAbi,
       functionName: 'lightClient',
     })) as Address;
+    return this.#lc;
+  }
+
+  /**
+   * The signatures whose signers are members of the light client's current set, packed in
+   * ascending signer order as the light client wants them, with their power and the set's total.
+   */
+  async #memberSignatures(
+    lc: Address,
+    signatures: { signer: Address; signature: Hex }[],
+  ): Promise<{ packed: Hex; signed: bigint; total: bigint; setId: bigint }> {
+    const read = (functionName: 'setId' | 'totalPower' | 'powerOf', args?: [Address]) =>
+      this.#o.pub.readContract({
+        address: lc,
+        abi: lightClientAbi,
+        functionName,
+        ...(args ? { args } : {}),
+      } as never) as Promise<bigint>;
+    const [setId, total, powers] = await Promise.all([
+      read('setId'),
+      read('totalPower'),
+      Promise.all(signatures.map(async (s) => [s, BigInt(await read('powerOf', [s.signer]))] as const)),
+    ]);
+    const usable = powers
+      .filter(([, p]) => p > 0n)
+      .sort(([a], [b]) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
+    return {
+      packed: `0x${usable.map(([s]) => s.signature.slice(2)).join('')}` as Hex,
+      signed: usable.reduce((acc, [, p]) => acc + p, 0n),
+      total: BigInt(total),
+      setId: BigInt(setId),
+    };
+  }
+
+  /**
+   * Signatures of > 2/3 of the light client's set over the request's AivmResult (waits for them).
+   * When AIVM's result is signed by a newer set than the light client's, the light client is moved
+   * forward first, set by set, each with its AivmValidatorSet attestation by the set before.
+   */
+  async #attestation(requestId: bigint): Promise<{ signatures: Hex; setId: bigint }> {
+    const lc = await this.#lightClient();
     const deadline = Date.now() + 120_000;
     for (;;) {
       let v: {
@@ -642,42 +870,9 @@ export class Relayer {
         );
       }
       if (v) {
-        const lcSet = (await this.#o.pub.readContract({
-          address: lc,
-          abi: lightClientAbi,
-          functionName: 'setId',
-        })) as bigint;
-        if (BigInt(v.setId) > lcSet) await this.#syncLightClient(lc, lcSet, BigInt(v.setId));
-        const [total, members] = await Promise.all([
-          this.#o.pub.readContract({
-            address: lc,
-            abi: lightClientAbi,
-            functionName: 'totalPower',
-          }) as Promise<bigint>,
-          Promise.all(
-            v.signatures.map(
-              async (s) =>
-                [
-                  s,
-                  (await this.#o.pub.readContract({
-                    address: lc,
-                    abi: lightClientAbi,
-                    functionName: 'powerOf',
-                    args: [s.signer],
-                  })) as bigint,
-                ] as const,
-            ),
-          ),
-        ]);
-        const usable = members
-          .filter(([, p]) => p > 0n)
-          .sort(([a], [b]) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
-        const signed = usable.reduce((acc, [, p]) => acc + p, 0n);
-        if (signed * 3n > total * 2n)
-          return {
-            signatures: `0x${usable.map(([s]) => s.signature.slice(2)).join('')}` as Hex,
-            setId: BigInt(v.setId),
-          };
+        await this.#syncLightClient(lc, BigInt(v.setId));
+        const m = await this.#memberSignatures(lc, v.signatures);
+        if (m.signed * 3n > m.total * 2n) return { signatures: m.packed, setId: BigInt(v.setId) };
       }
       if (Date.now() > deadline)
         throw new RelayerError(`no > 2/3 attestation of AIVM request ${requestId} within 120 s`);
@@ -685,28 +880,50 @@ export class Relayer {
     }
   }
 
-  /** Moves the light client up to set `target` with each set's attestation by the previous one. */
-  async #syncLightClient(lc: Address, from: bigint, target: bigint): Promise<void> {
-    for (let s = from + 1n; s <= target; s++) {
+  /**
+   * Moves the light client up to set `target`: for each next set, its AivmValidatorSet attestation
+   * from AIVM, with the signatures of members of the light client's current set (waiting until
+   * they hold > 2/3 of its power). Another relayer moving it first (WrongSetId) is fine.
+   */
+  async #syncLightClient(lc: Address, target: bigint): Promise<void> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const current = (await this.#o.pub.readContract({
+        address: lc,
+        abi: lightClientAbi,
+        functionName: 'setId',
+      })) as bigint;
+      if (current >= target) return;
+      const s = current + 1n;
       const v = (await this.#o.aivm.request('aivm_getValidatorSetAttestation', { setId: s.toString() })) as {
         members: { signer: Address; power: string }[];
         signatures: { signer: Address; signature: Hex }[];
       } | null;
-      if (!v) throw new RelayerError(`the AIVM node has no attestation of set ${s}`);
-      const sigs = [...v.signatures].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
+      const m = v ? await this.#memberSignatures(lc, v.signatures) : undefined;
+      if (!v || !m || m.setId !== current || m.signed * 3n <= m.total * 2n) {
+        if (Date.now() > deadline)
+          throw new RelayerError(
+            v
+              ? `AivmValidatorSet(${s}) is signed by ${m?.signed ?? 0n} of set ${current}'s ${m?.total ?? 0n} power: not > 2/3 within 120 s`
+              : `the AIVM node has no attestation of set ${s}`,
+          );
+        await new Promise((r) => setTimeout(r, 300));
+        continue;
+      }
       const data = encodeFunctionData({
         abi: lightClientAbi,
         functionName: 'updateValidatorSet',
-        args: [
-          s,
-          v.members.map((m) => m.signer),
-          v.members.map((m) => BigInt(m.power)),
-          `0x${sigs.map((x) => x.signature.slice(2)).join('')}`,
-        ],
+        args: [s, v.members.map((x) => x.signer), v.members.map((x) => BigInt(x.power)), m.packed],
       });
       try {
         await this.#sendEvm(data, { to: lc });
-        this.#emit({ event: 'light-client', setId: s.toString() });
+        this.#emit({
+          event: 'light-client',
+          setId: s.toString(),
+          members: v.members.length,
+          signedPower: m.signed.toString(),
+          totalPower: m.total.toString(),
+        });
       } catch (err) {
         if (revertName(err) !== 'WrongSetId') throw err;
       }
@@ -720,7 +937,7 @@ export class Relayer {
       const f = job.fulfill!;
       const receipt = await pub.getTransactionReceipt({ hash: f.hash }).catch(() => undefined);
       if (!receipt) {
-        const state = await this.#onChain(job);
+        const { state } = await this.#onChain(job);
         if (state !== 'open') return this.#finish(job, state, 'while our fulfill was not mined');
         const mined = await pub.getTransactionCount({
           address: this.#o.evmAccount.address,
@@ -744,7 +961,7 @@ export class Relayer {
       }
       return this.#afterReceipt(job, receipt);
     }
-    const state = await this.#onChain(job);
+    const { state } = await this.#onChain(job);
     if (state !== 'open') return this.#finish(job, state, 'before delivery');
     const res = job.result!;
     const data =
@@ -770,6 +987,21 @@ export class Relayer {
       const name = revertName(err);
       if (name === 'WrongStatus')
         return this.#finish(job, 'delivered-by-other', 'the oracle says already delivered');
+      // The light client moved to another set since the signatures were collected: collect the
+      // current set's again (a few times; a result no current member signed cannot be delivered).
+      if (name && SET_REVERTS.has(name) && res.path === 'attested' && (job.recollected ?? 0) < 3) {
+        job.recollected = (job.recollected ?? 0) + 1;
+        delete job.result;
+        job.stage = 'aivm-opened';
+        await this.#put(job);
+        this.#emit({
+          event: 'error',
+          id: job.id,
+          stage: 'result',
+          error: `${name}: collecting the signatures again`,
+        });
+        return;
+      }
       if (name) return this.#finish(job, 'failed', `the oracle refuses the delivery: ${name}`);
       throw err;
     }
@@ -786,7 +1018,7 @@ export class Relayer {
       });
       return this.#finish(job, 'delivered', `${job.result!.path} delivery`, r.transactionHash);
     }
-    const state = await this.#onChain(job);
+    const { state } = await this.#onChain(job);
     if (state !== 'open') return this.#finish(job, state, `our fulfill ${r.transactionHash} reverted`);
     job.stage = 'result';
     delete job.fulfill;
