@@ -36,6 +36,7 @@ import {
   verifyDeliveredProof,
   writeAndWait,
 } from '@aivm/evm';
+import { MAX_INPUT_URI_BYTES } from '@aivm/evm/relayer';
 import { execute } from '@aivm/node';
 import { encodeArtifact } from '@aivm/runtime';
 import {
@@ -362,12 +363,34 @@ describe('EVM zk path for a committed-input model, anvil at the real code size l
       'ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
     );
     const unreachable = await requestPaying(4, input, `http://127.0.0.1:${deadPort}/input`);
+    // A URI that answers 404 (its own fault: never retried), and one serving more bytes than any
+    // AIVM transaction could carry (read no further than the cap).
+    const missing = await requestPaying(2, input, `${httpUrl}/missing`);
+    served.set('/huge', new Uint8Array(MAX_INPUT_URI_BYTES + 1));
+    const huge = await requestPaying(3, input, `${httpUrl}/huge`);
     // Meanwhile, an input served over http is read, checked and delivered.
     const good = quantized([0.3, -0.7, 0.2, 0.9, -0.4, 0.6, -0.3, 0.1]);
     served.set('/good', good);
     const ok = await request(2, good, `${httpUrl}/good`);
 
-    const [m, u] = await Promise.all([doneFor(malformed.id), doneFor(unsupported.id)]);
+    const [m, u, gone404, tooBig] = await Promise.all([
+      doneFor(malformed.id),
+      doneFor(unsupported.id),
+      doneFor(missing.id),
+      doneFor(huge.id),
+    ]);
+    assert.equal(gone404.outcome, 'failed');
+    assert.match(
+      String(gone404.detail),
+      /^input refused: its URI "http:\/\/127\.0\.0\.1:\d+\/missing" answers HTTP 404$/,
+    );
+    assert.equal(tooBig.outcome, 'failed');
+    assert.match(
+      String(tooBig.detail),
+      new RegExp(
+        `^input refused: its URI "http://127\\.0\\.0\\.1:\\d+/huge" serves more than ${MAX_INPUT_URI_BYTES} bytes$`,
+      ),
+    );
     assert.equal(m.outcome, 'failed');
     assert.match(
       String(m.detail),
@@ -393,7 +416,7 @@ describe('EVM zk path for a committed-input model, anvil at the real code size l
       60_000,
     );
     assert.equal((await relayerAivmNonce()) - nonce0, 1n, 'only the good request was opened on AIVM');
-    for (const r of [malformed, unsupported, unreachable])
+    for (const r of [malformed, unsupported, unreachable, missing, huge])
       assert.equal(
         linesFor(r.id).some((l) => l.event === 'aivm-opened' || l.event === 'fulfill-sent'),
         false,
@@ -402,10 +425,12 @@ describe('EVM zk path for a committed-input model, anvil at the real code size l
     assert.equal(await refundExactly(malformed.id, 2), malformed.fee);
     assert.equal(await refundExactly(unsupported.id, 3), unsupported.fee);
     assert.equal(await refundExactly(unreachable.id, 4), unreachable.fee);
+    assert.equal(await refundExactly(missing.id, 2), missing.fee);
+    assert.equal(await refundExactly(huge.id, 3), huge.fee);
     // The retried job sees the refund and ends.
     const gone = await doneFor(unreachable.id, 60_000);
     assert.equal(gone.outcome, 'refunded');
-    for (const r of [malformed, unsupported, unreachable])
+    for (const r of [malformed, unsupported, unreachable, missing, huge])
       assert.equal((await getDeliveries(pub, oracle, r.id)).length, 0);
     // Still alive and scanning: one more request after all that is delivered.
     const last = await request(3, good, inputDataURI(good));

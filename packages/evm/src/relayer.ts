@@ -24,6 +24,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { inferenceEvents, TIERS } from '@aivm/chain';
+import { TX_MAX_BYTES } from '@aivm/chain/tx';
 import {
   type AivmClient,
   type Wallet as AivmWallet,
@@ -152,6 +153,43 @@ type OracleState = 'open' | Exclude<NonNullable<Job['end']>['outcome'], 'deliver
 
 export class RelayerError extends Error {
   override name = 'RelayerError';
+}
+
+/**
+ * The most input bytes the relayer reads from a request's URI: an AIVM transaction is at most
+ * TX_MAX_BYTES, so no larger input could ever be carried (the URI is the requester's, perhaps
+ * hostile).
+ */
+export const MAX_INPUT_URI_BYTES = TX_MAX_BYTES;
+
+/** The response body, or undefined as soon as it passes `max` bytes (the rest is not read). */
+async function readCapped(res: Response, max: number): Promise<Uint8Array | undefined> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (declared > max) {
+    await res.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  const reader = res.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 export class Relayer {
@@ -634,9 +672,14 @@ export class Relayer {
           `request ${job.id}: input ${shown} unavailable: ${e.cause?.code ?? e.cause?.message ?? e.message}`,
         );
       }
+      // A 4xx other than timeout / rate limit is the URI's own fault and will not change.
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+        return refuse(`its URI ${shown} answers HTTP ${res.status}`);
       if (!res.ok)
         throw new RelayerError(`request ${job.id}: input ${shown} unavailable: HTTP ${res.status}`);
-      bytes = new Uint8Array(await res.arrayBuffer());
+      const read = await readCapped(res, MAX_INPUT_URI_BYTES);
+      if (!read) return refuse(`its URI ${shown} serves more than ${MAX_INPUT_URI_BYTES} bytes`);
+      bytes = read;
     } else return refuse(`unsupported input URI ${shown} (data: or http(s))`);
     const { commitInputs } = await import('@aivm/zk');
     if (commitInputs(decodeInput(bytes)).toString() !== job.event.inputCommitment)
