@@ -78,6 +78,11 @@ export const ERR = {
   UNKNOWN_MESSAGE: 1010,
   GAS_LIMIT: 1011,
   ALREADY_KNOWN: 1012,
+  /**
+   * A well-formed Ethereum transaction AIVM does not execute: contract creation, call data, an
+   * access list, a transaction type other than legacy (EIP-155) and EIP-1559 (docs/wallets.md).
+   */
+  UNSUPPORTED_TX: 1013,
   MODULE: 1100,
   OUT_OF_GAS: 1101,
   /** An event beyond the receipt's bounds (EVENT_LIMITS). */

@@ -17,6 +17,7 @@ import {
   validatorSetHash,
 } from './block.ts';
 import { ERR, ExecutionFault, failureCode, InvalidBlock, OK, TxRejected } from './errors.ts';
+import { effectiveGasPrice, txUpfrontCost } from './eth-tx.ts';
 import { GAS, GasMeter } from './gas.ts';
 import { merkleRoot } from './merkle.ts';
 import {
@@ -83,7 +84,8 @@ export function lastCommitHash(block: Pick<Block, 'lastCommit'>): Uint8Array {
 
 /** Decodes and checks everything about a transaction that needs no state. */
 export function checkTxStateless(raw: Uint8Array, chain: ChainContext): { tx: SignedTx; sender: Address } {
-  const tx = decodeTx(raw, (type) => chain.registry.message(type)?.schema);
+  const cache = chain.senderCache;
+  const tx = decodeTx(raw, (type) => chain.registry.message(type)?.schema, cache && ((h) => cache.get(h)));
   if (tx.chainId !== chain.chainId) {
     throw new TxRejected(
       ERR.WRONG_CHAIN,
@@ -203,12 +205,18 @@ export class BlockExecution {
       throw new TxRejected(ERR.NONCE_GAP, `nonce ${tx.nonce} leaves a gap (next is ${nonce})`);
     const maxFee = tx.gasLimit * tx.gasPrice;
     const balance = await getBalance(this.#state, sender);
-    if (balance < maxFee) {
+    const upfront = txUpfrontCost(tx);
+    if (balance < upfront) {
       throw new TxRejected(
         ERR.INSUFFICIENT_FUNDS,
-        `balance ${balance} wei cannot pay the maximum fee ${maxFee} wei`,
+        upfront === maxFee
+          ? `balance ${balance} wei cannot pay the maximum fee ${maxFee} wei`
+          : `balance ${balance} wei cannot pay the maximum fee ${maxFee} wei and the value ${upfront - maxFee} wei`,
       );
     }
+    // What each unit of gas used costs: gasPrice, or for an EIP-1559 transfer the floor plus its
+    // tip capped by its maxFeePerGas (eth-tx.ts); the rest of maxFee is refunded.
+    const price = effectiveGasPrice(tx, params.minGasPriceWei);
 
     // Ante: take the maximum fee and the nonce; these stay even if the message fails.
     const beforeAnte = this.#state.snapshot();
@@ -236,7 +244,7 @@ export class BlockExecution {
       code = failed;
       error = errorText(err);
     }
-    const feeWei = meter.used * tx.gasPrice;
+    const feeWei = meter.used * price;
     await transfer(ante, FEE_COLLECTOR, sender, maxFee - feeWei);
 
     const receipt: Receipt = {

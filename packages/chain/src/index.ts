@@ -3,6 +3,7 @@ export * from './attestation.ts';
 export * from './block.ts';
 export * from './dec.ts';
 export * from './errors.ts';
+export * from './eth-tx.ts';
 export * from './execute.ts';
 export * from './gas.ts';
 export * from './genesis.ts';

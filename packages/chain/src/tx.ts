@@ -9,6 +9,7 @@ import {
   eip712Types,
   encodeRaw,
   encodeRlp,
+  type RlpItem,
   type StructType,
   t,
   toTypedMessage,
@@ -25,6 +26,7 @@ import {
   type TypedData,
 } from '@aivm/crypto';
 import { ERR, TxRejected } from './errors.ts';
+import { decodeEthTx, type EthTxInfo } from './eth-tx.ts';
 
 export const TX_MAX_BYTES = 64 * 1024;
 export const EIP712_DOMAIN_NAME = 'AIVM';
@@ -42,9 +44,15 @@ export type UnsignedTx = {
 
 export type SignedTx = UnsignedTx & {
   signature: Uint8Array;
-  /** keccak256 of the wire bytes. */
+  /** keccak256 of the wire bytes (for an Ethereum-signed transfer, its Ethereum tx hash). */
   hash: Hex;
   raw: Uint8Array;
+  /**
+   * Present when the wire bytes are an Ethereum-signed transfer (eth-tx.ts): the transaction is
+   * a `bank/send` whose `from` was recovered from those bytes and whose signature is
+   * r || s || (27 + yParity) of the Ethereum signing payload, not of the EIP-712 envelope.
+   */
+  eth?: EthTxInfo;
 };
 
 /** Where transactions find the schema of their message (the chain's Registry, or the SDK's table). */
@@ -158,15 +166,29 @@ export function signTx(tx: UnsignedTx, privateKey: Uint8Array, msgSchema: Struct
   return encodeTx(tx, signDigest(txSigningDigest(tx, msgSchema), privateKey), msgSchema);
 }
 
-/** Strict decoding of wire bytes; every failure is a TxRejected with a stable code. */
-export function decodeTx(raw: Uint8Array, lookup: MsgSchemaLookup): SignedTx {
+/**
+ * Strict decoding of wire bytes; every failure is a TxRejected with a stable code. Three forms:
+ * the AIVM transaction (an RLP list of 8 items), and Ethereum-signed transfers (eth-tx.ts): a
+ * legacy EIP-155 one (an RLP list of 9 items) or an EIP-1559 one (first byte 0x02; any other
+ * first byte below 0x80 is an Ethereum transaction type AIVM refuses). An Ethereum transfer's
+ * sender is recovered here (or read from `knownSender`, filled only by whoever recovered it from
+ * the same bytes before).
+ */
+export function decodeTx(
+  raw: Uint8Array,
+  lookup: MsgSchemaLookup,
+  knownSender?: (hash: Hex) => Address | undefined,
+): SignedTx {
   if (raw.length > TX_MAX_BYTES) {
     throw new TxRejected(ERR.TX_TOO_LARGE, `transaction is ${raw.length} bytes, limit ${TX_MAX_BYTES}`);
   }
+  if (raw.length > 0 && raw[0]! <= 0x7f) return decodeEth(raw, undefined, lookup, knownSender);
   try {
     const items = decodeRlp(raw);
+    if (!(items instanceof Uint8Array) && items.length === 9)
+      return decodeEth(raw, items, lookup, knownSender);
     if (items instanceof Uint8Array || items.length !== 8) {
-      throw new CodecError('', 'a transaction is a list of 8 items');
+      throw new CodecError('', 'a transaction is a list of 8 items (or an Ethereum transaction)');
     }
     const msgType = decodeRaw(t.string(64), items[5]!, 'msgType');
     const msgSchema = lookup(msgType);
@@ -194,8 +216,30 @@ export function decodeTx(raw: Uint8Array, lookup: MsgSchemaLookup): SignedTx {
   }
 }
 
-/** Recovers the signer and checks it is `from`. */
+function decodeEth(
+  raw: Uint8Array,
+  items: RlpItem[] | undefined,
+  lookup: MsgSchemaLookup,
+  knownSender: ((hash: Hex) => Address | undefined) | undefined,
+): SignedTx {
+  const tx = decodeEthTx(raw, items, knownSender);
+  if (!lookup(tx.msgType)) throw new TxRejected(ERR.UNKNOWN_MESSAGE, `unknown message type: ${tx.msgType}`);
+  return tx;
+}
+
+/**
+ * Recovers the signer and checks it is `from`. An Ethereum-signed transfer's `from` is its
+ * recovered signer (decodeTx): its bytes are decoded again, so a SignedTx built by hand cannot
+ * pass with another `from`.
+ */
 export function verifyTxSignature(tx: SignedTx, msgSchema: StructType): Address {
+  if (tx.eth) {
+    const signer = decodeEthTx(tx.raw, undefined).from;
+    if (signer.toLowerCase() !== tx.from.toLowerCase()) {
+      throw new TxRejected(ERR.BAD_SIGNATURE, `signature is by ${signer}, not by sender ${tx.from}`);
+    }
+    return signer;
+  }
   assertCanonicalSignatureEncoding(tx.signature);
   let signer: Address;
   try {

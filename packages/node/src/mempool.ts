@@ -12,6 +12,7 @@ import {
   readParams,
   type SignedTx,
   TxRejected,
+  txUpfrontCost,
 } from '@aivm/chain';
 import type { Address, Hex } from '@aivm/crypto';
 import type { KVReader } from '@aivm/state';
@@ -145,7 +146,8 @@ export class Mempool {
     if (tx.nonce > next)
       throw new TxRejected(ERR.NONCE_GAP, `nonce ${tx.nonce} leaves a gap (next is ${next})`);
 
-    const entry: Entry = { tx, sender, maxFee: tx.gasLimit * tx.gasPrice };
+    // An Ethereum transfer's value must be covered too (txUpfrontCost), as the executor checks.
+    const entry: Entry = { tx, sender, maxFee: txUpfrontCost(tx) };
     const slot = Number(tx.nonce - committedNonce);
     const replaced = queue[slot];
     if (replaced) {

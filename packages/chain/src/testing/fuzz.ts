@@ -5,7 +5,7 @@
 // determinism, that no block build throws, and the registered invariants after every block.
 // Node only (test support); integers only, no Math.random: one seed replays one run exactly.
 
-import type { FieldType, StructType } from '@aivm/codec';
+import { decodeRlp, encodeRlp, type FieldType, type RlpItem, type StructType } from '@aivm/codec';
 import { proposerFor } from '@aivm/consensus/proposer';
 import {
   type Address,
@@ -45,6 +45,7 @@ import {
 } from '../block.ts';
 import { DEC } from '../dec.ts';
 import { TxRejected } from '../errors.ts';
+import { type EthTxType, signEthTransfer } from '../eth-tx.ts';
 import { BlockExecution, type BlockResult, lastCommitHash } from '../execute.ts';
 import { checkInvariants, type Registry, readParams } from '../module.ts';
 import { authParams } from '../modules/auth/params.ts';
@@ -139,7 +140,24 @@ export type FuzzTx = {
   gasPrice: bigint;
   /** How it was made: a scripted valid step, all fields plausible, one edge field, or all edge. */
   mode: 'script' | 'plausible' | 'edge' | 'wild';
+  /** A bank/send signed as an Ethereum transaction (eth-tx.ts) instead, valid or one way broken. */
+  eth?: { type: EthTxType; variant: EthVariant };
 };
+
+/** How an Ethereum-signed transfer is made: valid, or broken in one way the chain must refuse. */
+export const ETH_VARIANTS = [
+  'valid',
+  'wrongChain',
+  'noChainId',
+  'highS',
+  'data',
+  'creation',
+  'accessList',
+  'tipAboveMax',
+  'truncated',
+  'otherType',
+] as const;
+export type EthVariant = (typeof ETH_VARIANTS)[number];
 
 /** A tiny real model (Gemm 4 -> 3), chain-shaped, so requests and disputes can reach deep states. */
 export type FuzzModel = { id: string; artifact: Uint8Array; inputSchema: string; outputSchema: string };
@@ -350,18 +368,93 @@ export class TxFuzzer {
         Object.assign(msg, this.#attestationKeyProof(this.senders[sender]!.address));
       if (mode === 'edge') this.#mutateOne(msg, schema);
     }
-    return {
-      msgType,
-      msg,
-      sender,
-      gasLimit: this.#gasLimit(),
-      gasPrice: this.#price(),
-      mode,
+    const tx: FuzzTx = { msgType, msg, sender, gasLimit: this.#gasLimit(), gasPrice: this.#price(), mode };
+    // Half of the transfers go out as Ethereum transactions, most of them valid.
+    if (msgType === 'bank/send' && this.rng.chance(1, 2)) {
+      tx.eth = {
+        type: this.rng.chance(1, 2) ? 'legacy' : 'eip1559',
+        variant: this.rng.chance(2, 3) ? 'valid' : this.rng.pick(ETH_VARIANTS),
+      };
+    }
+    return tx;
+  }
+
+  /** An Ethereum-signed form of a bank/send (FuzzTx.eth): valid, or broken as its variant says. */
+  #signEth(tx: FuzzTx, nonce: bigint): Uint8Array {
+    const s = this.senders[tx.sender]!;
+    const { type, variant } = tx.eth!;
+    const msg = tx.msg as { to: Address; amount: bigint };
+    const tip = variant === 'tipAboveMax' ? tx.gasPrice + 1n : this.rng.pick([0n, 1n, tx.gasPrice]);
+    const raw = signEthTransfer(
+      {
+        type,
+        chainId: variant === 'wrongChain' ? this.chainId + 1n : this.chainId,
+        nonce,
+        gasLimit: tx.gasLimit,
+        to: msg.to,
+        value: msg.amount,
+        gasPrice: tx.gasPrice,
+        maxFeePerGas: tx.gasPrice,
+        maxPriorityFeePerGas: tip,
+      },
+      s.privateKey,
+    );
+    const typed = type === 'eip1559';
+    const items = decodeRlp(typed ? raw.subarray(1) : raw) as RlpItem[];
+    const wrap = (list: RlpItem[]): Uint8Array => {
+      const body = encodeRlp(list);
+      if (!typed) return body;
+      const out = new Uint8Array(body.length + 1);
+      out[0] = 2;
+      out.set(body, 1);
+      return out;
     };
+    const [toAt, dataAt, vAt, sAt] = typed ? [5, 7, 9, 11] : [3, 5, 6, 8];
+    const asInt = (b: RlpItem): bigint => {
+      let v = 0n;
+      for (const x of b as Uint8Array) v = (v << 8n) | BigInt(x);
+      return v;
+    };
+    const intBytes = (v: bigint): Uint8Array => {
+      const out: number[] = [];
+      for (; v > 0n; v >>= 8n) out.unshift(Number(v & 0xffn));
+      return Uint8Array.from(out);
+    };
+    switch (variant) {
+      case 'noChainId':
+        if (typed) return raw;
+        items[vAt] = intBytes(27n + (asInt(items[vAt]!) % 2n === 0n ? 1n : 0n));
+        return wrap(items);
+      case 'highS': {
+        const v = asInt(items[vAt]!);
+        items[vAt] = intBytes(typed ? 1n - v : v % 2n === 0n ? v - 1n : v + 1n);
+        items[sAt] = intBytes(SECP256K1_N - asInt(items[sAt]!));
+        return wrap(items);
+      }
+      case 'data':
+        items[dataAt] = this.rng.bytes(this.rng.range(1, 68));
+        return wrap(items);
+      case 'creation':
+        items[toAt] = new Uint8Array(0);
+        return wrap(items);
+      case 'accessList':
+        if (typed) items[8] = [[this.rng.bytes(20), []]];
+        return wrap(items);
+      case 'truncated':
+        return raw.subarray(0, this.rng.int(raw.length));
+      case 'otherType': {
+        const out = raw.slice();
+        if (typed) out[0] = this.rng.pick([0, 1, 3, 4, 0x7f]);
+        return typed ? out : Uint8Array.of(1, ...raw);
+      }
+      default:
+        return raw;
+    }
   }
 
   /** Signs `tx` with its sender's key; throws when a value does not encode (a generator bug). */
   sign(tx: FuzzTx, nonce: bigint): Uint8Array {
+    if (tx.eth) return this.#signEth(tx, nonce);
     const s = this.senders[tx.sender]!;
     return signTx(
       {
