@@ -130,7 +130,8 @@ export type NodeOptions = {
   /**
    * JSON-RPC server with its limits (defaults in RPC_DEFAULTS); `clientLimits` caps what one client
    * (remote IP) may hold: WebSocket connections, subscriptions and blob uploads (defaults in
-   * DEFAULT_RPC_CLIENT_LIMITS); `corsOrigin` lets pages of that origin ('*': any) call it.
+   * DEFAULT_RPC_CLIENT_LIMITS); `corsOrigin` lets pages of that origin ('*': any) call it;
+   * `staticDir`: a directory served on GET / and below (AIVM Studio's build).
    */
   rpc:
     | ({ host: string; port: number } & Pick<
@@ -141,6 +142,7 @@ export type NodeOptions = {
         | 'maxNotificationBacklog'
         | 'clientLimits'
         | 'corsOrigin'
+        | 'staticDir'
       >)
     | false;
   blockIntervalMs: number;

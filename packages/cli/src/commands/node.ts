@@ -74,6 +74,9 @@ export const DEV_PUBLISHER_INDEX = 101;
 export const MNIST_ARTIFACT = join(import.meta.dirname, '..', '..', 'assets', 'mnist-mlp.aivm');
 export const MNIST_DIGIT = join(import.meta.dirname, '..', '..', 'assets', 'mnist-digit-7.json');
 const MNIST_PRICE_WEI = WEI_PER_CGPT / 100n;
+/** AIVM Studio's static build (`npm run build -w @aivm/studio`; the root's prepare makes it on `npm ci`). */
+export const STUDIO_DIST = join(import.meta.dirname, '..', '..', '..', 'studio', 'dist');
+const STUDIO_BUILD_HINT = 'npm run build -w @aivm/studio';
 
 /** The models genesis section of the devnet (and of `aivm testnet --providers`): the MNIST MLP with every tier, public inputs and weights. */
 export async function devnetModels(zkCache: string, owner: string): Promise<Record<string, unknown>> {
@@ -220,6 +223,7 @@ export function registerNodeCommands(program: Command): void {
       '--check-invariants <n>',
       "check every module's invariants every n blocks; a broken one stops the node (exit code 3)",
     )
+    .option('--studio', 'serve AIVM Studio (the web app) at the JSON-RPC URL, GET /')
     .addOption(new Option('--equivocate', 'TEST ONLY: double-sign every vote').hideHelp())
     .addOption(
       new Option(
@@ -296,6 +300,7 @@ export function registerNodeCommands(program: Command): void {
       '*',
     )
     .option('--no-rpc-cors', 'no CORS headers: web pages of other origins cannot call the JSON-RPC')
+    .option('--no-studio', 'do not serve AIVM Studio (the web app) at the JSON-RPC URL')
     .option(
       '--zk-cache <dir>',
       'zk key cache (or AIVM_ZK_KEYS; default <home>/../zk-cache, kept across fresh devnets)',
@@ -469,6 +474,8 @@ type RunOptions = {
   rpcMaxUploadsPerClient?: string;
   /** `--rpc-cors`: the origin allowed to call the RPC from a web page; false (`--no-rpc-cors`) or absent: none. */
   rpcCors?: string | false;
+  /** Serve AIVM Studio's build at GET / (`aivm start --studio`; devnet unless --no-studio). */
+  studio?: boolean;
   /** Set by `aivm devnet`: whether it resumed a chain from its home or made a fresh one. */
   devnet?: { resumed: boolean };
   role?: string;
@@ -581,6 +588,9 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     config.blockIntervalMs = intArg(opts.blockTime, '--block-time', 10, 3_600_000);
   if (opts.emptyBlocks === false) config.emptyBlocks = false;
   const corsOrigin = corsOriginArg(opts.rpcCors);
+  // Without a build the node runs anyway (the banner says how to make one): a missing web app
+  // must not stop a chain.
+  const studioBuilt = opts.studio === true && existsSync(join(STUDIO_DIST, 'index.html'));
   await assertPortsFree(portUses(config));
   const logger = createLogger(
     (opts.logLevel ?? config.logLevel) as LogLevel,
@@ -600,7 +610,12 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
           equivocate: opts.equivocate === true,
         }
       : undefined,
-    rpc: { ...config.rpc, clientLimits: rpcClientLimits(opts), corsOrigin },
+    rpc: {
+      ...config.rpc,
+      clientLimits: rpcClientLimits(opts),
+      corsOrigin,
+      ...(studioBuilt ? { staticDir: STUDIO_DIST } : {}),
+    },
     blockIntervalMs: config.blockIntervalMs,
     emptyBlocks: config.emptyBlocks,
     logger,
@@ -686,6 +701,7 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
       rpcUrl: node.rpcUrl,
       wsUrl: node.wsUrl,
       ...(corsOrigin ? { corsOrigin } : {}),
+      ...(studioBuilt ? { studioUrl: `${node.rpcUrl}/` } : {}),
       chainId: status.chainId,
       height: status.height,
       home,
@@ -698,6 +714,10 @@ async function runNode(home: string, password: string, opts: RunOptions, cmd: Co
     () =>
       [
         `AIVM node running (chain ${status.chainId}, height ${status.height})`,
+        ...(studioBuilt ? [`  Studio     ${node.rpcUrl}/`] : []),
+        ...(opts.studio && !studioBuilt
+          ? [`  Studio     not built: run ${STUDIO_BUILD_HINT} and restart`]
+          : []),
         `  JSON-RPC   ${node.rpcUrl}`,
         `  WebSocket  ${node.wsUrl}`,
         ...(corsOrigin

@@ -2,7 +2,8 @@
 // /ws, Prometheus text on GET /metrics and a liveness check on GET /health. Bound to loopback
 // unless told otherwise; bad input of any kind gets an error answer, never a crash. Each client
 // (remote IP, client-limits.ts) holds at most its share of connections, subscriptions and uploads;
-// notifications leave the commit path through one NotificationHub (subscriptions.ts).
+// notifications leave the commit path through one NotificationHub (subscriptions.ts). Given a
+// staticDir, GET and HEAD requests for other paths are answered from it (AIVM Studio, static.ts).
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,6 +15,7 @@ import type { NodeApi } from '../api.ts';
 import { clientKeyOf, type RpcClientLimits, RpcClients } from './client-limits.ts';
 import { type DispatchOptions, errorResponse, handleText, type Outcome } from './dispatch.ts';
 import { RPC_ERR } from './errors.ts';
+import { type StaticFiles, staticFiles } from './static.ts';
 import { ConnectionSubscriptions, NotificationHub } from './subscriptions.ts';
 
 export type RpcServerOptions = {
@@ -53,6 +55,11 @@ export type RpcServerOptions = {
   logger?: Logger;
   /** Registry to add the rpc metrics to and to serve on /metrics; a private one when absent. */
   metrics?: Registry;
+  /**
+   * A directory of static files (AIVM Studio's build) served on GET and HEAD: index.html at /, the
+   * rest by path. JSON-RPC (POST /), /health, /metrics and /ws keep their meaning.
+   */
+  staticDir?: string;
 };
 
 export type RpcServer = {
@@ -245,6 +252,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
   const registry = opts.metrics ?? new Registry();
   const metrics = createMetrics(registry);
   const clients = new RpcClients(opts.clientLimits);
+  const files: StaticFiles | undefined = opts.staticDir ? await staticFiles(opts.staticDir) : undefined;
   /** Open connections with their subscriptions, for shedding load when notifications back up. */
   const open = new Set<OpenConnection>();
   // More subscriptions than the node can serve: the client holding the most gives up its connection
@@ -324,9 +332,12 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions): Prom
       res.writeHead(200, { 'content-type': registry.contentType }).end(text);
       return;
     }
+    if (files && (req.method === 'GET' || req.method === 'HEAD') && path !== '/ws') {
+      if (await files.serve(req, res, path)) return;
+    }
     if (path !== '/') {
       sendJson(res, 404, {
-        error: 'not found: use POST / (JSON-RPC), GET /health, GET /metrics or WebSocket /ws',
+        error: `not found: use POST / (JSON-RPC), GET /health, GET /metrics or WebSocket /ws${files ? ', or open / (AIVM Studio)' : ''}`,
       });
       return;
     }
