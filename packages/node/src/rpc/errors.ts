@@ -102,6 +102,12 @@ export const ERROR_CATALOGUE: readonly { code: number; name: string; message: st
   { code: ERR.UNKNOWN_MESSAGE, name: 'UNKNOWN_MESSAGE', message: 'Unknown message type' },
   { code: ERR.GAS_LIMIT, name: 'GAS_LIMIT', message: 'Gas limit below intrinsic cost or above the maximum' },
   { code: ERR.ALREADY_KNOWN, name: 'ALREADY_KNOWN', message: 'Transaction already in the mempool' },
+  {
+    code: ERR.UNSUPPORTED_TX,
+    name: 'UNSUPPORTED_TX',
+    message:
+      'Ethereum transaction AIVM does not execute (contract creation, call data, access list, other type)',
+  },
   { code: ERR.MODULE, name: 'MODULE', message: 'A module refused the message' },
   { code: ERR.OUT_OF_GAS, name: 'OUT_OF_GAS', message: 'Execution ran out of gas' },
   { code: ERR.INVALID_BLOCK, name: 'INVALID_BLOCK', message: 'Invalid block' },
