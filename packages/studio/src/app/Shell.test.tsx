@@ -31,18 +31,29 @@ function fakeClient(): AivmClient {
   } as unknown as AivmClient;
 }
 
-const tool = (id: string, text: string): Tool => ({
-  id,
-  title: id.toUpperCase(),
-  icon: () => <svg />,
-  routes: [`${id}-page`],
-  SidePanel: () => <p>side of {id}</p>,
-  MainPanel: ({ route }) => (
-    <p>
-      {text} {route.segments.join('/')}
-    </p>
-  ),
-});
+function Icon() {
+  return <svg />;
+}
+
+/** A tool whose panels name it and show the route they were given. */
+function tool(id: string, text: string): Tool {
+  return {
+    id,
+    title: id.toUpperCase(),
+    icon: Icon,
+    routes: [`${id}-page`],
+    SidePanel: function Side() {
+      return <p>side of {id}</p>;
+    },
+    MainPanel: function Main({ route }) {
+      return (
+        <p>
+          {text} {route.segments.join('/')}
+        </p>
+      );
+    },
+  };
+}
 
 beforeEach(() => {
   localStorage.clear();
