@@ -5,7 +5,7 @@ import { App } from './App.tsx';
 import { LogStore } from './log.ts';
 import { parseHash } from './router.ts';
 import { THEME_KEY } from './theme.ts';
-import type { Tool } from './tool.ts';
+import type { Tool, ToolProps } from './tool.ts';
 
 const header = {
   chainId: 7n,
@@ -35,25 +35,35 @@ function Icon() {
   return <svg />;
 }
 
-/** A tool whose panels name it and show the route they were given. */
-function tool(id: string, text: string): Tool {
-  return {
-    id,
-    title: id.toUpperCase(),
-    icon: Icon,
-    routes: [`${id}-page`],
-    SidePanel: function Side() {
-      return <p>side of {id}</p>;
-    },
-    MainPanel: function Main({ route }) {
-      return (
-        <p>
-          {text} {route.segments.join('/')}
-        </p>
-      );
-    },
-  };
+function SideOne() {
+  return <p>side of one</p>;
 }
+function MainOne({ route }: ToolProps) {
+  return <p>main of one {route.segments.join('/')}</p>;
+}
+function SideTwo() {
+  return <p>side of two</p>;
+}
+function MainTwo({ route }: ToolProps) {
+  return <p>main of two {route.segments.join('/')}</p>;
+}
+
+const ONE: Tool = {
+  id: 'one',
+  title: 'One',
+  icon: Icon,
+  routes: ['one-page'],
+  SidePanel: SideOne,
+  MainPanel: MainOne,
+};
+const TWO: Tool = {
+  id: 'two',
+  title: 'Two',
+  icon: Icon,
+  routes: ['two-page'],
+  SidePanel: SideTwo,
+  MainPanel: MainTwo,
+};
 
 beforeEach(() => {
   localStorage.clear();
@@ -63,11 +73,11 @@ afterEach(cleanup);
 
 describe('Shell', () => {
   it('renders the icon bar, the routed tool and the connection status', async () => {
-    const tools = [tool('one', 'main of one'), tool('two', 'main of two')];
+    const tools = [ONE, TWO];
     const log = new LogStore();
     render(<App tools={tools} rpcUrl="http://node.test" client={fakeClient()} log={log} />);
     expect(screen.getByRole('navigation', { name: 'Tools' })).toBeTruthy();
-    expect(screen.getByText('main of one')).toBeTruthy();
+    expect(screen.getByText(/main of one/)).toBeTruthy();
     await act(async () => {
       location.hash = '#/two-page/9';
       window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -80,7 +90,7 @@ describe('Shell', () => {
   });
 
   it('toggles the theme and keeps the choice', async () => {
-    render(<App tools={[tool('one', 'x')]} rpcUrl="http://node.test" client={fakeClient()} />);
+    render(<App tools={[ONE]} rpcUrl="http://node.test" client={fakeClient()} />);
     const before = document.documentElement.dataset.theme;
     fireEvent.click(screen.getByTestId('theme-toggle'));
     const after = document.documentElement.dataset.theme;
