@@ -72,6 +72,17 @@ describe('AIVM Studio in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM
         first,
         { timeout: 15_000 },
       );
+      // After a few more blocks, the live table still has every height: none skipped.
+      await page.waitForFunction(
+        (h) =>
+          Number(document.querySelector('[data-testid="latest-blocks"] tbody tr td')?.textContent) > h + 3,
+        first,
+        { timeout: 15_000 },
+      );
+      const heights = (await rows.locator('td:first-child').allTextContents()).map(Number);
+      assert.ok(heights.length >= 5, heights.join(','));
+      for (let i = 1; i < heights.length; i++)
+        assert.equal(heights[i], heights[i - 1]! - 1, `consecutive heights: ${heights.join(',')}`);
       await shot(page, 'explorer-latest-blocks');
 
       // The transfer's block, from the address bar, then its transaction from the block page.

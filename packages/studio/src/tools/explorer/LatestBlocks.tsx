@@ -38,27 +38,37 @@ export function LatestBlocks() {
           ? rs
           : [...rs, r].sort((a, b) => (a.height > b.height ? -1 : 1)).slice(0, LATEST_BLOCKS),
       );
-    // Blocks are fetched one at a time in commit order, so a burst of fast blocks cannot queue up
-    // requests without bound: a block committed while one is fetched waits, older ones are skipped.
+    // One fetch at a time, so a burst of fast blocks cannot queue up requests without bound; a
+    // fetch takes every block from the last one shown to the newest announced (at most the
+    // LATEST_BLOCKS the table shows), so none is skipped.
     let fetching = false;
     let wanted: bigint | undefined;
+    let shownTop = 0n;
     const fetchNext = (): void => {
       if (fetching || wanted === undefined || !live) return;
-      const height = wanted;
+      const top = wanted;
       wanted = undefined;
+      const floor = top - BigInt(LATEST_BLOCKS) + 1n;
+      const heights: bigint[] = [];
+      for (let h = top; h > shownTop && h >= floor && h >= 1n; h--) heights.push(h);
+      if (heights.length === 0) return;
       fetching = true;
-      client
-        .getBlock(height)
-        .then(
-          (b) => {
-            if (b && live) add(rowOf(b));
-          },
-          (err: unknown) => log.warn('explorer', `block ${height}: ${errorText(err)}`),
-        )
-        .finally(() => {
-          fetching = false;
-          fetchNext();
-        });
+      Promise.all(
+        heights.map((h) =>
+          client.getBlock(h).then(
+            (b) => {
+              if (b && live) {
+                add(rowOf(b));
+                if (h > shownTop) shownTop = h;
+              }
+            },
+            (err: unknown) => log.warn('explorer', `block ${h}: ${errorText(err)}`),
+          ),
+        ),
+      ).finally(() => {
+        fetching = false;
+        fetchNext();
+      });
     };
     const off = feed.onBlock((ev) => {
       wanted = ev.height;
@@ -73,6 +83,7 @@ export function LatestBlocks() {
         const blocks = await Promise.all(heights.map((h) => client.getBlock(h)));
         if (!live) return;
         for (const b of blocks) if (b) add(rowOf(b));
+        if (top > shownTop) shownTop = top;
       })
       .catch((err: unknown) => live && setError(`Could not load the latest blocks: ${errorText(err)}`));
     const tick = setInterval(() => setNow(Date.now()), 1_000);
