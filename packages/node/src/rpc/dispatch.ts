@@ -4,9 +4,9 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { NodeApi } from '../api.ts';
-import { RPC_ERR, type RpcErrorObject, RpcFailure, toErrorObject } from './errors.ts';
+import { RPC_ERR, type RpcErrorObject, RpcFailure, toErrorObject, toEthErrorObject } from './errors.ts';
 import type { Json } from './json.ts';
-import { RPC_METHOD_INDEX, type RpcContext } from './methods.ts';
+import { RPC_METHOD_INDEX, type RpcContext, type RpcMethodDef } from './methods.ts';
 
 export type JsonRpcId = string | number | null;
 export type JsonRpcResponse =
@@ -105,23 +105,41 @@ async function handleOne(req: unknown, opts: DispatchOptions): Promise<JsonRpcRe
   }
 
   try {
-    const params = method.params.safeParse(normalizeParams(r.params));
+    const params = method.params.safeParse(normalizeParams(r.params, method));
     if (!params.success) throw invalidParams(params.error);
     const result = await method.handler(opts.api, params.data, opts.ctx);
     observe(method.name, 'ok');
     return reply({ jsonrpc: '2.0', id, result });
   } catch (err) {
-    const { error, outcome } = toErrorObject(err);
+    const { error, outcome } = method.ethErrors ? toEthErrorObject(err) : toErrorObject(err);
     if (outcome === 'internal_error') opts.logger?.error({ err, method: method.name }, 'rpc handler failed');
     observe(method.name, outcome);
     return reply({ jsonrpc: '2.0', id, error });
   }
 }
 
-/** By-name params: an object, or a one-element array holding it; absent means {}. */
-function normalizeParams(params: unknown): unknown {
+/**
+ * By-name params: an object, or a one-element array holding it; absent means {}. A method with
+ * `positional` names (the eth_* methods) takes an array, mapped onto those names in order (a
+ * missing or null trailing element is left out); a by-name object is accepted there too.
+ */
+function normalizeParams(params: unknown, method: Pick<RpcMethodDef, 'positional'>): unknown {
   if (params === undefined) return {};
   if (!Array.isArray(params)) return params;
+  if (method.positional) {
+    const names = method.positional;
+    if (params.length > names.length) {
+      throw new RpcFailure(
+        RPC_ERR.INVALID_PARAMS,
+        `invalid params: expected at most ${names.length} positional param(s) (${names.join(', ')}), got ${params.length}`,
+      );
+    }
+    const out: Record<string, unknown> = {};
+    params.forEach((value, i) => {
+      if (value !== null && value !== undefined) out[names[i]!] = value;
+    });
+    return out;
+  }
   if (params.length === 0) return {};
   if (
     params.length === 1 &&

@@ -76,7 +76,13 @@ function renderMethod(m: RpcMethodDef): string {
       p.required ? 'yes' : 'no',
       cell(p.description ?? ''),
     ]);
-    lines.push('**Params** (by name):', '', ...table(['name', 'type', 'required', 'description'], rows), '');
+    const structure = m.positional ? 'by position, in this order' : 'by name';
+    lines.push(
+      `**Params** (${structure}):`,
+      '',
+      ...table(['name', 'type', 'required', 'description'], rows),
+      '',
+    );
   }
   const resultSchema = jsonSchemaOf(m.result.schema);
   lines.push(`**Result** \`${m.result.name}\`: ${m.result.description}.`, '');
@@ -102,7 +108,10 @@ function renderMethod(m: RpcMethodDef): string {
       .join(', ')}.`,
     '',
   );
-  const request = { jsonrpc: '2.0', id: 1, method: m.name, params: m.example };
+  const exampleParams = m.positional
+    ? m.positional.filter((name) => name in m.example).map((name) => m.example[name])
+    : m.example;
+  const request = { jsonrpc: '2.0', id: 1, method: m.name, params: exampleParams };
   lines.push('**Example:**', '', '```json', JSON.stringify(request, null, 2), '```', '');
   return lines.join('\n');
 }
@@ -116,7 +125,10 @@ export function renderRpcMarkdown(methods: readonly RpcMethodDef[] = RPC_METHODS
     'JSON-RPC 2.0 over HTTP (`POST /`) and WebSocket (`/ws`) on the same port (default bind 127.0.0.1).',
     'The same document as OpenRPC 1.2.6: call `rpc.discover`.',
     '',
-    '- Params are by name: an object, or a one-element array holding that object.',
+    '- Params are by name: an object, or a one-element array holding that object. The Ethereum methods',
+    '  (`eth_*`, `net_version`, `web3_clientVersion`; docs/wallets.md) take positional arrays, as wallets send',
+    "  them, and answer Ethereum hex quantities; their refusals are `-32000` with the chain's ERR code in",
+    '  `data.code`.',
     '- Integers of 64 bits and more (heights, nonces, gas, wei amounts) are decimal strings; in params a',
     '  JSON number is also accepted when it is a safe integer.',
     '- Bytes and hashes are `0x` hex; addresses are EIP-55 (all lower case is accepted too).',

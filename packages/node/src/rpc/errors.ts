@@ -23,6 +23,11 @@ export const RPC_ERR = {
   METHOD_NOT_SUPPORTED: -32004,
   /** Body, batch, connection, subscription or per-client upload limit exceeded. */
   LIMIT_EXCEEDED: -32005,
+  /**
+   * The eth_* methods' answer to a refused transaction or call (what Ethereum nodes and wallets use):
+   * the message starts with the phrase wallets recognise, data.code holds the chain's ERR code.
+   */
+  ETH_SERVER_ERROR: -32000,
 } as const;
 
 /**
@@ -85,6 +90,12 @@ export const ERROR_CATALOGUE: readonly { code: number; name: string; message: st
     name: 'LIMIT_EXCEEDED',
     message:
       'Request body, batch, connection, subscription or upload limit exceeded (node-wide or per client)',
+  },
+  {
+    code: RPC_ERR.ETH_SERVER_ERROR,
+    name: 'ETH_SERVER_ERROR',
+    message:
+      "eth_* methods: transaction or call refused; the message gives the chain's reason (Ethereum wording first), data.code its ERR code",
   },
   { code: ERR.TX_DECODE, name: 'TX_DECODE', message: 'Malformed transaction bytes' },
   { code: ERR.WRONG_CHAIN, name: 'WRONG_CHAIN', message: 'Transaction signed for another chain id' },
@@ -204,4 +215,42 @@ export function toErrorObject(err: unknown): { error: RpcErrorObject; outcome: E
     };
   }
   return { error: { code: RPC_ERR.INTERNAL_ERROR, message: 'internal error' }, outcome: 'internal_error' };
+}
+
+/** The phrase Ethereum nodes start these refusals with (wallets and viem match on it). */
+const ETH_PHRASES: Readonly<Record<number, string>> = {
+  [ERR.INSUFFICIENT_FUNDS]: 'insufficient funds for gas * price + value',
+  [ERR.NONCE_TOO_LOW]: 'nonce too low',
+  [ERR.NONCE_GAP]: 'nonce too high',
+  [ERR.UNDERPRICED]: 'transaction underpriced',
+  [ERR.ALREADY_KNOWN]: 'already known',
+  [ERR.WRONG_CHAIN]: 'invalid chain id',
+  [ERR.GAS_LIMIT]: 'intrinsic gas too low or gas limit too high',
+  [ERR.TX_TOO_LARGE]: 'oversized data',
+  [ERR.BAD_SIGNATURE]: 'invalid sender',
+  [ERR.TX_DECODE]: 'rlp: invalid transaction',
+  [ERR.MEMPOOL_FULL]: 'txpool is full',
+  [ERR.UNSUPPORTED_TX]: 'transaction type not supported',
+  [ERR.OUT_OF_GAS]: 'out of gas',
+};
+
+/**
+ * The error mapping of the eth_* methods: chain errors become -32000 (what Ethereum nodes answer),
+ * with the Ethereum phrase then the chain's reason, and `data: { code, name }` carrying the chain's
+ * ERR code; protocol errors (-32602 ...) are as toErrorObject gives them.
+ */
+export function toEthErrorObject(err: unknown): { error: RpcErrorObject; outcome: ErrorOutcome } {
+  const mapped = toErrorObject(err);
+  if (mapped.outcome !== 'chain_error') return mapped;
+  const { code, message } = mapped.error;
+  const phrase = ETH_PHRASES[code];
+  const name = ERROR_CATALOGUE.find((e) => e.code === code)?.name ?? 'ERROR';
+  return {
+    error: {
+      code: RPC_ERR.ETH_SERVER_ERROR,
+      message: phrase && !message.startsWith(phrase) ? `${phrase}: ${message}` : message,
+      data: { code, name },
+    },
+    outcome: 'chain_error',
+  };
 }

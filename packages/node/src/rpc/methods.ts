@@ -8,6 +8,7 @@ import { type Address, bytesToHex, type Hex, hexToBytes, isAddress } from '@aivm
 import { z } from 'zod';
 import type { AttestationView, NodeApi } from '../api.ts';
 import { BLOB_ERR, RPC_ERR, RpcFailure } from './errors.ts';
+import { ETH_METHODS } from './eth.ts';
 import { inferenceResultJson } from './inference-result.ts';
 import { blockJson, type Json, receiptJson, statusJson, toJsonValue, txRecordJson } from './json.ts';
 import { buildOpenRpc } from './openrpc.ts';
@@ -29,6 +30,13 @@ export type RpcMethodDef<P extends z.ZodType = z.ZodType> = {
   description: string;
   /** A by-name params object; every field documented with .describe(). */
   params: P;
+  /**
+   * Positional params (Ethereum clients send arrays): the params object's field names in order;
+   * an array is mapped onto them before validation. By-name methods leave it out.
+   */
+  positional?: readonly string[];
+  /** Errors in the form Ethereum wallets read (eth.ts: -32000 with the chain's reason). */
+  ethErrors?: boolean;
   result: { name: string; description: string; schema: z.ZodType };
   /** Application error codes (ERR in @aivm/chain) this method can answer with, beyond the protocol ones. */
   errors: readonly number[];
@@ -835,6 +843,8 @@ export const RPC_METHODS: readonly RpcMethodDef[] = [
       return ctx.subscriptions.unsubscribe(p.subscription);
     },
   }),
+
+  ...ETH_METHODS,
 
   defineMethod({
     name: 'rpc.discover',

@@ -18,12 +18,18 @@ export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
   return out;
 }
 
-/** The top-level fields of a by-name params object, as OpenRPC content descriptors. */
+/**
+ * The top-level fields of a by-name params object, as OpenRPC content descriptors; for a method
+ * with positional params, in the order of its `positional` names.
+ */
 export function paramDescriptors(method: RpcMethodDef): ContentDescriptor[] {
   const schema = jsonSchemaOf(method.params);
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((schema.required ?? []) as string[]);
-  return Object.entries(properties).map(([name, prop]) => {
+  const entries = method.positional
+    ? method.positional.map((name): [string, JsonSchema] => [name, properties[name] ?? {}])
+    : Object.entries(properties);
+  return entries.map(([name, prop]) => {
     const { description, ...rest } = prop;
     const d: ContentDescriptor = { name, required: required.has(name), schema: rest };
     if (typeof description === 'string') d.description = description;
@@ -47,14 +53,14 @@ export function buildOpenRpc(methods: readonly RpcMethodDef[]): JsonSchema {
       title: 'AIVM JSON-RPC',
       version: RPC_API_VERSION,
       description:
-        'JSON-RPC 2.0 over HTTP POST / and WebSocket /ws. Params are by-name objects. Integers of 64 bits and more are decimal strings, bytes are 0x hex.',
+        'JSON-RPC 2.0 over HTTP POST / and WebSocket /ws. Params are by-name objects (the eth_*, net_* and web3_* methods take positional arrays, as Ethereum clients send them). Integers of 64 bits and more are decimal strings, bytes are 0x hex.',
     },
     methods: methods.map((m) => {
       const resultSchema = jsonSchemaOf(m.result.schema);
       return {
         name: m.name,
         description: m.description,
-        paramStructure: 'by-name',
+        paramStructure: m.positional ? 'by-position' : 'by-name',
         params: paramDescriptors(m),
         result: { name: m.result.name, description: m.result.description, schema: resultSchema },
         errors: errorsOf(m),
