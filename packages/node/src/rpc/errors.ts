@@ -230,7 +230,6 @@ const ETH_PHRASES: Readonly<Record<number, string>> = {
   [ERR.BAD_SIGNATURE]: 'invalid sender',
   [ERR.TX_DECODE]: 'rlp: invalid transaction',
   [ERR.MEMPOOL_FULL]: 'txpool is full',
-  [ERR.UNSUPPORTED_TX]: 'transaction type not supported',
   [ERR.OUT_OF_GAS]: 'out of gas',
 };
 

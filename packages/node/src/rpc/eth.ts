@@ -125,6 +125,25 @@ const EthTxOut = z.object({
   yParity: quantityOut.optional(),
 });
 
+const AivmTxOut = z.object({
+  hash: hashOut,
+  aivmMsgType: z.string().describe('the AIVM message type, e.g. bank/send'),
+  chainId: quantityOut,
+  nonce: quantityOut,
+  blockHash: hashOut,
+  blockNumber: quantityOut,
+  transactionIndex: quantityOut,
+  from: addressOut,
+  to: addressOut.nullable().describe('bank/send: the recipient, else null'),
+  value: quantityOut.describe('bank/send: the amount, else 0x0'),
+  gas: quantityOut,
+  gasPrice: quantityOut,
+  input: z.literal('0x'),
+  v: quantityOut,
+  r: quantityOut,
+  s: quantityOut,
+});
+
 const EthReceiptOut = z.object({
   transactionHash: hashOut,
   transactionIndex: quantityOut,
@@ -163,8 +182,8 @@ const EthBlockOut = z.object({
   timestamp: quantityOut.describe('seconds'),
   baseFeePerGas: quantityOut.describe('auth.minGasPriceWei, the fee floor'),
   transactions: z
-    .array(z.union([hashOut, EthTxOut]))
-    .describe('hashes; with full, Ethereum-signed transfers as objects, AIVM transactions as hashes'),
+    .array(z.union([hashOut, EthTxOut, AivmTxOut]))
+    .describe('hashes; with full, objects (AIVM transactions without a type, with aivmMsgType)'),
   uncles: z.array(z.never()),
 });
 
@@ -277,6 +296,33 @@ function ethTxJson(tx: EthSignedTx, pos: Position | null): Json {
   return out;
 }
 
+/**
+ * An AIVM (EIP-712 signed) transaction in a full block: no Ethereum type (it is none of them),
+ * aivmMsgType its message type, to and value from a bank/send (else null and 0x0), input 0x,
+ * and v (27/28), r, s of its EIP-712 signature, which does not verify as an Ethereum one.
+ */
+function aivmTxJson(tx: SignedTx, pos: Position): Json {
+  const send = tx.msgType === 'bank/send' ? (tx.msg as { to: Address; amount: bigint }) : undefined;
+  return {
+    hash: tx.hash,
+    aivmMsgType: tx.msgType,
+    chainId: quantity(tx.chainId),
+    nonce: quantity(tx.nonce),
+    blockHash: pos.blockHash,
+    blockNumber: quantity(pos.height),
+    transactionIndex: quantity(pos.index),
+    from: tx.from,
+    to: send ? send.to : null,
+    value: quantity(send ? send.amount : 0n),
+    gas: quantity(tx.gasLimit),
+    gasPrice: quantity(pos.paidPrice ?? tx.gasPrice),
+    input: '0x',
+    v: quantity(tx.signature[64] ?? 27),
+    r: sigPart(tx.signature, 0),
+    s: sigPart(tx.signature, 32),
+  };
+}
+
 function paidPrice(rec: Pick<TxRecord, 'receipt' | 'tx'>): bigint {
   return rec.receipt.gasUsed > 0n ? rec.receipt.feeWei / rec.receipt.gasUsed : rec.tx.gasPrice;
 }
@@ -294,7 +340,13 @@ async function ethBlockJson(api: NodeApi, rec: BlockRecord, full: boolean): Prom
     } catch {
       return hash;
     }
-    if (!isEth(tx)) return hash;
+    if (!isEth(tx))
+      return aivmTxJson(tx, {
+        blockHash: rec.hash,
+        height: header.height,
+        index,
+        paidPrice: paidPrice({ tx, receipt }),
+      });
     return ethTxJson(tx, {
       blockHash: rec.hash,
       height: header.height,
@@ -352,17 +404,17 @@ async function ethReceiptJson(api: NodeApi, rec: TxRecord & { tx: EthSignedTx })
 
 /** Refuses what AIVM cannot run (no EVM): contract creation, call data, access lists. */
 function requirePlainTransfer(p: z.output<typeof callParam>, what: string): Address {
+  if (!p.to) {
+    throw new TxRejected(
+      ERR.UNSUPPORTED_TX,
+      `contract creation is not supported: AIVM has no EVM (${what} must name \`to\`)`,
+    );
+  }
   const data = p.input ?? p.data;
   if (data !== undefined && data !== '0x') {
     throw new TxRejected(
       ERR.UNSUPPORTED_TX,
       `${what} with call data is not supported: AIVM has no EVM, an Ethereum transaction may only transfer value (data is ${(data.length - 2) / 2} bytes); sign other transactions as EIP-712 AIVM transactions`,
-    );
-  }
-  if (!p.to) {
-    throw new TxRejected(
-      ERR.UNSUPPORTED_TX,
-      `contract creation is not supported: AIVM has no EVM (${what} must name \`to\`)`,
     );
   }
   if (p.accessList && p.accessList.length > 0) {
@@ -595,7 +647,7 @@ export const ETH_METHODS: readonly RpcMethodDef[] = [
   defineEth({
     name: 'eth_getBlockByNumber',
     description:
-      "A block in Ethereum form: number, hash, parentHash, timestamp (seconds), gasLimit (auth.blockGasLimit), gasUsed, baseFeePerGas (the floor auth.minGasPriceWei), miner (the proposer), transactionsRoot and receiptsRoot (the AIVM header's txRoot and resultsRoot). transactions lists every transaction's hash; with full true, Ethereum-signed transfers are objects (as eth_getTransactionByHash) and AIVM transactions stay hashes (aivm_getBlock gives them in full). Tags latest, pending, safe and finalized all name the head (BFT: committed blocks are final).",
+      "A block in Ethereum form: number, hash, parentHash, timestamp (seconds), gasLimit (auth.blockGasLimit), gasUsed, baseFeePerGas (the floor auth.minGasPriceWei), miner (the proposer), transactionsRoot and receiptsRoot (the AIVM header's txRoot and resultsRoot). transactions lists every transaction's hash; with full true, objects: Ethereum-signed transfers as eth_getTransactionByHash gives them, AIVM (EIP-712 signed) transactions without a type, with aivmMsgType, from, nonce, gas, gasPrice, to and value of a bank/send (else null and 0x0) and their EIP-712 signature's v, r, s (aivm_getBlock gives them in full). Tags latest, pending, safe and finalized all name the head (BFT: committed blocks are final).",
     params: z.strictObject({
       block: blockParam,
       full: z.boolean().optional().describe('transactions as objects (default false)'),
