@@ -15,6 +15,8 @@ export default defineConfig({
     chunkSizeWarningLimit: 2048,
     reportCompressedSize: false,
   },
+  // The Models tool's worker imports @aivm/zk lazily: code-splitting needs ES-module workers.
+  worker: { format: 'es' },
   server: { host: '127.0.0.1' },
   test: {
     environment: 'jsdom',

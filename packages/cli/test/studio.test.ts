@@ -129,6 +129,15 @@ describe('AIVM Studio in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
       await shot(page, 'explorer-models-dark');
 
+      // Models tool: the MNIST MLP from the gallery, imported in a worker: nodes and tier report.
+      await page.goto(`${node.rpcUrl}/#/workspace`);
+      await page.getByTestId('models-gallery').getByRole('button', { name: 'MNIST MLP' }).click();
+      await page.getByTestId('model-nodes').locator('tbody tr').first().waitFor({ timeout: 30_000 });
+      assert.match((await page.getByTestId('model-nodes').textContent()) ?? '', /Gemm/);
+      assert.equal(await page.getByTestId('model-params').textContent(), '101,770');
+      assert.match((await page.getByTestId('tier-report').textContent()) ?? '', /On-chain/);
+      await shot(page, 'models-mnist-mlp');
+
       // A phone: the explorer's own search box and no horizontal scrolling of the page.
       const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
       const mobile = await phone.newPage();

@@ -3,5 +3,6 @@
 
 import type { Tool } from '../app/tool.ts';
 import { explorerTool } from './explorer/index.tsx';
+import { modelsTool } from './models/index.tsx';
 
-export const TOOLS: readonly Tool[] = [explorerTool];
+export const TOOLS: readonly Tool[] = [explorerTool, modelsTool];
