@@ -9,7 +9,6 @@
 //   npm run bench:evm-gas
 
 import { keccak256 } from '@aivm/crypto';
-import { commitInputs } from '@aivm/zk';
 import { createLegacyTx } from '@ethereumjs/tx';
 import { Account, type Address, createAddressFromPrivateKey } from '@ethereumjs/util';
 import { createVM, runTx } from '@ethereumjs/vm';
@@ -21,14 +20,20 @@ import {
   encodeOutput,
   hex,
   oracleAbi,
+  registerModel,
   resultDigest,
   signPacked,
   startEnv,
   TestConsumer,
   validators,
-  ZERO_ADDRESS,
 } from '../packages/contracts/test/helpers.ts';
-import { terminateCurve, type ZkMode, zkFixture } from '../packages/contracts/test/zk-fixture.ts';
+import {
+  registerZkModel,
+  requestZk,
+  terminateCurve,
+  type ZkMode,
+  zkFixture,
+} from '../packages/contracts/test/zk-fixture.ts';
 
 const env = await startEnv();
 
@@ -83,66 +88,15 @@ try {
     let n = 0;
     for (const c of zkCases) {
       const z = await zkFixture(c.mode);
-      const verifier = await env.deploy(z.verifier as never);
       const modelId: Hex = `0x${(++n).toString(16).padStart(64, '0')}`;
-      await env.write({
-        address: oracle,
-        abi: oracleAbi,
-        functionName: 'registerModel',
-        args: [
-          modelId,
-          {
-            verifier,
-            inputMode: c.mode.inputs === 'public' ? 0 : 1,
-            hasWeightCommitment: z.weightCommitment !== undefined,
-            weightCommitment: z.weightCommitment ?? 0n,
-            inputLen: 8,
-            outputLen: 10,
-            tiers: 2,
-            aivmPriceWei: 10n ** 18n,
-            aivmGasWei: 0n,
-            aivmOnchainGasWei: 0n,
-          },
-        ],
-      });
+      const verifier = await registerZkModel(env, oracle, modelId, z);
       const gasOf: bigint[] = [];
       let bare = 0n;
       let lastVerifyData: Hex = '0x';
       for (let k = 0; k < 3; k++) {
         const p = await z.prove(10 + k);
         const input = encodeInput(p.input);
-        const q = await env.read<bigint>({
-          address: oracle,
-          abi: oracleAbi,
-          functionName: 'quote',
-          args: [modelId, 2, CALLBACK_GAS],
-        });
-        if (c.mode.inputs === 'public')
-          await env.write({
-            address: consumer,
-            abi: TestConsumer.abi,
-            functionName: 'request',
-            args: [modelId, input, 2, CALLBACK_GAS, '0x'],
-            value: q,
-          });
-        else
-          await env.write({
-            address: consumer,
-            abi: TestConsumer.abi,
-            functionName: 'requestCommitted',
-            args: [
-              modelId,
-              commitInputs(p.input),
-              hex(keccak256(bytes(input))),
-              'ipfs://x',
-              2,
-              CALLBACK_GAS,
-              '0x',
-            ],
-            value: q,
-          });
-        const id =
-          (await env.read<bigint>({ address: oracle, abi: oracleAbi, functionName: 'nextRequestId' })) - 1n;
+        const id = await requestZk(env, { oracle, consumer }, modelId, z, p, CALLBACK_GAS, 'ipfs://x');
         const r = await env.write(
           {
             address: oracle,
@@ -198,25 +152,11 @@ try {
     const { oracle, consumer } = await deployStack(env, set);
     await env.write({ address: consumer, abi: TestConsumer.abi, functionName: 'setMode', args: [NOOP] });
     const modelId: Hex = `0x${'ee'.repeat(32)}`;
-    await env.write({
-      address: oracle,
-      abi: oracleAbi,
-      functionName: 'registerModel',
-      args: [
-        modelId,
-        {
-          verifier: ZERO_ADDRESS,
-          inputMode: 0,
-          hasWeightCommitment: false,
-          weightCommitment: 0n,
-          inputLen: 8,
-          outputLen: 10,
-          tiers: 1,
-          aivmPriceWei: 10n ** 18n,
-          aivmGasWei: 0n,
-          aivmOnchainGasWei: 0n,
-        },
-      ],
+    await registerModel(env, oracle, modelId, {
+      tiers: 1,
+      aivmPriceWei: 10n ** 18n,
+      aivmGasWei: 0n,
+      aivmOnchainGasWei: 0n,
     });
     const signers = Math.floor((2 * size) / 3) + 1; // equal powers: the fewest with > 2/3
     const gasOf: bigint[] = [];
@@ -270,25 +210,12 @@ try {
     });
     if (size === 4) {
       // requestInference from an EOA with an MNIST-sized input (784 bytes) and a committed request.
-      await env.write({
-        address: oracle,
-        abi: oracleAbi,
-        functionName: 'registerModel',
-        args: [
-          `0x${'ef'.repeat(32)}`,
-          {
-            verifier: ZERO_ADDRESS,
-            inputMode: 0,
-            hasWeightCommitment: false,
-            weightCommitment: 0n,
-            inputLen: 784,
-            outputLen: 10,
-            tiers: 1,
-            aivmPriceWei: 10n ** 18n,
-            aivmGasWei: 0n,
-            aivmOnchainGasWei: 0n,
-          },
-        ],
+      await registerModel(env, oracle, `0x${'ef'.repeat(32)}`, {
+        inputLen: 784,
+        tiers: 1,
+        aivmPriceWei: 10n ** 18n,
+        aivmGasWei: 0n,
+        aivmOnchainGasWei: 0n,
       });
       const q = await env.read<bigint>({
         address: oracle,

@@ -11,6 +11,7 @@ import {
   AivmLightClient,
   bytes,
   deployStack,
+  deployWithModel,
   type Env,
   encodeInput,
   encodeOutput,
@@ -260,28 +261,13 @@ describe('AivmOracle.fulfillAttested', () => {
   const output = encodeOutput([5, -70000, 123456, 9, 0, -1, 2, 3, 4, 100000]);
 
   before(async () => {
-    ({ oracle, consumer } = await deployStack(env, set));
-    await env.write({
-      address: oracle,
-      abi: oracleAbi,
-      functionName: 'registerModel',
-      args: [
-        modelId,
-        {
-          verifier: ZERO_ADDRESS,
-          inputMode: 0,
-          hasWeightCommitment: false,
-          weightCommitment: 0n,
-          inputLen: 8,
-          outputLen: 10,
-          tiers: 1 | 4,
-          // At 0.001 ETH per CGPT: 0.001 ETH on-chain, 0.002 ETH optimistic.
-          aivmPriceWei: 10n ** 18n,
-          aivmGasWei: 10n ** 18n,
-          aivmOnchainGasWei: 0n,
-        },
-      ],
-    });
+    ({ oracle, consumer } = await deployWithModel(env, set, modelId, {
+      tiers: 1 | 4,
+      // At 0.001 ETH per CGPT: 0.001 ETH on-chain, 0.002 ETH optimistic.
+      aivmPriceWei: 10n ** 18n,
+      aivmGasWei: 10n ** 18n,
+      aivmOnchainGasWei: 0n,
+    }));
   });
 
   async function request(tier = TIER_ON_CHAIN, data: Hex = '0xbeef') {

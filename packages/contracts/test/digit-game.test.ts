@@ -13,7 +13,7 @@ import { imageBatch, loadMnistSplit } from '../../runtime/training/mnist-data.ts
 import { DigitGame } from '../src/artifacts.ts';
 import {
   bytes,
-  deployStack,
+  deployWithModel,
   type Env,
   encodeInput,
   encodeOutput,
@@ -25,7 +25,6 @@ import {
   startEnv,
   TIER_ON_CHAIN,
   validators,
-  ZERO_ADDRESS,
 } from './helpers.ts';
 
 const set = validators(4, 'game');
@@ -60,27 +59,13 @@ before(async () => {
     { [inputName]: { dtype: 'float32', shape: [200, 784], data: imageBatch(train, 0, 200) } },
   ]);
   env = await startEnv();
-  ({ oracle } = await deployStack(env, set));
-  await env.write({
-    address: oracle,
-    abi: oracleAbi,
-    functionName: 'registerModel',
-    args: [
-      modelId,
-      {
-        verifier: ZERO_ADDRESS,
-        inputMode: 0,
-        hasWeightCommitment: false,
-        weightCommitment: 0n,
-        inputLen: 784,
-        outputLen: 10,
-        tiers: 1,
-        aivmPriceWei: 10n ** 17n,
-        aivmGasWei: 0n,
-        aivmOnchainGasWei: 0n,
-      },
-    ],
-  });
+  ({ oracle } = await deployWithModel(env, set, modelId, {
+    inputLen: 784,
+    tiers: 1,
+    aivmPriceWei: 10n ** 17n,
+    aivmGasWei: 0n,
+    aivmOnchainGasWei: 0n,
+  }));
   game = await env.deploy(DigitGame as never, [oracle, modelId, TIER_ON_CHAIN, PRIZE]);
   await env.wallets[0]?.sendTransaction({
     to: game,

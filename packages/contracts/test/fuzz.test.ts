@@ -11,7 +11,7 @@ import { SeededRng } from '../../../test-support/fuzz.ts';
 import {
   AivmLightClient,
   bytes,
-  deployStack,
+  deployWithModel,
   type Env,
   hex,
   oracleAbi,
@@ -21,7 +21,6 @@ import {
   startEnv,
   TestConsumer,
   validators,
-  ZERO_ADDRESS,
 } from './helpers.ts';
 
 const SEED = Number(process.env.AIVM_FUZZ_SEED ?? 20261208);
@@ -37,27 +36,17 @@ let consumer: Hex;
 let lc: Hex;
 before(async () => {
   env = await startEnv();
-  ({ oracle, consumer, lightClient: lc } = await deployStack(env, set, { timeoutBlocks: TIMEOUT }));
-  await env.write({
-    address: oracle,
-    abi: oracleAbi,
-    functionName: 'registerModel',
-    args: [
-      modelId,
-      {
-        verifier: ZERO_ADDRESS,
-        inputMode: 0,
-        hasWeightCommitment: false,
-        weightCommitment: 0n,
-        inputLen: 8,
-        outputLen: 10,
-        tiers: 1 | 4,
-        aivmPriceWei: 777_777n,
-        aivmGasWei: 10n ** 15n,
-        aivmOnchainGasWei: 3n,
-      },
-    ],
-  });
+  ({
+    oracle,
+    consumer,
+    lightClient: lc,
+  } = await deployWithModel(
+    env,
+    set,
+    modelId,
+    { tiers: 1 | 4, aivmPriceWei: 777_777n, aivmGasWei: 10n ** 15n, aivmOnchainGasWei: 3n },
+    { timeoutBlocks: TIMEOUT },
+  ));
 });
 after(() => env?.stop());
 

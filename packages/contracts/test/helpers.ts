@@ -275,4 +275,40 @@ export function encodeInput(values: ArrayLike<number>): Hex {
   return hex(b);
 }
 
+/** What a test model must state; the rest of its ModelConfig defaults to MODEL_DEFAULTS. */
+export type ModelSpec = Pick<ModelConfig, 'tiers' | 'aivmPriceWei' | 'aivmGasWei' | 'aivmOnchainGasWei'> &
+  Partial<ModelConfig>;
+
+/** A model without a verifier: public int8 input of 8 bytes, 10 int32 scores, no weight commitment. */
+export const MODEL_DEFAULTS = {
+  verifier: ZERO_ADDRESS,
+  inputMode: 0,
+  hasWeightCommitment: false,
+  weightCommitment: 0n,
+  inputLen: 8,
+  outputLen: 10,
+} as const;
+
+/** Registers `modelId` on `oracle` from account `from` (the owner, 0, unless given): `spec` over MODEL_DEFAULTS. */
+export function registerModel(env: Env, oracle: Hex, modelId: Hex, spec: ModelSpec, from = 0) {
+  const config: ModelConfig = { ...MODEL_DEFAULTS, ...spec };
+  return env.write(
+    { address: oracle, abi: oracleAbi, functionName: 'registerModel', args: [modelId, config] },
+    from,
+  );
+}
+
+/** deployStack(env, set, opts), then registerModel(modelId, spec) on its oracle. */
+export async function deployWithModel(
+  env: Env,
+  set: Validator[],
+  modelId: Hex,
+  spec: ModelSpec,
+  opts: Parameters<typeof deployStack>[2] = {},
+) {
+  const stack = await deployStack(env, set, opts);
+  await registerModel(env, stack.oracle, modelId, spec);
+  return stack;
+}
+
 export { AivmLightClient, AivmOracle, TestConsumer };

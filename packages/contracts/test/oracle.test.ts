@@ -10,12 +10,13 @@ import { OutputReader } from '../src/artifacts.ts';
 import {
   aivmFeeWei,
   bytes,
-  deployStack,
+  deployWithModel,
   type Env,
   encodeInput,
   encodeOutput,
   hex,
   oracleAbi,
+  registerModel,
   rejectsWith,
   resultDigest,
   Status,
@@ -27,7 +28,6 @@ import {
   TIER_ZK,
   validators,
   WEI_PER_CGPT,
-  ZERO_ADDRESS,
 } from './helpers.ts';
 
 let env: Env;
@@ -41,28 +41,14 @@ const TIMEOUT = 20;
 
 before(async () => {
   env = await startEnv();
-  ({ oracle, consumer } = await deployStack(env, set, { timeoutBlocks: TIMEOUT }));
-  await env.write({
-    address: oracle,
-    abi: oracleAbi,
-    functionName: 'registerModel',
-    args: [
-      modelId,
-      {
-        verifier: ZERO_ADDRESS,
-        inputMode: 0,
-        hasWeightCommitment: false,
-        weightCommitment: 0n,
-        inputLen: 8,
-        outputLen: 10,
-        tiers: 1,
-        // 12345 ETH wei at the helpers' 0.001 ETH per CGPT.
-        aivmPriceWei: 12_345_000n - 45n,
-        aivmGasWei: 999n,
-        aivmOnchainGasWei: 45n,
-      },
-    ],
-  });
+  ({ oracle, consumer } = await deployWithModel(
+    env,
+    set,
+    modelId,
+    // 12345 ETH wei at the helpers' 0.001 ETH per CGPT.
+    { tiers: 1, aivmPriceWei: 12_345_000n - 45n, aivmGasWei: 999n, aivmOnchainGasWei: 45n },
+    { timeoutBlocks: TIMEOUT },
+  ));
 });
 after(() => env?.stop());
 
@@ -222,27 +208,11 @@ describe('quote and payment', () => {
       'Undeliverable',
     );
     await rejectsWith(
-      env.write(
-        {
-          address: oracle,
-          abi: oracleAbi,
-          functionName: 'registerModel',
-          args: [
-            modelId,
-            {
-              verifier: ZERO_ADDRESS,
-              inputMode: 0,
-              hasWeightCommitment: false,
-              weightCommitment: 0n,
-              inputLen: 8,
-              outputLen: 10,
-              tiers: 1,
-              aivmPriceWei: 0n,
-              aivmGasWei: 0n,
-              aivmOnchainGasWei: 0n,
-            },
-          ],
-        },
+      registerModel(
+        env,
+        oracle,
+        modelId,
+        { tiers: 1, aivmPriceWei: 0n, aivmGasWei: 0n, aivmOnchainGasWei: 0n },
         1,
       ),
       'NotOwner',
@@ -268,26 +238,13 @@ describe('the AIVM fee: price, rate and premium', () => {
       [priced, PRICE, GAS, ONCHAIN_GAS],
       [maxed, 2n ** 128n - 1n, 2n ** 64n - 1n, 2n ** 64n - 1n],
     ] as const)
-      await env.write({
-        address: oracle,
-        abi: oracleAbi,
-        functionName: 'registerModel',
-        args: [
-          id,
-          {
-            // Any contract: only the zk tier's registration needs one, no proof is checked here.
-            verifier: consumer,
-            inputMode: 0,
-            hasWeightCommitment: false,
-            weightCommitment: 0n,
-            inputLen: 8,
-            outputLen: 10,
-            tiers: 7,
-            aivmPriceWei: price,
-            aivmGasWei: gas,
-            aivmOnchainGasWei: onchain,
-          },
-        ],
+      await registerModel(env, oracle, id, {
+        // Any contract: only the zk tier's registration needs one, no proof is checked here.
+        verifier: consumer,
+        tiers: 7,
+        aivmPriceWei: price,
+        aivmGasWei: gas,
+        aivmOnchainGasWei: onchain,
       });
   });
   after(() => setRate(WEI_PER_CGPT, 0));

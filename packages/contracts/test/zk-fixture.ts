@@ -4,8 +4,10 @@
 // (exportSolidityVerifier + compileVerifier, as `aivm zk export-verifier` writes it).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { keccak256 } from '@aivm/crypto';
 import { type QuantModel, quantize, runInt } from '@aivm/runtime';
 import {
+  commitInputs,
   compile,
   encodeProofPoints,
   type ProofArtifact,
@@ -19,6 +21,16 @@ import { compileVerifier, exportSolidityVerifier, loadOrCreateKeys } from '@aivm
 import * as snarkjs from 'snarkjs';
 import type { Hex } from 'viem';
 import { buildGraph, randTensor, rng } from '../../runtime/test/quant-helpers.ts';
+import {
+  bytes,
+  type Env,
+  encodeInput,
+  hex,
+  oracleAbi,
+  registerModel,
+  TestConsumer,
+  TIER_ZK,
+} from './helpers.ts';
 
 export const KEY_CACHE = join(tmpdir(), 'aivm-contracts-zk-keys');
 const quiet = { warn() {}, info() {}, error() {}, debug() {} };
@@ -97,6 +109,65 @@ export async function zkFixture(mode: ZkMode): Promise<ZkFixture> {
       };
     },
   };
+}
+
+/**
+ * Deploys `z`'s verifier and registers it on `oracle` as zk-tier model `modelId` (8 input bytes,
+ * 10 scores, 1 CGPT, no AIVM gas); returns the verifier's address.
+ */
+export async function registerZkModel(env: Env, oracle: Hex, modelId: Hex, z: ZkFixture): Promise<Hex> {
+  const verifier = await env.deploy(z.verifier as never);
+  await registerModel(env, oracle, modelId, {
+    verifier,
+    inputMode: z.mode.inputs === 'public' ? 0 : 1,
+    hasWeightCommitment: z.weightCommitment !== undefined,
+    weightCommitment: z.weightCommitment ?? 0n,
+    tiers: TIER_ZK,
+    aivmPriceWei: 10n ** 18n,
+    aivmGasWei: 0n,
+    aivmOnchainGasWei: 0n,
+  });
+  return verifier;
+}
+
+/**
+ * Asks for a zk-tier run of `modelId` on `p`'s input through `consumer` (paying the quote): the
+ * input itself for a public-input model, else its commitment, hash and `uri`. Returns the request id.
+ */
+export async function requestZk(
+  env: Env,
+  stack: { oracle: Hex; consumer: Hex },
+  modelId: Hex,
+  z: ZkFixture,
+  p: Proven,
+  callbackGas: number,
+  uri: string,
+): Promise<bigint> {
+  const { oracle, consumer } = stack;
+  const q = await env.read<bigint>({
+    address: oracle,
+    abi: oracleAbi,
+    functionName: 'quote',
+    args: [modelId, TIER_ZK, callbackGas],
+  });
+  const input = encodeInput(p.input);
+  if (z.mode.inputs === 'public')
+    await env.write({
+      address: consumer,
+      abi: TestConsumer.abi,
+      functionName: 'request',
+      args: [modelId, input, TIER_ZK, callbackGas, '0x'],
+      value: q,
+    });
+  else
+    await env.write({
+      address: consumer,
+      abi: TestConsumer.abi,
+      functionName: 'requestCommitted',
+      args: [modelId, commitInputs(p.input), hex(keccak256(bytes(input))), uri, TIER_ZK, callbackGas, '0x'],
+      value: q,
+    });
+  return (await env.read<bigint>({ address: oracle, abi: oracleAbi, functionName: 'nextRequestId' })) - 1n;
 }
 
 /** Ends snarkjs' bn128 worker threads so that the test process can exit. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { keccak256 } from '@aivm/crypto';
-import { commitInputs, zkPublicSignals } from '@aivm/zk';
+import { zkPublicSignals } from '@aivm/zk';
 import type { Hex } from 'viem';
 import {
   bytes,
@@ -20,10 +20,16 @@ import {
   Status,
   startEnv,
   TestConsumer,
-  TIER_ZK,
   validators,
 } from './helpers.ts';
-import { type Proven, terminateCurve, type ZkFixture, zkFixture } from './zk-fixture.ts';
+import {
+  type Proven,
+  registerZkModel,
+  requestZk,
+  terminateCurve,
+  type ZkFixture,
+  zkFixture,
+} from './zk-fixture.ts';
 
 let env: Env;
 let oracle: Hex;
@@ -45,59 +51,8 @@ const read = <T>(
   abi: typeof oracleAbi | typeof TestConsumer.abi = oracleAbi,
 ) => env.read<T>({ address, abi, functionName, args });
 
-async function register(modelId: Hex, z: ZkFixture) {
-  const verifier = await env.deploy(z.verifier as never);
-  await env.write({
-    address: oracle,
-    abi: oracleAbi,
-    functionName: 'registerModel',
-    args: [
-      modelId,
-      {
-        verifier,
-        inputMode: z.mode.inputs === 'public' ? 0 : 1,
-        hasWeightCommitment: z.weightCommitment !== undefined,
-        weightCommitment: z.weightCommitment ?? 0n,
-        inputLen: 8,
-        outputLen: 10,
-        tiers: TIER_ZK,
-        aivmPriceWei: 10n ** 18n,
-        aivmGasWei: 0n,
-        aivmOnchainGasWei: 0n,
-      },
-    ],
-  });
-}
-
-async function requestFor(modelId: Hex, z: ZkFixture, p: Proven): Promise<bigint> {
-  const q = await read<bigint>('quote', [modelId, TIER_ZK, 300_000]);
-  const input = encodeInput(p.input);
-  if (z.mode.inputs === 'public')
-    await env.write({
-      address: consumer,
-      abi: TestConsumer.abi,
-      functionName: 'request',
-      args: [modelId, input, TIER_ZK, 300_000, '0x'],
-      value: q,
-    });
-  else
-    await env.write({
-      address: consumer,
-      abi: TestConsumer.abi,
-      functionName: 'requestCommitted',
-      args: [
-        modelId,
-        commitInputs(p.input),
-        hex(keccak256(bytes(input))),
-        'ipfs://drawing',
-        TIER_ZK,
-        300_000,
-        '0x',
-      ],
-      value: q,
-    });
-  return (await read<bigint>('nextRequestId')) - 1n;
-}
+const requestFor = (modelId: Hex, z: ZkFixture, p: Proven) =>
+  requestZk(env, { oracle, consumer }, modelId, z, p, 300_000, 'ipfs://drawing');
 
 for (const mode of [{ inputs: 'committed', weights: 'private' }, { inputs: 'public' }] as const) {
   describe(`fulfillZk, ${mode.inputs} input${'weights' in mode ? ', private weights' : ''}`, () => {
@@ -122,7 +77,7 @@ for (const mode of [{ inputs: 'committed', weights: 'private' }, { inputs: 'publ
       z = await zkFixture(mode);
       a = await z.prove(1);
       b = await z.prove(2);
-      await register(modelId, z);
+      await registerZkModel(env, oracle, modelId, z);
     });
 
     it('the proofs are of two different inputs and their signals are zkPublicSignals', () => {
