@@ -7,7 +7,7 @@
 // validator is slashed, jailed and tombstoned; the same evidence again is refused as a duplicate.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { aivmResultDigest, ERR, SignedAttestationSchema, signedResult, WEI_PER_CGPT } from '@aivm/chain';
 import { toJson } from '@aivm/codec';
 import {
@@ -23,7 +23,7 @@ import { encodeArtifact, importOnnx, quantize } from '@aivm/runtime';
 import { publishModel, requestInference, TIERS, Wallet } from '@aivm/sdk';
 import { loadAttestationKey, loadOperatorKey } from '../src/home.ts';
 import { DEV_MNEMONIC } from '../src/index.ts';
-import { Network, PASSWORD, waitFor } from './network-helpers.ts';
+import { type Network, PASSWORD, useTestnet, waitFor } from './network-helpers.ts';
 import { tanhSigmoidCalibration, tanhSigmoidOnnx } from './tiny-models.ts';
 
 const BLOCK_TIME_MS = 100;
@@ -47,23 +47,10 @@ type ValidatorView = {
 };
 
 describe('attestations on a 4-validator testnet (real processes)', { timeout: 400_000 }, () => {
+  const testnet = useTestnet({ validators: 4, blockTimeMs: BLOCK_TIME_MS });
   let net: Network;
-
-  before(
-    async () => {
-      net = await Network.create({ validators: 4, blockTimeMs: BLOCK_TIME_MS });
-      await net.start();
-    },
-    { timeout: 240_000 },
-  );
-
-  afterEach((t) => {
-    if (net && 'passed' in t && t.passed === false)
-      console.error(`node logs after "${t.name}":${net.diagnose()}`);
-  });
-
-  after(async () => {
-    await net?.close();
+  before(() => {
+    net = testnet.net;
   });
 
   let requestId: bigint;

@@ -52,15 +52,8 @@ import { commitInputs, decodeVerificationKey } from '@aivm/zk';
 import type { Address, Hex, PublicClient, WalletClient } from 'viem';
 import { ANVIL_KEYS, type Anvil, startAnvil } from '../../../test-support/anvil.ts';
 import { digitModel } from '../../contracts/test/zk-fixture.ts';
-import {
-  type EvmStack,
-  type RelayerProc,
-  startMiner,
-  startRelayer,
-  waitUntil,
-  ZK_KEYS,
-} from './evm-helpers.ts';
-import { type RunningNode, runAivm, startAivm, tempDir } from './helpers.ts';
+import { type EvmStack, type RelayerProc, startMiner, startRelayer, waitUntil } from './evm-helpers.ts';
+import { type RunningNode, runAivm, startDevnet, tempDir, ZK_KEYS } from './helpers.ts';
 
 /** EIP-170: the most code a contract may have on a real chain. */
 const EIP170 = 24_576;
@@ -150,23 +143,7 @@ describe('EVM zk path for a committed-input model, anvil at the real code size l
 
   before(async () => {
     dir = await tempDir('aivm-evm-committed-');
-    [anvil, devnet] = await Promise.all([
-      startAnvil(),
-      startAivm(
-        [
-          'devnet',
-          '--home',
-          join(dir.path, 'devnet'),
-          '--rpc-port',
-          '0',
-          '--block-time',
-          '200',
-          '--log-level',
-          'warn',
-        ],
-        { AIVM_ZK_KEYS: ZK_KEYS },
-      ),
-    ]);
+    [anvil, devnet] = await Promise.all([startAnvil(), startDevnet(join(dir.path, 'devnet'))]);
     aivm = new AivmClient(devnet.rpcUrl, { wsUrl: devnet.wsUrl });
     const clients = await Promise.all(
       ANVIL_KEYS.map((k) => connectEvm(anvil.url, k, { pollingInterval: 100 })),

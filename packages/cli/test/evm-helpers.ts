@@ -4,17 +4,14 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectEvm, DigitGame, deployContract, writeAndWait } from '@aivm/evm';
 import { AivmClient, getModelIO, listModels, quantizeInput } from '@aivm/sdk';
 import type { Address, Hex, PublicClient, WalletClient } from 'viem';
 import { ANVIL_KEYS, type Anvil, startAnvil } from '../../../test-support/anvil.ts';
-import { BIN, type RunningNode, runAivm, startAivm, tempDir } from './helpers.ts';
+import { BIN, type RunningNode, runAivm, startDevnet, tempDir } from './helpers.ts';
 
-/** The zk key cache other tests share: the devnet's MNIST keys are set up once. */
-export const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 export const DIGIT_7 = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', 'assets', 'mnist-digit-7.json'), 'utf8'),
 ) as number[][];
@@ -71,20 +68,7 @@ export async function startEvmStack(
       args: ['--disable-code-size-limit'],
       ...(opts.blockTime !== undefined ? { blockTime: opts.blockTime } : {}),
     }),
-    startAivm(
-      [
-        'devnet',
-        '--home',
-        join(dir.path, 'devnet'),
-        '--rpc-port',
-        '0',
-        '--block-time',
-        String(opts.devnetBlockMs ?? 200),
-        '--log-level',
-        'warn',
-      ],
-      { AIVM_ZK_KEYS: ZK_KEYS },
-    ),
+    startDevnet(join(dir.path, 'devnet'), { blockTimeMs: opts.devnetBlockMs }),
   ]);
   const aivm = new AivmClient(devnet.rpcUrl, { wsUrl: devnet.wsUrl });
   try {

@@ -14,14 +14,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeArtifact, inputTensor, modelId, quantizeInput, runInt } from '@aivm/runtime';
 import { AivmClient, listModels } from '@aivm/sdk';
 import { type Anvil, startAnvil } from '../../../test-support/anvil.ts';
 import { CHROMIUM, runBrowserExample } from './browser-example.ts';
-import { BIN, type RunningNode, runAivm, startAivm, tempDir } from './helpers.ts';
+import { BIN, type RunningNode, runAivm, startDevnet, tempDir } from './helpers.ts';
 import { waitFor } from './network-helpers.ts';
 import { installPackedSdk, otherNode, type Run, runCommand } from './packed-sdk.ts';
 
@@ -31,8 +30,6 @@ const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const ROOT_MANIFEST = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
-/** The zk key cache inference.test.ts uses too: the devnet's MNIST keys are set up once. */
-const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 /** The features examples/node-dapp/index.ts sends to its model (step 4). */
 const FEATURES = [0.5, -0.25, 0.75, 0.1];
 /** A consumer's compiler options: strict, Node's module system, @types/node from the repository. */
@@ -129,20 +126,7 @@ describe('examples on the packed SDK, against a devnet (real processes)', { time
 
   before(async () => {
     dir = await tempDir('aivm-examples-');
-    const devnet = startAivm(
-      [
-        'devnet',
-        '--home',
-        join(dir.path, 'devnet'),
-        '--rpc-port',
-        '0',
-        '--block-time',
-        '200',
-        '--log-level',
-        'warn',
-      ],
-      { AIVM_ZK_KEYS: ZK_KEYS },
-    );
+    const devnet = startDevnet(join(dir.path, 'devnet'));
     // Build, pack and install while the devnet starts and sets up its zk keys. The EVM example also
     // imports viem, which its author installs beside the SDK.
     const packed = installPackedSdk(join(dir.path, 'packed'), [`viem@${ROOT_MANIFEST.devDependencies.viem}`]);

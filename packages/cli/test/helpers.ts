@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,12 @@ import { after, before } from 'node:test';
 import { AivmClient } from '@aivm/sdk';
 
 export const BIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
+
+/**
+ * The zk key cache the devnet and testnet tests share, kept between runs: dev keys are cached by
+ * circuit hash, so the MNIST model's keys are set up once.
+ */
+export const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 
 export type RunningNode = {
   proc: ChildProcess;
@@ -76,6 +83,33 @@ export async function startAivm(args: string[], env: Record<string, string> = {}
       await exited;
     },
   };
+}
+
+/**
+ * `aivm devnet` in `home` (its RPC on a free port, `blockTimeMs` blocks, default 200, warn logs,
+ * then `extraArgs`), its zk keys in the shared ZK_KEYS cache, which it creates if missing. `env`
+ * adds to (or overrides) AIVM_ZK_KEYS. Resolves once the devnet prints its banner.
+ */
+export function startDevnet(
+  home: string,
+  opts: { blockTimeMs?: number; extraArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<RunningNode> {
+  mkdirSync(ZK_KEYS, { recursive: true });
+  return startAivm(
+    [
+      'devnet',
+      '--home',
+      home,
+      '--rpc-port',
+      '0',
+      '--block-time',
+      String(opts.blockTimeMs ?? 200),
+      '--log-level',
+      'warn',
+      ...(opts.extraArgs ?? []),
+    ],
+    { AIVM_ZK_KEYS: ZK_KEYS, ...opts.env },
+  );
 }
 
 /** Runs an `aivm` command to completion. */

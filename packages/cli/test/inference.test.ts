@@ -15,7 +15,6 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WEI_PER_CGPT } from '@aivm/chain';
@@ -26,14 +25,12 @@ import { AivmClient, getRequest } from '@aivm/sdk';
 import { imageBatch, loadMnistSplit } from '../../runtime/training/mnist-data.ts';
 import { MNIST_ARTIFACT, MNIST_DIGIT } from '../src/commands/node.ts';
 import { createTestnet } from '../src/commands/testnet.ts';
-import { BIN, runAivm, startAivm, tempDir } from './helpers.ts';
+import { BIN, runAivm, startDevnet, tempDir, ZK_KEYS } from './helpers.ts';
 import { freePortRange, PASSWORD, waitFor } from './network-helpers.ts';
 
 const CGPT = WEI_PER_CGPT;
 const BLOCK_MS = 400;
 const ONNX = join(import.meta.dirname, '..', '..', 'runtime', 'models', 'mnist-mlp.onnx');
-/** Shared by every process (and kept between runs): dev keys are cached by circuit hash. */
-const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 const PARAMS = {
   // Proving takes about 2 s on an idle machine; a loaded CI machine needs several times that.
   resultDeadlineBlocks: '40',
@@ -460,22 +457,8 @@ describe('verifiable inference (real processes)', { timeout: 600_000 }, () => {
 
 describe('devnet with the MNIST model and a provider (real process)', { timeout: 180_000 }, () => {
   it('runs the zk inference its banner prints, in one command', { timeout: 150_000 }, async () => {
-    mkdirSync(ZK_KEYS, { recursive: true });
     const dir = await tempDir('aivm-devnet-inference-');
-    const node = await startAivm(
-      [
-        'devnet',
-        '--home',
-        join(dir.path, 'devnet'),
-        '--rpc-port',
-        '0',
-        '--block-time',
-        '300',
-        '--log-level',
-        'warn',
-      ],
-      { AIVM_ZK_KEYS: ZK_KEYS },
-    );
+    const node = await startDevnet(join(dir.path, 'devnet'), { blockTimeMs: 300 });
     try {
       const command = node.info.inferCommand as string;
       assert.match(

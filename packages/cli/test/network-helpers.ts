@@ -4,8 +4,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import type { Address, Hex } from '@aivm/crypto';
 import { AivmClient } from '@aivm/sdk';
 import { createTestnet } from '../src/commands/testnet.ts';
@@ -333,4 +335,33 @@ export class Network {
     for (const n of this.all) n.client.close();
     await this.#remove();
   }
+}
+
+/**
+ * A network of `validators` validators with `blockTimeMs` blocks, all started before a test file's
+ * tests (240 s allowed) and closed after them. A failed test prints every node's log tail;
+ * `logsTo`, where set, gets longer tails (100,000 characters a node) before the close.
+ * `testnet.net` is set once it has started.
+ */
+export function useTestnet(opts: { validators: number; blockTimeMs: number; logsTo?: string }): {
+  net: Network;
+} {
+  const testnet = {} as { net: Network };
+  before(
+    async () => {
+      testnet.net = await Network.create({ validators: opts.validators, blockTimeMs: opts.blockTimeMs });
+      await testnet.net.start();
+    },
+    { timeout: 240_000 },
+  );
+  afterEach((t) => {
+    // Assertion failures carry no node logs: show what the nodes warned about.
+    if (testnet.net && 'passed' in t && t.passed === false)
+      console.error(`node logs after "${t.name}":${testnet.net.diagnose()}`);
+  });
+  after(async () => {
+    if (testnet.net && opts.logsTo) await writeFile(opts.logsTo, testnet.net.diagnose(100_000));
+    await testnet.net?.close();
+  });
+  return testnet;
 }

@@ -9,13 +9,21 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { decMul, validatorAddress } from '@aivm/chain';
 import { type Address, type Hex, hexToBytes } from '@aivm/crypto';
 import { Wallet } from '@aivm/sdk';
 import { DEV_MNEMONIC } from '../src/index.ts';
 import { runAivm } from './helpers.ts';
-import { freePortRange, Network, NodeProcess, PASSWORD, sleep, waitFor } from './network-helpers.ts';
+import {
+  freePortRange,
+  type Network,
+  NodeProcess,
+  PASSWORD,
+  sleep,
+  useTestnet,
+  waitFor,
+} from './network-helpers.ts';
 
 const CGPT = 10n ** 18n;
 const BLOCK_TIME_MS = 100;
@@ -54,26 +62,14 @@ type FullBlock = {
 };
 
 describe('validator network (real processes)', { timeout: 600_000 }, () => {
-  let net: Network;
-
-  before(
-    async () => {
-      net = await Network.create({ validators: 4, blockTimeMs: BLOCK_TIME_MS });
-      await net.start();
-    },
-    { timeout: 240_000 },
-  );
-
-  afterEach((t) => {
-    // Assertion failures carry no node logs: show what the nodes warned about.
-    if (net && 'passed' in t && t.passed === false)
-      console.error(`node logs after "${t.name}":${net.diagnose()}`);
+  const testnet = useTestnet({
+    validators: 4,
+    blockTimeMs: BLOCK_TIME_MS,
+    logsTo: process.env.AIVM_NETWORK_TEST_LOGS,
   });
-
-  after(async () => {
-    if (net && process.env.AIVM_NETWORK_TEST_LOGS)
-      await writeFile(process.env.AIVM_NETWORK_TEST_LOGS, net.diagnose(100_000));
-    await net?.close();
+  let net: Network;
+  before(() => {
+    net = testnet.net;
   });
 
   const validator = (node: NodeProcess, operator: Address) =>

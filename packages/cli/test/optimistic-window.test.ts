@@ -3,35 +3,16 @@
 // block), and prints the MNIST result in the model's units. A real devnet with its provider.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AivmClient } from '@aivm/sdk';
-import { runAivm, startAivm, tempDir } from './helpers.ts';
+import { runAivm, startDevnet, tempDir } from './helpers.ts';
 import { waitFor } from './network-helpers.ts';
-
-/** The zk key cache inference.test.ts uses too: the devnet's MNIST keys are set up once. */
-const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 
 describe('optimistic inference names its challenge window (real devnet)', { timeout: 240_000 }, () => {
   it('logs the window with its blocks and finalizes only after it', { timeout: 220_000 }, async () => {
-    mkdirSync(ZK_KEYS, { recursive: true });
     const dir = await tempDir('aivm-optimistic-window-');
-    const node = await startAivm(
-      [
-        'devnet',
-        '--home',
-        join(dir.path, 'devnet'),
-        '--rpc-port',
-        '0',
-        '--block-time',
-        '200',
-        '--log-level',
-        'warn',
-      ],
-      { AIVM_ZK_KEYS: ZK_KEYS },
-    );
+    const node = await startDevnet(join(dir.path, 'devnet'));
     const client = new AivmClient(node.rpcUrl);
     try {
       const command = node.info.inferCommand as string;

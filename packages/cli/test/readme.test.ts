@@ -4,17 +4,14 @@
 // URL replaced in the snippets); the keystore lives in a temporary HOME.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type RunningNode, startAivm, tempDir } from './helpers.ts';
+import { type RunningNode, startDevnet, tempDir } from './helpers.ts';
 import { runCommand } from './packed-sdk.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const DEFAULT_RPC = 'http://127.0.0.1:8545';
-/** The zk key cache the other devnet tests share: `npm start` runs a provider, which sets them up once. */
-const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 
 /** The fenced code blocks of one `## ` section of README.md, with their language. */
 function sectionBlocks(title: string): { lang: string; code: string }[] {
@@ -34,22 +31,8 @@ describe('README "Using the chain", line by line against a devnet', { timeout: 3
 
   before(async () => {
     // As `npm start` runs it: with the MNIST model in its genesis and an inference provider.
-    mkdirSync(ZK_KEYS, { recursive: true });
     dir = await tempDir('aivm-readme-');
-    node = await startAivm(
-      [
-        'devnet',
-        '--home',
-        join(dir.path, 'devnet'),
-        '--rpc-port',
-        '0',
-        '--block-time',
-        '200',
-        '--log-level',
-        'warn',
-      ],
-      { AIVM_ZK_KEYS: ZK_KEYS },
-    );
+    node = await startDevnet(join(dir.path, 'devnet'));
   });
 
   after(async () => {

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mnemonicToPrivateKey, privateKeyToAddress } from '@aivm/crypto';
@@ -16,11 +15,9 @@ import { AivmClient } from '@aivm/sdk';
 import { DEV_PUBLISHER_INDEX, devnetModels, MNIST_ARTIFACT, MNIST_DIGIT } from '../src/commands/node.ts';
 import type { TestnetNode } from '../src/commands/testnet.ts';
 import { DEV_MNEMONIC } from '../src/home.ts';
-import { type RunningNode, runAivm, startAivm, tempDir } from './helpers.ts';
+import { type RunningNode, runAivm, startAivm, tempDir, ZK_KEYS } from './helpers.ts';
 import { freePortRange, waitFor } from './network-helpers.ts';
 
-/** The cache inference.test.ts shares between runs: the MNIST keys are set up there once. */
-const ZK_KEYS = join(tmpdir(), 'aivm-inference-test-zk-keys');
 /** Slow blocks: the default 30-block result deadline then leaves a loaded machine time to prove. */
 const BLOCK_MS = 1_000;
 
